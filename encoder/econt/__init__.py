@@ -1,0 +1,1 @@
+"""The CMS HGCAL ECON-T chip: register images, input words, output frames."""

@@ -1,0 +1,1 @@
+"""Reconstruction quality (EMD and friends), baselines and bandwidth."""

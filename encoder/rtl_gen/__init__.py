@@ -1,0 +1,1 @@
+"""Verilog generation from the IR, and synthesis reports."""

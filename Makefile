@@ -14,7 +14,15 @@ DEMO       ?= $(OUT)/demo
 JOBS       ?= 2
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help setup tools demo test bench clean
+NAME       := $(basename $(notdir $(CONFIG)))
+WORK       := $(OUT)/$(NAME)
+DATA       ?= $(OUT)/synth_200k.npz
+EPOCHS     ?= 20
+WEIGHTS    ?= programmable
+SIM        ?= icarus
+VECTORS    ?= 2000
+
+.PHONY: help setup tools demo test bench clean data train export golden rtl synth sim sim-long study econt-check
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +50,42 @@ test: setup  ## the whole test suite
 
 bench: setup  ## run every benchmark script and print its figures
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+$(DATA): | setup
+	$(ENC) data synth --modules 200000 --seed 1 --out $@
+
+data: $(DATA)  ## built-in synthetic data set (200k modules, seed 1)
+
+$(WORK)/run/encoder.h5: $(CONFIG) $(DATA) | setup
+	$(ENC) train --config $(CONFIG) --data $(DATA) --out $(WORK)/run --epochs $(EPOCHS) --seed 1 --force
+
+train: $(WORK)/run/encoder.h5  ## train CONFIG (default configs/econt_8x8.yaml) on DATA
+
+$(WORK)/ir.json: $(WORK)/run/encoder.h5
+	$(ENC) export $(WORK)/run --out $@ --force
+
+export: $(WORK)/ir.json  ## export the trained encoder to the IR
+
+golden: $(WORK)/ir.json  ## run the golden model on DATA
+	$(ENC) golden $(WORK)/ir.json --data $(DATA) --out $(WORK)/golden.npz --force
+
+rtl: $(WORK)/ir.json  ## config -> trained model -> IR -> Verilog in OUT/NAME/rtl_WEIGHTS
+	$(ENC) rtl $(WORK)/ir.json --out $(WORK)/rtl_$(WEIGHTS) --weights $(WEIGHTS) --force
+
+synth: rtl  ## yosys area and timing estimate of the generated design
+	$(ENC) synth $(WORK)/rtl_$(WEIGHTS) --out $(WORK)/synth_$(WEIGHTS)
+
+sim: rtl  ## cocotb simulation of the generated design against the golden model
+	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS)
+
+ECONT      := tests/data/econt
+econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit
+	@mkdir -p $(OUT)/econt
+	$(ENC) econt import $(ECONT)/AE/init.yaml --out $(OUT)/econt/chip_ir.json --force
+	$(ENC) econt decode-input $(ECONT)/testInput.csv --config $(ECONT)/AE/init.yaml --ir $(OUT)/econt/chip_ir.json --out $(OUT)/econt/data.npz --force
+	$(ENC) golden $(OUT)/econt/chip_ir.json --data $(OUT)/econt/data.npz --out $(OUT)/econt/latents.npz --force
+	$(ENC) econt frames $(OUT)/econt/latents.npz --config $(ECONT)/AE/init.yaml --data $(OUT)/econt/data.npz --out $(OUT)/econt/testOutput.csv --force
+	cmp $(OUT)/econt/testOutput.csv $(ECONT)/AE/testOutput.csv && echo "econt: all 3564 BX equal the chip's output words"
 
 clean:  ## remove generated outputs (keeps .venv)
 	rm -rf $(OUT) sim/build .pytest_cache

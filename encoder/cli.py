@@ -17,6 +17,7 @@ from .errors import UserError
 # Command modules in the order the help lists them.
 COMMAND_MODULES = (
     "encoder.golden.cli",
+    "encoder.econt.cli",
 )
 
 

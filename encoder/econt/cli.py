@@ -1,0 +1,248 @@
+"""``encoder econt``: the ECON-T chip's register image, input words and output frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+
+DESCRIPTION = """\
+Compatibility with the CMS HGCAL ECON-T concentrator chip:
+  import        init.yaml (I2C configuration) -> IR with the chip's weights and arithmetic
+  export        IR -> init.yaml register image (weights, mux, calibration, density, e-links)
+  decode-input  testInput.csv (eRx words) -> data file of calibrated charges (CALQ)
+  frames        latents from `encoder golden` -> testOutput.csv (the chip's e-link words)
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("econt", help="ECON-T chip: import/export register images, decode inputs, frame outputs",
+                       description=DESCRIPTION, formatter_class=_raw())
+    s = p.add_subparsers(dest="econt_command", metavar="ACTION", required=True)
+
+    a = s.add_parser("import", help="read an ECON-T init.yaml into an IR with the chip's arithmetic",
+                     description="Decode the 12-block weight image (AUTOENCODER_{0..11}INPUT) and write the "
+                                 "chip's encoder as an IR; mux, calibration, density, e-links and latent "
+                                 "masks are kept in the IR's source field.")
+    a.add_argument("config", help="ECON-T I2C configuration (init.yaml)")
+    a.add_argument("--out", required=True, help="IR JSON to write")
+    a.add_argument("--name", default=None, help="IR name (default: econt_<config file stem>)")
+    a.add_argument("--counts-per-mip", type=float, default=None,
+                   help="CALQ counts per transverse MIP stored in the IR (default 35, the training data's scale)")
+    a.add_argument("--force", action="store_true", help="replace an existing output file")
+    a.set_defaults(func=cmd_import)
+
+    e = s.add_parser("export", help="write an IR's weights as the chip's init.yaml register image",
+                     description="Write the AUTOENCODER weight blocks plus mux, calibration, density, e-links "
+                                 "and latent masks (options, else the IR's source, else defaults: mux from the "
+                                 "IR's arrangement, calibration 2048 = 1.0, high density, 5 e-links, all "
+                                 "latent bits). Refuses IRs whose architecture or formats the chip cannot run.")
+    e.add_argument("ir", help="encoder IR (JSON)")
+    e.add_argument("--out", required=True, help="init.yaml to write")
+    e.add_argument("--elinks", type=int, default=None, help="active output e-links 1..13 (eporttx_numen)")
+    e.add_argument("--density", choices=("high", "low"), default=None, help="module density")
+    e.add_argument("--cal", type=int, default=None, help="one calibration value for all 48 cells (2048 = 1.0)")
+    e.add_argument("--mux", default=None, help="48 comma-separated mux inputs (mux output i takes input mux[i])")
+    e.add_argument("--force", action="store_true", help="replace an existing output file")
+    e.set_defaults(func=cmd_export)
+
+    d = s.add_parser("decode-input", help="decode the chip's eRx words into calibrated charges (a data file)",
+                     description="testInput.csv (RX_DATA_0..11 hex words) -> 7-bit TC codes -> decoded charges "
+                                 "(density-dependent shift, mid-bin) -> mux -> calibration. Writes a data file "
+                                 "whose charges (MIPs) times counts-per-MIP are the chip's integer CALQ, in the "
+                                 "autoencoder's input order; meta arrays: bx, header (of RX_DATA_0), calq, tc_code.")
+    d.add_argument("input", help="testInput.csv")
+    d.add_argument("--config", required=True, help="ECON-T init.yaml (density, mux, calibration)")
+    d.add_argument("--out", required=True, help="data file (.npz) to write")
+    g = d.add_mutually_exclusive_group()
+    g.add_argument("--ir", default=None, help="take counts-per-MIP from this chip IR")
+    g.add_argument("--counts-per-mip", type=float, default=None, help="CALQ counts per MIP (default 35)")
+    d.add_argument("--force", action="store_true", help="replace an existing output file")
+    d.set_defaults(func=cmd_decode_input)
+
+    f = s.add_parser("frames", help="frame latents into the chip's output words (testOutput.csv)",
+                     description="Per BX: 5-bit BX counter, 9-bit module-sum code, then the latent field, over "
+                                 "N e-links (TX_DATA_0 most significant, unused e-links 00000000). The BX "
+                                 "counter is (BX - reset) mod 16 and 31 on the reset BX; resets come from the "
+                                 "data file's header meta (0x9) with --data, else BX 0.")
+    f.add_argument("latents", help="output of `encoder golden` (.npz with latents, sum_code)")
+    f.add_argument("--config", default=None, help="ECON-T init.yaml (e-links, latent masks)")
+    f.add_argument("--elinks", type=int, default=None, help="active e-links 1..13 (default: from --config)")
+    f.add_argument("--data", default=None, help="data file from `encoder econt decode-input` (BX resets)")
+    f.add_argument("--out", required=True, help="CSV to write (TX_DATA_0..12)")
+    f.add_argument("--force", action="store_true", help="replace an existing output file")
+    f.set_defaults(func=cmd_frames)
+
+
+def _raw():
+    import argparse
+    return argparse.RawDescriptionHelpFormatter
+
+
+# -- import --------------------------------------------------------------
+
+def cmd_import(args) -> int:
+    from ..files import check_writable
+    from ..ir import save_ir
+    from .chip import COUNTS_PER_MIP, describe, ir_from_config
+    from .registers import read_config
+
+    check_writable(args.out, args.force)
+    cpm = COUNTS_PER_MIP if args.counts_per_mip is None else args.counts_per_mip
+    ir = ir_from_config(args.config, name=args.name, counts_per_mip=cpm)
+    save_ir(ir, args.out, overwrite=args.force)
+    print(f"{args.out}: {ir.name}, {ir.n_params} weights and biases, {describe(read_config(args.config))}; "
+          f"conv output {ir.layers[0].output.format}, latents {ir.latent_format}")
+    return 0
+
+
+# -- export --------------------------------------------------------------
+
+def _parse_mux(text: str) -> list[int]:
+    from .registers import N_CELLS
+    try:
+        mux = [int(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise UserError(f"--mux: expected {N_CELLS} comma-separated integers") from None
+    if len(mux) != N_CELLS or min(mux) < 0 or max(mux) >= N_CELLS:
+        raise UserError(f"--mux: expected {N_CELLS} integers in 0..{N_CELLS - 1}, got {len(mux)}")
+    return mux
+
+
+def cmd_export(args) -> int:
+    from ..files import check_writable, write_text
+    from ..ir import load_ir
+    from .chip import arithmetic_notes, check_fits, describe, mux_for, source_registers, weights_of
+    from .registers import AUTOENCODER, CAL_BITS, MAX_ELINKS, N_CELLS, ChipConfig, format_config
+    from .weights import encode_blocks
+
+    check_writable(args.out, args.force)
+    ir = load_ir(args.ir)
+    check_fits(ir, args.ir)
+    src = source_registers(ir)
+    n_elinks = args.elinks if args.elinks is not None else src.get("n_elinks", 5)
+    if not 1 <= n_elinks <= MAX_ELINKS:
+        raise UserError(f"--elinks: {n_elinks} outside 1..{MAX_ELINKS}")
+    density = {"high": 1, "low": 0}[args.density] if args.density else src.get("density", 1)
+    if args.cal is not None:
+        if not 0 <= args.cal < (1 << CAL_BITS):
+            raise UserError(f"--cal: {args.cal} outside 0..{(1 << CAL_BITS) - 1}")
+        cal = [args.cal] * N_CELLS
+    else:
+        cal = list(src.get("cal", [2048] * N_CELLS))
+    mux = _parse_mux(args.mux) if args.mux else mux_for(ir)
+    try:
+        mask_ae = int(src.get("mask_ae", hex((1 << 128) - 1)), 16)
+        mask_ae2 = int(src.get("mask_ae2", hex((1 << 16) - 1)), 16)
+    except (TypeError, ValueError):
+        raise UserError(f"{args.ir}: source.econt masks must be hex strings") from None
+    cfg = ChipConfig(path=args.out, algorithm=AUTOENCODER, density=density, mux=mux, cal=cal,
+                     n_elinks=n_elinks, mask_ae=mask_ae, mask_ae2=mask_ae2,
+                     weight_blocks=encode_blocks(weights_of(ir)))
+    header = (f"ECON-T register image of encoder IR {ir.name} ({ir.hash})\n"
+              "written by `encoder econt export`; the chip floors every product (see the IR of "
+              "`encoder econt import` of this file)")
+    write_text(args.out, format_config(cfg, header), overwrite=args.force)
+    print(f"{args.out}: {ir.n_params} weights and biases in 12 blocks, {describe(cfg)}")
+    for note in arithmetic_notes(ir):
+        print(f"note: {note}; the chip's latents will differ from this IR's golden model")
+    return 0
+
+
+# -- decode-input --------------------------------------------------------
+
+def cmd_decode_input(args) -> int:
+    from ..data import SensorData, save_data
+    from ..files import check_writable
+    from .chip import COUNTS_PER_MIP, GEOMETRY
+    from .erx import HEADER_BX_RESET, calibrate, decode_codes, headers, read_words, tc_codes
+    from .registers import read_config
+
+    check_writable(args.out, args.force)
+    cfg = read_config(args.config).need("density", "mux", "cal")
+    if args.ir:
+        from ..ir import load_ir
+        ir = load_ir(args.ir)
+        if ir.input.n_cells != len(cfg.mux):
+            raise UserError(f"{args.ir}: {ir.input.n_cells} cells, the chip has {len(cfg.mux)}")
+        cpm = ir.input.counts_per_mip
+    else:
+        cpm = COUNTS_PER_MIP if args.counts_per_mip is None else args.counts_per_mip
+    if not cpm > 0:
+        raise UserError(f"counts per MIP must be positive, got {cpm}")
+    words = read_words(args.input)
+    codes = tc_codes(words)
+    calq = calibrate(decode_codes(codes, cfg.density), cfg.mux, cfg.cal)
+    hdr = headers(words)[:, 0]
+    data = SensorData(charges=calq / cpm, geometry=GEOMETRY,
+                      meta={"bx": np.arange(len(words), dtype=np.int64), "header": hdr, "calq": calq,
+                            "tc_code": codes})
+    save_data(args.out, data, overwrite=args.force)
+    resets = np.flatnonzero(hdr == HEADER_BX_RESET)
+    print(f"{args.out}: {len(words)} BX x {calq.shape[1]} calibrated charges (CALQ / {cpm:g} MIP), "
+          f"BX-counter resets at {resets[:5].tolist()}{' ...' if len(resets) > 5 else ''}")
+    return 0
+
+
+# -- frames --------------------------------------------------------------
+
+def _load_latents(path) -> tuple[np.ndarray, np.ndarray]:
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "latents" not in z or "sum_code" not in z:
+                raise UserError(f"{path}: expected arrays 'latents' and 'sum_code' (output of `encoder golden`)")
+            lat, sc = np.asarray(z["latents"]), np.asarray(z["sum_code"])
+            frac = int(z["latent_frac"]) if "latent_frac" in z else None
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot read as .npz ({exc})") from None
+    if lat.ndim != 2 or sc.shape != (lat.shape[0],):
+        raise UserError(f"{path}: latents must be (BX, n) and sum_code (BX,), got {lat.shape} and {sc.shape}")
+    if not np.issubdtype(lat.dtype, np.integer) or not np.issubdtype(sc.dtype, np.integer):
+        raise UserError(f"{path}: latents and sum_code must be integer codes")
+    if frac is not None and frac != 8:
+        raise UserError(f"{path}: latents have {frac} fractional bits, the chip sends u9.8 codes")
+    return lat.astype(np.int64), sc.astype(np.int64)
+
+
+def cmd_frames(args) -> int:
+    from ..data import load_data
+    from ..files import check_writable, write_text
+    from .erx import HEADER_BX_RESET
+    from .framing import bx_counter_field, format_tx_csv, frame_words, full_mask
+    from .registers import MAX_ELINKS, read_config
+
+    check_writable(args.out, args.force)
+    if args.config is None and args.elinks is None:
+        raise UserError("give --config (e-links and latent masks) or --elinks")
+    cfg = read_config(args.config) if args.config else None
+    if args.elinks is not None:
+        n_elinks = args.elinks
+    else:
+        n_elinks = cfg.need("n_elinks").n_elinks
+    if not 1 <= n_elinks <= MAX_ELINKS:
+        raise UserError(f"--elinks: {n_elinks} outside 1..{MAX_ELINKS}")
+    lat, sc = _load_latents(args.latents)
+    mask = cfg.latent_mask if cfg is not None else None
+    if lat.shape[1] != 16:
+        raise UserError(f"{args.latents}: {lat.shape[1]} latents per BX, the chip sends 16")
+    resets = [0]
+    if args.data:
+        data = load_data(args.data)
+        if data.n_modules != len(lat):
+            raise UserError(f"{args.data}: {data.n_modules} BX, {args.latents} has {len(lat)}")
+        if "header" in data.meta:
+            resets = np.flatnonzero(np.asarray(data.meta["header"]) == HEADER_BX_RESET).tolist() or [0]
+    try:
+        words = frame_words(lat, sc, bx_counter_field(len(lat), resets), n_elinks, mask)
+    except ValueError as exc:
+        raise UserError(f"{args.latents}: {exc}") from None
+    write_text(args.out, format_tx_csv(words), overwrite=args.force)
+    kept = bin(mask if mask is not None else full_mask()).count("1")
+    print(f"{args.out}: {len(lat)} BX on {n_elinks} e-links ({kept} latent bits kept by the mask), "
+          f"BX-counter resets at {resets[:5]}")
+    return 0

@@ -22,7 +22,7 @@ WEIGHTS    ?= programmable
 SIM        ?= icarus
 VECTORS    ?= 2000
 
-.PHONY: help setup tools demo test bench clean data train export golden rtl synth sim sim-long study econt-check
+.PHONY: help setup tools demo test bench clean data train export golden rtl synth sim sim-long study econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,16 @@ $(DATA): | setup
 	$(ENC) data synth --modules 200000 --seed 1 --out $@
 
 data: $(DATA)  ## built-in synthetic data set (200k modules, seed 1)
+
+REAL_CSV   ?= ../shared/real_data/calq_ttbar_6050.csv
+$(OUT)/real.npz: | setup
+	$(ENC) data import $(REAL_CSV) --units-per-mip 35 --out $@ --force
+
+$(OUT)/synth20k.npz: | setup
+	$(ENC) data synth --modules 20000 --seed 1 --out $@ --force
+
+data-compare: $(OUT)/synth20k.npz $(OUT)/real.npz  ## synthetic vs real CMS data: table and plot
+	$(ENC) data compare $^ --plot $(OUT)/data_compare.png --force
 
 $(WORK)/run/encoder.h5: $(CONFIG) $(DATA) | setup
 	$(ENC) train --config $(CONFIG) --data $(DATA) --out $(WORK)/run --epochs $(EPOCHS) --seed 1 --force

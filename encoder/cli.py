@@ -16,6 +16,7 @@ from .errors import UserError
 
 # Command modules in the order the help lists them.
 COMMAND_MODULES = (
+    "encoder.data.cli",
     "encoder.golden.cli",
     "encoder.econt.cli",
 )

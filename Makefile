@@ -46,7 +46,7 @@ demo: setup  ## the main job end to end on built-in synthetic data
 	@bash tools/demo.sh $(DEMO)
 
 test: setup  ## the whole test suite
-	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup tests
+	$(PY) -m pytest -q -n $(JOBS) --dist loadfile tests
 
 bench: setup  ## run every benchmark script and print its figures
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

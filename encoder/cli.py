@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "encoder.data.cli",
     "encoder.golden.cli",
     "encoder.econt.cli",
+    "encoder.training.cli",
 )
 
 
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, FileExistsError, FileNotFoundError) as exc:
         print(f"encoder {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:               # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"encoder {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -6,7 +6,10 @@ each rounded before the sum), accumulation with the bias aligned to the
 accumulator, activation, and requantization (rounding, saturation or wrap)
 as ``encoder.ir.fixed`` defines them. Exact sums of products are computed
 with a float BLAS matmul only when a bound proves every partial sum exact
-in that float type; otherwise with int64.
+in that float type; otherwise with int64. Without per-layer outputs
+(``keep``), whole layers run in floats (``golden.fast``: scaled matmul,
+``rint``/``floor``, clamp) when the IR's bounds prove that exact too;
+``run_layers(..., keep=True)`` is always the int64 reference.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import inputpath
+from . import fast
 from ..ir.fixed import requantize, shift_round
 from ..ir.schema import Conv2DLayer, DenseLayer, EncoderIR, FlattenLayer, MacLayer, accumulator_frac
 
@@ -109,6 +113,10 @@ def mac_layer(layer: MacLayer, x: np.ndarray, in_frac: int) -> np.ndarray:
 
 def run_layers(ir: EncoderIR, x_codes: np.ndarray, keep: bool = False):
     """Input codes (N, H, W, C) -> latent codes (N, n_latent) [, per-layer outputs]."""
+    if not keep:
+        plan = fast.plan(ir)
+        if plan is not None:
+            return fast.run_layers(plan, x_codes)
     x = np.asarray(x_codes, dtype=np.int64).reshape(len(x_codes), -1)
     frac = ir.input.format.frac
     outputs = []
@@ -143,10 +151,11 @@ def run(ir: EncoderIR, charges_mip: np.ndarray | None = None, *, counts: np.ndar
     if counts.ndim != 2 or counts.shape[1] != ip.n_cells:
         raise ValueError(f"expected (modules, {ip.n_cells}) charges, got shape {counts.shape}")
     lat, codes, shifts, layer_outs = [], [], [], []
+    plan = None if keep else fast.plan(ir)
     for start in range(0, len(counts), CHUNK):
         block = counts[start:start + CHUNK]
         x, m = input_codes(ir, block)
-        res = run_layers(ir, x, keep=keep)
+        res = fast.run_layers(plan, x) if plan is not None else run_layers(ir, x, keep=keep)
         lat.append(res[0] if keep else res)
         if keep:
             layer_outs.append(res[1])
@@ -165,3 +174,18 @@ def run(ir: EncoderIR, charges_mip: np.ndarray | None = None, *, counts: np.ndar
         n_clipped=n_clipped,
         layer_outputs=[np.concatenate(parts) for parts in zip(*layer_outs)] if keep and layer_outs else [],
     )
+
+
+def encode(ir: EncoderIR, counts: np.ndarray) -> np.ndarray:
+    """Integer counts (N, n_cells) -> latent codes only: the fastest way to the hardware's output.
+
+    Uses the float fast path (``golden.fast``) when the IR's bounds prove it
+    exact, otherwise ``run``.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.ndim != 2 or counts.shape[1] != ir.input.n_cells:
+        raise ValueError(f"expected (modules, {ir.input.n_cells}) counts, got shape {counts.shape}")
+    plan = fast.plan(ir)
+    if plan is None:
+        return run(ir, counts=counts).latents
+    return fast.encode(ir, plan, counts)

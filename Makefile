@@ -88,6 +88,10 @@ synth: rtl  ## yosys area and timing estimate of the generated design
 sim: rtl  ## cocotb simulation of the generated design against the golden model
 	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS)
 
+STUDY      ?= configs/study_elinks.yaml
+study: setup  ## e-link study: autoencoder at 2-5 e-links vs threshold/STC/best choice
+	$(ENC) study --config $(STUDY) --out $(OUT)/$(basename $(notdir $(STUDY))) --workers $(JOBS)
+
 ECONT      := tests/data/econt
 econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit
 	@mkdir -p $(OUT)/econt

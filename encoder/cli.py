@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "encoder.golden.cli",
     "encoder.econt.cli",
     "encoder.training.cli",
+    "encoder.studies.cli",
 )
 
 

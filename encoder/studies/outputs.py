@@ -1,0 +1,140 @@
+"""An evaluation written to a directory: JSON, CSV, per-module arrays and plots.
+
+Files (all in the evaluation directory):
+
+- ``metrics.json``: everything (meta data, every algorithm's figures,
+  binned EMD tables, bandwidth).
+- ``metrics.csv``: one row per algorithm (``CSV_COLUMNS``).
+- ``emd_by_occupancy.csv`` and, with a truth energy, ``emd_by_energy.csv``.
+- ``modules.npz``: per-module EMD and bits of each algorithm.
+- ``emd_hist.png``, ``emd_vs_occupancy.png``, ``display_<module>.png``
+  (input, autoencoder reconstruction and best choice of a few modules).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..files import atomic_dir
+from ..metrics import plots
+from .evaluate import AE_GOLDEN, Evaluation
+from .scoring import jsonable
+
+CSV_COLUMNS = (
+    "algorithm", "kind", "label", "emd_mean", "emd_sem", "emd_median", "emd_p90", "emd_count",
+    "n_input_empty", "n_output_empty", "mse_mean", "centroid_shift_cm_mean", "sum_ratio_mean",
+    "sum_ratio_std", "bits_mean", "bits_median", "bits_p99", "bits_max", "elinks_mean", "elinks_p99",
+    "elinks_max", "n_elinks", "fraction_over_budget", "compression_ratio",
+)
+
+
+def csv_row(name: str, s: dict) -> dict:
+    e, b = s["emd"], s["bandwidth"]
+    return {
+        "algorithm": name, "kind": s.get("kind", ""), "label": s.get("label", name),
+        "emd_mean": e["mean"], "emd_sem": e.get("sem"), "emd_median": e["median"], "emd_p90": e.get("p90"),
+        "emd_count": e["count"], "n_input_empty": e["n_input_empty"], "n_output_empty": e["n_output_empty"],
+        "mse_mean": s["mse_mean"], "centroid_shift_cm_mean": s["centroid_shift_cm_mean"],
+        "sum_ratio_mean": s["sum_ratio_mean"], "sum_ratio_std": s["sum_ratio_std"],
+        "bits_mean": b["bits_mean"], "bits_median": b["bits_median"], "bits_p99": b["bits_p99"],
+        "bits_max": b["bits_max"], "elinks_mean": b["elinks_mean"], "elinks_p99": b["elinks_p99"],
+        "elinks_max": b["elinks_max"], "n_elinks": b.get("n_elinks"),
+        "fraction_over_budget": b.get("fraction_over_budget"), "compression_ratio": b["compression_ratio"],
+    }
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "" if not np.isfinite(v) else repr(v)
+    return str(v)
+
+
+def csv_text(rows: list[dict], columns) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_fmt(r.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def binned_csv(summaries: dict, key: str) -> str | None:
+    rows = []
+    for name, s in summaries.items():
+        t = s.get(key)
+        if not t:
+            continue
+        for i in range(len(t["lo"])):
+            rows.append({"algorithm": name, "variable": t.get("variable", ""), "lo": t["lo"][i],
+                         "hi": t["hi"][i], "count": t["count"][i], "mean": t["mean"][i],
+                         "median": t["median"][i]})
+    if not rows:
+        return None
+    return csv_text(rows, ("algorithm", "variable", "lo", "hi", "count", "mean", "median"))
+
+
+def write_files(ev: Evaluation, d: Path, *, plot: bool = True) -> None:
+    """Write every output of an evaluation into an existing (temporary) directory ``d``."""
+    summaries = {k: s.summary for k, s in ev.scores.items()}
+    (d / "metrics.json").write_text(json.dumps(jsonable(ev.summary()), indent=1, allow_nan=False) + "\n")
+    (d / "metrics.csv").write_text(csv_text([csv_row(k, s) for k, s in summaries.items()], CSV_COLUMNS))
+    for key, fname in (("emd_vs_occupancy", "emd_by_occupancy.csv"), ("emd_vs_energy", "emd_by_energy.csv")):
+        text = binned_csv(summaries, key)
+        if text:
+            (d / fname).write_text(text)
+    arrays = {}
+    for k, s in ev.scores.items():
+        arrays[f"emd_{k}"] = s.emd
+        arrays[f"bits_{k}"] = s.bits
+    with open(d / "modules.npz", "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    if plot:
+        write_plots(ev, d)
+
+
+def write_plots(ev: Evaluation, d: Path) -> None:
+    summaries = {k: s.summary for k, s in ev.scores.items()}
+    plots.emd_histograms({k: s.emd for k, s in ev.scores.items()}, d / "emd_hist.png")
+    plots.emd_vs_occupancy({k: s["emd_vs_occupancy"] for k, s in summaries.items()}, d / "emd_vs_occupancy.png")
+    with_energy = {k: s["emd_vs_energy"] for k, s in summaries.items() if s.get("emd_vs_energy")}
+    if with_energy:
+        plots.emd_vs_occupancy(with_energy, d / "emd_vs_energy.png")
+    emd_of = {k: s.emd for k, s in ev.scores.items()}
+    for i in ev.display_modules:
+        panels = {"input": ev.charges[i]}
+        for name, r in ev.reconstructions.items():
+            e = emd_of.get(name)
+            tag = f"{name} (EMD {e[i]:.2f})" if e is not None and e[i] >= 0 else name
+            panels[tag] = r[i]
+        plots.event_display(panels, d / f"display_{i}.png", ev.meta["geometry"],
+                            title=f"module {i} of {ev.meta.get('data') or 'the data'}")
+
+
+def write_evaluation(ev: Evaluation, out, *, overwrite: bool = False, plot: bool = True) -> Path:
+    """The evaluation directory, written atomically (refuses to replace unless ``overwrite``)."""
+    with atomic_dir(out, overwrite) as tmp:
+        write_files(ev, tmp, plot=plot)
+    return Path(out)
+
+
+def headline(ev: Evaluation) -> str:
+    """A short text table of the main figures for the terminal."""
+    lines = [f"{'algorithm':<22} {'EMD mean':>9} {'median':>7} {'bits/BX':>8} {'p99':>6} "
+             f"{'e-links':>7} {'over':>6} {'ratio':>6}"]
+    for k, s in ev.scores.items():
+        e, b = s.summary["emd"], s.summary["bandwidth"]
+        over = b.get("fraction_over_budget")
+        lines.append(f"{k:<22} {e['mean']:9.3f} {e['median']:7.3f} {b['bits_mean']:8.1f} {b['bits_p99']:6.0f} "
+                     f"{b['elinks_p99']:7d} {'' if over is None else f'{100 * over:5.1f}%':>6} "
+                     f"{b['compression_ratio']:6.2f}")
+    star = ev.scores[AE_GOLDEN].summary["bandwidth"]
+    lines.append(f"(budget {ev.meta['n_elinks']} e-links = {ev.meta['budget_bits']} bits; autoencoder word "
+                 f"{int(star['bits_mean'])} bits; input {ev.meta['input_bits']} bits)")
+    return "\n".join(lines)

@@ -1,0 +1,353 @@
+"""Study configs (YAML): the data, the base model config, the sweep.
+
+```yaml
+name: study_elinks
+description: one line for the report
+base_config: econt_8x8.yaml          # model config; relative paths from this file
+overrides:                            # dotted keys set in every point (before the sweep)
+  training.learning_rate: 0.003
+data:
+  synth: {modules: 100000, seed: 1, pileup: 200}   # generated once into OUT/data.npz
+  # path: some.npz                    # or an existing data file
+  eval_fraction: 0.2                  # modules held out from training, scored
+  split_seed: 0
+evaluate_also:                        # further data sets every point is scored on
+  - {name: cms_ttbar, path: real.csv, units_per_mip: 35, optional: true}
+epochs: 30                            # training.epochs of every point
+seed: 1                               # training.seed of every point
+plots: true                           # each point's evaluation plots
+sweep:
+  points:                             # a list of settings ...
+    - {elinks: 2, encoder.latent.activation.bits: 3}
+  grid:                               # ... and/or a grid (cartesian product)
+    training.learning_rate: [0.001, 0.003]
+```
+
+Sweep keys are dotted paths into the model config (``elinks``,
+``encoder.latent.activation.bits``, ``encoder.conv.0.filters`` with a
+list index, ``training.seed``, ...). With both ``points`` and ``grid``
+every point is combined with every grid cell. Each point's model config is
+the base config with ``overrides``, ``epochs`` and ``seed`` set, then the
+point's values, validated as a model config; errors name the study file
+and the point.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import UserError
+
+TOP_KEYS = ("name", "description", "base_config", "overrides", "data", "evaluate_also", "epochs", "seed", "plots",
+            "sweep")
+DATA_KEYS = ("synth", "path", "eval_fraction", "split_seed")
+SYNTH_KEYS = ("modules", "seed", "pileup", "geometry")
+EXTRA_KEYS = ("name", "path", "units_per_mip", "optional")
+SWEEP_KEYS = ("points", "grid")
+POINT_FORMAT = 1        # bump when a point's computation changes meaning (new ids)
+
+
+class StudyConfigError(UserError):
+    """A study config that cannot describe a study; the message names file and key."""
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    modules: int
+    seed: int
+    pileup: float = 200.0
+    geometry: str = "hgcal"
+
+    def to_dict(self) -> dict:
+        return {"modules": self.modules, "seed": self.seed, "pileup": self.pileup, "geometry": self.geometry}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    synth: SynthSpec | None
+    path: Path | None
+    eval_fraction: float
+    split_seed: int
+
+
+@dataclass(frozen=True)
+class ExtraData:
+    name: str
+    path: Path
+    units_per_mip: float
+    optional: bool
+
+
+@dataclass(frozen=True)
+class Point:
+    index: int
+    label: str              # readable: e.g. "elinks2_bits3"
+    overrides: dict         # dotted key -> value
+    model: dict             # the point's model config (validated mapping)
+
+    def point_id(self, context: dict) -> str:
+        """Stable id: the label and a hash of everything the point's result depends on."""
+        body = {"format": POINT_FORMAT, "model": self.model, "context": context}
+        h = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:10]
+        return f"{self.label}-{h}"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    path: Path
+    name: str
+    description: str
+    base_config: Path
+    data: DataSpec
+    extras: tuple[ExtraData, ...]
+    epochs: int
+    seed: int
+    plots: bool
+    points: tuple[Point, ...]
+    raw: dict
+
+
+def _fail(path, key, msg):
+    raise StudyConfigError(f"{path}: {key}: {msg}" if key else f"{path}: {msg}")
+
+
+def _mapping(v, path, key, allowed):
+    if v is None:
+        v = {}
+    if not isinstance(v, dict):
+        _fail(path, key, f"must be a mapping, got {type(v).__name__}")
+    for k in v:
+        if k not in allowed:
+            _fail(path, f"{key}.{k}" if key else k, f"unknown key (allowed here: {', '.join(allowed)})")
+    return v
+
+
+def _int(v, path, key, lo=None):
+    if isinstance(v, bool) or not isinstance(v, int):
+        _fail(path, key, f"must be an integer, got {v!r}")
+    if lo is not None and v < lo:
+        _fail(path, key, f"{v} must be >= {lo}")
+    return v
+
+
+def _resolve(base: Path, p) -> Path:
+    p = Path(p)
+    return p if p.is_absolute() else base / p
+
+
+def set_dotted(d: dict, key: str, value, where: str) -> None:
+    """Set ``a.b.0.c`` in nested mappings and lists; missing mapping keys are created."""
+    parts = key.split(".")
+    if not all(parts):
+        raise StudyConfigError(f"{where}: sweep key {key!r}: empty part")
+    node = d
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        here = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            if not re.fullmatch(r"\d+", part) or int(part) >= len(node):
+                raise StudyConfigError(f"{where}: sweep key {key!r}: {here!r} needs a list index "
+                                       f"below {len(node)}")
+            idx = int(part)
+            if last:
+                node[idx] = copy.deepcopy(value)
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = copy.deepcopy(value)
+            else:
+                if part not in node or node[part] is None:
+                    node[part] = {}
+                node = node[part]
+        else:
+            raise StudyConfigError(f"{where}: sweep key {key!r}: {'.'.join(parts[:i])!r} is a value, "
+                                   f"not a mapping or list")
+
+
+def _label(overrides: dict) -> str:
+    if not overrides:
+        return "base"
+    parts = []
+    for k, v in overrides.items():
+        text = json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+        parts.append(f"{k.split('.')[-1]}{text}")
+    label = re.sub(r"[^A-Za-z0-9.+-]+", "_", "_".join(parts)).strip("_")
+    return label[:60] or "point"
+
+
+def expand_sweep(sweep: dict, path) -> list[dict]:
+    """The list of override mappings (points x grid, grid varying fastest)."""
+    sweep = _mapping(sweep, path, "sweep", SWEEP_KEYS)
+    points = sweep.get("points")
+    grid = sweep.get("grid")
+    if points is None and grid is None:
+        _fail(path, "sweep", "give points (a list of settings) and/or grid (key: list of values)")
+    if points is None:
+        points = [{}]
+    if not isinstance(points, list) or not points:
+        _fail(path, "sweep.points", "must be a non-empty list of mappings")
+    for i, p in enumerate(points):
+        if not isinstance(p, dict):
+            _fail(path, f"sweep.points[{i}]", f"must be a mapping of key: value, got {p!r}")
+        for k in p:
+            if not isinstance(k, str):
+                _fail(path, f"sweep.points[{i}]", f"key {k!r} must be a string")
+    cells = [{}]
+    if grid is not None:
+        if not isinstance(grid, dict) or not grid:
+            _fail(path, "sweep.grid", "must be a non-empty mapping of key: list of values")
+        for k, vals in grid.items():
+            if not isinstance(vals, list) or not vals:
+                _fail(path, f"sweep.grid.{k}", "must be a non-empty list of values")
+        keys = list(grid)
+        cells = [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+    out = []
+    for p in points:
+        for c in cells:
+            both = set(p) & set(c)
+            if both:
+                _fail(path, "sweep", f"key {sorted(both)[0]!r} is in both points and grid")
+            out.append({**p, **c})
+    seen = set()
+    for o in out:
+        key = json.dumps(o, sort_keys=True, default=str)
+        if key in seen:
+            _fail(path, "sweep", f"the point {o} appears twice")
+        seen.add(key)
+    return out
+
+
+def base_model_dict(base_path: Path, epochs: int, seed: int) -> dict:
+    from ..training.config import load_config
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = load_config(base_path).to_dict()
+    d.setdefault("training", {})
+    d["training"]["epochs"] = epochs
+    d["training"]["seed"] = seed
+    return d
+
+
+def point_model(base: dict, overrides: dict, label: str, where: str) -> dict:
+    """The validated model-config mapping of one point."""
+    from ..training.config import parse_config
+    d = copy.deepcopy(base)
+    d["name"] = f"{base.get('name', 'model')}_{label}"
+    for k, v in overrides.items():
+        set_dotted(d, k, v, where)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = parse_config(d, where)
+    return cfg.to_dict()
+
+
+def load_study(path) -> StudyConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise StudyConfigError(f"{path}: no such study config") from None
+    except OSError as exc:
+        raise StudyConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise StudyConfigError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    top = _mapping(raw, path, "", TOP_KEYS)
+    here = path.parent
+    name = top.get("name", path.stem)
+    if not isinstance(name, str) or not name:
+        _fail(path, "name", f"must be a non-empty string, got {name!r}")
+    description = top.get("description", "")
+    if not isinstance(description, str):
+        _fail(path, "description", "must be a string")
+    if "base_config" not in top:
+        _fail(path, "base_config", "missing (required): the model config the sweep starts from")
+    base_config = _resolve(here, top["base_config"])
+    if not base_config.is_file():
+        _fail(path, "base_config", f"{base_config}: no such file")
+
+    dd = _mapping(top.get("data"), path, "data", DATA_KEYS)
+    if ("synth" in dd) == ("path" in dd):
+        _fail(path, "data", "give exactly one of synth (settings) and path (a data file)")
+    synth = None
+    data_path = None
+    if "synth" in dd:
+        sd = _mapping(dd["synth"], path, "data.synth", SYNTH_KEYS)
+        for k in ("modules", "seed"):
+            if k not in sd:
+                _fail(path, f"data.synth.{k}", "missing (required)")
+        pileup = sd.get("pileup", 200.0)
+        if isinstance(pileup, bool) or not isinstance(pileup, (int, float)) or pileup < 0:
+            _fail(path, "data.synth.pileup", f"must be a non-negative number, got {pileup!r}")
+        geo = sd.get("geometry", "hgcal")
+        if not isinstance(geo, str):
+            _fail(path, "data.synth.geometry", f"must be a geometry name, got {geo!r}")
+        synth = SynthSpec(_int(sd["modules"], path, "data.synth.modules", 10),
+                          _int(sd["seed"], path, "data.synth.seed", 0), float(pileup), geo)
+    else:
+        if not isinstance(dd["path"], str):
+            _fail(path, "data.path", f"must be a file name, got {dd['path']!r}")
+        data_path = _resolve(here, dd["path"])
+    frac = dd.get("eval_fraction", 0.2)
+    if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
+        _fail(path, "data.eval_fraction", f"must be a number in (0, 1), got {frac!r}")
+    data = DataSpec(synth, data_path, float(frac), _int(dd.get("split_seed", 0), path, "data.split_seed", 0))
+
+    extras = []
+    raw_extras = top.get("evaluate_also") or []
+    if not isinstance(raw_extras, list):
+        _fail(path, "evaluate_also", "must be a list of {name, path, units_per_mip, optional}")
+    for i, e in enumerate(raw_extras):
+        key = f"evaluate_also[{i}]"
+        e = _mapping(e, path, key, EXTRA_KEYS)
+        nm = e.get("name")
+        if not isinstance(nm, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", nm or ""):
+            _fail(path, f"{key}.name", f"must be a name of letters, digits, _ and -, got {nm!r}")
+        if nm in [x.name for x in extras] or nm == "eval":
+            _fail(path, f"{key}.name", f"{nm!r} is taken")
+        if not isinstance(e.get("path"), str):
+            _fail(path, f"{key}.path", "missing (required): a .npz data file or a .csv")
+        upm = e.get("units_per_mip", 1.0)
+        if isinstance(upm, bool) or not isinstance(upm, (int, float)) or not upm > 0:
+            _fail(path, f"{key}.units_per_mip", f"must be a positive number, got {upm!r}")
+        opt = e.get("optional", False)
+        if not isinstance(opt, bool):
+            _fail(path, f"{key}.optional", f"must be true or false, got {opt!r}")
+        extras.append(ExtraData(nm, _resolve(here, e["path"]), float(upm), opt))
+
+    epochs = _int(top.get("epochs", 20), path, "epochs", 1)
+    seed = _int(top.get("seed", 1), path, "seed", 0)
+    plots = top.get("plots", True)
+    if not isinstance(plots, bool):
+        _fail(path, "plots", f"must be true or false, got {plots!r}")
+
+    base = base_model_dict(base_config, epochs, seed)
+    overrides = top.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        _fail(path, "overrides", "must be a mapping of dotted key: value")
+    for k, v in overrides.items():
+        if not isinstance(k, str):
+            _fail(path, "overrides", f"key {k!r} must be a string")
+        set_dotted(base, k, v, f"{path}: overrides")
+    points = []
+    labels = set()
+    for i, ov in enumerate(expand_sweep(top.get("sweep"), path)):
+        lbl = _label(ov)
+        if lbl in labels:
+            lbl = f"{lbl}_{i}"
+        labels.add(lbl)
+        where = f"{path} (sweep point {i}: {lbl})"
+        points.append(Point(i, lbl, dict(ov), point_model(base, ov, lbl, where)))
+    return StudyConfig(path, name, description, base_config, data, tuple(extras), epochs, seed, plots,
+                       tuple(points), raw)

@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "encoder.golden.cli",
     "encoder.econt.cli",
     "encoder.training.cli",
+    "encoder.verif.cli",
+    "encoder.rtl_gen.cli",
     "encoder.studies.cli",
 )
 

@@ -1,0 +1,90 @@
+"""``encoder rtl`` (IR -> Verilog) and ``encoder synth`` (yosys area/timing estimate)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "rtl",
+        help="generate synthesizable Verilog-2001 from an encoder IR",
+        description="Writes the encoder as Verilog-2001 into DIR: hand-written primitives from rtl/, "
+                    "generated glue (one module per file), manifest.json (top, ports, latency, "
+                    "multipliers, accumulators, register map) and a copy of the IR. The same IR and "
+                    "options always give byte-identical files. Does not import TensorFlow.",
+    )
+    p.add_argument("ir", help="encoder IR (JSON) from `encoder export` or `encoder econt import`")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (created; must not exist)")
+    p.add_argument("--weights", choices=("programmable", "constant"), default="programmable",
+                   help="programmable: weights in a configuration register file written through "
+                        "cfg_addr/cfg_wdata/cfg_we (as the ECON-T chip); constant: weights as literals, "
+                        "no multiplier for a zero weight (default: %(default)s)")
+    p.add_argument("--pipeline", type=int, default=0, metavar="N",
+                   help="extra register stages beyond the default 2-cycle latency (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="replace an existing output directory")
+    p.set_defaults(func=run_rtl)
+
+    s = sub.add_parser(
+        "synth",
+        help="estimate area and timing of a generated design with yosys",
+        description="Generic yosys synthesis of a design directory from `encoder rtl`: each distinct "
+                    "module is synthesized once and counted per instance. Writes synth.json and "
+                    "synth.txt: cells by type, flip-flops, estimated transistors (stat -tech cmos) "
+                    "and the longest combinational path in gate levels (ltp).",
+    )
+    s.add_argument("design", metavar="DIR", help="design directory (with manifest.json)")
+    s.add_argument("--out", metavar="REPORT_DIR", help="report directory (default: DIR/synth)")
+    s.add_argument("--abc", choices=("fast", "full"), default="fast",
+                   help="ABC script for gate mapping: fast (abc -fast, minutes for ECON-T size) or "
+                        "full (much slower; default: %(default)s)")
+    s.add_argument("--no-depth", action="store_true",
+                   help="skip the flattened longest-path analysis (saves time on large designs)")
+    s.add_argument("--log", metavar="FILE", help="also write the full yosys log here")
+    s.add_argument("--force", action="store_true", help="replace existing report files")
+    s.set_defaults(func=run_synth)
+
+
+def run_rtl(args) -> int:
+    from .design import generate_from_file, write_design
+    t0 = time.monotonic()
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UserError(f"{out}: already exists; pass --force to replace it")
+    design = generate_from_file(args.ir, args.weights, args.pipeline)
+    write_design(design, out, force=args.force)
+    m = design.manifest
+    mult = m["multipliers"]
+    widths = ", ".join(
+        (f"{r['count']} x {r['a_bits']}{'s' if r['a_signed'] else 'u'}*{r['b_bits']}{'s' if r['b_signed'] else 'u'}"
+         if "b_bits" in r else f"{r['count']} x {r['a_bits']}-bit*const") + f" ({r['layer']})"
+        for r in mult["by_width"])
+    accs = ", ".join(f"{layer['name']} {'s' if layer['accumulator']['signed'] else 'u'}"
+                     f"{layer['accumulator']['bits']}.{layer['accumulator']['frac']}" for layer in m["layers"])
+    print(f"{out}: top {m['top']}, {len(m['sources'])} Verilog files, latency {m['latency']} cycles, "
+          f"{args.weights} weights ({time.monotonic() - t0:.2f} s)")
+    print(f"  multipliers: {mult['total']} = {widths}")
+    print(f"  accumulators: {accs}")
+    rb = m["register_bits"]
+    extra = f", configuration {rb['config']} ({m['registers']['fields']} fields)" if "registers" in m else ""
+    print(f"  register bits: {rb['total']} (pipeline {rb['pipeline']}{extra})")
+    return 0
+
+
+def run_synth(args) -> int:
+    from .synth import synthesize, write_report
+    design = Path(args.design)
+    out = Path(args.out) if args.out else design / "synth"
+    for name in ("synth.json", "synth.txt"):
+        if (out / name).exists() and not args.force:
+            raise UserError(f"{out / name}: already exists; pass --force to replace it")
+    report = synthesize(design, abc=args.abc, depth=not args.no_depth, log_path=args.log)
+    j, t = write_report(report, out, force=args.force)
+    levels = f", {report.gate_levels} gate levels" if report.gate_levels is not None else ""
+    print(f"{design}: {report.transistors:,} transistors (estimate), {report.cells:,} cells, "
+          f"{report.flip_flops:,} flip-flops{levels}; yosys {report.seconds:.0f} s")
+    print(f"  reports: {j}, {t}")
+    return 0

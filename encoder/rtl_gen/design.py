@@ -1,0 +1,223 @@
+"""IR + options -> the files of a design (Verilog, manifest, IR copy)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..errors import UserError
+from ..files import atomic_dir
+from ..ir import EncoderIR, load_ir
+from .emit import (Options, input_path_module, layer_module, mac_module_constant,
+                   mac_module_programmable, _mac_name)
+from .plan import DesignPlan, plan_design, register_image, register_index
+from .top import choose_cuts, top_module
+
+RTL_DIR = Path(__file__).resolve().parents[2] / "rtl"
+
+# Primitives each generated design uses, in compile order.
+PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
+PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block"], "constant": ["enc_mul_const"]}
+
+
+def primitive_path(name: str) -> Path:
+    p = RTL_DIR / f"{name}.v"
+    if not p.is_file():
+        raise UserError(f"{p}: primitive not found (the rtl/ directory of the source tree is needed)")
+    return p
+
+
+@dataclass
+class GeneratedDesign:
+    plan: DesignPlan
+    files: dict[str, str]          # file name -> text (generated modules and copied primitives)
+    sources: list[str]             # compile order
+    manifest: dict
+
+    @property
+    def top(self) -> str:
+        return self.plan.top
+
+
+def _layer_inputs(plan: DesignPlan, k: int) -> tuple[list[int], list[str]]:
+    """Bus slot of every flat input of layer k, and a description of the x bus."""
+    lp = plan.layers[k]
+    if lp.first:
+        ip = plan.input
+        slot_of_cell = {c: i for i, c in enumerate(ip.used_cells)}
+        p2c = plan.ir.input.pixel_to_cell
+        slots = [slot_of_cell[int(c)] if c >= 0 else -1 for c in p2c]
+        desc = [f"input codes of the used cells, cell order (pixel -> cell: {plan.ir.input.arrangement})",
+                "Input pixels (masked pixels are constant zero and have no wire):"]
+        return slots, desc
+    prev = plan.layers[k - 1]
+    return list(range(len(prev.neurons))), [f"outputs of layer \"{prev.layer.name}\", flat (row, col, channel) order"]
+
+
+def _multiplier_facts(plan: DesignPlan) -> dict:
+    prog = plan.weights == "programmable"
+    by_width: Counter = Counter()
+    per_layer = []
+    for lp in plan.layers:
+        wf = lp.layer.weight_format
+        layer_count: Counter = Counter()
+        for n in lp.neurons:
+            for t in n.taps:
+                key = (lp.in_bits, lp.in_signed, wf.bits, wf.signed) if prog else (lp.in_bits, lp.in_signed, t.weight)
+                layer_count[key] += 1
+        for key, c in layer_count.items():
+            by_width[(lp.name,) + key] += c
+        removed = {"padding": sum(n.removed_padding for n in lp.neurons),
+                   "masked": sum(n.removed_masked for n in lp.neurons),
+                   "zero_weight": sum(n.removed_zero_weight for n in lp.neurons)}
+        per_layer.append({"layer": lp.layer.name, "products": lp.n_products, "removed_taps": removed})
+    if prog:
+        rows = [{"layer": k[0], "a_bits": k[1], "a_signed": k[2], "b_bits": k[3], "b_signed": k[4], "count": c}
+                for k, c in sorted(by_width.items())]
+        kind = "enc_mul: signed multiply of a_bits x b_bits (an unsigned operand is zero-extended by one bit)"
+    else:
+        agg: Counter = Counter()
+        for k, c in by_width.items():
+            agg[k[:3]] += c
+        rows = [{"layer": k[0], "a_bits": k[1], "a_signed": k[2], "constant": True, "count": c}
+                for k, c in sorted(agg.items())]
+        kind = "enc_mul_const: multiply by a non-zero constant weight as canonical-signed-digit shifts and adds"
+    return {"total": sum(lp.n_products for lp in plan.layers), "primitive": kind, "by_width": rows,
+            "by_layer": per_layer}
+
+
+def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None
+             ) -> GeneratedDesign:
+    """Everything `encoder rtl` writes, as text in memory (deterministic)."""
+    plan = plan_design(ir, weights)
+    opts = Options(weights, pipeline)
+    cuts = choose_cuts(plan, pipeline)
+    files: dict[str, str] = {}
+    gen_order: list[str] = []
+
+    for k, lp in enumerate(plan.layers):
+        seen = set()
+        for n in sorted(lp.neurons, key=lambda n: n.out_index):
+            mod = _mac_name(plan, lp, n, weights)
+            if mod in seen:
+                continue
+            seen.add(mod)
+            text = (mac_module_programmable(plan, opts, lp, len(n.taps), mod) if weights == "programmable"
+                    else mac_module_constant(plan, opts, lp, n, mod))
+            files[f"{mod}.v"] = text
+            gen_order.append(f"{mod}.v")
+        slots, desc = _layer_inputs(plan, k)
+        mod = f"{plan.top}_{lp.name}"
+        files[f"{mod}.v"] = layer_module(plan, opts, lp, slots, desc)
+        gen_order.append(f"{mod}.v")
+    files[f"{plan.top}_input_path.v"] = input_path_module(plan, opts)
+    gen_order.append(f"{plan.top}_input_path.v")
+    top_text, facts = top_module(plan, opts, cuts)
+    files[f"{plan.top}.v"] = top_text
+    gen_order.append(f"{plan.top}.v")
+
+    prims = PRIMITIVES_BY_MODE[weights] + PRIMITIVES_COMMON
+    for p in prims:
+        files[f"{p}.v"] = primitive_path(p).read_text()
+    sources = [f"{p}.v" for p in prims] + gen_order
+
+    files["ir.json"] = ir_text if ir_text is not None else json.dumps(ir.to_dict(), indent=1) + "\n"
+    manifest = _manifest(plan, opts, facts, sources)
+    files["manifest.json"] = json.dumps(manifest, indent=1) + "\n"
+    return GeneratedDesign(plan, files, sources, manifest)
+
+
+def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str]) -> dict:
+    ir, ip = plan.ir, plan.input
+    layers = []
+    for lp in plan.layers:
+        layer = lp.layer
+        layers.append({
+            "name": layer.name, "op": layer.op,
+            "input": {"bits": lp.in_bits, "signed": lp.in_signed, "frac": lp.in_frac, "range": [lp.in_lo, lp.in_hi]},
+            "weight_format": layer.weight_format.to_dict(), "bias_format": layer.bias_format.to_dict(),
+            "product": {"exact": lp.product_shift == 0, "frac": lp.product_frac,
+                        "rounding": layer.product_rounding if lp.product_shift else None},
+            "accumulator": {"bits": lp.acc_bits, "signed": lp.acc_signed, "frac": lp.acc_frac,
+                            "range": [lp.acc_lo, lp.acc_hi], "analysis": lp.acc_analysis},
+            "activation": layer.activation,
+            "output": {**layer.output.to_dict(), "carried_bits": lp.code_bits, "range": [lp.out_lo, lp.out_hi]},
+            "outputs": len(lp.neurons), "products": lp.n_products,
+        })
+    m = {
+        "generator": {"tool": "encoder rtl", "version": __version__},
+        "top": plan.top,
+        "sources": sources,
+        "ir": "ir.json",
+        "ir_name": ir.name,
+        "ir_hash": ir.hash,
+        "arithmetic": ir.arithmetic,
+        "weights": opts.weights,
+        "pipeline": opts.pipeline,
+        "latency": facts["latency"],
+        "initiation_interval": 1,
+        "register_stages": facts["stages"],
+        "clock": "clk",
+        "reset": {"name": "rst", "active": "high", "sync": True},
+        "ports": facts["ports"],
+        "input_path": {"cells": ip.n_cells, "charge_bits": ip.charge_bits, "module_sum_bits": ip.sum_bits,
+                       "shift_bits": ip.shift_bits, "normalisation": ip.normalisation,
+                       "code_format": ir.input.format.to_dict(), "rounding": ip.rounding,
+                       "cells_used": len(ip.used_cells), "sum_code_bits": ip.sum_code_bits},
+        "layers": layers,
+        "multipliers": _multiplier_facts(plan),
+        "register_bits": _register_bits(plan, facts),
+    }
+    if opts.weights == "programmable":
+        fields = []
+        for lp in plan.layers:
+            layer = lp.layer
+            n_w = layer.weight.size
+            reg_to_keras = [0] * n_w
+            for k in range(n_w):
+                reg_to_keras[register_index(layer, k)] = k
+            for r in range(n_w):
+                fields.append({"addr": lp.weight_base + r, "layer": layer.name, "kind": "weight",
+                               "index": reg_to_keras[r], "bits": layer.weight_format.bits})
+            for b in range(layer.bias.size):
+                fields.append({"addr": lp.bias_base + b, "layer": layer.name, "kind": "bias", "index": b,
+                               "bits": layer.bias_format.bits})
+        m["registers"] = {
+            "data_width": plan.cfg_data_bits, "addr_width": plan.cfg_addr_bits, "read_latency": 1,
+            "keep_through_reset": True, "fields": plan.n_fields, "total_bits": plan.config_bits,
+            "blocks": facts["cfg_blocks"],
+            "groups": [{"name": g.name, "layer": g.layer, "kind": g.kind, "address": g.base, "count": g.count,
+                        "width": g.bits, "order": g.order} for g in plan.groups],
+            "image_function": "encoder.rtl_gen.register_image(ir)",
+            "map": fields,
+        }
+    return m
+
+
+def _register_bits(plan: DesignPlan, facts: dict) -> dict:
+    """Flip-flops by purpose: pipeline (data and valid), configuration fields, read-back register."""
+    config = plan.config_bits if plan.groups else 0
+    readback = plan.cfg_data_bits if plan.groups else 0
+    return {"pipeline": facts["pipeline_bits"], "config": config, "readback": readback,
+            "total": facts["pipeline_bits"] + config + readback}
+
+
+def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) -> Path:
+    """Write every file into out atomically (a temporary directory renamed into place)."""
+    out = Path(out)
+    with atomic_dir(out, overwrite=force) as tmp:
+        for name, text in design.files.items():
+            (tmp / name).write_text(text)
+    return out
+
+
+def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0) -> GeneratedDesign:
+    ir_path = Path(ir_path)
+    ir = load_ir(ir_path)
+    return generate(ir, weights, pipeline, ir_text=ir_path.read_text())
+
+
+__all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR"]

@@ -1,0 +1,255 @@
+"""The top module: ports, pipeline registers, valid pipeline, register file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UserError
+from .emit import Options, _assign_concat, _instance, header
+from .plan import DesignPlan
+from .verilog import Writer, fmt_name, ports_block, vec
+
+CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
+
+
+@dataclass
+class Cut:
+    """A register stage between two combinational blocks."""
+
+    after: str            # "charges" (registers the inputs), "input_path", or a layer name
+    label: str
+
+
+def available_cuts(plan: DesignPlan) -> list[Cut]:
+    """Places a register stage can go, in the order stages are added.
+
+    The first one is the default mid-point (after the first MAC layer when
+    there are two or more); ``--pipeline N`` takes the next N.
+    """
+    cuts = [Cut(lp.name, f"after layer {lp.layer.name!r}") for lp in plan.layers[:-1]]
+    cuts.append(Cut("input_path", "after the input path"))
+    cuts.append(Cut("charges", "on the charge inputs"))
+    return cuts
+
+
+def choose_cuts(plan: DesignPlan, pipeline: int) -> list[Cut]:
+    cuts = available_cuts(plan)
+    if pipeline < 0 or pipeline > len(cuts) - 1:
+        raise UserError(f"--pipeline: {pipeline} is outside 0..{len(cuts) - 1} for this design "
+                        f"(register stages can go {', '.join(c.label for c in cuts[1:])})")
+    return cuts[:pipeline + 1]
+
+
+@dataclass
+class CfgBlock:
+    group: str            # e.g. dense_weight
+    index: int            # block number within the group
+    first: int            # first field (within the group)
+    count: int
+    bits: int
+    addr_bits: int        # local address width
+
+
+def cfg_blocks(plan: DesignPlan) -> list[CfgBlock]:
+    blocks = []
+    for g in plan.groups:
+        if g.count <= CFG_BLOCK:
+            blocks.append(CfgBlock(g.name, 0, 0, g.count, g.bits, max(1, (g.count - 1).bit_length())))
+        else:
+            for k, first in enumerate(range(0, g.count, CFG_BLOCK)):
+                blocks.append(CfgBlock(g.name, k, first, min(CFG_BLOCK, g.count - first), g.bits,
+                                       (CFG_BLOCK - 1).bit_length()))
+    return blocks
+
+
+def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut]) -> tuple[str, dict]:
+    """Returns the Verilog text and facts for the manifest (ports, latency, register bits)."""
+    ip = plan.input
+    prog = opts.weights == "programmable"
+    cut_after = {c.after for c in cuts}
+    latency = len(cuts) + 1
+    n_lat = plan.ir.n_latent
+    lat_bits = plan.latent_bits
+    lat_fmt = plan.ir.latent_format
+    aw, dw = (plan.cfg_addr_bits, plan.cfg_data_bits) if prog else (0, 0)
+    pipe_bits = 0
+
+    w = Writer()
+    stages = ", ".join(c.label for c in cuts) + ", on the outputs"
+    w.block(header(plan, opts, plan.top, "autoencoder encoder, raw cell counts in, latent codes out.", [
+        f"{ip.n_cells} counts of {ip.charge_bits} bits in; {n_lat} latents of {fmt_name(lat_fmt)} and the "
+        f"{ip.sum_code_bits}-bit module-sum code out.",
+        f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: {stages}.",
+        "Single clock, synchronous active-high reset (clears the valid pipeline; data registers",
+        "load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
+    ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
+          f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
+         if prog else ["Weights: constants (zero weights have no multiplier)."])))
+    w("`default_nettype none")
+    w()
+    w(f"module {plan.top} (")
+    ports = [("input  wire", "", "clk"),
+             ("input  wire", "", "rst  // synchronous, active high"),
+             ("input  wire", "", "valid_in"),
+             ("input  wire", f"[{ip.n_cells}*{ip.charge_bits}-1:0]", f"charges  // cell c at [{ip.charge_bits}*c +: {ip.charge_bits}]"),
+             ("output wire", "", "valid_out"),
+             ("output reg ", f"[{n_lat}*{lat_bits}-1:0]", f"latents  // latent j at [{lat_bits}*j +: {lat_bits}]"),
+             ("output reg ", vec(ip.sum_code_bits), "sum_code")]
+    if prog:
+        ports += [("input  wire", "", "cfg_we"),
+                  ("input  wire", vec(aw), "cfg_addr"),
+                  ("input  wire", vec(dw), "cfg_wdata"),
+                  ("output reg ", vec(dw), "cfg_rdata")]
+    for line in ports_block(ports):
+        w(line)
+    w(");")
+
+    # -- valid pipeline
+    w()
+    w(f"// Valid pipeline: valid_out follows valid_in by {latency} cycles.", 1)
+    w(f"reg {vec(latency)} valid_pipe;", 1)
+    w("always @(posedge clk) begin", 1)
+    w("if (rst) begin", 2)
+    w(f"valid_pipe <= {latency}'d0;", 3)
+    w("end else begin", 2)
+    w("valid_pipe <= " + ("valid_in;" if latency == 1 else f"{{valid_pipe[{latency - 2}:0], valid_in}};"), 3)
+    w("end", 2)
+    w("end", 1)
+    w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
+
+    def register(bus: str, bits_expr: str, bits: int) -> str:
+        nonlocal pipe_bits
+        pipe_bits += bits
+        w(f"reg [{bits_expr}-1:0] {bus}_q;", 1)
+        w(f"always @(posedge clk) {bus}_q <= {bus};", 1)
+        return f"{bus}_q"
+
+    # -- charges
+    w()
+    charges = "charges"
+    if "charges" in cut_after:
+        w("// Register stage on the charge inputs.", 1)
+        charges = register("charges", f"{ip.n_cells}*{ip.charge_bits}", ip.n_cells * ip.charge_bits)
+        w()
+    nu = len(ip.used_cells)
+    w("// Input path: module sum, leading one, normalised input codes, module-sum code.", 1)
+    w(f"wire [{nu}*{ip.code_bits}-1:0] cell_codes;", 1)
+    w(f"wire {vec(ip.sum_code_bits)} module_sum_code;", 1)
+    _instance(w, f"{plan.top}_input_path", [], "u_input_path",
+              [("charges", charges), ("cell_codes", "cell_codes"), ("sum_code", "module_sum_code")])
+    bus, sum_bus = "cell_codes", "module_sum_code"
+    if "input_path" in cut_after:
+        w()
+        w("// Register stage after the input path.", 1)
+        bus = register("cell_codes", f"{nu}*{ip.code_bits}", nu * ip.code_bits)
+        sum_bus = register("module_sum_code", str(ip.sum_code_bits), ip.sum_code_bits)
+
+    # -- configuration register file
+    blocks = cfg_blocks(plan) if prog else []
+    if prog:
+        w()
+        w(f"// Configuration register file: {plan.n_fields} fields, one per address, in blocks of up to "
+          f"{CFG_BLOCK}.", 1)
+        for g in plan.groups:
+            w(f"// {g.name}: addresses {g.base}..{g.base + g.count - 1}, {g.bits} bits each, {g.order}.", 1)
+        for g in plan.groups:
+            w()
+            w(f"wire [{g.count}*{g.bits}-1:0] cfg_{g.name};", 1)
+            g_blocks = [b for b in blocks if b.group == g.name]
+            off = f"cfg_off_{g.name}"
+            if g.base:
+                w(f"wire {vec(aw)} {off} = cfg_addr - {aw}'d{g.base};  // address within the group", 1)
+            else:
+                w(f"wire {vec(aw)} {off} = cfg_addr;  // address within the group", 1)
+            w(f"wire cfg_in_{g.name} = {off} < {aw}'d{g.count};", 1)
+            for b in g_blocks:
+                tag = f"{g.name}_b{b.index}"
+                w(f"wire [{b.count}*{b.bits}-1:0] cfg_fields_{tag};", 1)
+                if g.count > CFG_BLOCK:
+                    hi_bits = aw - b.addr_bits
+                    w(f"wire cfg_sel_{tag} = cfg_in_{g.name} && ({off}[{aw - 1}:{b.addr_bits}] == "
+                      f"{hi_bits}'d{b.index});", 1)
+                else:
+                    w(f"wire cfg_sel_{tag} = cfg_in_{g.name};", 1)
+                w(f"wire {vec(b.bits)} cfg_rd_{tag};", 1)
+                _instance(w, "enc_cfg_block", [("COUNT", str(b.count)), ("WIDTH", str(b.bits)),
+                                               ("ADDR_BITS", str(b.addr_bits))], f"u_cfg_{tag}", [
+                    ("clk", "clk"), ("we", f"cfg_we && cfg_sel_{tag}"),
+                    ("addr", f"{off}[{b.addr_bits - 1}:0]" if b.addr_bits > 1 else f"{off}[0]"),
+                    ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]"),
+                    ("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")])
+            _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
+        w()
+        w("// Read-back: the addressed field, zero-extended, registered.", 1)
+        terms = []
+        for b in blocks:
+            tag = f"{b.group}_b{b.index}"
+            val = f"cfg_rd_{tag}" if b.bits == dw else f"{{{dw - b.bits}'d0, cfg_rd_{tag}}}"
+            terms.append(f"({{{dw}{{cfg_sel_{tag}}}}} & {val})" if dw > 1 else f"(cfg_sel_{tag} & {val})")
+        w(f"wire {vec(dw)} cfg_rdata_next =", 1)
+        for i, t in enumerate(terms):
+            w(("  " if i == 0 else "| ") + t + (";" if i == len(terms) - 1 else ""), 2)
+        w(f"always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
+
+    # -- layers
+    for lp in plan.layers:
+        layer = lp.layer
+        n_out = len(lp.neurons)
+        out_bus = f"{lp.name}_out"
+        w()
+        w(f"// Layer \"{layer.name}\" ({layer.op}): {lp.n_products} products, {n_out} outputs.", 1)
+        w(f"wire [{n_out}*{lp.code_bits}-1:0] {out_bus};", 1)
+        conns = [("x", bus)]
+        if prog:
+            conns += [("weight", f"cfg_{lp.name}_weight"), ("bias", f"cfg_{lp.name}_bias")]
+        conns.append(("y", out_bus))
+        _instance(w, f"{plan.top}_{lp.name}", [], f"u_{lp.name}", conns)
+        bus = out_bus
+        if lp.name in cut_after:
+            w()
+            w(f"// Register stage after layer \"{layer.name}\".", 1)
+            bus = register(out_bus, f"{n_out}*{lp.code_bits}", n_out * lp.code_bits)
+            sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits) if sum_bus == "module_sum_code" \
+                else _carry(w, sum_bus, ip.sum_code_bits, lp.name, register)
+
+    # -- outputs
+    w()
+    w("// Output registers.", 1)
+    pipe_bits += n_lat * lat_bits + ip.sum_code_bits
+    w("always @(posedge clk) begin", 1)
+    w(f"latents  <= {bus};", 2)
+    w(f"sum_code <= {sum_bus};", 2)
+    w("end", 1)
+    w("endmodule")
+    w()
+    w("`default_nettype wire")
+
+    port_facts = [
+        {"name": "clk", "direction": "input", "width": 1, "role": "clock"},
+        {"name": "rst", "direction": "input", "width": 1, "role": "reset"},
+        {"name": "valid_in", "direction": "input", "width": 1, "role": "in_valid"},
+        {"name": "charges", "direction": "input", "width": ip.n_cells * ip.charge_bits, "role": "in_counts",
+         "fields": ip.n_cells, "field_width": ip.charge_bits},
+        {"name": "valid_out", "direction": "output", "width": 1, "role": "out_valid"},
+        {"name": "latents", "direction": "output", "width": n_lat * lat_bits, "role": "out_latents",
+         "fields": n_lat, "field_width": lat_bits, "signed": lat_fmt.signed},
+        {"name": "sum_code", "direction": "output", "width": ip.sum_code_bits, "role": "out_sum_code"},
+    ]
+    if prog:
+        port_facts += [
+            {"name": "cfg_we", "direction": "input", "width": 1, "role": "cfg_we"},
+            {"name": "cfg_addr", "direction": "input", "width": aw, "role": "cfg_addr"},
+            {"name": "cfg_wdata", "direction": "input", "width": dw, "role": "cfg_wdata"},
+            {"name": "cfg_rdata", "direction": "output", "width": dw, "role": "cfg_rdata"},
+        ]
+    facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
+             "stages": [c.label for c in cuts] + ["on the outputs"],
+             "cfg_blocks": len(blocks)}
+    return w.text(), facts
+
+
+def _carry(w: Writer, sum_bus: str, bits: int, after: str, register) -> str:
+    """Delay the module-sum code alongside the data through another register stage."""
+    name = f"module_sum_code_{after}"
+    w(f"wire {vec(bits)} {name} = {sum_bus};", 1)
+    return register(name, str(bits), bits)

@@ -1,0 +1,200 @@
+"""A generated design as the testbench sees it: read from DIR/manifest.json.
+
+The manifest names the top module and its Verilog sources, the ports with
+their widths and roles (clock, reset, input valid and counts, output valid,
+latents and module-sum code, configuration port), the latency in cycles,
+the weight mode and, for programmable designs, the register map. Nothing
+about the interface is hard-coded in the testbench: it all comes from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+from ..ir import EncoderIR, load_ir
+
+WEIGHT_MODES = ("programmable", "constant")
+DATA_ROLES = ("in_valid", "in_counts", "out_valid", "out_latents", "out_sum_code")
+CONFIG_ROLES = ("cfg_we", "cfg_addr", "cfg_wdata", "cfg_rdata")
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    direction: str
+    width: int
+    fields: int = 1             # packed vectors: element i in bits [w*i + w - 1 : w*i]
+    field_width: int = 0
+    signed: bool = False        # elements are two's complement
+
+    @property
+    def element_width(self) -> int:
+        return self.field_width or self.width
+
+
+@dataclass(frozen=True)
+class RegField:
+    """One weight or bias code in the register file."""
+
+    addr: int
+    layer: str                  # layer name in the IR
+    kind: str                   # "weight" or "bias"
+    index: int                  # flat index into the layer's weight (Keras layout) or bias
+    bits: int
+    lsb: int = 0                # position inside the register word
+
+
+@dataclass
+class RegisterMap:
+    data_width: int
+    read_latency: int
+    fields: list[RegField]
+    keep_through_reset: bool = True
+
+    @property
+    def addresses(self) -> list[int]:
+        return sorted({f.addr for f in self.fields})
+
+
+@dataclass
+class Design:
+    dir: Path
+    top: str
+    sources: list[Path]
+    ir_path: Path | None
+    weights: str
+    latency: int
+    clock: str
+    reset: str
+    reset_active_high: bool
+    reset_sync: bool
+    ports: dict[str, Port]              # by role
+    registers: RegisterMap | None = None
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def programmable(self) -> bool:
+        return self.weights == "programmable"
+
+    def port(self, role: str) -> Port:
+        return self.ports[role]
+
+    def load_ir(self) -> EncoderIR:
+        if self.ir_path is None:
+            raise UserError(f"{self.dir / 'manifest.json'}: no IR recorded; pass --ir")
+        return load_ir(self.ir_path)
+
+    def content_hash(self) -> str:
+        """Changes whenever a source or the manifest changes: keys the build cache."""
+        h = hashlib.sha256()
+        h.update(self.top.encode())
+        for src in self.sources:
+            h.update(src.name.encode())
+            h.update(src.read_bytes())
+        return h.hexdigest()
+
+    def to_dict(self) -> dict:
+        """What the testbench inside the simulator needs (plain JSON)."""
+        d = {
+            "dir": str(self.dir), "top": self.top, "weights": self.weights, "latency": self.latency,
+            "clock": self.clock, "reset": self.reset, "reset_active_high": self.reset_active_high,
+            "reset_sync": self.reset_sync,
+            "ports": {role: vars(p) for role, p in self.ports.items()},
+        }
+        if self.registers is not None:
+            d["registers"] = {"data_width": self.registers.data_width,
+                              "read_latency": self.registers.read_latency,
+                              "keep_through_reset": self.registers.keep_through_reset,
+                              "fields": [vars(f) for f in self.registers.fields]}
+        return d
+
+
+def _req(d: dict, key: str, where: str):
+    if not isinstance(d, dict) or key not in d:
+        raise UserError(f"{where}: missing field {key!r}")
+    return d[key]
+
+
+def _int(v, where: str, lo: int = 0) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+        raise UserError(f"{where}: expected an integer >= {lo}, got {v!r}")
+    return v
+
+
+def _ports(m: dict, where: str) -> dict[str, Port]:
+    ports = {}
+    for i, p in enumerate(_req(m, "ports", where)):
+        w = f"{where}: ports[{i}]"
+        role = p.get("role")
+        port = Port(name=_req(p, "name", w), direction=_req(p, "direction", w),
+                    width=_int(_req(p, "width", w), f"{w}.width", 1),
+                    fields=_int(p.get("fields", 1), f"{w}.fields", 1),
+                    field_width=_int(p.get("field_width", 0), f"{w}.field_width"),
+                    signed=bool(p.get("signed", False)))
+        if port.fields > 1 and port.fields * port.element_width > port.width:
+            raise UserError(f"{w}: {port.fields} fields of {port.element_width} bits do not fit {port.width} bits")
+        if role:
+            ports[role] = port
+    return ports
+
+
+def _registers(m: dict, where: str) -> RegisterMap:
+    r = _req(m, "registers", where)
+    fields = []
+    for i, f in enumerate(_req(r, "map", f"{where}: registers")):
+        w = f"{where}: registers.map[{i}]"
+        kind = _req(f, "kind", w)
+        if kind not in ("weight", "bias"):
+            raise UserError(f"{w}.kind: {kind!r} is not 'weight' or 'bias'")
+        fields.append(RegField(addr=_int(_req(f, "addr", w), f"{w}.addr"), layer=_req(f, "layer", w), kind=kind,
+                               index=_int(_req(f, "index", w), f"{w}.index"),
+                               bits=_int(_req(f, "bits", w), f"{w}.bits", 1), lsb=_int(f.get("lsb", 0), f"{w}.lsb")))
+    where_r = f"{where}: registers"
+    return RegisterMap(data_width=_int(_req(r, "data_width", where_r), f"{where_r}.data_width", 1),
+                       read_latency=_int(r.get("read_latency", 1), f"{where_r}.read_latency"),
+                       fields=fields, keep_through_reset=bool(r.get("keep_through_reset", True)))
+
+
+def load_design(path: str | Path) -> Design:
+    """DIR (or DIR/manifest.json) -> Design; errors name the file and field."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such design directory (make one with `encoder rtl`)")
+    mpath = path / "manifest.json" if path.is_dir() else path
+    if not mpath.is_file():
+        raise UserError(f"{mpath}: no such file (expected a design directory from `encoder rtl`)")
+    try:
+        m = json.loads(mpath.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{mpath}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    where = str(mpath)
+    root = mpath.parent
+    sources = [root / s for s in _req(m, "sources", where)]
+    for s in sources:
+        if not s.is_file():
+            raise UserError(f"{where}: sources: {s} does not exist")
+    weights = _req(m, "weights", where)
+    if weights not in WEIGHT_MODES:
+        raise UserError(f"{where}: weights: {weights!r} is not one of {list(WEIGHT_MODES)}")
+    ports = _ports(m, where)
+    rst = _req(m, "reset", where)
+    need = ("clock", "reset") + DATA_ROLES + (CONFIG_ROLES if weights == "programmable" else ())
+    missing = [r for r in need if r not in ports]
+    if missing:
+        raise UserError(f"{where}: ports: no port with role {', '.join(missing)}")
+    ir_rel = m.get("ir")
+    ir_path = None
+    if ir_rel:
+        ir_path = (root / ir_rel) if not Path(ir_rel).is_absolute() else Path(ir_rel)
+    return Design(
+        dir=root, top=_req(m, "top", where), sources=sources, ir_path=ir_path, weights=weights,
+        latency=_int(_req(m, "latency", where), f"{where}: latency"),
+        clock=ports["clock"].name, reset=ports["reset"].name,
+        reset_active_high=_req(rst, "active", f"{where}: reset") == "high",
+        reset_sync=bool(rst.get("sync", True)), ports=ports,
+        registers=_registers(m, where) if weights == "programmable" else None, manifest=m,
+    )

@@ -1,0 +1,105 @@
+"""Run reports: summary.json, JUnit XML, the failures file for --replay, and the console lines."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+
+def merge(results: list[dict]) -> dict:
+    lat = Counter()
+    for r in results:
+        lat.update({int(k): v for k, v in r.get("latency_seen", {}).items()})
+    return {
+        "vectors": sum(r["vectors"] for r in results),
+        "checked": sum(r["checked"] for r in results),
+        "mismatches": sum(r["mismatches"] for r in results),
+        "stale_outputs": sum(r["n_unexpected_outputs"] for r in results),
+        "x_or_z_samples": sum(len(r["x_events"]) for r in results),
+        "register_read_back_errors": sum(len(r["readback_errors"]) for r in results),
+        "harness_errors": [e for r in results for e in r["harness_errors"]],
+        "flushed_by_reset": sum(r["flushed_by_reset"] for r in results),
+        "latency_seen": {str(k): v for k, v in sorted(lat.items())},
+        "cycles": sum(r["cycles"] for r in results),
+    }
+
+
+def _case(suite, name: str, classname: str, seconds: float, failure: str | None = None,
+          skipped: str | None = None, output: str | None = None):
+    tc = ET.SubElement(suite, "testcase", name=name, classname=classname, time=f"{seconds:.3f}")
+    if failure:
+        ET.SubElement(tc, "failure", message=failure.splitlines()[0][:500]).text = failure
+    elif skipped:
+        ET.SubElement(tc, "skipped", message=skipped)
+    if output:
+        ET.SubElement(tc, "system-out").text = output
+    return tc
+
+
+def junit(path: Path, suite_name: str, shards: list[dict], programmable: bool, latency: int) -> None:
+    """One test suite; per shard one test case for each property checked."""
+    root = ET.Element("testsuites", name="encoder sim")
+    suite = ET.SubElement(root, "testsuite", name=suite_name)
+    n = fails = skips = 0
+    for s in shards:
+        cls = f"{suite_name}.shard{s['shard']}"
+        r = s.get("result")
+        t = float(r["seconds"]) if r else 0.0
+        cases = []
+        if r is None:
+            cases.append(("simulation_completes", s.get("error") or "no result", None))
+        else:
+            mm = r["mismatches"]
+            cases.append(("vectors_match_golden_model",
+                          f"{mm} of {r['vectors']} vectors differ from the golden model" if mm else None, None))
+            bad_lat = {k: v for k, v in r["latency_seen"].items() if int(k) != latency}
+            cases.append((f"latency_is_{latency}_cycles",
+                          f"outputs seen after {bad_lat} cycles" if bad_lat else None, None))
+            resets = [e for e in r["events"] if e["event"] == "reset"]
+            stale = r["n_unexpected_outputs"]
+            cases.append(("reset_mid_stream_leaves_nothing_stale",
+                          f"{stale} outputs matched no input" if stale else None,
+                          None if resets else "no reset in this shard"))
+            xs = r["x_events"]
+            cases.append(("outputs_free_of_x_and_z_after_reset",
+                          f"{len(xs)} samples with X/Z, first: {xs[0]}" if xs else None,
+                          None if r.get("x_checked", True) else "two-state simulator: no X or Z to see"))
+            if programmable:
+                rb = r["readback_errors"]
+                cases.append(("weights_read_back_as_loaded",
+                              f"{len(rb)} registers differ, first: {rb[0]}" if rb else None, None))
+                loads = [e for e in r["events"] if e["event"] == "load"]
+                cases.append(("reload_other_model_mid_run",
+                              None if not mm else f"{mm} mismatches (see vectors_match_golden_model)",
+                              None if loads else "no reload in this shard"))
+            if r["harness_errors"]:
+                cases.append(("testbench_consistent", "; ".join(r["harness_errors"]), None))
+        for name, failure, skipped in cases:
+            _case(suite, name, cls, t / max(len(cases), 1), failure, skipped if not failure else None)
+            n += 1
+            fails += bool(failure)
+            skips += bool(skipped and not failure)
+    suite.set("tests", str(n))
+    suite.set("failures", str(fails))
+    suite.set("errors", "0")
+    suite.set("skipped", str(skips))
+    ET.indent(root)
+    path.write_text(ET.tostring(root, encoding="unicode") + "\n")
+
+
+def format_mismatch(m: dict) -> str:
+    got = m["got"]
+    got_s = "nothing" if got is None else f"latents {got['latents']} sum_code {got['sum_code']}"
+    exp = m["expected"]
+    cyc = f"cycle {m['cycle_in']} -> {m['cycle_out']}" if m["cycle_out"] is not None else f"cycle {m['cycle_in']}"
+    return (f"vector {m['id']} ({m['label']}, model {m['model_name']}) {m['what']} at {cyc}:\n"
+            f"    input    {m['counts']}\n"
+            f"    expected latents {exp['latents']} sum_code {exp['sum_code']}\n"
+            f"    got      {got_s}")
+
+
+def failures_file(path: Path, design_dir: Path, models: list[dict], mismatches: list[dict]) -> None:
+    path.write_text(json.dumps({"schema": "encoder-sim-failures", "version": 1, "design": str(design_dir),
+                                "models": models, "vectors": mismatches}, indent=1) + "\n")

@@ -1,0 +1,288 @@
+"""`encoder sim`: build once, split the vectors into shards, simulate them in parallel, report.
+
+Each shard is one simulator process running the cocotb testbench on its own
+plan; the shards share one build. The run directory receives the shard
+folders (plan, simulator log, cocotb results, shard result), summary.json,
+results.xml (JUnit) and, when something failed, failures.json for
+``encoder sim DIR --replay failures.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..ir import load_ir, save_ir
+from . import build as builder
+from . import plan as planner
+from . import regmap, report, toolchain
+from .design import Design, load_design
+from .models import check_design_ir, reweighted, same_architecture
+from .stimulus import Vectors, regression_set
+
+TEST_MODULE = "encoder.verif.tb.tests"
+DEFAULT_BUILD_ROOT = Path("sim") / "build"
+
+
+@dataclass
+class SimOptions:
+    sim: str = "icarus"
+    vectors: int = 2000
+    data: str | None = None
+    seed: int = 1
+    waves: bool = False
+    jobs: int = 1
+    out: str | None = None
+    build_root: str | None = None
+    ir: str | None = None
+    reload_ir: str | None = None
+    replay: str | None = None
+    force: bool = False
+    progress: bool = True
+    show: int = 5                     # mismatches printed
+    model_opt: str = "auto"           # Verilator C++ optimisation: auto, fast-build or fast-sim
+
+
+# Up to this many vectors a Verilator model compiled without optimisation
+# finishes sooner (build + run) than an optimised one.
+FAST_BUILD_MAX_VECTORS = 20_000
+
+
+def model_opt(opts: SimOptions, n_vectors: int) -> str:
+    if opts.model_opt != "auto":
+        return opts.model_opt
+    return "fast-build" if n_vectors <= FAST_BUILD_MAX_VECTORS else "fast-sim"
+
+
+def build_root(opts: SimOptions) -> Path:
+    return Path(opts.build_root or os.environ.get("ENCODER_SIM_BUILD") or DEFAULT_BUILD_ROOT)
+
+
+def _models(design: Design, opts: SimOptions, stage: Path) -> list[dict]:
+    """The weight sets of the run: the design's IR, and for programmable designs a second one loaded mid-run."""
+    ir_path = Path(opts.ir) if opts.ir else design.ir_path
+    if ir_path is None:
+        raise UserError(f"{design.dir / 'manifest.json'}: records no IR; pass --ir")
+    ir = load_ir(ir_path)
+    check_design_ir(design, ir, str(ir_path))
+    models = [{"name": ir.name, "path": str(Path(ir_path).resolve()), "hash": ir.hash}]
+    if design.programmable:
+        regmap.check_coverage(design.registers, ir)
+        if opts.reload_ir:
+            other = load_ir(opts.reload_ir)
+            if not same_architecture(ir, other):
+                raise UserError(f"{opts.reload_ir}: not the architecture of {ir_path} (layers, shapes or formats "
+                                "differ); a programmable design only takes new weight codes")
+            path = Path(opts.reload_ir).resolve()
+        else:
+            other = reweighted(ir, opts.seed)
+            path = stage / "models" / f"{other.name}.json"
+            save_ir(other, path)
+        models.append({"name": other.name, "path": str(path), "hash": other.hash})
+    return models
+
+
+def _stage_dir(out: Path, force: bool) -> Path:
+    if out.exists() and not force:
+        raise UserError(f"{out}: already exists; pass --force to replace it or choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+
+
+def _finish(stage: Path, out: Path) -> None:
+    """Move the finished run into place; shard folders keep paths relative to the run."""
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(stage, out)
+
+
+def _run_shard(sim: toolchain.Simulator, design: Design, bdir: Path, shard_dir: Path, waves: bool,
+               seed: int) -> dict:
+    runner = toolchain.get_runner(sim)
+    plusargs = [f"+dumpfile_path={shard_dir / (design.top + '.fst')}"] if waves and sim.name == "icarus" else []
+    err = None
+    try:
+        runner.test(test_module=TEST_MODULE, hdl_toplevel=design.top, hdl_toplevel_lang="verilog",
+                    build_dir=str(bdir),
+                    test_dir=str(shard_dir), extra_env={"ENCODER_SIM_SHARD": str(shard_dir)},
+                    log_file=str(shard_dir / "sim.log"), results_xml=str(shard_dir / "results.xml"),
+                    waves=waves, seed=seed, plusargs=plusargs)
+    except SystemExit as exc:            # the runner exits on a simulator crash or failing test
+        err = f"simulator exited with {exc.code}"
+    except RuntimeError as exc:
+        err = str(exc)
+    res = shard_dir / "result.json"
+    if not res.is_file():
+        return {"error": f"{err or 'no result'}; log: {shard_dir / 'sim.log'}"}
+    return {"result": json.loads(res.read_text()),
+            "mismatches": json.loads((shard_dir / "mismatches.json").read_text())}
+
+
+def _poll_progress(shard_dirs: list[Path], total: int, done: threading.Event, enabled: bool) -> None:
+    from tqdm import tqdm
+    bar = tqdm(total=total, unit="vec", desc="sim", disable=None if enabled else True)
+    while not done.wait(0.5):
+        n = 0
+        for d in shard_dirs:
+            try:
+                n += int((d / "progress").read_text() or 0)
+            except (OSError, ValueError):
+                pass
+        bar.update(n - bar.n)
+    bar.close()
+
+
+def _load_failures(path: str) -> dict:
+    try:
+        d = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    if d.get("schema") != "encoder-sim-failures":
+        raise UserError(f"{path}: not a failures file of `encoder sim` (schema {d.get('schema')!r})")
+    for i, v in enumerate(d.get("vectors", [])):
+        for k in ("id", "model", "counts", "gap"):
+            if k not in v:
+                raise UserError(f"{path}: vectors[{i}]: missing field {k!r}")
+    return d
+
+
+def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]:
+    """Returns (exit code, summary)."""
+    design = load_design(design_dir)
+    sim = toolchain.find(opts.sim)
+    if opts.jobs < 1 or opts.vectors < 1:
+        raise UserError("--jobs and --vectors must be at least 1")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(opts.out) if opts.out else build_root(opts) / "runs" / f"{design.top}-{sim.name}-{stamp}"
+    stage = _stage_dir(out, opts.force)
+    try:
+        return _run_staged(design, sim, opts, out, stage, log)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out: Path, stage: Path,
+                log) -> tuple[int, dict]:
+    t_start = time.monotonic()
+    if opts.replay:
+        failed = _load_failures(opts.replay)
+        models = failed["models"]
+        for m in models:
+            if not Path(m["path"]).is_file():
+                raise UserError(f"{opts.replay}: model {m['name']} at {m['path']} no longer exists")
+        for m in models:
+            check_design_ir(design, load_ir(m["path"]), m["path"])
+        vs = failed["vectors"]
+        if not vs:
+            raise UserError(f"{opts.replay}: holds no failing vectors")
+        vec = Vectors(np.array([v["counts"] for v in vs], dtype=np.int64), np.array([v.get("label", "?") for v in vs]))
+        plans = [planner.replay_plan(vec, np.array([v["id"] for v in vs]), np.array([v["gap"] for v in vs]),
+                                     np.array([v["model"] for v in vs]))]
+        stim = {"replay": str(opts.replay), "vectors": len(vs)}
+    else:
+        models = _models(design, opts, stage)
+        vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data)
+        plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models))
+    shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
+    for p, d in zip(plans, shard_dirs):
+        planner.write(p, d, design, models, stage, sim.name, replay=bool(opts.replay))
+
+    log(f"encoder sim: building {design.top} with {sim.name} {sim.version}")
+    bdir, binfo = builder.build(design, sim, build_root(opts), waves=opts.waves, opt=model_opt(opts, len(vec)))
+    log(f"encoder sim: {'reusing' if binfo['reused'] else 'built'} {bdir} "
+        f"({binfo['seconds']} s); {len(vec)} vectors in {len(plans)} shard(s)")
+
+    t0 = time.monotonic()
+    done = threading.Event()
+    poll = threading.Thread(target=_poll_progress, args=(shard_dirs, len(vec), done, opts.progress), daemon=True)
+    poll.start()
+    try:
+        with ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans))) as pool:
+            futures = [pool.submit(_run_shard, sim, design, bdir, d, opts.waves, p.seed)
+                       for p, d in zip(plans, shard_dirs)]
+            outcomes = [f.result() for f in futures]
+    finally:
+        done.set()
+        poll.join()
+    sim_seconds = time.monotonic() - t0
+
+    shards, mismatches, crashed = [], [], []
+    for p, o in zip(plans, outcomes):
+        shards.append({"shard": p.shard, "vectors": len(p), **({"result": o["result"]} if "result" in o else
+                                                              {"error": o["error"]})})
+        if "error" in o:
+            crashed.append(f"shard {p.shard}: {o['error']}")
+        else:
+            mismatches.extend(o["mismatches"])
+    results = [s["result"] for s in shards if "result" in s]
+    merged = report.merge(results) if results else {}
+    bad = bool(crashed) or not results or any(r["errors"] for r in results)
+    summary = {
+        "status": "error" if crashed else ("mismatch" if bad else "pass"),
+        "design": str(design.dir.resolve()), "top": design.top, "weights": design.weights,
+        "simulator": sim.name, "simulator_version": sim.version,
+        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans),
+        "models": models, "stimulus": stim, **merged,
+        "latency_expected": design.latency,
+        "vectors_per_second": round(len(vec) / sim_seconds, 1) if sim_seconds > 0 else None,
+        "simulation_seconds": round(sim_seconds, 2),
+        "build": {k: binfo.get(k) for k in ("seconds", "reused", "key", "opt")} | {"dir": str(bdir)},
+        "total_seconds": round(time.monotonic() - t_start, 2),
+        "errors": crashed,
+        "per_shard": [{"shard": s["shard"], "vectors": s["vectors"],
+                       **({k: s["result"][k] for k in ("checked", "mismatches", "vectors_per_second",
+                                                         "stream_vectors_per_second", "seconds")}
+                          if "result" in s else {"error": s["error"]})} for s in shards],
+    }
+    # Paths written now must name the run's final place, not the staging folder.
+    def final(obj):
+        return json.loads(json.dumps(obj).replace(str(stage), str(out)))
+
+    if mismatches:
+        mismatches.sort(key=lambda m: (m["cycle_in"] if m["cycle_in"] is not None else 0))
+        report.failures_file(stage / "failures.json", design.dir.resolve(), final(models), mismatches)
+        summary["failures_file"] = str(out / "failures.json")
+    report.junit(stage / "results.xml", f"{design.top}.{sim.name}", shards, design.programmable, design.latency)
+    summary = final(summary)
+    (stage / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    _finish(stage, out)
+    crashed = final(crashed)
+
+    for c in crashed:
+        log(f"encoder sim: error: {c}")
+    for m in mismatches[:opts.show]:
+        log(report.format_mismatch(m))
+    if len(mismatches) > opts.show:
+        log(f"... and {len(mismatches) - opts.show} more")
+    lat = ", ".join(f"{k} cycles x{v}" for k, v in merged.get("latency_seen", {}).items()) or "none"
+    log(f"encoder sim: {summary['status'].upper()}: {merged.get('checked', 0)} of {len(vec)} vectors checked, "
+        f"{merged.get('mismatches', 0)} mismatches, {merged.get('stale_outputs', 0)} stale outputs, "
+        f"{merged.get('x_or_z_samples', 0)} X/Z samples, {merged.get('register_read_back_errors', 0)} "
+        f"read-back errors; latency seen {lat} (manifest {design.latency}); "
+        f"{summary['vectors_per_second']} vectors/s on {len(plans)} shard(s)")
+    if mismatches:
+        log(f"encoder sim: failing vectors saved to {out / 'failures.json'}; rerun them with "
+            f"`encoder sim {design_dir_arg(design)} --replay {out / 'failures.json'}`")
+    log(f"encoder sim: wrote {out / 'summary.json'} and {out / 'results.xml'}")
+    return (0 if summary["status"] == "pass" else 1), summary
+
+
+def design_dir_arg(design: Design) -> str:
+    try:
+        return str(design.dir.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(design.dir)

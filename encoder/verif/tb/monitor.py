@@ -1,0 +1,118 @@
+"""Monitors: what the design was given and what it gave back, stamped with the cycle.
+
+Both sample on the falling edge, when every simulator (event-driven Icarus,
+cycle-based Verilator) shows settled values. The cycle number is the count
+of clock periods since time zero, so stamps of different monitors compare
+directly: an input sampled at cycle k and its output sampled at cycle
+k + latency. One ``Sampler`` task wakes on each falling edge and lets every
+monitor sample in turn: a wake-up costs more Python time than the sampling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cocotb
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import FallingEdge
+
+from .bus import Bus, bits, known
+
+
+@dataclass
+class InputTxn:
+    cycle: int
+    counts: list[int]
+
+
+@dataclass
+class OutputTxn:
+    cycle: int
+    latents: list[int]
+    sum_code: int
+
+
+class Sampler:
+    """Calls ``sample(cycle)`` of each monitor at every falling edge of the clock."""
+
+    def __init__(self, clk, period_steps: int):
+        self.fall = FallingEdge(clk)
+        self.period = period_steps
+        self.monitors = []
+        self._task = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        monitors = self.monitors
+        while True:
+            await self.fall
+            cycle = get_sim_time("step") // self.period
+            for m in monitors:
+                m.sample(cycle)
+
+
+class InputMonitor:
+    """Valid inputs go to the subscribers (the reference model); reset assertions to the reset subscribers."""
+
+    def __init__(self, bus: Bus):
+        self.bus = bus
+        self.on = str(bus.rst_on)
+        self.subscribers = []
+        self.reset_subscribers = []
+        self.count = 0
+        self.in_reset = False
+
+    def sample(self, cycle: int) -> None:
+        b = self.bus
+        rst = bits(b.rst)
+        if rst == self.on or not known(rst):
+            if not self.in_reset:
+                for fn in self.reset_subscribers:
+                    fn(cycle)
+            self.in_reset = True
+            return
+        self.in_reset = False
+        if bits(b.in_valid) == "1":
+            word = bits(b.in_counts.handle)
+            txn = InputTxn(cycle, b.in_counts.unpack(int(word, 2) if known(word) else 0))
+            self.count += 1
+            for fn in self.subscribers:
+                fn(txn)
+
+
+class OutputMonitor:
+    """Valid outputs go to the scoreboard; with ``check_x`` the data outputs are checked for X/Z every cycle.
+
+    Whether an output may appear at all (after a reset, say) is the
+    scoreboard's judgement: it knows which inputs are still in flight.
+    """
+
+    def __init__(self, bus: Bus):
+        self.bus = bus
+        self.subscribers = []
+        self.check_x = False
+        self.x_events: list[dict] = []
+        self.count = 0
+
+    def sample(self, cycle: int) -> None:
+        b = self.bus
+        if self.check_x:
+            vals = [bits(h) for h in b.data_outputs]
+            for h, val in zip(b.data_outputs, vals):
+                if not known(val) and len(self.x_events) < 100:
+                    self.x_events.append({"cycle": cycle, "port": h._name, "value": val})
+            valid, lat, sc = vals
+        else:
+            valid = bits(b.out_valid)
+            if valid != "1":
+                return
+            lat, sc = bits(b.out_latents.handle), bits(b.out_sum_code)
+        if valid != "1" or not (known(lat) and known(sc)):
+            return                            # an unknown valid or data is logged as an X event
+        txn = OutputTxn(cycle, b.out_latents.unpack(int(lat, 2)), int(sc, 2))
+        self.count += 1
+        for fn in self.subscribers:
+            fn(txn)

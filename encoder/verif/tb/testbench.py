@@ -1,0 +1,237 @@
+"""The testbench: a design, its drivers, monitors, reference model and scoreboard, run through a plan.
+
+The plan (written by ``encoder.verif.plan``) lists the vectors of one
+shard with the idle cycles before each, and events between vectors: a reset
+asserted while vectors are in flight, or a load of another weight set
+(programmable designs). The testbench writes result.json and
+mismatches.json into the shard directory.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.simtime import convert, get_sim_time
+from cocotb.triggers import RisingEdge
+
+from ...ir import load_ir
+from .. import regmap
+from ..design import RegField, RegisterMap
+from .bus import Bus
+from .driver import ConfigDriver, InputDriver, ResetDriver
+from .model import ReferenceModel
+from .monitor import InputMonitor, OutputMonitor, Sampler
+from .scoreboard import Scoreboard
+
+CLOCK_NS = 10
+RESET_CYCLES = 3
+CHECK_EVERY = 512          # vectors between in-stream scoreboard checks
+PROGRESS_SECONDS = 0.5
+
+
+def load_plan(shard_dir: Path) -> tuple[dict, dict]:
+    plan = json.loads((shard_dir / "plan.json").read_text())
+    with np.load(shard_dir / "plan.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return plan, arrays
+
+
+def _register_map(d: dict) -> RegisterMap:
+    return RegisterMap(data_width=d["data_width"], read_latency=d["read_latency"],
+                       fields=[RegField(**f) for f in d["fields"]],
+                       keep_through_reset=d["keep_through_reset"])
+
+
+class EncoderTestbench:
+    def __init__(self, dut, shard_dir: Path):
+        self.dir = Path(shard_dir)
+        self.plan, self.arrays = load_plan(self.dir)
+        design = self.plan["design"]
+        self.design = design
+        self.latency = int(design["latency"])
+        self.rng = random.Random(int(self.plan["seed"]))
+        self.bus = Bus(dut, design)
+        self.period = convert(CLOCK_NS, "ns", to="step")
+        self.models = [load_ir(self.dir / m["path"]) for m in self.plan["models"]]
+        self.model_names = [m["name"] for m in self.plan["models"]]
+        self.driver = InputDriver(self.bus, self.rng)
+        self.resetter = ResetDriver(self.bus, self.rng)
+        self.in_mon = InputMonitor(self.bus)
+        self.out_mon = OutputMonitor(self.bus)
+        self.sampler = Sampler(self.bus.clk, self.period)
+        self.sampler.monitors += [self.in_mon, self.out_mon]
+        # Verilator is two-state: its outputs cannot hold X or Z, so only Icarus looks.
+        self.check_x = self.plan.get("simulator", "icarus") != "verilator"
+        self.ref = ReferenceModel(self.models)
+        self.board = Scoreboard(self.ref, self.latency, design["reset_sync"])
+        self.in_mon.subscribers.append(self.ref.write)
+        self.in_mon.reset_subscribers.append(self.board.on_reset)
+        self.out_mon.subscribers.append(self.board.observe)
+        self.regs = _register_map(design["registers"]) if self.bus.programmable else None
+        self.cfg = ConfigDriver(self.bus, self.regs.read_latency) if self.regs else None
+        self.readback: list[dict] = []
+        self.loaded = None
+        self.events_done: list[dict] = []
+        self.event_seconds = 0.0
+        self.rise = RisingEdge(self.bus.clk)
+
+    def cycle(self) -> int:
+        return get_sim_time("step") // self.period
+
+    # ---- set-up --------------------------------------------------------
+    async def start(self) -> None:
+        b = self.bus
+        b.rst.value = b.rst_on
+        b.in_valid.value = 0
+        b.in_counts.handle.value = 0
+        if b.programmable:
+            b.cfg_we.value = 0
+            b.cfg_addr.value = 0
+            b.cfg_wdata.value = 0
+        Clock(b.clk, CLOCK_NS, unit="ns").start(start_high=False)
+        self.sampler.start()
+        for _ in range(RESET_CYCLES):
+            await self.rise
+        b.rst.value = 1 - b.rst_on
+        await self.rise
+        self.out_mon.check_x = self.check_x
+
+    # ---- configuration -------------------------------------------------
+    async def load(self, m: int) -> None:
+        words = regmap.image(self.regs, self.models[m])
+        await self.cfg.write(words)
+        self.loaded = m
+        self.ref.active = m
+        await self.read_back(f"load {self.model_names[m]}")
+
+    async def read_back(self, when: str) -> int:
+        """Read every register and compare with the loaded weight set; returns the errors found."""
+        want = regmap.image(self.regs, self.models[self.loaded])
+        mask = regmap.field_mask(self.regs)
+        got = await self.cfg.read(list(want))
+        errors = 0
+        for addr, word in want.items():
+            val = got[addr]
+            ok = val.is_resolvable and (val.to_unsigned() & mask[addr]) == word
+            if not ok:
+                errors += 1
+                if len(self.readback) < 200:
+                    self.readback.append({"when": when, "addr": addr, "expected": word, "got": str(val)})
+        self.events_done.append({"event": "read_back", "when": when, "registers": len(want), "errors": errors,
+                                 "cycle": self.cycle()})
+        return errors
+
+    # ---- events --------------------------------------------------------
+    async def drain(self) -> None:
+        await self.driver.idle(self.latency + 2)
+        self.board.check(self.cycle())
+
+    async def reset_in_flight(self) -> None:
+        """Fill the pipeline with throw-away vectors, then reset while they are inside."""
+        n = max(self.latency, 1)
+        top = (1 << self.bus.in_counts.width) - 1
+        for _ in range(n):
+            word = self.bus.in_counts.pack([self.rng.randint(0, top) for _ in range(self.bus.in_counts.n)])
+            await self.driver.send(-1, word)
+        at = self.cycle()
+        await self.resetter.pulse(RESET_CYCLES)
+        self.events_done.append({"event": "reset", "cycle": at, "in_flight": n})
+        # Weights that should survive the reset are checked by the vectors that follow
+        # (a full read-back costs a cycle per register); others are loaded again.
+        if self.regs is not None and not self.regs.keep_through_reset:
+            await self.load(self.loaded)
+
+    # ---- the regression ------------------------------------------------
+    async def run(self) -> dict:
+        t0 = time.monotonic()
+        await self.start()
+        if self.regs is not None:
+            await self.load(0)
+        t_stream = time.monotonic()
+        ids, counts, gaps = self.arrays["ids"], self.arrays["counts"], self.arrays["gaps"]
+        events: dict[int, list[dict]] = {}
+        for ev in self.plan["events"]:
+            events.setdefault(int(ev["before"]), []).append(ev)
+        field = self.bus.in_counts
+        last_progress = t0
+        for i in range(len(ids)):
+            for ev in events.get(i, ()):
+                t_event = time.monotonic()
+                if ev["kind"] == "reset":
+                    await self.reset_in_flight()
+                elif ev["kind"] == "load" and self.regs is not None:
+                    await self.drain()
+                    await self.load(int(ev["model"]))
+                    self.events_done.append({"event": "load", "model": self.model_names[int(ev["model"])],
+                                             "cycle": self.cycle(), "before_vector": i})
+                self.event_seconds += time.monotonic() - t_event
+            await self.driver.send(int(ids[i]), field.pack(counts[i]), int(gaps[i]))
+            if (i + 1) % CHECK_EVERY == 0:
+                self.board.check(self.cycle())
+                now = time.monotonic()
+                if now - last_progress > PROGRESS_SECONDS:
+                    (self.dir / "progress").write_text(str(i + 1))
+                    last_progress = now
+        await self.driver.idle(self.latency + 4)
+        self.board.check(self.cycle(), final=True)
+        (self.dir / "progress").write_text(str(len(ids)))
+        now = time.monotonic()
+        return self.report(now - t0, now - t_stream - self.event_seconds)
+
+    def report(self, seconds: float, stream_seconds: float) -> dict:
+        """result.json: counts, errors, events, and speed (overall, and of the vector stream alone,
+        without set-up, weight loads and resets)."""
+        ids, labels = self.arrays["ids"], self.arrays["labels"]
+        pos = {int(v): k for k, v in enumerate(ids)}
+        sent = self.driver.sent
+
+        def ident(seq: int) -> tuple[int, str]:
+            vid = sent[seq] if seq < len(sent) else -2
+            return vid, (str(labels[pos[vid]]) if vid in pos else "reset-filler" if vid == -1 else "?")
+
+        mismatches = []
+        for m in self.board.mismatches:
+            vid, label = ident(m["seq"])
+            mismatches.append({"id": vid, "label": label, "model_name": self.model_names[m["model"]],
+                               "gap": int(self.arrays["gaps"][pos[vid]]) if vid in pos else 0, **m})
+        for e in self.board.missing:
+            vid, label = ident(e.seq)
+            mismatches.append({"id": vid, "label": label, "model_name": self.model_names[e.model], "seq": e.seq,
+                               "model": e.model, "gap": int(self.arrays["gaps"][pos[vid]]) if vid in pos else 0,
+                               "cycle_in": e.cycle, "cycle_out": None, "latency": None, "counts": e.counts,
+                               "expected": {"latents": e.latents, "sum_code": e.sum_code}, "got": None,
+                               "what": "missing"})
+        flushed_real = [ident(e.seq)[0] for e in self.board.flushed if ident(e.seq)[0] != -1]
+        harness = []
+        if self.in_mon.count != len(sent):
+            harness.append(f"input monitor saw {self.in_mon.count} vectors, the driver sent {len(sent)}")
+        if flushed_real:
+            harness.append(f"vectors {flushed_real[:5]} were in flight at a reset")
+        fillers = sum(1 for v in sent if v == -1)
+        fillers_flushed = sum(1 for e in self.board.flushed if ident(e.seq)[0] == -1)
+        checked_real = self.board.checked - (fillers - fillers_flushed)
+        result = {
+            "shard": self.plan["shard"], "vectors": int(len(ids)), "checked": checked_real,
+            "matched": self.board.matched, "mismatches": len(mismatches),
+            "unexpected_outputs": [{"cycle": o.cycle, "latents": o.latents, "sum_code": o.sum_code}
+                                   for o in self.board.unexpected[:50]],
+            "n_unexpected_outputs": len(self.board.unexpected),
+            "flushed_by_reset": len(self.board.flushed),
+            "latency_expected": self.latency,
+            "latency_seen": {str(k): v for k, v in sorted(self.board.latency_seen.items())},
+            "x_checked": self.check_x, "x_events": self.out_mon.x_events, "readback_errors": self.readback,
+            "events": self.events_done, "harness_errors": harness,
+            "cycles": self.cycle(), "seconds": seconds,
+            "vectors_per_second": len(ids) / seconds if seconds > 0 else 0.0,
+            "stream_vectors_per_second": len(ids) / stream_seconds if stream_seconds > 0 else 0.0,
+        }
+        result["errors"] = (len(mismatches) + len(self.board.unexpected) + len(self.out_mon.x_events)
+                            + len(self.readback) + len(harness))
+        (self.dir / "mismatches.json").write_text(json.dumps(mismatches))
+        (self.dir / "result.json").write_text(json.dumps(result, indent=1))
+        return result

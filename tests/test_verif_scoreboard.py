@@ -1,0 +1,117 @@
+"""The in-order scoreboard and reference model on hand-made transactions (no simulator)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from encoder import golden
+from encoder.ir import load_ir
+from encoder.verif.tb.model import ReferenceModel
+from encoder.verif.tb.monitor import InputTxn, OutputTxn
+from encoder.verif.tb.scoreboard import Scoreboard
+
+DATA = Path(__file__).parent / "data" / "verif"
+A = load_ir(DATA / "tiny_a.json")
+B = load_ir(DATA / "tiny_b.json")
+COUNTS = [[3, 1, 0, 0], [200, 17, 9, 255], [0, 0, 0, 0], [1, 2, 3, 4], [90, 0, 80, 7]]
+
+
+def _board(latency=2, sync=True):
+    model = ReferenceModel([A, B])
+    return model, Scoreboard(model, latency, sync)
+
+
+def _golden(ir, counts):
+    res = golden.run(ir, counts=np.array([counts]))
+    return [int(v) for v in res.latents[0]], int(res.sum_code[0])
+
+
+def test_outputs_in_order_with_the_stated_latency_all_match():
+    model, board = _board()
+    for k, c in enumerate(COUNTS):
+        model.write(InputTxn(10 + k, c))
+        board.observe(OutputTxn(12 + k, *_golden(A, c)))
+    board.check(now=100, final=True)
+    assert board.checked == len(COUNTS) == board.matched and board.errors == 0
+    assert dict(board.latency_seen) == {2: len(COUNTS)}
+
+
+def test_hand_worked_vector_matches_reference():
+    # counts [3, 1, 0, 0]: sum 4, m 2, inputs u4.3: [6, 2, 0, 0]; dense weights [[7,-3],[5,6],...], biases [3,-2]
+    # out0 = 6*7 + 2*5 + (3 << 3) = 76 (frac 5) -> 9.5 LSB of u5.2 -> half to even: 10
+    # out1 = 6*-3 + 2*6 + (-2 << 3) = -22 -> ReLU 0; sum 4 -> code 4
+    model, board = _board()
+    model.write(InputTxn(0, [3, 1, 0, 0]))
+    model.compute()
+    e = model.expected[0]
+    assert e.latents == [10, 0] and e.sum_code == 4
+
+
+def test_wrong_data_and_wrong_latency_are_reported_with_their_cycles():
+    model, board = _board()
+    lat0, sc0 = _golden(A, COUNTS[0])
+    lat1, sc1 = _golden(A, COUNTS[1])
+    model.write(InputTxn(5, COUNTS[0]))
+    model.write(InputTxn(6, COUNTS[1]))
+    board.observe(OutputTxn(7, [lat0[0] ^ 1, lat0[1]], sc0))   # one latent bit flipped
+    board.observe(OutputTxn(9, lat1, sc1))                    # right data, one cycle late
+    board.check(now=50, final=True)
+    kinds = [(m["cycle_in"], m["cycle_out"], m["what"]) for m in board.mismatches]
+    assert kinds == [(5, 7, "data"), (6, 9, "latency")]
+    assert board.mismatches[0]["expected"]["latents"] == lat0
+
+
+def test_synchronous_reset_drops_only_the_inputs_still_in_flight():
+    # latency 2, reset first seen at cycle 20: inputs sampled at 18 (output at 20, before the
+    # reset edge) survives; 19 (output due at 21) is flushed.
+    model, board = _board()
+    for k in (17, 18, 19):
+        model.write(InputTxn(k, COUNTS[k - 17]))
+    board.on_reset(20)
+    board.observe(OutputTxn(19, *_golden(A, COUNTS[0])))
+    board.observe(OutputTxn(20, *_golden(A, COUNTS[1])))
+    model.write(InputTxn(25, COUNTS[3]))
+    board.observe(OutputTxn(27, *_golden(A, COUNTS[3])))
+    board.check(now=40, final=True)
+    assert [e.cycle for e in board.flushed] == [19]
+    assert board.errors == 0 and board.checked == 3
+
+
+def test_asynchronous_reset_also_drops_the_output_due_at_the_reset_cycle():
+    model, board = _board(sync=False)
+    for k in (18, 19):
+        model.write(InputTxn(k, COUNTS[k - 18]))
+    board.on_reset(20)
+    board.check(now=40, final=True)
+    assert [e.cycle for e in board.flushed] == [18, 19] and board.errors == 0
+
+
+def test_stale_output_after_reset_is_an_error():
+    model, board = _board()
+    model.write(InputTxn(19, COUNTS[0]))
+    board.on_reset(20)
+    board.observe(OutputTxn(24, *_golden(A, COUNTS[0])))      # came out although flushed
+    board.check(now=40, final=True)
+    assert len(board.unexpected) == 1 and board.errors == 1
+
+
+def test_missing_output_is_an_error_only_at_the_final_check():
+    model, board = _board()
+    model.write(InputTxn(3, COUNTS[2]))
+    board.check(now=10)
+    assert board.errors == 0
+    board.check(now=10, final=True)
+    assert len(board.missing) == 1
+
+
+def test_inputs_are_checked_against_the_model_loaded_when_they_went_in():
+    model, board = _board()
+    model.write(InputTxn(1, COUNTS[1]))
+    model.active = 1
+    model.write(InputTxn(30, COUNTS[1]))
+    a, b = _golden(A, COUNTS[1]), _golden(B, COUNTS[1])
+    assert a != b                                    # the two weight sets disagree on this vector
+    board.observe(OutputTxn(3, *a))
+    board.observe(OutputTxn(32, *b))
+    board.check(now=60, final=True)
+    assert board.errors == 0 and board.matched == 2

@@ -67,3 +67,20 @@ def save_npz(path, overwrite: bool = False, **arrays) -> Path:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
     return Path(path)
+
+
+def read_yaml(path, error: type[Exception] = UserError, missing: str = "no such file"):
+    """Parse a YAML file; every failure becomes one ``error`` naming the file (and line)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise error(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None

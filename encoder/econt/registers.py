@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from ..errors import UserError
+from ..files import read_yaml
 
 N_CELLS = 48
 N_BLOCKS = 12                       # AUTOENCODER_{0..11}INPUT
@@ -171,16 +171,7 @@ def _weight_blocks(rw: dict, path: str) -> list[list[int]] | None:
 def read_config(path) -> ChipConfig:
     """Read and check an ECON-T init.yaml (values range-checked; absent registers are None)."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" (line {mark.line + 1})" if mark is not None else ""
-        raise UserError(f"{path}: not valid YAML{line}") from None
+    doc = read_yaml(path)
     rw = doc.get("ECON-T", {}).get("RW") if isinstance(doc, dict) and isinstance(doc.get("ECON-T"), dict) else None
     if not isinstance(rw, dict):
         raise UserError(f"{path}: not an ECON-T I2C configuration (no 'ECON-T: RW:' section)")

@@ -43,9 +43,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from ..errors import UserError
+from ..files import read_yaml
 
 TOP_KEYS = ("name", "description", "base_config", "overrides", "data", "evaluate_also", "epochs", "seed", "plots",
             "sweep")
@@ -253,16 +253,7 @@ def point_model(base: dict, overrides: dict, label: str, where: str) -> dict:
 
 def load_study(path) -> StudyConfig:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise StudyConfigError(f"{path}: no such study config") from None
-    except OSError as exc:
-        raise StudyConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        raise StudyConfigError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = read_yaml(path, StudyConfigError, "no such study config")
     top = _mapping(raw, path, "", TOP_KEYS)
     here = path.parent
     name = top.get("name", path.stem)

@@ -31,6 +31,7 @@ import yaml
 
 from .. import geometry as geometry_mod
 from ..errors import UserError
+from ..files import read_yaml
 from ..ir.fixed import FixedFormat, bits_for_range
 from ..ir.schema import (
     Conv2DLayer,
@@ -242,16 +243,7 @@ def _read_yaml(path: Path, chain: tuple[Path, ...] = ()) -> dict:
     path = Path(path)
     if path.resolve() in chain:
         raise ConfigError(f"{path}: extends: circular chain {' -> '.join(str(p) for p in chain)}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        raise ConfigError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = read_yaml(path, ConfigError, "no such config file")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

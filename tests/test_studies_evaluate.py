@@ -147,3 +147,30 @@ def test_existing_output_is_kept_unless_forced(work, capsys):
     np.savez(bad, charges=np.ones((3, 40)))
     assert main(["evaluate", str(work / "run"), "--data", str(bad), "--out", str(work / "ev_bad")]) == 1
     assert "48" in capsys.readouterr().err and not (work / "ev_bad").exists()
+
+
+def test_chip_arithmetic_shift_is_measured_against_qkeras_arithmetic_on_the_same_weights(work):
+    assert main(["export", str(work / "run"), "--out", str(work / "ir_econt.json"), "--arithmetic", "econt"]) == 0
+    assert main(["evaluate", str(work / "run"), "--data", str(work / "test.npz"), "--out", str(work / "ev_econt"),
+                 "--ir", str(work / "ir_econt.json"), "--no-plots"]) == 0
+    m = json.loads((work / "ev_econt" / "metrics.json").read_text())
+    sh = m["arithmetic_shift"]
+    assert m["ir"]["arithmetic"] == "econt" and sh["arithmetic"] == "econt"
+    # Independent reference: both IRs through the golden model, codes compared by hand.
+    from encoder.golden import run as golden_run
+    charges = load_data(work / "test.npz").charges
+    chip = golden_run(load_ir(work / "ir_econt.json"), charges).latents
+    qk = golden_run(load_ir(work / "ir.json"), charges).latents
+    assert chip.shape == qk.shape
+    changed = chip != qk
+    assert sh["modules_with_a_changed_latent"] == pytest.approx(changed.any(axis=1).mean())
+    assert sh["latents_changed"] == pytest.approx(changed.mean())
+    assert sh["max_abs_code_change"] == np.abs(chip - qk).max()
+    assert changed.any()                     # 1 epoch of training: flooring does move some codes
+    # The QKeras-arithmetic row is exactly the default evaluation's golden row.
+    a = np.load(work / "ev" / "modules.npz")["emd_ae_golden"]
+    b = np.load(work / "ev_econt" / "modules.npz")["emd_ae_golden_qkeras_arith"]
+    np.testing.assert_array_equal(a, b)
+    ev = json.loads((work / "ev" / "metrics.json").read_text())
+    assert sh["emd_mean"]["qkeras"] == pytest.approx(ev["algorithms"]["ae_golden"]["emd"]["mean"])
+    assert sh["emd_mean"]["econt"] == pytest.approx(m["algorithms"]["ae_golden"]["emd"]["mean"])

@@ -10,6 +10,11 @@ The autoencoder rows:
   which also fixes the normalisation exponent).
 - ``ae_qkeras``: the float path of the training run (QKeras encoder,
   decoder, rescaled to the exact module sum), for comparison.
+- ``ae_golden_qkeras_arith``: only when the IR states another arithmetic
+  (the chip's, from ``encoder export --arithmetic econt``): the same
+  trained weights through the golden model with QKeras' arithmetic, so the
+  report shows how far the chip's flooring moves the latents and the EMD
+  (``meta["arithmetic_shift"]``).
 
 Its word is a 4-bit header, the 9-bit module-sum code and the latents
 (``encoder.metrics.bandwidth.autoencoder_bits``, convention "header"). The
@@ -34,7 +39,9 @@ from .scoring import Score, energy_edges, energy_variable, score
 
 AE_GOLDEN = "ae_golden"
 AE_QKERAS = "ae_qkeras"
+AE_QKERAS_ARITH = "ae_golden_qkeras_arith"
 LABELS = {
+    AE_QKERAS_ARITH: "autoencoder (golden latents, QKeras arithmetic)",
     AE_GOLDEN: "autoencoder (golden latents, transmitted sum)",
     AE_QKERAS: "autoencoder (QKeras float path)",
     "threshold_low": "threshold 1.35 MIP",
@@ -86,6 +93,27 @@ def decode_golden(run, ir: EncoderIR, charges: np.ndarray) -> AEOutput:
     sent = inputpath.decode_sum(g.sum_code, ip.sum_exp_bits, ip.sum_mant_bits)
     recon = run.decode(g.latents.astype(np.float64) * lsb, sent)
     return AEOutput(recon, g.latents, lsb, g.sum_code, sent, ae_word_bits(ir))
+
+
+def arithmetic_shift(ae: AEOutput, ref: AEOutput, ir: EncoderIR, ref_ir: EncoderIR) -> dict:
+    """How the IR's arithmetic moves the latent codes from QKeras' arithmetic, module by module.
+
+    Codes are compared in units of the IR's latent LSB (the reference's codes
+    are rescaled when its latent format differs).
+    """
+    scale = 2.0 ** (ir.latent_format.frac - ref_ir.latent_format.frac)
+    diff = ae.latent_codes.astype(np.float64) - ref.latent_codes.astype(np.float64) * scale
+    changed = diff != 0
+    n = max(len(diff), 1)
+    return {
+        "arithmetic": ir.arithmetic, "reference": "qkeras",
+        "modules_with_a_changed_latent": float(changed.any(axis=1).sum() / n),
+        "latents_changed": float(changed.mean()) if diff.size else 0.0,
+        "mean_code_change": float(diff.mean()) if diff.size else 0.0,
+        "mean_abs_code_change": float(np.abs(diff).mean()) if diff.size else 0.0,
+        "max_abs_code_change": float(np.abs(diff).max(initial=0.0)),
+        "sum_code_changed": float((ae.sum_code != ref.sum_code).mean()) if len(diff) else 0.0,
+    }
 
 
 def ir_of_run(run) -> EncoderIR:
@@ -173,6 +201,13 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
         raise UserError(f"{where}: {exc}") from None
     recon = {AE_GOLDEN: ae.reconstructed}
     bits = {AE_GOLDEN: np.full(len(x), ae.bits, dtype=np.int64)}
+    shift = None
+    if ir.arithmetic != "qkeras":
+        ref_ir = ir_of_run(run)
+        ref = decode_golden(run, ref_ir, x)
+        recon[AE_QKERAS_ARITH] = ref.reconstructed
+        bits[AE_QKERAS_ARITH] = bits[AE_GOLDEN]
+        shift = arithmetic_shift(ae, ref, ir, ref_ir)
     if with_qkeras:
         recon[AE_QKERAS] = run.predict(x)["reconstructed"]
         bits[AE_QKERAS] = bits[AE_GOLDEN]
@@ -198,6 +233,15 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
     finally:
         if bar:
             bar.close()
+    if shift is not None:
+        # EMD means as the summaries state them (empty modules carry negative codes, left out)
+        m_a = scores[AE_GOLDEN].summary["emd"]["mean"]
+        m_q = scores[AE_QKERAS_ARITH].summary["emd"]["mean"]
+        emd_a, emd_q = scores[AE_GOLDEN].emd, scores[AE_QKERAS_ARITH].emd
+        both = (emd_a >= 0) & (emd_q >= 0)
+        shift["emd_mean"] = {ir.arithmetic: m_a, "qkeras": m_q}
+        shift["emd_mean_change"] = m_a - m_q
+        shift["emd_mean_abs_change_per_module"] = float(np.abs(emd_a[both] - emd_q[both]).mean()) if both.any() else 0.0
     scores[AE_GOLDEN].summary["latent_bits"] = ir.latent_format.bits
     scores[AE_GOLDEN].summary["econt_frame_bits"] = bandwidth.autoencoder_bits(
         ir.n_latent, ir.latent_format.bits, "econt")
@@ -220,6 +264,8 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
         "energy_variable": ev[0] if ev else None,
         "input_bits": inputpath.input_bits_per_bx(x.shape[1]),
     }
+    if shift is not None:
+        meta["arithmetic_shift"] = shift
     shown = display_modules(x)
     displays = {AE_GOLDEN: ae.reconstructed, bc_name: base[bc_name].reconstructed}
     return Evaluation(meta, scores, x, displays, shown)

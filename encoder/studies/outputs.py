@@ -137,4 +137,12 @@ def headline(ev: Evaluation) -> str:
     star = ev.scores[AE_GOLDEN].summary["bandwidth"]
     lines.append(f"(budget {ev.meta['n_elinks']} e-links = {ev.meta['budget_bits']} bits; autoencoder word "
                  f"{int(star['bits_mean'])} bits; input {ev.meta['input_bits']} bits)")
+    sh = ev.meta.get("arithmetic_shift")
+    if sh:
+        lines.append(f"{sh['arithmetic']} arithmetic vs QKeras' on the same weights: "
+                     f"{100 * sh['modules_with_a_changed_latent']:.1f}% of modules have a changed latent "
+                     f"({100 * sh['latents_changed']:.2f}% of latents, mean |change| "
+                     f"{sh['mean_abs_code_change']:.3f} LSB, max {sh['max_abs_code_change']:.0f} LSB); "
+                     f"EMD mean {sh['emd_mean']['qkeras']:.4f} -> {sh['emd_mean'][sh['arithmetic']]:.4f} "
+                     f"({sh['emd_mean_change']:+.4f})")
     return "\n".join(lines)

@@ -88,18 +88,22 @@ synth: rtl  ## yosys area and timing estimate of the generated design
 sim: rtl  ## cocotb simulation of the generated design against the golden model
 	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS)
 
+sim-long: setup  ## 100,000 vectors on econt_8x8 with Verilator, build included (target under 2 minutes)
+	$(PY) benchmarks/bench_sim.py --long
+
 STUDY      ?= configs/study_elinks.yaml
 study: setup  ## e-link study: autoencoder at 2-5 e-links vs threshold/STC/best choice
 	$(ENC) study --config $(STUDY) --out $(OUT)/$(basename $(notdir $(STUDY))) --workers $(JOBS)
 
 ECONT      := tests/data/econt
-econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit
+econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit (golden model, then RTL on Icarus)
 	@mkdir -p $(OUT)/econt
 	$(ENC) econt import $(ECONT)/AE/init.yaml --out $(OUT)/econt/chip_ir.json --force
 	$(ENC) econt decode-input $(ECONT)/testInput.csv --config $(ECONT)/AE/init.yaml --ir $(OUT)/econt/chip_ir.json --out $(OUT)/econt/data.npz --force
 	$(ENC) golden $(OUT)/econt/chip_ir.json --data $(OUT)/econt/data.npz --out $(OUT)/econt/latents.npz --force
 	$(ENC) econt frames $(OUT)/econt/latents.npz --config $(ECONT)/AE/init.yaml --data $(OUT)/econt/data.npz --out $(OUT)/econt/testOutput.csv --force
 	cmp $(OUT)/econt/testOutput.csv $(ECONT)/AE/testOutput.csv && echo "econt: all 3564 BX equal the chip's output words"
+	$(ENC) econt check-rtl --config $(ECONT)/AE/init.yaml --input $(ECONT)/testInput.csv --expected $(ECONT)/AE/testOutput.csv --out $(OUT)/econt/rtl
 
 clean:  ## remove generated outputs (keeps .venv)
 	rm -rf $(OUT) sim/build .pytest_cache

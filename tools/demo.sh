@@ -20,6 +20,10 @@ $enc export "$out/run" --out "$out/ir.json" --check "$out/data.npz" --force
 step "golden model (integer hardware path)"
 $enc golden "$out/ir.json" --data "$out/data.npz" --out "$out/latents.npz" --force
 
+step "Verilog of the trained encoder (programmable weights), simulated on Icarus against the golden model"
+$enc rtl "$out/ir.json" --out "$out/rtl" --force
+$enc sim "$out/rtl" --sim icarus --vectors 1000 --data "$out/data.npz" --jobs 2 --out "$out/sim" --force
+
 step "evaluation against the ECON-T algorithms at the same bandwidth"
 $enc data synth --modules 10000 --seed 2 --out "$out/test.npz" --force
 $enc evaluate "$out/run" --ir "$out/ir.json" --data "$out/test.npz" --out "$out/evaluation" --force

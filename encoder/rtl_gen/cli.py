@@ -25,6 +25,10 @@ def register(sub) -> None:
                         "no multiplier for a zero weight (default: %(default)s)")
     p.add_argument("--pipeline", type=int, default=0, metavar="N",
                    help="extra register stages beyond the default 2-cycle latency (default: %(default)s)")
+    p.add_argument("--elinks", default=None, metavar="N|chip",
+                   help="add the e-link framing block (enc_elink_frame) on N e-links (1..13): ports bx_reset, "
+                        "tx_valid, tx_data[N*32-1:0], one more cycle of latency; 'chip' takes N and the latent "
+                        "mask from the IR's chip configuration (`encoder econt import`). Default: no framing")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=run_rtl)
 
@@ -54,7 +58,7 @@ def run_rtl(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise UserError(f"{out}: already exists; pass --force to replace it")
-    design = generate_from_file(args.ir, args.weights, args.pipeline)
+    design = generate_from_file(args.ir, args.weights, args.pipeline, elinks=args.elinks)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]
@@ -71,6 +75,10 @@ def run_rtl(args) -> int:
     rb = m["register_bits"]
     extra = f", configuration {rb['config']} ({m['registers']['fields']} fields)" if "registers" in m else ""
     print(f"  register bits: {rb['total']} (pipeline {rb['pipeline']}{extra})")
+    if "framing" in m:
+        fr = m["framing"]
+        print(f"  e-link framing: {fr['elinks']} e-links (tx_data {32 * fr['elinks']} bits), latency "
+              f"{fr['latency']} cycles, latent mask from {fr['latent_mask_source']}")
     return 0
 
 

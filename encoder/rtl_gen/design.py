@@ -14,13 +14,14 @@ from ..ir import EncoderIR, load_ir
 from .emit import (Options, input_path_module, layer_module, mac_module_constant,
                    mac_module_programmable, _mac_name)
 from .plan import DesignPlan, plan_design, register_image, register_index
-from .top import choose_cuts, top_module
+from .top import Framing, choose_cuts, top_module
 
 RTL_DIR = Path(__file__).resolve().parents[2] / "rtl"
 
 # Primitives each generated design uses, in compile order.
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
 PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block"], "constant": ["enc_mul_const"]}
+PRIMITIVES_FRAMING = ["enc_elink_frame"]
 
 
 def primitive_path(name: str) -> Path:
@@ -89,12 +90,54 @@ def _multiplier_facts(plan: DesignPlan) -> dict:
             "by_layer": per_layer}
 
 
-def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None
-             ) -> GeneratedDesign:
-    """Everything `encoder rtl` writes, as text in memory (deterministic)."""
+def chip_registers(ir: EncoderIR) -> dict:
+    """The non-weight chip registers an IR from `encoder econt import` keeps in its source (else empty)."""
+    src = ir.source.get("econt") if isinstance(ir.source, dict) else None
+    return src if isinstance(src, dict) else {}
+
+
+def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
+    """The framing block for ``--elinks``: None (no framing), a count, or "chip" (the IR's chip configuration).
+
+    The latent mask is the chip configuration's (mask_ae above mask_ae2) when
+    the IR has one, else all ones.
+    """
+    if elinks is None:
+        return None
+    ir = plan.ir
+    regs = chip_registers(ir)
+    if elinks == "chip":
+        if "n_elinks" not in regs:
+            raise UserError(f"--elinks chip: IR {ir.name!r} has no chip configuration (not from `encoder econt "
+                            f"import`); give the number of e-links")
+        elinks = regs["n_elinks"]
+    try:
+        n = int(elinks)
+    except (TypeError, ValueError):
+        raise UserError(f"--elinks: expected a number of e-links or 'chip', got {elinks!r}") from None
+    word = ir.n_latent * plan.latent_bits
+    if "mask_ae" in regs and "mask_ae2" in regs:
+        try:
+            mask = (int(str(regs["mask_ae"]), 16) << 16) | int(str(regs["mask_ae2"]), 16)
+        except ValueError:
+            raise UserError(f"IR {ir.name!r}: source.econt latent masks must be hex strings") from None
+        framing = Framing(n, mask, "the chip configuration's mask_ae, mask_ae2")
+    else:
+        framing = Framing(n, (1 << word) - 1, "all latent bits")
+    framing.check(word, plan.input.sum_code_bits)
+    return framing
+
+
+def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
+             elinks: int | str | None = None) -> GeneratedDesign:
+    """Everything `encoder rtl` writes, as text in memory (deterministic).
+
+    ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
+    """
     plan = plan_design(ir, weights)
     opts = Options(weights, pipeline)
     cuts = choose_cuts(plan, pipeline)
+    framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
 
@@ -115,22 +158,23 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
         gen_order.append(f"{mod}.v")
     files[f"{plan.top}_input_path.v"] = input_path_module(plan, opts)
     gen_order.append(f"{plan.top}_input_path.v")
-    top_text, facts = top_module(plan, opts, cuts)
+    top_text, facts = top_module(plan, opts, cuts, framing)
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
-    prims = PRIMITIVES_BY_MODE[weights] + PRIMITIVES_COMMON
+    prims = PRIMITIVES_BY_MODE[weights] + PRIMITIVES_COMMON + (PRIMITIVES_FRAMING if framing else [])
     for p in prims:
         files[f"{p}.v"] = primitive_path(p).read_text()
     sources = [f"{p}.v" for p in prims] + gen_order
 
     files["ir.json"] = ir_text if ir_text is not None else json.dumps(ir.to_dict(), indent=1) + "\n"
-    manifest = _manifest(plan, opts, facts, sources)
+    manifest = _manifest(plan, opts, facts, sources, framing)
     files["manifest.json"] = json.dumps(manifest, indent=1) + "\n"
     return GeneratedDesign(plan, files, sources, manifest)
 
 
-def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str]) -> dict:
+def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], framing: Framing | None = None
+              ) -> dict:
     ir, ip = plan.ir, plan.input
     layers = []
     for lp in plan.layers:
@@ -171,6 +215,15 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str]) 
         "multipliers": _multiplier_facts(plan),
         "register_bits": _register_bits(plan, facts),
     }
+    if framing:
+        m["framing"] = {
+            "elinks": framing.elinks, "elink_bits": 32, "latency": facts["latency"] + 1,
+            "frame": f"BX counter (5 bits) | module-sum code ({ip.sum_code_bits} bits) | latent field "
+                     f"({framing.field_bits(ip.sum_code_bits)} bits); TX_DATA_0 most significant",
+            "latent_mask": f"0x{framing.mask:x}", "latent_mask_source": framing.mask_source,
+            "bx_counter": "counts valid BXs modulo 16 from reset; 31 on a BX with bx_reset, 1 on the next",
+            "reference": "encoder.econt.framing.frame_words",
+        }
     if opts.weights == "programmable":
         fields = []
         for lp in plan.layers:
@@ -214,10 +267,11 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
     return out
 
 
-def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0) -> GeneratedDesign:
+def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
+                       elinks: int | str | None = None) -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
-    return generate(ir, weights, pipeline, ir_text=ir_path.read_text())
+    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR"]

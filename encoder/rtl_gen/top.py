@@ -10,6 +10,31 @@ from .plan import DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 
 CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
+ELINK_BITS = 32         # bits one e-link carries per BX
+BX_FIELD_BITS = 5       # the frame's BX counter field
+MAX_ELINKS = 13         # the ECON-T's output e-links
+
+
+@dataclass
+class Framing:
+    """The e-link framing block on the outputs (enc_elink_frame): N e-links, a fixed latent mask."""
+
+    elinks: int
+    mask: int             # bit k keeps bit k of the latent word; all ones keeps every bit
+    mask_source: str      # where the mask came from, for the manifest
+
+    def check(self, n_latent_bits: int, sum_code_bits: int) -> None:
+        if not 1 <= self.elinks <= MAX_ELINKS:
+            raise UserError(f"--elinks: {self.elinks} outside 1..{MAX_ELINKS}")
+        if ELINK_BITS * self.elinks <= BX_FIELD_BITS + sum_code_bits:
+            raise UserError(f"--elinks: {self.elinks} e-links carry {ELINK_BITS * self.elinks} bits, not more than "
+                            f"the {BX_FIELD_BITS + sum_code_bits}-bit header")
+        if not 0 <= self.mask < (1 << n_latent_bits):
+            raise UserError(f"latent mask {self.mask:#x} ({self.mask_source}) is wider than the "
+                            f"{n_latent_bits}-bit latent word")
+
+    def field_bits(self, sum_code_bits: int) -> int:
+        return ELINK_BITS * self.elinks - BX_FIELD_BITS - sum_code_bits
 
 
 @dataclass
@@ -62,7 +87,8 @@ def cfg_blocks(plan: DesignPlan) -> list[CfgBlock]:
     return blocks
 
 
-def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut]) -> tuple[str, dict]:
+def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framing | None = None
+               ) -> tuple[str, dict]:
     """Returns the Verilog text and facts for the manifest (ports, latency, register bits)."""
     ip = plan.input
     prog = opts.weights == "programmable"
@@ -80,11 +106,15 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut]) -> tuple[str, d
         f"{ip.n_cells} counts of {ip.charge_bits} bits in; {n_lat} latents of {fmt_name(lat_fmt)} and the "
         f"{ip.sum_code_bits}-bit module-sum code out.",
         f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: {stages}.",
-        "Single clock, synchronous active-high reset (clears the valid pipeline; data registers",
-        "load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
+        "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
+        "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
     ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
-         if prog else ["Weights: constants (zero weights have no multiplier)."])))
+         if prog else ["Weights: constants (zero weights have no multiplier)."])
+      + ([f"E-link framing (--elinks {framing.elinks}): tx_data carries each BX's frame on {framing.elinks} e-links "
+          f"(TX_DATA_0 in the top",
+          f"32 bits), tx_valid {latency + 1} cycles after valid_in; bx_reset (with valid_in) restarts the "
+          f"BX counter."] if framing else [])))
     w("`default_nettype none")
     w()
     w(f"module {plan.top} (")
@@ -95,6 +125,11 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut]) -> tuple[str, d
              ("output wire", "", "valid_out"),
              ("output reg ", f"[{n_lat}*{lat_bits}-1:0]", f"latents  // latent j at [{lat_bits}*j +: {lat_bits}]"),
              ("output reg ", vec(ip.sum_code_bits), "sum_code")]
+    if framing:
+        ports += [("input  wire", "", "bx_reset  // BX-counter reset, taken with valid_in"),
+                  ("output wire", "", "tx_valid"),
+                  ("output wire", f"[{framing.elinks}*{ELINK_BITS}-1:0]",
+                   f"tx_data  // e-link i at [{ELINK_BITS}*({framing.elinks}-1-i) +: {ELINK_BITS}]")]
     if prog:
         ports += [("input  wire", "", "cfg_we"),
                   ("input  wire", vec(aw), "cfg_addr"),
@@ -189,7 +224,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut]) -> tuple[str, d
         w(f"wire {vec(dw)} cfg_rdata_next =", 1)
         for i, t in enumerate(terms):
             w(("  " if i == 0 else "| ") + t + (";" if i == len(terms) - 1 else ""), 2)
-        w(f"always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
+        # Not reset: the configuration interface works whatever the datapath does (weights
+        # are loaded and read back while the encoder is held in reset).
+        w("always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
 
     # -- layers
     for lp in plan.layers:
@@ -214,12 +251,23 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut]) -> tuple[str, d
 
     # -- outputs
     w()
-    w("// Output registers.", 1)
+    # Outputs load only with valid data and clear on reset: before the first
+    # configuration write the datapath computes from unwritten fields (X in
+    # simulation), and nothing of that may reach the pins.
+    w("// Output registers: cleared by reset, loaded only when the stage before them holds valid data.", 1)
     pipe_bits += n_lat * lat_bits + ip.sum_code_bits
+    out_valid = "valid_in" if latency == 1 else f"valid_pipe[{latency - 2}]"
     w("always @(posedge clk) begin", 1)
-    w(f"latents  <= {bus};", 2)
-    w(f"sum_code <= {sum_bus};", 2)
+    w("if (rst) begin", 2)
+    w(f"latents  <= {n_lat * lat_bits}'d0;", 3)
+    w(f"sum_code <= {ip.sum_code_bits}'d0;", 3)
+    w(f"end else if ({out_valid}) begin", 2)
+    w(f"latents  <= {bus};", 3)
+    w(f"sum_code <= {sum_bus};", 3)
+    w("end", 2)
     w("end", 1)
+    if framing:
+        pipe_bits += _framing(w, plan, framing, latency)
     w("endmodule")
     w()
     w("`default_nettype wire")
@@ -242,10 +290,50 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut]) -> tuple[str, d
             {"name": "cfg_wdata", "direction": "input", "width": dw, "role": "cfg_wdata"},
             {"name": "cfg_rdata", "direction": "output", "width": dw, "role": "cfg_rdata"},
         ]
+    if framing:
+        port_facts += [
+            {"name": "bx_reset", "direction": "input", "width": 1, "role": "in_bx_reset"},
+            {"name": "tx_valid", "direction": "output", "width": 1, "role": "out_tx_valid",
+             "latency": latency + 1},
+            {"name": "tx_data", "direction": "output", "width": ELINK_BITS * framing.elinks, "role": "out_tx_data",
+             "fields": framing.elinks, "field_width": ELINK_BITS, "order": "TX_DATA_0 in the most significant bits",
+             "latency": latency + 1},
+        ]
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
              "cfg_blocks": len(blocks)}
     return w.text(), facts
+
+
+def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int) -> int:
+    """The e-link framing block on the output registers; returns its flip-flops outside the primitive's."""
+    ip = plan.input
+    n_lat, lat_bits = plan.ir.n_latent, plan.latent_bits
+    word = n_lat * lat_bits
+    w()
+    w(f"// E-link framing on {framing.elinks} e-links: BX counter, module-sum code, latent field "
+      f"({framing.field_bits(ip.sum_code_bits)} bits).", 1)
+    w(f"// bx_reset travels with its BX through the {latency}-cycle datapath so that the counter, which", 1)
+    w("// sits at the outputs, restarts on the frame of that BX.", 1)
+    w(f"reg {vec(latency)} bx_reset_pipe;", 1)
+    w("always @(posedge clk) begin", 1)
+    w(f"if (rst) bx_reset_pipe <= {latency}'d0;", 2)
+    w("else bx_reset_pipe <= " + ("valid_in && bx_reset;" if latency == 1
+                                   else f"{{bx_reset_pipe[{latency - 2}:0], valid_in && bx_reset}};"), 2)
+    w("end", 1)
+    full = framing.mask == (1 << word) - 1
+    note = "all ones: every latent bit is sent" if full else "bits with a 0 are dropped, the rest packed down"
+    w()
+    w(f"// Latent mask ({framing.mask_source}): {note}.", 1)
+    w(f"localparam [{word}-1:0] LATENT_MASK = {word}'h{framing.mask:x};", 1)
+    bxr = "bx_reset_pipe" if latency == 1 else f"bx_reset_pipe[{latency - 1}]"
+    _instance(w, "enc_elink_frame", [("N_ELINKS", str(framing.elinks)), ("N_LATENT", str(n_lat)),
+                                     ("LATENT_BITS", str(lat_bits)), ("SUM_BITS", str(ip.sum_code_bits))],
+              "u_elink_frame", [("clk", "clk"), ("rst", "rst"), ("valid", "valid_out"), ("bx_reset", bxr),
+                                ("latents", "latents"), ("sum_code", "sum_code"), ("mask", "LATENT_MASK"),
+                                ("tx_valid", "tx_valid"), ("tx_data", "tx_data")])
+    # bx_reset pipeline, BX counter (4), tx_valid and tx_data
+    return latency + 4 + 1 + ELINK_BITS * framing.elinks
 
 
 def _carry(w: Writer, sum_bus: str, bits: int, after: str, register) -> str:

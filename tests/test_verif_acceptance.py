@@ -24,7 +24,7 @@ from encoder.rtl_gen.design import generate_from_file, write_design
 from encoder.verif.presets import preset_ir
 from encoder.verif.runner import SimOptions, run
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "sim" / "build"
 PRESETS = {
     "econt_8x8": ROOT / "configs" / "econt_8x8.yaml",

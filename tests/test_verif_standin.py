@@ -162,3 +162,14 @@ def test_existing_run_directory_is_not_overwritten(tmp_path):
     from encoder.errors import UserError
     with pytest.raises(UserError, match="already exists; pass --force"):
         _sim(DATA / "tiny_const", tmp_path, vectors=10)
+
+
+def test_cli_run_with_a_relative_output_directory_passes(tmp_path, monkeypatch):
+    """The simulator runs in its build directory: a relative --out must still reach the testbench."""
+    from encoder.cli import main
+    monkeypatch.chdir(tmp_path)
+    code = main(["sim", str(DATA / "tiny"), "--vectors", "60", "--seed", "2", "--out", "relative_run",
+                 "--build-dir", str(BUILD)])
+    assert code == 0
+    s = json.loads((tmp_path / "relative_run" / "summary.json").read_text())
+    assert s["status"] == "pass" and s["checked"] == 60

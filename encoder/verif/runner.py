@@ -167,6 +167,8 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
         raise UserError("--jobs and --vectors must be at least 1")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(opts.out) if opts.out else build_root(opts) / "runs" / f"{design.top}-{sim.name}-{stamp}"
+    # Absolute: the simulators run in their build directories, the testbench finds its shard by path.
+    out = out.resolve()
     stage = _stage_dir(out, opts.force)
     try:
         return _run_staged(design, sim, opts, out, stage, log)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+
 from encoder.cli import main
+from encoder.ir.arithmetic import with_arithmetic
 from encoder.ir.synthetic import synthetic_ir
 from encoder.rtl_gen import generate, write_design
 from encoder.rtl_gen.synth import gate_levels
@@ -51,3 +53,27 @@ def test_gate_levels_follow_paths_through_instances():
                             "connections": {"C": [30], "D": [13], "Q": [20]}},
                      "after": {"type": "$_NOT_", "port_directions": io, "connections": {"A": [20], "Y": [21]}}}}
     assert gate_levels({"modules": {"top": top, "chain": chain}}, "top") == 7
+
+
+def test_baseline_comparison_reports_what_the_chip_arithmetic_saves(tmp_path, capsys):
+    """Same weights, two arithmetics: the report's savings are the difference of the two synth.json files,
+    and flooring every product to the output precision (the chip's rule) makes the design smaller."""
+    need_tool("yosys")
+    qk = synthetic_ir("tiny_conv", "qkeras", seed=3)
+    chip = with_arithmetic(qk, "econt")
+    for name, ir in (("qkeras", qk), ("econt", chip)):
+        write_design(generate(ir, "constant", 0), tmp_path / name)
+    assert main(["synth", str(tmp_path / "qkeras"), "--no-depth"]) == 0
+    assert main(["synth", str(tmp_path / "econt"), "--no-depth", "--baseline", str(tmp_path / "qkeras")]) == 0
+    out = capsys.readouterr().out
+    a = json.loads((tmp_path / "econt" / "synth" / "synth.json").read_text())
+    b = json.loads((tmp_path / "qkeras" / "synth" / "synth.json").read_text())
+    cmp = json.loads((tmp_path / "econt" / "synth" / "compare.json").read_text())
+    t = cmp["figures"]["transistors"]
+    assert (t["design"], t["baseline"], t["saved"]) == (a["transistors"], b["transistors"],
+                                                        b["transistors"] - a["transistors"])
+    assert cmp["design"]["arithmetic"] == "econt" and cmp["baseline"]["arithmetic"] == "qkeras"
+    assert t["saved"] > 0
+    assert "estimated transistors" in out and (tmp_path / "econt" / "synth" / "compare.txt").is_file()
+    assert main(["synth", str(tmp_path / "econt"), "--force", "--baseline", str(tmp_path / "nowhere")]) == 1
+    assert "nowhere: no synthesis report" in capsys.readouterr().err

@@ -150,6 +150,8 @@ def test_existing_output_is_kept_unless_forced(work, capsys):
 
 
 def test_chip_arithmetic_shift_is_measured_against_qkeras_arithmetic_on_the_same_weights(work):
+    if not (work / "ir.json").exists():
+        assert main(["export", str(work / "run"), "--out", str(work / "ir.json")]) == 0
     assert main(["export", str(work / "run"), "--out", str(work / "ir_econt.json"), "--arithmetic", "econt"]) == 0
     assert main(["evaluate", str(work / "run"), "--data", str(work / "test.npz"), "--out", str(work / "ev_econt"),
                  "--ir", str(work / "ir_econt.json"), "--no-plots"]) == 0
@@ -171,6 +173,17 @@ def test_chip_arithmetic_shift_is_measured_against_qkeras_arithmetic_on_the_same
     a = np.load(work / "ev" / "modules.npz")["emd_ae_golden"]
     b = np.load(work / "ev_econt" / "modules.npz")["emd_ae_golden_qkeras_arith"]
     np.testing.assert_array_equal(a, b)
+    # The IR-level transformation states exactly what export --arithmetic econt writes.
+    from encoder.ir.arithmetic import with_arithmetic
+    moved = with_arithmetic(load_ir(work / "ir.json"), "econt").to_dict(with_hash=False)
+    exported = load_ir(work / "ir_econt.json").to_dict(with_hash=False)
+    for d in (moved, exported):
+        d.pop("source")
+    assert moved == exported
+    back = with_arithmetic(load_ir(work / "ir_econt.json"), "qkeras").to_dict(with_hash=False)
+    original = load_ir(work / "ir.json").to_dict(with_hash=False)
+    back.pop("source"), original.pop("source")
+    assert back == original
     ev = json.loads((work / "ev" / "metrics.json").read_text())
     assert sh["emd_mean"]["qkeras"] == pytest.approx(ev["algorithms"]["ae_golden"]["emd"]["mean"])
     assert sh["emd_mean"]["econt"] == pytest.approx(m["algorithms"]["ae_golden"]["emd"]["mean"])

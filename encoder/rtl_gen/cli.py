@@ -48,6 +48,10 @@ def register(sub) -> None:
     s.add_argument("--no-depth", action="store_true",
                    help="skip the flattened longest-path analysis (saves time on large designs)")
     s.add_argument("--log", metavar="FILE", help="also write the full yosys log here")
+    s.add_argument("--baseline", metavar="REPORT",
+                   help="compare with another design's report (its synth.json, report directory or design "
+                        "directory): e.g. the same weights in QKeras' arithmetic, to see what the chip's "
+                        "arithmetic saves; writes compare.json and compare.txt beside the report")
     s.add_argument("--force", action="store_true", help="replace existing report files")
     s.set_defaults(func=run_synth)
 
@@ -89,10 +93,26 @@ def run_synth(args) -> int:
     for name in ("synth.json", "synth.txt"):
         if (out / name).exists() and not args.force:
             raise UserError(f"{out / name}: already exists; pass --force to replace it")
+    baseline = None
+    if args.baseline:
+        from .compare import read_report
+        baseline = read_report(args.baseline)          # checked before the long yosys run
+        for name in ("compare.json", "compare.txt"):
+            if (out / name).exists() and not args.force:
+                raise UserError(f"{out / name}: already exists; pass --force to replace it")
     report = synthesize(design, abc=args.abc, depth=not args.no_depth, log_path=args.log)
     j, t = write_report(report, out, force=args.force)
     levels = f", {report.gate_levels} gate levels" if report.gate_levels is not None else ""
     print(f"{design}: {report.transistors:,} transistors (estimate), {report.cells:,} cells, "
           f"{report.flip_flops:,} flip-flops{levels}; yosys {report.seconds:.0f} s")
     print(f"  reports: {j}, {t}")
+    if baseline is not None:
+        import json
+        from dataclasses import asdict
+        from ..files import write_text
+        from .compare import compare, to_text
+        cmp = compare(asdict(report), baseline)
+        write_text(out / "compare.json", json.dumps(cmp, indent=1) + "\n", overwrite=args.force)
+        write_text(out / "compare.txt", to_text(cmp), overwrite=args.force)
+        print(to_text(cmp), end="")
     return 0

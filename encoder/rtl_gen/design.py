@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,16 @@ from .emit import (Options, input_path_module, layer_module, mac_module_constant
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .top import Framing, choose_cuts, top_module
 
-RTL_DIR = Path(__file__).resolve().parents[2] / "rtl"
+def _rtl_dir() -> Path:
+    """The hand-written primitives: rtl/ of the source tree (editable install, checkout), else the copy
+    a wheel installs under <prefix>/share/encoder/rtl (pyproject's data-files)."""
+    tree = Path(__file__).resolve().parents[2] / "rtl"
+    if tree.is_dir():
+        return tree
+    return Path(sys.prefix) / "share" / "encoder" / "rtl"
+
+
+RTL_DIR = _rtl_dir()
 
 # Primitives each generated design uses, in compile order.
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
@@ -27,7 +37,7 @@ PRIMITIVES_FRAMING = ["enc_elink_frame"]
 def primitive_path(name: str) -> Path:
     p = RTL_DIR / f"{name}.v"
     if not p.is_file():
-        raise UserError(f"{p}: primitive not found (the rtl/ directory of the source tree is needed)")
+        raise UserError(f"{p}: primitive not found (reinstall the package, or run from the source tree)")
     return p
 
 

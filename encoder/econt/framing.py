@@ -69,8 +69,12 @@ def latent_word_bits(latents: np.ndarray, latent_bits: int = 9) -> np.ndarray:
 
 
 def frame_words(latents, sum_code, bx_field, n_elinks: int, mask: int | None = None,
-                latent_bits: int = 9) -> np.ndarray:
-    """(N, n_elinks) 32-bit words, column 0 = TX_DATA_0 (most significant)."""
+                latent_bits: int = 9, sum_code_bits: int = SUM_CODE_BITS) -> np.ndarray:
+    """(N, n_elinks) 32-bit words, column 0 = TX_DATA_0 (most significant).
+
+    ``sum_code_bits``: the chip's is 9; generated designs whose IR has another
+    module-sum code width frame it the same way (enc_elink_frame's SUM_BITS).
+    """
     lat = np.atleast_2d(np.asarray(latents, dtype=np.int64))
     n = lat.shape[0]
     sc = np.broadcast_to(np.asarray(sum_code, dtype=np.int64), (n,))
@@ -79,21 +83,23 @@ def frame_words(latents, sum_code, bx_field, n_elinks: int, mask: int | None = N
         raise ValueError(f"e-links must be 1..{N_TX_COLUMNS}, got {n_elinks}")
     if lat.size and (lat.min() < 0 or lat.max() >= (1 << latent_bits)):
         raise ValueError(f"latent codes must lie in 0..{(1 << latent_bits) - 1}")
-    if sc.size and (sc.min() < 0 or sc.max() >= (1 << SUM_CODE_BITS)):
-        raise ValueError(f"module-sum codes must lie in 0..{(1 << SUM_CODE_BITS) - 1}")
+    if sc.size and (sc.min() < 0 or sc.max() >= (1 << sum_code_bits)):
+        raise ValueError(f"module-sum codes must lie in 0..{(1 << sum_code_bits) - 1}")
     if bxf.size and (bxf.min() < 0 or bxf.max() >= (1 << BX_FIELD_BITS)):
         raise ValueError(f"BX counter fields must lie in 0..{(1 << BX_FIELD_BITS) - 1}")
     word_bits = lat.shape[1] * latent_bits
     mask = full_mask(lat.shape[1], latent_bits) if mask is None else int(mask)
     kept = [k for k in range(word_bits) if (mask >> k) & 1]
-    n_field = latent_field_bits(n_elinks)
+    n_field = ELINK_BITS * n_elinks - BX_FIELD_BITS - sum_code_bits
+    if n_field < 0:
+        raise ValueError(f"{n_elinks} e-links cannot carry a {BX_FIELD_BITS + sum_code_bits}-bit header")
     bits = np.zeros((n, ELINK_BITS * n_elinks), dtype=np.int64)       # column j = frame bit j (LSB first)
     take = min(len(kept), n_field)
     bits[:, :take] = latent_word_bits(lat, latent_bits)[:, kept[:take]]
-    for j in range(SUM_CODE_BITS):
+    for j in range(sum_code_bits):
         bits[:, n_field + j] = (sc >> j) & 1
     for j in range(BX_FIELD_BITS):
-        bits[:, n_field + SUM_CODE_BITS + j] = (bxf >> j) & 1
+        bits[:, n_field + sum_code_bits + j] = (bxf >> j) & 1
     weights = np.int64(1) << np.arange(ELINK_BITS, dtype=np.int64)
     words = np.empty((n, n_elinks), dtype=np.int64)
     for w in range(n_elinks):

@@ -11,7 +11,9 @@ def register(sub) -> None:
                     "runner, drives corner cases, saturating inputs, random raw charges and data-file "
                     "modules back to back and with random gaps, resets mid-stream, loads and reads back "
                     "the weights of programmable designs (and a second weight set mid-run), and compares "
-                    "every output and its latency with the golden model. Writes summary.json, results.xml "
+                    "every output and its latency with the golden model; on designs with the e-link framing block "
+                    "(`encoder rtl --elinks`) it also drives bx_reset and checks every tx_data frame and its "
+                    "latency against the golden outputs framed as on the chip. Writes summary.json, results.xml "
                     "(JUnit) and, on failure, failures.json. Exit code 1 on any mismatch.",
     )
     p.add_argument("design", metavar="DIR", help="design directory holding manifest.json and the Verilog")

@@ -20,6 +20,8 @@ from ..ir import EncoderIR, load_ir
 WEIGHT_MODES = ("programmable", "constant")
 DATA_ROLES = ("in_valid", "in_counts", "out_valid", "out_latents", "out_sum_code")
 CONFIG_ROLES = ("cfg_we", "cfg_addr", "cfg_wdata", "cfg_rdata")
+FRAMING_ROLES = ("in_bx_reset", "out_tx_valid", "out_tx_data")
+ELINK_BITS = 32
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Port:
     fields: int = 1             # packed vectors: element i in bits [w*i + w - 1 : w*i]
     field_width: int = 0
     signed: bool = False        # elements are two's complement
+    latency: int | None = None  # cycles from valid_in, when the port states its own (the tx ports)
 
     @property
     def element_width(self) -> int:
@@ -60,6 +63,18 @@ class RegisterMap:
         return sorted({f.addr for f in self.fields})
 
 
+@dataclass(frozen=True)
+class Framing:
+    """The e-link framing block on the outputs: frames on ``elinks`` 32-bit e-links, ``latency`` after valid_in."""
+
+    elinks: int
+    latency: int
+    mask: int                   # latent mask: bit k keeps bit k of the latent word
+
+    def to_dict(self) -> dict:
+        return {"elinks": self.elinks, "latency": self.latency, "latent_mask": f"0x{self.mask:x}"}
+
+
 @dataclass
 class Design:
     dir: Path
@@ -74,6 +89,7 @@ class Design:
     reset_sync: bool
     ports: dict[str, Port]              # by role
     registers: RegisterMap | None = None
+    framing: Framing | None = None
     manifest: dict = field(default_factory=dict)
 
     @property
@@ -110,6 +126,8 @@ class Design:
                               "read_latency": self.registers.read_latency,
                               "keep_through_reset": self.registers.keep_through_reset,
                               "fields": [vars(f) for f in self.registers.fields]}
+        if self.framing is not None:
+            d["framing"] = self.framing.to_dict()
         return d
 
 
@@ -134,7 +152,8 @@ def _ports(m: dict, where: str) -> dict[str, Port]:
                     width=_int(_req(p, "width", w), f"{w}.width", 1),
                     fields=_int(p.get("fields", 1), f"{w}.fields", 1),
                     field_width=_int(p.get("field_width", 0), f"{w}.field_width"),
-                    signed=bool(p.get("signed", False)))
+                    signed=bool(p.get("signed", False)),
+                    latency=_int(p["latency"], f"{w}.latency") if "latency" in p else None)
         if port.fields > 1 and port.fields * port.element_width > port.width:
             raise UserError(f"{w}: {port.fields} fields of {port.element_width} bits do not fit {port.width} bits")
         if role:
@@ -157,6 +176,32 @@ def _registers(m: dict, where: str) -> RegisterMap:
     return RegisterMap(data_width=_int(_req(r, "data_width", where_r), f"{where_r}.data_width", 1),
                        read_latency=_int(r.get("read_latency", 1), f"{where_r}.read_latency"),
                        fields=fields, keep_through_reset=bool(r.get("keep_through_reset", True)))
+
+
+def _framing(m: dict, ports: dict[str, Port], where: str) -> Framing | None:
+    """The framing facts when the design has tx ports (all three roles, a latency, the latent mask)."""
+    have = [r for r in FRAMING_ROLES if r in ports]
+    if not have:
+        return None
+    missing = [r for r in FRAMING_ROLES if r not in ports]
+    if missing:
+        raise UserError(f"{where}: ports: roles {', '.join(have)} without {', '.join(missing)}")
+    tx, tv = ports["out_tx_data"], ports["out_tx_valid"]
+    if tx.element_width != ELINK_BITS or tx.width != ELINK_BITS * tx.fields:
+        raise UserError(f"{where}: ports: {tx.name} must carry {ELINK_BITS}-bit e-link words "
+                        f"({tx.fields} x {tx.element_width} bits in {tx.width})")
+    if tx.latency is None or tv.latency is None:
+        raise UserError(f"{where}: ports: {tx.name} and {tv.name} must state their latency")
+    if tx.latency != tv.latency:
+        raise UserError(f"{where}: ports: {tx.name} latency {tx.latency} differs from {tv.name} latency "
+                        f"{tv.latency}")
+    fr = _req(m, "framing", where)
+    mask = _req(fr, "latent_mask", f"{where}: framing")
+    try:
+        mask = int(mask, 16) if isinstance(mask, str) else _int(mask, f"{where}: framing.latent_mask")
+    except ValueError:
+        raise UserError(f"{where}: framing.latent_mask: expected a hex string, got {mask!r}") from None
+    return Framing(elinks=tx.fields, latency=tx.latency, mask=mask)
 
 
 def load_design(path: str | Path) -> Design:
@@ -196,5 +241,6 @@ def load_design(path: str | Path) -> Design:
         clock=ports["clock"].name, reset=ports["reset"].name,
         reset_active_high=_req(rst, "active", f"{where}: reset") == "high",
         reset_sync=bool(rst.get("sync", True)), ports=ports,
-        registers=_registers(m, where) if weights == "programmable" else None, manifest=m,
+        registers=_registers(m, where) if weights == "programmable" else None,
+        framing=_framing(m, ports, where), manifest=m,
     )

@@ -28,6 +28,13 @@ def check_design_ir(design: Design, ir: EncoderIR, where: str = "IR") -> None:
     if sc.width < ip.sum_exp_bits + ip.sum_mant_bits:
         problems.append(f"output port {sc.name} has {sc.width} bits, the sum code needs "
                         f"{ip.sum_exp_bits + ip.sum_mant_bits}")
+    fr = design.framing
+    if fr is not None:
+        word = ir.n_latent * ir.latent_format.bits
+        if fr.mask >> word:
+            problems.append(f"the framing's latent mask 0x{fr.mask:x} is wider than the {word}-bit latent word")
+        if 32 * fr.elinks <= 5 + sc.width:
+            problems.append(f"{fr.elinks} e-links cannot carry the BX counter and a {sc.width}-bit sum code")
     if problems:
         raise UserError(f"{where} ({ir.name}) does not fit design {design.top}: " + "; ".join(problems))
 

@@ -5,6 +5,13 @@ random idle gaps between bursts. Events: a reset asserted while vectors are
 in flight, and for programmable designs a load of the second weight set in
 the middle of the stream. Every shard gets both, so every shard is a
 complete test.
+
+Designs with the e-link framing block also get a BX-counter reset flag per
+vector (bx_reset, driven with valid_in): set on the first vector of the
+shard and the first after each reset event, so every stretch between design
+resets starts from a known counter, and on seeded random vectors (about
+one in ``BX_RESET_EVERY``), so the counter both restarts mid-stream and
+wraps past 15.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from .stimulus import Vectors
 
 MAX_BURST = 64
 MAX_GAP = 7
+BX_RESET_EVERY = 32
 
 
 @dataclass
@@ -31,6 +39,7 @@ class ShardPlan:
     gaps: np.ndarray                # idle cycles before each vector
     events: list[dict] = field(default_factory=list)
     seed: int = 0
+    bx_reset: np.ndarray | None = None      # per vector, designs with framing only
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -46,8 +55,21 @@ def gaps_for(n: int, rng: np.random.Generator) -> np.ndarray:
     return gaps
 
 
+def bx_resets_for(n: int, events: list[dict], rng: np.random.Generator) -> np.ndarray:
+    """BX-counter reset flags: the first vector and random ones.
+
+    None is forced after a mid-stream design reset: the counter must restart
+    from the reset itself, and a counter that ignored ``rst`` would go unseen
+    if a BX-counter reset always followed.
+    """
+    flags = rng.random(n) < 1.0 / BX_RESET_EVERY
+    if n:
+        flags[0] = True
+    return flags.astype(np.int64)
+
+
 def split(vectors: Vectors, shards: int, seed: int, *, programmable: bool, n_models: int,
-          with_events: bool = True) -> list[ShardPlan]:
+          with_events: bool = True, framing: bool = False) -> list[ShardPlan]:
     n = len(vectors)
     shards = max(1, min(shards, n)) if n else 1
     bounds = np.linspace(0, n, shards + 1).astype(int)
@@ -62,20 +84,49 @@ def split(vectors: Vectors, shards: int, seed: int, *, programmable: bool, n_mod
             events.append({"before": int(rng.integers(m // 4, m // 2 + 1)), "kind": "reset"})
             if programmable and n_models > 1:
                 events.append({"before": int(rng.integers(m // 2 + 1, 3 * m // 4 + 1)), "kind": "load", "model": 1})
-        plans.append(ShardPlan(k, ids, vectors.take(ids), gaps_for(m, rng), events,
-                               seed=int(rng.integers(0, 2**31))))
+        plan = ShardPlan(k, ids, vectors.take(ids), gaps_for(m, rng), events, seed=int(rng.integers(0, 2**31)))
+        if framing:
+            # A generator of its own: gaps, events and seeds stay those of the same design without framing.
+            plan.bx_reset = bx_resets_for(m, events, np.random.default_rng([seed, k, 1]))
+        plans.append(plan)
     return plans
 
 
-def replay_plan(vectors: Vectors, ids: np.ndarray, gaps: np.ndarray, models: np.ndarray) -> ShardPlan:
-    """One shard re-running saved vectors, grouped by the weight set each ran under."""
+PREAMBLE_LABEL = "replay:bx-counter-preamble"
+
+
+def replay_plan(vectors: Vectors, ids: np.ndarray, gaps: np.ndarray, models: np.ndarray,
+                bx_reset: np.ndarray | None = None, bx_field: np.ndarray | None = None) -> ShardPlan:
+    """One shard re-running saved vectors, grouped by the weight set each ran under.
+
+    ``bx_reset`` (framing): the flags the vectors ran with. ``bx_field``: for
+    each vector whose frame failed, the BX-counter field its frame should
+    have carried (-1 for the others). A frame's counter depends on the BXs
+    before it, which the failures file does not hold, so such a vector is
+    preceded by all-zero preamble vectors (id -1, not counted as replayed
+    vectors): one with bx_reset, then as many as bring the counter to that
+    field again.
+    """
     order = np.argsort(models, kind="stable")
+    n_cells = vectors.counts.shape[1]
+    rows: list[tuple[int, np.ndarray, str, int, int, int]] = []      # id, counts, label, gap, model, bx_reset
+    for i in order.tolist():
+        flag = int(bx_reset[i]) if bx_reset is not None else 0
+        f = int(bx_field[i]) if bx_field is not None else -1
+        if bx_reset is not None and 0 <= f < 16 and not flag:
+            zero = np.zeros(n_cells, dtype=np.int64)
+            # The reset BX sends 31, the k-th BX after it k (mod 16): f - 1 more BXs, then the vector.
+            rows += [(-1, zero, PREAMBLE_LABEL, 0, int(models[i]), int(k == 0)) for k in range((f - 1) % 16 + 1)]
+        rows.append((int(ids[i]), vectors.counts[i], str(vectors.labels[i]), int(gaps[i]), int(models[i]), flag))
+    row_models = np.array([r[4] for r in rows])
     events = []
-    for m in np.unique(models):
-        first = int(np.flatnonzero(models[order] == m)[0])
+    for m in np.unique(row_models):
+        first = int(np.flatnonzero(row_models == m)[0])
         if m != 0 or first != 0:
             events.append({"before": first, "kind": "load", "model": int(m)})
-    return ShardPlan(0, ids[order], vectors.take(order), gaps[order], events)
+    vec = Vectors(np.array([r[1] for r in rows], dtype=np.int64), np.array([r[2] for r in rows]))
+    return ShardPlan(0, np.array([r[0] for r in rows]), vec, np.array([r[3] for r in rows], dtype=np.int64),
+                     events, bx_reset=None if bx_reset is None else np.array([r[5] for r in rows], dtype=np.int64))
 
 
 def write(plan: ShardPlan, shard_dir: Path, design: Design, models: list[dict], run_dir: Path,
@@ -91,5 +142,6 @@ def write(plan: ShardPlan, shard_dir: Path, design: Design, models: list[dict], 
     meta = {"shard": plan.shard, "seed": plan.seed, "simulator": simulator, "design": design.to_dict(),
             "models": rel, "events": plan.events, "replay": replay}
     (shard_dir / "plan.json").write_text(json.dumps(meta, indent=1))
+    extra = {} if plan.bx_reset is None else {"bx_reset": plan.bx_reset}
     np.savez(shard_dir / "plan.npz", ids=plan.ids, counts=plan.vectors.counts,
-             labels=plan.vectors.labels.astype(str), gaps=plan.gaps)
+             labels=plan.vectors.labels.astype(str), gaps=plan.gaps, **extra)

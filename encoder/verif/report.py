@@ -12,7 +12,7 @@ def merge(results: list[dict]) -> dict:
     lat = Counter()
     for r in results:
         lat.update({int(k): v for k, v in r.get("latency_seen", {}).items()})
-    return {
+    merged = {
         "vectors": sum(r["vectors"] for r in results),
         "checked": sum(r["checked"] for r in results),
         "mismatches": sum(r["mismatches"] for r in results),
@@ -24,6 +24,19 @@ def merge(results: list[dict]) -> dict:
         "latency_seen": {str(k): v for k, v in sorted(lat.items())},
         "cycles": sum(r["cycles"] for r in results),
     }
+    if any("frames_checked" in r for r in results):          # designs with the e-link framing block
+        tx_lat = Counter()
+        for r in results:
+            tx_lat.update({int(k): v for k, v in r.get("tx_latency_seen", {}).items()})
+        merged.update({
+            "frames_checked": sum(r.get("frames_checked", 0) for r in results),
+            "frame_mismatches": sum(r.get("frame_mismatches", 0) for r in results),
+            "stale_frames": sum(r.get("n_unexpected_frames", 0) for r in results),
+            "frames_flushed_by_reset": sum(r.get("frames_flushed_by_reset", 0) for r in results),
+            "bx_resets": sum(r.get("bx_resets", 0) for r in results),
+            "tx_latency_seen": {str(k): v for k, v in sorted(tx_lat.items())},
+        })
+    return merged
 
 
 def _case(suite, name: str, classname: str, seconds: float, failure: str | None = None,
@@ -38,7 +51,8 @@ def _case(suite, name: str, classname: str, seconds: float, failure: str | None 
     return tc
 
 
-def junit(path: Path, suite_name: str, shards: list[dict], programmable: bool, latency: int) -> None:
+def junit(path: Path, suite_name: str, shards: list[dict], programmable: bool, latency: int,
+          tx_latency: int | None = None) -> None:
     """One test suite; per shard one test case for each property checked."""
     root = ET.Element("testsuites", name="encoder sim")
     suite = ET.SubElement(root, "testsuite", name=suite_name)
@@ -62,6 +76,14 @@ def junit(path: Path, suite_name: str, shards: list[dict], programmable: bool, l
             cases.append(("reset_mid_stream_leaves_nothing_stale",
                           f"{stale} outputs matched no input" if stale else None,
                           None if resets else "no reset in this shard"))
+            if tx_latency is not None and "frames_checked" in r:
+                fm, fs = r["frame_mismatches"], r["n_unexpected_frames"]
+                cases.append(("frames_match_reference",
+                              f"{fm} of {r['frames_checked']} frames differ from the framed golden outputs"
+                              + (f"; {fs} stale frames" if fs else "") if fm or fs else None, None))
+                bad_tx = {k: v for k, v in r["tx_latency_seen"].items() if int(k) != tx_latency}
+                cases.append((f"frame_latency_is_{tx_latency}_cycles",
+                              f"frames seen after {bad_tx} cycles" if bad_tx else None, None))
             xs = r["x_events"]
             cases.append(("outputs_free_of_x_and_z_after_reset",
                           f"{len(xs)} samples with X/Z, first: {xs[0]}" if xs else None,
@@ -90,6 +112,8 @@ def junit(path: Path, suite_name: str, shards: list[dict], programmable: bool, l
 
 
 def format_mismatch(m: dict) -> str:
+    if m.get("stream") == "frame":
+        return format_frame_mismatch(m)
     got = m["got"]
     got_s = "nothing" if got is None else f"latents {got['latents']} sum_code {got['sum_code']}"
     exp = m["expected"]
@@ -98,6 +122,17 @@ def format_mismatch(m: dict) -> str:
             f"    input    {m['counts']}\n"
             f"    expected latents {exp['latents']} sum_code {exp['sum_code']}\n"
             f"    got      {got_s}")
+
+
+def format_frame_mismatch(m: dict) -> str:
+    exp, got = m["expected"], m["got"]
+    cyc = f"cycle {m['cycle_in']} -> {m['cycle_out']}" if m["cycle_out"] is not None else f"cycle {m['cycle_in']}"
+    got_s = "nothing" if got is None else " ".join(got["tx_data"])
+    return (f"frame of vector {m['id']} ({m['label']}, model {m['model_name']}, bx_reset {m['bx_reset']}) "
+            f"{m['what']} at {cyc}:\n"
+            f"    expected tx_data {' '.join(exp['tx_data'])} (BX field {exp['bx_field']}, sum_code "
+            f"{exp['sum_code']}, latents {exp['latents']})\n"
+            f"    got      tx_data {got_s}")
 
 
 def failures_file(path: Path, design_dir: Path, models: list[dict], mismatches: list[dict]) -> None:

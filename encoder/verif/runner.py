@@ -188,17 +188,30 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
                 raise UserError(f"{opts.replay}: model {m['name']} at {m['path']} no longer exists")
         for m in models:
             check_design_ir(design, load_ir(m["path"]), m["path"])
-        vs = failed["vectors"]
+        # A vector whose latents and frame both failed is listed twice: drive it once, before its
+        # frame with the BX-counter field the frame should have carried.
+        vs, bx_field = {}, {}
+        for v in failed["vectors"]:
+            key = (v["id"], v["model"], tuple(v["counts"]))
+            vs.setdefault(key, v)
+            if v.get("stream") == "frame" and isinstance(v.get("expected"), dict):
+                bx_field[key] = int(v["expected"].get("bx_field", -1))
         if not vs:
             raise UserError(f"{opts.replay}: holds no failing vectors")
+        keys = list(vs)
+        vs = list(vs.values())
         vec = Vectors(np.array([v["counts"] for v in vs], dtype=np.int64), np.array([v.get("label", "?") for v in vs]))
+        framing = design.framing is not None
         plans = [planner.replay_plan(vec, np.array([v["id"] for v in vs]), np.array([v["gap"] for v in vs]),
-                                     np.array([v["model"] for v in vs]))]
+                                     np.array([v["model"] for v in vs]),
+                                     np.array([int(v.get("bx_reset", 0)) for v in vs]) if framing else None,
+                                     np.array([bx_field.get(k, -1) for k in keys]) if framing else None)]
         stim = {"replay": str(opts.replay), "vectors": len(vs)}
     else:
         models = _models(design, opts, stage)
         vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data)
-        plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models))
+        plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
+                              framing=design.framing is not None)
     shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
     for p, d in zip(plans, shard_dirs):
         planner.write(p, d, design, models, stage, sim.name, replay=bool(opts.replay))
@@ -224,8 +237,9 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
 
     shards, mismatches, crashed = [], [], []
     for p, o in zip(plans, outcomes):
-        shards.append({"shard": p.shard, "vectors": len(p), **({"result": o["result"]} if "result" in o else
-                                                              {"error": o["error"]})})
+        real = int(np.count_nonzero(p.ids != -1))          # not a replay's BX-counter preamble
+        shards.append({"shard": p.shard, "vectors": real, **({"result": o["result"]} if "result" in o else
+                                                             {"error": o["error"]})})
         if "error" in o:
             crashed.append(f"shard {p.shard}: {o['error']}")
         else:
@@ -240,14 +254,17 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans),
         "models": models, "stimulus": stim, **merged,
         "latency_expected": design.latency,
+        **({"tx_latency_expected": design.framing.latency, "elinks": design.framing.elinks}
+           if design.framing else {}),
         "vectors_per_second": round(len(vec) / sim_seconds, 1) if sim_seconds > 0 else None,
         "simulation_seconds": round(sim_seconds, 2),
         "build": {k: binfo.get(k) for k in ("seconds", "reused", "key", "opt")} | {"dir": str(bdir)},
         "total_seconds": round(time.monotonic() - t_start, 2),
         "errors": crashed,
         "per_shard": [{"shard": s["shard"], "vectors": s["vectors"],
-                       **({k: s["result"][k] for k in ("checked", "mismatches", "vectors_per_second",
-                                                         "stream_vectors_per_second", "seconds")}
+                       **({k: s["result"][k] for k in ("checked", "mismatches", "frames_checked", "frame_mismatches",
+                                                         "vectors_per_second", "stream_vectors_per_second",
+                                                         "seconds") if k in s["result"]}
                           if "result" in s else {"error": s["error"]})} for s in shards],
     }
     # Paths written now must name the run's final place, not the staging folder.
@@ -258,7 +275,8 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         mismatches.sort(key=lambda m: (m["cycle_in"] if m["cycle_in"] is not None else 0))
         report.failures_file(stage / "failures.json", design.dir.resolve(), final(models), mismatches)
         summary["failures_file"] = str(out / "failures.json")
-    report.junit(stage / "results.xml", f"{design.top}.{sim.name}", shards, design.programmable, design.latency)
+    report.junit(stage / "results.xml", f"{design.top}.{sim.name}", shards, design.programmable, design.latency,
+                 design.framing.latency if design.framing else None)
     summary = final(summary)
     (stage / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     _finish(stage, out)
@@ -276,6 +294,12 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         f"{merged.get('x_or_z_samples', 0)} X/Z samples, {merged.get('register_read_back_errors', 0)} "
         f"read-back errors; latency seen {lat} (manifest {design.latency}); "
         f"{summary['vectors_per_second']} vectors/s on {len(plans)} shard(s)")
+    if design.framing:
+        tx_lat = ", ".join(f"{k} cycles x{v}" for k, v in merged.get("tx_latency_seen", {}).items()) or "none"
+        log(f"encoder sim: frames on {design.framing.elinks} e-links: {merged.get('frames_checked', 0)} checked, "
+            f"{merged.get('frame_mismatches', 0)} mismatches, {merged.get('stale_frames', 0)} stale, "
+            f"{merged.get('bx_resets', 0)} BX-counter resets driven; latency seen {tx_lat} "
+            f"(manifest {design.framing.latency})")
     if mismatches:
         log(f"encoder sim: failing vectors saved to {out / 'failures.json'}; rerun them with "
             f"`encoder sim {design_dir_arg(design)} --replay {out / 'failures.json'}`")

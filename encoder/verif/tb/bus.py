@@ -82,6 +82,13 @@ class Bus:
             self.cfg_rdata = handle("cfg_rdata")
             self.cfg_data_width = ports["cfg_wdata"]["width"]
         self.data_outputs = [self.out_valid, self.out_latents.handle, self.out_sum_code]
+        # E-link framing: bx_reset goes in with valid_in; frames come out on tx_data while tx_valid.
+        self.framing = "out_tx_data" in ports
+        if self.framing:
+            self.bx_reset = handle("in_bx_reset")
+            self.tx_valid = handle("out_tx_valid")
+            self.tx_data = handle("out_tx_data")
+            self.data_outputs += [self.tx_valid, self.tx_data]
 
     def junk(self, rng: random.Random) -> int:
         """Random bits for the counts bus while valid is low: the design must ignore them."""

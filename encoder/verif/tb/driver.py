@@ -18,8 +18,9 @@ from .bus import Bus
 class InputDriver:
     """Drives vectors with a given number of idle cycles before each one.
 
-    While valid is low the counts bus carries random bits, so a design that
-    looks at data without valid shows up as a mismatch.
+    While valid is low the counts bus (and bx_reset, on designs with
+    framing) carries random bits, so a design that looks at data without
+    valid shows up as a mismatch.
     """
 
     def __init__(self, bus: Bus, rng: random.Random):
@@ -34,13 +35,17 @@ class InputDriver:
             await self.rise
             b.in_valid.value = 0
             b.in_counts.handle.value = b.junk(self.rng)
+            if b.framing:
+                b.bx_reset.value = self.rng.getrandbits(1)
 
-    async def send(self, vector_id: int, word: int, gap: int = 0) -> None:
+    async def send(self, vector_id: int, word: int, gap: int = 0, bx_reset: int = 0) -> None:
         if gap:
             await self.idle(gap)
         await self.rise
         self.bus.in_valid.value = 1
         self.bus.in_counts.handle.value = word
+        if self.bus.framing:
+            self.bus.bx_reset.value = bx_reset
         self.sent.append(vector_id)
 
 
@@ -59,6 +64,8 @@ class ResetDriver:
         for _ in range(cycles):
             b.in_valid.value = int(valid_during)
             b.in_counts.handle.value = b.junk(self.rng)
+            if b.framing:
+                b.bx_reset.value = self.rng.getrandbits(1)
             if b.programmable:
                 b.cfg_we.value = 0
             await self.rise

@@ -4,6 +4,14 @@ Each observed input is tagged with the model (weight set) the design holds
 at that moment; expected outputs are computed in batches, because one call
 of the vectorised golden model on many modules costs about as much as on
 one.
+
+With a ``FrameSpec`` (designs with the e-link framing block) every input
+also gives an expected frame: its golden latents and module-sum code framed
+by ``encoder.econt.framing.frame_words``, the spec checked against the
+chip's output words, with the BX-counter field of the chip's semantics
+(``framing.bx_counter_field``): (BX - last counter reset) mod 16, 31 on a
+BX that carries bx_reset. BXs count the inputs taken since the design's own
+reset, which restarts the counter like a bx_reset but sends no 31.
 """
 
 from __future__ import annotations
@@ -14,8 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import golden
+from ...econt import framing
 from ...ir import EncoderIR
 from .monitor import InputTxn
+
+BX_COUNT_MODULO = 16            # the BX counter field counts in its low 4 bits
 
 
 @dataclass
@@ -28,18 +39,56 @@ class ExpectedTxn:
     sum_code: int
 
 
+@dataclass(frozen=True)
+class FrameSpec:
+    """What the expected frames need from the design: e-links, latent mask, field widths."""
+
+    elinks: int
+    mask: int
+    latent_bits: int
+    sum_code_bits: int
+
+
+@dataclass
+class ExpectedFrame:
+    seq: int
+    cycle: int
+    counts: list[int]
+    model: int
+    bx_reset: int
+    bx_field: int
+    latents: list[int]
+    sum_code: int
+    frame: int                  # e-link 0 (TX_DATA_0) in the top 32 bits
+
+
 class ReferenceModel:
-    def __init__(self, models: list[EncoderIR]):
+    def __init__(self, models: list[EncoderIR], frames: FrameSpec | None = None):
         self.models = models
         self.active = 0
-        self._pending: list[tuple[int, InputTxn, int]] = []
+        self.frame_spec = frames
+        self._pending: list[tuple[int, InputTxn, int, int]] = []
         self._seq = 0
+        self._bx = 0                # BX (input) index since the design's last reset
+        self._bx_restart = 0        # BX index of the last BX-counter restart
         self.expected: deque[ExpectedTxn] = deque()
+        self.frames: deque[ExpectedFrame] = deque()
 
     def write(self, txn: InputTxn) -> None:
         """Input monitor subscriber."""
-        self._pending.append((self._seq, txn, self.active))
+        bx_field = 0
+        if self.frame_spec is not None:
+            if txn.bx_reset:
+                bx_field, self._bx_restart = framing.BX_RESET_FIELD, self._bx
+            else:
+                bx_field = (self._bx - self._bx_restart) % BX_COUNT_MODULO
+            self._bx += 1
+        self._pending.append((self._seq, txn, self.active, bx_field))
         self._seq += 1
+
+    def on_reset(self, cycle: int) -> None:
+        """Input monitor reset subscriber: the design's reset restarts the BX counter at 0."""
+        self._bx = self._bx_restart = 0
 
     def compute(self) -> None:
         """Turn every pending input into an expected output, in arrival order."""
@@ -47,13 +96,28 @@ class ReferenceModel:
             return
         pending, self._pending = self._pending, []
         out: list[ExpectedTxn | None] = [None] * len(pending)
-        tags = np.array([m for _, _, m in pending])
+        tags = np.array([m for _, _, m, _ in pending])
         for m in np.unique(tags):
             idx = np.flatnonzero(tags == m)
             counts = np.array([pending[i][1].counts for i in idx], dtype=np.int64)
             res = golden.run(self.models[int(m)], counts=counts)
             for k, i in enumerate(idx):
-                seq, txn, _ = pending[i]
+                seq, txn, _, _ = pending[i]
                 out[i] = ExpectedTxn(seq, txn.cycle, txn.counts, int(m),
                                      [int(v) for v in res.latents[k]], int(res.sum_code[k]))
         self.expected.extend(out)
+        if self.frame_spec is not None:
+            self._frames(out, [bx for _, _, _, bx in pending], [txn.bx_reset for _, txn, _, _ in pending])
+
+    def _frames(self, exp: list[ExpectedTxn], bx_fields: list[int], bx_resets: list[int]) -> None:
+        f = self.frame_spec
+        # The frame carries each latent's bits as the port does: two's complement when signed.
+        lat = np.array([e.latents for e in exp], dtype=np.int64) & ((1 << f.latent_bits) - 1)
+        words = framing.frame_words(lat, [e.sum_code for e in exp], bx_fields, f.elinks, f.mask,
+                                    f.latent_bits, f.sum_code_bits)
+        for e, bx, reset, row in zip(exp, bx_fields, bx_resets, words.tolist()):
+            value = 0
+            for w in row:
+                value = (value << framing.ELINK_BITS) | w
+            self.frames.append(ExpectedFrame(e.seq, e.cycle, e.counts, e.model, int(reset), bx, e.latents,
+                                             e.sum_code, value))

@@ -23,6 +23,13 @@ from .bus import Bus, bits, known
 class InputTxn:
     cycle: int
     counts: list[int]
+    bx_reset: int = 0           # designs with framing: the BX-counter reset taken with this input
+
+
+@dataclass
+class FrameTxn:
+    cycle: int
+    frame: int                  # tx_data: e-link 0 (TX_DATA_0) in the top 32 bits
 
 
 @dataclass
@@ -77,7 +84,8 @@ class InputMonitor:
         self.in_reset = False
         if bits(b.in_valid) == "1":
             word = bits(b.in_counts.handle)
-            txn = InputTxn(cycle, b.in_counts.unpack(int(word, 2) if known(word) else 0))
+            txn = InputTxn(cycle, b.in_counts.unpack(int(word, 2) if known(word) else 0),
+                           int(bits(b.bx_reset) == "1") if b.framing else 0)
             self.count += 1
             for fn in self.subscribers:
                 fn(txn)
@@ -104,7 +112,7 @@ class OutputMonitor:
             for h, val in zip(b.data_outputs, vals):
                 if not known(val) and len(self.x_events) < 100:
                     self.x_events.append({"cycle": cycle, "port": h._name, "value": val})
-            valid, lat, sc = vals
+            valid, lat, sc = vals[:3]       # then the tx ports, on designs with framing
         else:
             valid = bits(b.out_valid)
             if valid != "1":
@@ -113,6 +121,31 @@ class OutputMonitor:
         if valid != "1" or not (known(lat) and known(sc)):
             return                            # an unknown valid or data is logged as an X event
         txn = OutputTxn(cycle, b.out_latents.unpack(int(lat, 2)), int(sc, 2))
+        self.count += 1
+        for fn in self.subscribers:
+            fn(txn)
+
+
+class FrameMonitor:
+    """Frames (tx_data while tx_valid is high) go to the frame scoreboard.
+
+    X/Z on tx_valid and tx_data is the output monitor's: it checks every
+    data output, the tx ports included.
+    """
+
+    def __init__(self, bus: Bus):
+        self.bus = bus
+        self.subscribers = []
+        self.count = 0
+
+    def sample(self, cycle: int) -> None:
+        b = self.bus
+        if bits(b.tx_valid) != "1":
+            return
+        data = bits(b.tx_data)
+        if not known(data):
+            return                            # logged as an X event by the output monitor
+        txn = FrameTxn(cycle, int(data, 2))
         self.count += 1
         for fn in self.subscribers:
             fn(txn)

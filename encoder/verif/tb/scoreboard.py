@@ -6,14 +6,18 @@ still in flight: with a synchronous reset seen at cycle r, an input sampled
 at cycle k < r whose output falls after r (k + latency > r) never comes
 out; with an asynchronous one, also the input whose output would show at r.
 Whatever comes out that matches no live input is a stale output.
+
+``FrameScoreboard`` does the same for the e-link frames of designs with
+the framing block: every frame against the reference model's, at the tx
+ports' own latency.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
 
-from .model import ExpectedTxn, ReferenceModel
-from .monitor import OutputTxn
+from .model import ExpectedFrame, ExpectedTxn, ReferenceModel
+from .monitor import FrameTxn, OutputTxn
 
 
 class Scoreboard:
@@ -49,7 +53,7 @@ class Scoreboard:
     def check(self, now: int, final: bool = False) -> None:
         """Compare everything whose output is due by cycle ``now`` (all of it when final)."""
         self.model.compute()
-        exp = self.model.expected
+        exp = self._queue()
         while exp:
             e = exp[0]
             if not final and e.cycle + self.latency >= now:
@@ -70,18 +74,27 @@ class Scoreboard:
             self.unexpected.extend(self.outputs)
             self.outputs.clear()
 
-    def _compare(self, e: ExpectedTxn, o: OutputTxn) -> None:
+    def _queue(self) -> deque:
+        return self.model.expected
+
+    def _same(self, e: ExpectedTxn, o: OutputTxn) -> bool:
+        return o.latents == e.latents and o.sum_code == e.sum_code
+
+    def _record(self, e: ExpectedTxn, o: OutputTxn) -> dict:
+        return {"seq": e.seq, "model": e.model, "cycle_in": e.cycle, "cycle_out": o.cycle,
+                "counts": e.counts, "expected": {"latents": e.latents, "sum_code": e.sum_code},
+                "got": {"latents": o.latents, "sum_code": o.sum_code}}
+
+    def _compare(self, e, o) -> None:
         self.checked += 1
         seen = o.cycle - e.cycle
         self.latency_seen[seen] += 1
-        data_ok = o.latents == e.latents and o.sum_code == e.sum_code
+        data_ok = self._same(e, o)
         if data_ok and seen == self.latency:
             self.matched += 1
             return
         self.mismatches.append({
-            "seq": e.seq, "model": e.model, "cycle_in": e.cycle, "cycle_out": o.cycle, "latency": seen,
-            "counts": e.counts, "expected": {"latents": e.latents, "sum_code": e.sum_code},
-            "got": {"latents": o.latents, "sum_code": o.sum_code},
+            **self._record(e, o), "latency": seen,
             "what": ("data" if not data_ok else "") + ("+" if not data_ok and seen != self.latency else "")
                     + ("latency" if seen != self.latency else ""),
         })
@@ -89,3 +102,31 @@ class Scoreboard:
     @property
     def errors(self) -> int:
         return len(self.mismatches) + len(self.unexpected) + len(self.missing)
+
+
+def frame_words_hex(frame: int, elinks: int) -> list[str]:
+    """A tx_data value as its e-link words, TX_DATA_0 first, as the chip's CSV writes them."""
+    return [f"{(frame >> (32 * (elinks - 1 - i))) & 0xFFFFFFFF:08x}" for i in range(elinks)]
+
+
+class FrameScoreboard(Scoreboard):
+    """Expected frames (tx_data) against observed ones, in order, at the tx ports' latency."""
+
+    def __init__(self, model: ReferenceModel, latency: int, elinks: int, reset_sync: bool = True):
+        super().__init__(model, latency, reset_sync)
+        self.elinks = elinks
+
+    def _queue(self) -> deque:
+        return self.model.frames
+
+    def _same(self, e: ExpectedFrame, o: FrameTxn) -> bool:
+        return o.frame == e.frame
+
+    def expected_dict(self, e: ExpectedFrame) -> dict:
+        return {"tx_data": frame_words_hex(e.frame, self.elinks), "bx_field": e.bx_field,
+                "latents": e.latents, "sum_code": e.sum_code}
+
+    def _record(self, e: ExpectedFrame, o: FrameTxn) -> dict:
+        return {"stream": "frame", "seq": e.seq, "model": e.model, "cycle_in": e.cycle, "cycle_out": o.cycle,
+                "counts": e.counts, "bx_reset": e.bx_reset, "expected": self.expected_dict(e),
+                "got": {"tx_data": frame_words_hex(o.frame, self.elinks)}}

@@ -3,8 +3,10 @@
 The plan (written by ``encoder.verif.plan``) lists the vectors of one
 shard with the idle cycles before each, and events between vectors: a reset
 asserted while vectors are in flight, or a load of another weight set
-(programmable designs). The testbench writes result.json and
-mismatches.json into the shard directory.
+(programmable designs). On designs with the e-link framing block the
+plan also gives each vector's bx_reset flag, and a frame monitor and
+scoreboard check every frame on tx_data. The testbench writes result.json
+and mismatches.json into the shard directory.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from .. import regmap
 from ..design import RegField, RegisterMap
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
-from .model import ReferenceModel
-from .monitor import InputMonitor, OutputMonitor, Sampler
-from .scoreboard import Scoreboard
+from .model import FrameSpec, ReferenceModel
+from .monitor import FrameMonitor, InputMonitor, OutputMonitor, Sampler
+from .scoreboard import FrameScoreboard, Scoreboard, frame_words_hex
 
 CLOCK_NS = 10
 RESET_CYCLES = 3
@@ -67,11 +69,26 @@ class EncoderTestbench:
         self.sampler.monitors += [self.in_mon, self.out_mon]
         # Verilator is two-state: its outputs cannot hold X or Z, so only Icarus looks.
         self.check_x = self.plan.get("simulator", "icarus") != "verilator"
-        self.ref = ReferenceModel(self.models)
+        fr = design.get("framing")
+        ports = design["ports"]
+        self.ref = ReferenceModel(self.models, None if fr is None else FrameSpec(
+            elinks=int(fr["elinks"]), mask=int(fr["latent_mask"], 16),
+            latent_bits=int(ports["out_latents"].get("field_width") or ports["out_latents"]["width"]),
+            sum_code_bits=int(ports["out_sum_code"]["width"])))
         self.board = Scoreboard(self.ref, self.latency, design["reset_sync"])
         self.in_mon.subscribers.append(self.ref.write)
-        self.in_mon.reset_subscribers.append(self.board.on_reset)
+        self.in_mon.reset_subscribers += [self.ref.on_reset, self.board.on_reset]
         self.out_mon.subscribers.append(self.board.observe)
+        self.tx_latency = int(fr["latency"]) if fr else None
+        self.frame_board = None
+        if fr is not None:
+            self.frame_mon = FrameMonitor(self.bus)
+            self.sampler.monitors.append(self.frame_mon)
+            self.frame_board = FrameScoreboard(self.ref, self.tx_latency, int(fr["elinks"]), design["reset_sync"])
+            self.frame_mon.subscribers.append(self.frame_board.observe)
+            self.in_mon.reset_subscribers.append(self.frame_board.on_reset)
+        self.boards = [self.board] + ([self.frame_board] if self.frame_board else [])
+        self.drain_cycles = max(self.latency, self.tx_latency or 0)
         self.regs = _register_map(design["registers"]) if self.bus.programmable else None
         self.cfg = ConfigDriver(self.bus, self.regs.read_latency) if self.regs else None
         self.readback: list[dict] = []
@@ -89,6 +106,8 @@ class EncoderTestbench:
         b.rst.value = b.rst_on
         b.in_valid.value = 0
         b.in_counts.handle.value = 0
+        if b.framing:
+            b.bx_reset.value = 0
         if b.programmable:
             b.cfg_we.value = 0
             b.cfg_addr.value = 0
@@ -127,17 +146,22 @@ class EncoderTestbench:
         return errors
 
     # ---- events --------------------------------------------------------
+    def check(self, final: bool = False) -> None:
+        for board in self.boards:
+            board.check(self.cycle(), final=final)
+
     async def drain(self) -> None:
-        await self.driver.idle(self.latency + 2)
-        self.board.check(self.cycle())
+        await self.driver.idle(self.drain_cycles + 2)
+        self.check()
 
     async def reset_in_flight(self) -> None:
         """Fill the pipeline with throw-away vectors, then reset while they are inside."""
-        n = max(self.latency, 1)
+        n = max(self.drain_cycles, 1)
         top = (1 << self.bus.in_counts.width) - 1
         for _ in range(n):
             word = self.bus.in_counts.pack([self.rng.randint(0, top) for _ in range(self.bus.in_counts.n)])
-            await self.driver.send(-1, word)
+            # With framing, random bx_reset flags too: a flag in flight at the reset must not survive it.
+            await self.driver.send(-1, word, bx_reset=self.rng.getrandbits(1) if self.bus.framing else 0)
         at = self.cycle()
         await self.resetter.pulse(RESET_CYCLES)
         self.events_done.append({"event": "reset", "cycle": at, "in_flight": n})
@@ -154,6 +178,9 @@ class EncoderTestbench:
             await self.load(0)
         t_stream = time.monotonic()
         ids, counts, gaps = self.arrays["ids"], self.arrays["counts"], self.arrays["gaps"]
+        bx_reset = self.arrays.get("bx_reset")
+        if self.bus.framing and bx_reset is None:
+            bx_reset = np.zeros(len(ids), dtype=np.int64)
         events: dict[int, list[dict]] = {}
         for ev in self.plan["events"]:
             events.setdefault(int(ev["before"]), []).append(ev)
@@ -170,15 +197,16 @@ class EncoderTestbench:
                     self.events_done.append({"event": "load", "model": self.model_names[int(ev["model"])],
                                              "cycle": self.cycle(), "before_vector": i})
                 self.event_seconds += time.monotonic() - t_event
-            await self.driver.send(int(ids[i]), field.pack(counts[i]), int(gaps[i]))
+            await self.driver.send(int(ids[i]), field.pack(counts[i]), int(gaps[i]),
+                                   int(bx_reset[i]) if bx_reset is not None else 0)
             if (i + 1) % CHECK_EVERY == 0:
-                self.board.check(self.cycle())
+                self.check()
                 now = time.monotonic()
                 if now - last_progress > PROGRESS_SECONDS:
                     (self.dir / "progress").write_text(str(i + 1))
                     last_progress = now
-        await self.driver.idle(self.latency + 4)
-        self.board.check(self.cycle(), final=True)
+        await self.driver.idle(self.drain_cycles + 4)
+        self.check(final=True)
         (self.dir / "progress").write_text(str(len(ids)))
         now = time.monotonic()
         return self.report(now - t0, now - t_stream - self.event_seconds)
@@ -194,29 +222,46 @@ class EncoderTestbench:
             vid = sent[seq] if seq < len(sent) else -2
             return vid, (str(labels[pos[vid]]) if vid in pos else "reset-filler" if vid == -1 else "?")
 
-        mismatches = []
-        for m in self.board.mismatches:
-            vid, label = ident(m["seq"])
-            mismatches.append({"id": vid, "label": label, "model_name": self.model_names[m["model"]],
-                               "gap": int(self.arrays["gaps"][pos[vid]]) if vid in pos else 0, **m})
-        for e in self.board.missing:
-            vid, label = ident(e.seq)
-            mismatches.append({"id": vid, "label": label, "model_name": self.model_names[e.model], "seq": e.seq,
-                               "model": e.model, "gap": int(self.arrays["gaps"][pos[vid]]) if vid in pos else 0,
-                               "cycle_in": e.cycle, "cycle_out": None, "latency": None, "counts": e.counts,
-                               "expected": {"latents": e.latents, "sum_code": e.sum_code}, "got": None,
-                               "what": "missing"})
-        flushed_real = [ident(e.seq)[0] for e in self.board.flushed if ident(e.seq)[0] != -1]
+        def gap(vid: int) -> int:
+            return int(self.arrays["gaps"][pos[vid]]) if vid in pos else 0
+
+        def listed(board) -> list[dict]:
+            out = []
+            for m in board.mismatches:
+                vid, label = ident(m["seq"])
+                out.append({"id": vid, "label": label, "model_name": self.model_names[m["model"]],
+                            "gap": gap(vid), **m})
+            for e in board.missing:
+                vid, label = ident(e.seq)
+                miss = {"id": vid, "label": label, "model_name": self.model_names[e.model], "seq": e.seq,
+                        "model": e.model, "gap": gap(vid), "cycle_in": e.cycle, "cycle_out": None,
+                        "latency": None, "counts": e.counts, "got": None, "what": "missing"}
+                if board is self.frame_board:
+                    miss.update(stream="frame", bx_reset=e.bx_reset, expected=board.expected_dict(e))
+                else:
+                    miss["expected"] = {"latents": e.latents, "sum_code": e.sum_code}
+                out.append(miss)
+            return out
+
+        fillers = sum(1 for v in sent if v == -1)
+
+        def real_checks(board) -> int:
+            """Checks of real vectors: the reset fillers whose outputs came out are not counted."""
+            fillers_flushed = sum(1 for e in board.flushed if ident(e.seq)[0] == -1)
+            return board.checked - (fillers - fillers_flushed)
+
+        mismatches = listed(self.board)
+        frame_mismatches = listed(self.frame_board) if self.frame_board else []
+        flushed_real = sorted({ident(e.seq)[0] for b in self.boards for e in b.flushed if ident(e.seq)[0] != -1})
         harness = []
         if self.in_mon.count != len(sent):
             harness.append(f"input monitor saw {self.in_mon.count} vectors, the driver sent {len(sent)}")
         if flushed_real:
             harness.append(f"vectors {flushed_real[:5]} were in flight at a reset")
-        fillers = sum(1 for v in sent if v == -1)
-        fillers_flushed = sum(1 for e in self.board.flushed if ident(e.seq)[0] == -1)
-        checked_real = self.board.checked - (fillers - fillers_flushed)
+        checked_real = real_checks(self.board)
         result = {
-            "shard": self.plan["shard"], "vectors": int(len(ids)), "checked": checked_real,
+            # Reset fillers and replay preambles (id -1) are not vectors of the run.
+            "shard": self.plan["shard"], "vectors": int(np.count_nonzero(ids != -1)), "checked": checked_real,
             "matched": self.board.matched, "mismatches": len(mismatches),
             "unexpected_outputs": [{"cycle": o.cycle, "latents": o.latents, "sum_code": o.sum_code}
                                    for o in self.board.unexpected[:50]],
@@ -230,8 +275,22 @@ class EncoderTestbench:
             "vectors_per_second": len(ids) / seconds if seconds > 0 else 0.0,
             "stream_vectors_per_second": len(ids) / stream_seconds if stream_seconds > 0 else 0.0,
         }
+        if self.frame_board is not None:
+            fb = self.frame_board
+            result.update({
+                "frames_checked": real_checks(fb), "frames_matched": fb.matched,
+                "frame_mismatches": len(frame_mismatches),
+                "unexpected_frames": [{"cycle": o.cycle, "tx_data": frame_words_hex(o.frame, fb.elinks)}
+                                      for o in fb.unexpected[:50]],
+                "n_unexpected_frames": len(fb.unexpected), "frames_flushed_by_reset": len(fb.flushed),
+                "bx_resets": int(sum(int(f) for f in self.arrays.get("bx_reset", []))),
+                "tx_latency_expected": self.tx_latency,
+                "tx_latency_seen": {str(k): v for k, v in sorted(fb.latency_seen.items())},
+            })
         result["errors"] = (len(mismatches) + len(self.board.unexpected) + len(self.out_mon.x_events)
-                            + len(self.readback) + len(harness))
+                            + len(self.readback) + len(harness)
+                            + len(frame_mismatches) + (len(self.frame_board.unexpected) if self.frame_board else 0))
+        mismatches += frame_mismatches
         (self.dir / "mismatches.json").write_text(json.dumps(mismatches))
         (self.dir / "result.json").write_text(json.dumps(result, indent=1))
         return result

@@ -16,10 +16,13 @@ from .testbench import EncoderTestbench
 
 @cocotb.test()
 async def regression(dut):
-    """Reset, weight load and read-back, vectors against the golden model, mid-stream reset and reload."""
+    """Reset, weight load and read-back, vectors against the golden model, mid-stream reset and reload;
+    with framing, every e-link frame against the framed golden outputs."""
     tb = EncoderTestbench(dut, Path(os.environ["ENCODER_SIM_SHARD"]))
     res = await tb.run()
+    frames = (f"{res['frame_mismatches']} mismatching frames, {res['n_unexpected_frames']} stale frames, "
+              if "frame_mismatches" in res else "")
     assert res["errors"] == 0, (
-        f"{res['mismatches']} mismatching vectors, {res['n_unexpected_outputs']} stale outputs, "
+        f"{res['mismatches']} mismatching vectors, {res['n_unexpected_outputs']} stale outputs, {frames}"
         f"{len(res['x_events'])} X/Z samples, {len(res['readback_errors'])} register read-back errors, "
         f"harness: {res['harness_errors']}")

@@ -1,7 +1,8 @@
 """Every generated design compiles in Icarus, is Verilator -Wall clean and elaborates in yosys.
 
-Designs: econt_8x8 and econt_4x4x3 architectures with random weights in both
-arithmetics, and the ECON-T chip IR; both weight modes. Yosys reads,
+Designs: econt_8x8 with random weights in both arithmetics, econt_4x4x3 in
+QKeras' arithmetic, and the ECON-T chip IR; both weight modes (framed designs:
+tests/test_econt_rtl_frames.py). Yosys reads,
 builds the hierarchy, runs proc, flattens and checks: no latch, no
 undriven net, no multiple drivers, no combinational loop.
 """
@@ -15,7 +16,11 @@ import pytest
 from encoder.rtl_gen import generate, write_design
 from rtl_helpers import IR_CASES, ir_case, need_tool, run
 
-CASES = [(label, mode) for label in IR_CASES for mode in ("programmable", "constant")]
+# The shipped architectures (econt_8x8, econt_4x4x3: QKeras arithmetic, as trained), the chip's
+# arithmetic on random and on the chip's own weights; econt_4x4x3 in the chip's arithmetic adds no
+# construct the others lack and is the slowest to elaborate, so it is left out.
+LINT_IRS = [label for label in IR_CASES if label != "econt_4x4x3_econt"]
+CASES = [(label, mode) for label in LINT_IRS for mode in ("programmable", "constant")]
 
 
 def _design(tmp_path, label, mode):

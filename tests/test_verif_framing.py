@@ -7,8 +7,6 @@ not cleared by reset (X after reset), frames a cycle later than the manifest sta
 """
 
 import json
-import shutil
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +15,8 @@ import pytest
 from encoder.ir import save_ir
 from encoder.ir.synthetic import synthetic_ir
 from encoder.rtl_gen.design import generate_from_file, write_design
-from encoder.verif.runner import SimOptions, run
+from verif_helpers import junit, plant, sim
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "sim" / "build"          # shared build cache: one build per design content
 VECTORS = 300
 
 pytestmark = pytest.mark.xdist_group("verif_framing")
@@ -34,31 +30,14 @@ def framed(tmp_path_factory) -> Path:
 
 
 def _planted(framed: Path, tmp_path: Path, file=None, old=None, new=None, manifest=None) -> Path:
-    """A copy of the framed design with ``old`` replaced by ``new`` in ``file`` (and its manifest edited)."""
-    d = tmp_path / "planted"
-    shutil.copytree(framed, d)
-    if file is not None:
-        v = d / file
-        text = v.read_text()
-        assert text.count(old) == 1, f"planting needs exactly one {old!r}"
-        v.write_text(text.replace(old, new))
-    if manifest:
-        m = json.loads((d / "manifest.json").read_text())
-        manifest(m)
-        (d / "manifest.json").write_text(json.dumps(m))
-    return d
+    return plant(framed, tmp_path / "planted", file, old, new, manifest)
 
 
 def _sim(design, tmp_path, name="run", **kw):
-    lines = []
-    opts = SimOptions(out=str(tmp_path / name), build_root=str(BUILD), progress=False, vectors=VECTORS, seed=3, **kw)
-    code, summary = run(design, opts, log=lines.append)
-    return code, summary, "\n".join(lines), tmp_path / name
+    return sim(design, tmp_path / name, vectors=VECTORS, seed=3, **kw)
 
 
-def _junit(run_dir):
-    root = ET.parse(run_dir / "results.xml").getroot()
-    return {tc.get("name"): tc.find("failure") is not None for tc in root.iter("testcase")}
+_junit = junit
 
 
 def test_framed_design_passes_with_every_frame_checked(framed, tmp_path):

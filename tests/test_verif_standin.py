@@ -14,44 +14,27 @@ import pytest
 
 from encoder import golden
 from encoder.ir import load_ir
-from encoder.verif.runner import SimOptions, run
+from verif_helpers import BUILD, junit, plant, sim
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "verif"
-BUILD = ROOT / "sim" / "build"          # shared build cache: one build per design content
 
 pytestmark = pytest.mark.xdist_group("verif_standin")
 
 
 def _sim(design, tmp_path, name="run", **kw):
-    lines = []
-    opts = SimOptions(out=str(tmp_path / name), build_root=str(BUILD), progress=False, **kw)
-    code, summary = run(design, opts, log=lines.append)
-    return code, summary, "\n".join(lines), tmp_path / name
+    return sim(design, tmp_path / name, **kw)
 
 
 def _planted(tmp_path, old=None, new=None, manifest=None):
     """A copy of the tiny design with ``old`` replaced by ``new`` in its Verilog (and its manifest edited)."""
-    d = tmp_path / "planted"
-    shutil.copytree(DATA / "tiny", d)
     for f in ("tiny_a.json", "tiny_b.json"):
         shutil.copy(DATA / f, tmp_path / f)
-    v = d / "tiny_encoder.v"
-    text = v.read_text()
-    if old is not None:
-        assert text.count(old) == 1, f"planting needs exactly one {old!r}"
-        v.write_text(text.replace(old, new))
-    if manifest:
-        m = json.loads((d / "manifest.json").read_text())
-        manifest(m)
-        (d / "manifest.json").write_text(json.dumps(m))
-    return d
+    return plant(DATA / "tiny", tmp_path / "planted", "tiny_encoder.v" if old is not None else None, old, new,
+                 manifest)
 
 
-def _junit(run_dir):
-    import xml.etree.ElementTree as ET
-    root = ET.parse(run_dir / "results.xml").getroot()
-    return {tc.get("name"): tc.find("failure") is not None for tc in root.iter("testcase")}
+_junit = junit
 
 
 def test_programmable_design_passes_with_reset_and_reload_mid_run(tmp_path):

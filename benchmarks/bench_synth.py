@@ -3,9 +3,10 @@
 Designs: econt_8x8 with random weights (encoder.ir.synthetic, seed 1,
 QKeras arithmetic: the weights are random, not trained) and the ECON-T
 chip configuration (tests/data/econt_chip_ir_handbuilt.json), each with
-programmable and constant weights. Flow: encoder.rtl_gen.synth (hierarchical,
-abc -g cmos2 -fast). Reference: a flat multiplier-free constant-weight
-ECON-T encoder took 4.5 min with `abc -g cmos2 -fast` for about 1.33 M
+programmable and constant weights. Flow: encoder.rtl_gen.synth (hierarchical;
+synth with its own abc -fast, then abc -g cmos2 -fast, as the reference's
+plain `synth; abc -g cmos2 -fast`). Reference: a flat multiplier-free
+constant-weight ECON-T encoder took 4.5 min with that flow for about 1.33 M
 estimated transistors; a plain flat `synth; abc -g cmos2` of the
 programmable datapath did not finish in 15 minutes.
 
@@ -36,6 +37,7 @@ def main() -> None:
     modes = ("programmable",) if quick else ("programmable", "constant")
     print(f"{'design':<18} {'weights':<13} {'transistors':>12} {'cells':>10} {'flip-flops':>10} "
           f"{'gate levels':>11} {'multipliers':>11} {'yosys s':>8}")
+    flow_printed = False
     with tempfile.TemporaryDirectory() as tmp:
         for name, ir in irs.items():
             for mode in modes:
@@ -43,6 +45,9 @@ def main() -> None:
                 path = Path(tmp) / f"{name.replace(' ', '_')}_{mode}"
                 write_design(d, path)
                 r = synthesize(path, progress=False)
+                if not flow_printed:
+                    print(f"yosys {r.yosys}; flow: {r.flow}", flush=True)
+                    flow_printed = True
                 note = ""
                 if mode == "constant":
                     note = f"  ({r.transistors / REFERENCE_CONSTANT:.2f} x the 1.33 M flat reference)"

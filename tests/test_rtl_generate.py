@@ -168,3 +168,40 @@ def test_wide_fields_and_unusual_formats_generate(tmp_path):
             lat = {p["role"]: p for p in d.manifest["ports"]}["out_latents"]
             assert lat["signed"] and lat["field_width"] == ir.latent_format.bits
 
+
+
+def test_floored_negative_product_is_complement_plus_exact_bit():
+    """The constant-weight form of a floored product with a negative weight, checked exhaustively:
+    floor(-x*m / 2^e) = ~floor(x*m / 2^e) + (x mod 2^e == 0) for odd m (two's complement ~v = -v-1)."""
+    for m in range(1, 32, 2):
+        for e in range(1, 6):
+            for x in range(256):
+                hi = (x * m) >> e
+                assert (-x * m) >> e == -hi - 1 + (x % (1 << e) == 0)
+
+
+def test_odd_multiple_recipes_build_every_multiple_with_one_adder_each():
+    from encoder.rtl_gen.emit import _multiple_recipes
+    for needed in ({3}, {7}, {27}, {11, 13}, set(range(3, 64, 2))):
+        value = {1: 1}
+        for m, a, k, op, b in _multiple_recipes(needed):
+            assert a in value and b in value            # built from x or earlier multiples
+            value[m] = (value[a] << k) + (value[b] if op == "+" else -value[b])
+            assert value[m] == m
+        assert needed <= set(value)
+
+
+@pytest.mark.parametrize("label", ["chip", "econt_8x8_qkeras"])
+def test_shared_sums_cover_each_output_terms_exactly_once(label):
+    """Every constant-weight output still adds each of its products once, whether directly or
+    through sums shared with other outputs; and the sharing saves adders on ECON-T-sized dense layers."""
+    from encoder.rtl_gen.emit import _operand_terms, shared_sums
+    from encoder.rtl_gen.plan import plan_design
+    plan = plan_design(ir_case(label), "constant")
+    for lp in plan.layers:
+        sh = shared_sums(lp)
+        for n, items in zip(sorted(lp.neurons, key=lambda n: n.out_index), sh.items):
+            got = sorted(t for item in items for t in _operand_terms(sh, item))
+            assert got == sorted(("term", t.src, t.weight) for t in n.taps)
+    dense = plan.layers[-1]
+    assert len(shared_sums(dense).sums) > 100

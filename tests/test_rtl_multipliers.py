@@ -10,6 +10,7 @@ bounds from the weights (constant) or the weight format (programmable).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
@@ -18,6 +19,8 @@ from encoder.ir.schema import Conv2DLayer, FlattenLayer
 from encoder.rtl_gen import generate, write_design
 from rtl_helpers import ir_case, need_tool
 
+PRODUCT_PORT = re.compile(r"^t\d+_wn?\d+(_t\d+_wn?\d+)*$")     # one product, or a shared sum of several
+PRODUCT = re.compile(r"t\d+_w(n?)(\d+)")
 CASES = [("econt_8x8_qkeras", "programmable"), ("econt_8x8_econt", "constant"),
          ("econt_4x4x3_econt", "programmable"), ("chip", "programmable"), ("chip", "constant")]
 
@@ -102,8 +105,9 @@ def expected_multipliers(ir, weights: str) -> Counter:
 
 
 def counted_multipliers(design_dir, sources, top) -> Counter:
-    """Instances of enc_mul / enc_mul_const reached from the top, with their parameters."""
-    from pyverilog.vparser.ast import InstanceList, ModuleDef
+    """Instances of enc_mul / enc_mul_const reached from the top, with their parameters, and the
+    product ports of constant-weight MAC modules."""
+    from pyverilog.vparser.ast import InstanceList, ModuleDef, Partselect, Pointer, Wire
     from pyverilog.vparser.parser import VerilogCodeParser
 
     # The generated glue (the hand-written primitives in rtl/ are checked by simulation).
@@ -120,10 +124,23 @@ def counted_multipliers(design_dir, sources, top) -> Counter:
             node = stack.pop()
             if isinstance(node, InstanceList):
                 params = {p.paramname: p.argname for p in node.parameterlist}
-                found += [(node.module, params)] * len(node.instances)
+                for inst in node.instances:
+                    found.append((node.module, params, {p.portname: p.argname for p in inst.portlist}))
             else:
                 stack.extend(node.children())
         return found
+
+    def wire_bits(mod):
+        """Declared width of every wire of a module."""
+        bits, stack = {}, [mod]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Wire) and node.width is None:
+                bits[node.name] = 1
+            elif isinstance(node, Wire) and hasattr(node.width.msb, "value"):   # not the x[N*B-1:0] port
+                bits[node.name] = int(node.width.msb.value) - int(node.width.lsb.value) + 1
+            stack.extend(node.children())
+        return bits
 
     def value(arg):
         text = arg.value if hasattr(arg, "value") else None
@@ -134,7 +151,26 @@ def counted_multipliers(design_dir, sources, top) -> Counter:
     got: Counter = Counter()
 
     def walk(name, mult):
-        for sub, params in instances(modules[name]):
+        widths, a_bits, pending = None, None, []
+        for sub, params, ports in instances(modules[name]):
+            # Constant weights: a MAC port t<k>_w<weight> (wn: negative) per product, fed from
+            # the layer's input x or a multiple x_x<m> of it, or one port named after several
+            # products carrying their sum (shared by several outputs, computed in the layer).
+            for port, arg in ports.items():
+                if not PRODUCT_PORT.match(port or ""):
+                    continue
+                widths = widths or wire_bits(modules[name])
+                var = arg.var if isinstance(arg, (Partselect, Pointer)) else arg
+                base = re.sub(r"_x\d+$", "", var.name)
+                weights = [int(v) * (-1 if n else 1) for n, v in PRODUCT.findall(port)]
+                if len(weights) == 1 and base in widths:
+                    a_bits = widths[base]
+                    got[(a_bits, False, weights[0])] += mult
+                else:
+                    pending += weights
+        for wt in pending:                    # a layer's products all read inputs of one width
+            got[(a_bits, False, wt)] += mult
+        for sub, params, ports in instances(modules[name]):
             if sub == "enc_mul":
                 b_signed = bool(value(params["B_SIGNED"]))
                 got[(value(params["A_BITS"]), bool(value(params["A_SIGNED"])), value(params["B_BITS"]),

@@ -95,7 +95,10 @@ def _multiplier_facts(plan: DesignPlan) -> dict:
             agg[k[:3]] += c
         rows = [{"layer": k[0], "a_bits": k[1], "a_signed": k[2], "constant": True, "count": c}
                 for k, c in sorted(agg.items())]
-        kind = "enc_mul_const: multiply by a non-zero constant weight as canonical-signed-digit shifts and adds"
+        kind = ("constant weights, multiplier-free: each input's odd multiples x*m (one shift-and-add each) "
+                "computed once per layer, a product = a slice (complemented when negative) of one of them, "
+                "sums of terms common to several outputs computed once; enc_mul_const (canonical signed "
+                "digits) per product only for signed inputs or products rounded other than by floor")
     return {"total": sum(lp.n_products for lp in plan.layers), "primitive": kind, "by_width": rows,
             "by_layer": per_layer}
 

@@ -1,8 +1,8 @@
 """Area and timing estimates (yosys 0.23, generic CMOS gates) of ECON-T-sized designs.
 
-Designs: econt_8x8 with random weights (encoder.ir.synthetic, seed 1,
-QKeras arithmetic: the weights are random, not trained) and the ECON-T
-chip configuration (tests/data/econt_chip_ir_handbuilt.json), each with
+Designs: econt_8x8 in the formats of configs/econt_8x8.yaml (QKeras
+arithmetic) with seeded random weights (encoder.verif.presets, seed 11: not
+trained), and the ECON-T chip configuration (tests/data/econt_chip_ir_handbuilt.json), each with
 programmable and constant weights. Flow: encoder.rtl_gen.synth (hierarchical;
 synth with its own abc -fast, then abc -g cmos2 -fast, as the reference's
 plain `synth; abc -g cmos2 -fast`). Reference: a flat multiplier-free
@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from encoder.ir import load_ir
-from encoder.ir.synthetic import synthetic_ir
+from encoder.verif.presets import preset_ir
 from encoder.rtl_gen import generate, write_design
 from encoder.rtl_gen.synth import synthesize
 
@@ -33,7 +33,7 @@ def main() -> None:
     quick = "--quick" in sys.argv
     irs = {"chip": load_ir(ROOT / "tests/data/econt_chip_ir_handbuilt.json")}
     if not quick:
-        irs["econt_8x8 random"] = synthetic_ir("econt_8x8", "qkeras", seed=1)
+        irs["econt_8x8 random"] = preset_ir(ROOT / "configs" / "econt_8x8.yaml", seed=11)
     modes = ("programmable",) if quick else ("programmable", "constant")
     print(f"{'design':<18} {'weights':<13} {'transistors':>12} {'cells':>10} {'flip-flops':>10} "
           f"{'gate levels':>11} {'multipliers':>11} {'yosys s':>8}")

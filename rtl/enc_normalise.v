@@ -8,6 +8,15 @@
 // m + POST_SHIFT (POST_SHIFT = max(-FRAC, 0)). Q_BITS is how many bits of
 // the floor can be non-zero (with leading-one normalisation count <= sum <
 // 2^(m+1), so the floor is below 2^(FRAC+1)); the generator proves it.
+//
+// Area: 48 of these sit in the input path, so the shifter is built for the
+// few bits that are kept. The right shift by m runs its stages
+// most-significant first: after the stage for bit k only m[k-1:0] < 2^k
+// remains to shift, so only the Q_BITS + 1 kept bits (floor and guard) plus
+// 2^k - 1 bits above them can still reach the output, and synthesis drops
+// the rest of each stage (a least-significant-first shifter carries the full
+// width through every stage). The bits a stage shifts out are OR-ed into
+// the sticky bit as they go, instead of masking the count a second time.
 `default_nettype none
 
 module enc_normalise #(
@@ -23,54 +32,76 @@ module enc_normalise #(
     input  wire [SHIFT_BITS-1:0] m,
     output wire [CODE_BITS-1:0]  code
 );
-    localparam integer W  = COUNT_BITS + PRE_SHIFT;
-    localparam integer SW = SHIFT_BITS + 1;
+    localparam integer W = COUNT_BITS + PRE_SHIFT + 1;   // widened count and a guard position
+    localparam [W-1:0] ONE = {{(W - 1){1'b0}}, 1'b1};
 
-    wire [W-1:0] wide;
+    // {count, PRE_SHIFT zeros, guard}: bit 0 ends up as the guard bit (the
+    // first dropped bit), bits Q_BITS:1 as the floor.
+    wire [W-1:0] widened;
     generate
         if (PRE_SHIFT > 0) begin : g_pre
-            assign wide = {count, {PRE_SHIFT{1'b0}}};
+            assign widened = {count, {PRE_SHIFT{1'b0}}, 1'b0};
         end else begin : g_no_pre
-            assign wide = count;
+            assign widened = {count, 1'b0};
         end
     endgenerate
 
-    wire [SW-1:0] s = {1'b0, m} + POST_SHIFT[SW-1:0];
+    // The constant part of the shift first (free wiring), then m, one
+    // stage per bit of m, most significant first; every dropped bit below
+    // the guard goes into sticky.
+    reg [W-1:0] shifted;
+    reg         sticky;
+    integer k;
+    always @* begin
+        shifted = widened >> POST_SHIFT;
+        sticky  = (widened & ((ONE << POST_SHIFT) - ONE)) != {W{1'b0}};
+        for (k = SHIFT_BITS - 1; k >= 0; k = k - 1) begin
+            if (m[k]) begin
+                sticky  = sticky | ((shifted & ((ONE << (1 << k)) - ONE)) != {W{1'b0}});
+                shifted = shifted >> (1 << k);
+            end
+        end
+    end
 
-    // Floor with the guard bit (the first dropped bit) below it; bits above
-    // Q_BITS are zero by the range argument above.
+    // Bits above Q_BITS are zero by the range argument above. Flooring
+    // reads neither the guard nor the sticky bit.
+    wire [Q_BITS-1:0] q     = shifted[Q_BITS:1];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [W:0] floor_guard = {wide, 1'b0} >> s;
+    wire              guard = shifted[0];
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [Q_BITS-1:0] q = floor_guard[Q_BITS:1];
 
     wire up;
     generate
         if (ROUNDING == 0) begin : g_floor
             assign up = 1'b0;
         end else if (ROUNDING == 2) begin : g_half_up
-            assign up = floor_guard[0];                 // the guard bit
+            assign up = guard;
         end else begin : g_half_even
-            // sticky: any dropped bit below the guard bit (mask 2^(s-1) - 1).
-            /* verilator lint_off UNUSEDSIGNAL */
-            wire [W:0] one_at_s = {{W{1'b0}}, 1'b1} << s;
-            /* verilator lint_on UNUSEDSIGNAL */
-            wire [W-1:0] below_guard = one_at_s[W:1] - {{(W - 1){1'b0}}, 1'b1};
-            wire sticky = |(wide & below_guard);
-            assign up = floor_guard[0] & (sticky | q[0]);
+            assign up = guard & (sticky | q[0]);
         end
     endgenerate
 
-    wire [Q_BITS:0] rounded = {1'b0, q} + {{Q_BITS{1'b0}}, up};
-
     generate
-        if (Q_BITS + 1 > CODE_BITS) begin : g_saturate
-            wire over = |rounded[Q_BITS:CODE_BITS];
-            assign code = over ? {CODE_BITS{1'b1}} : rounded[CODE_BITS-1:0];
-        end else if (Q_BITS + 1 < CODE_BITS) begin : g_widen
-            assign code = {{(CODE_BITS - Q_BITS - 1){1'b0}}, rounded};
-        end else begin : g_fit
-            assign code = rounded;
+        if (Q_BITS >= CODE_BITS) begin : g_saturate
+            // Saturate without a mux over the code: any floor bit at or
+            // above CODE_BITS, or the carry out of rounding up, forces all
+            // ones (OR; the carry leaves the low bits zero).
+            wire [CODE_BITS:0] rounded = {1'b0, q[CODE_BITS-1:0]} + {{CODE_BITS{1'b0}}, up};
+            wire high;
+            if (Q_BITS > CODE_BITS) begin : g_high
+                assign high = |q[Q_BITS-1:CODE_BITS];
+            end else begin : g_no_high
+                assign high = 1'b0;
+            end
+            assign code = rounded[CODE_BITS-1:0] | {CODE_BITS{high | rounded[CODE_BITS]}};
+        end else begin : g_fits
+            // q + up <= 2^Q_BITS <= 2^CODE_BITS - 1: no saturation.
+            wire [Q_BITS:0] rounded = {1'b0, q} + {{Q_BITS{1'b0}}, up};
+            if (Q_BITS + 1 < CODE_BITS) begin : g_widen
+                assign code = {{(CODE_BITS - Q_BITS - 1){1'b0}}, rounded};
+            end else begin : g_fit
+                assign code = rounded;
+            end
         end
     endgenerate
 endmodule

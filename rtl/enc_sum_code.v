@@ -33,9 +33,22 @@ module enc_sum_code #(
             // Exponent m + 1 - MANT_BITS (>= 1 whenever the sum is not small).
             /* verilator lint_off UNUSEDSIGNAL */
             wire [EW-1:0] e = {1'b0, m} + 1'b1 - MANT_BITS[EW-1:0];
-            // Mantissa: the MANT_BITS bits below the leading one.
-            wire [SUM_BITS-1:0] aligned = s >> (m - MANT_BITS[SHIFT_BITS-1:0]);
             /* verilator lint_on UNUSEDSIGNAL */
+            // Mantissa: the MANT_BITS bits below the leading one, s shifted
+            // right by m - MANT_BITS (wraps when the sum is small; unused
+            // then). Stages most significant first: after the stage for bit
+            // k only 2^k - 1 more bits of shift remain, so synthesis keeps
+            // just the MANT_BITS + 2^k - 1 low bits of each stage.
+            wire [SHIFT_BITS-1:0] sh = m - MANT_BITS[SHIFT_BITS-1:0];
+            /* verilator lint_off UNUSEDSIGNAL */
+            reg [SUM_BITS-1:0] aligned;
+            /* verilator lint_on UNUSEDSIGNAL */
+            integer k;
+            always @* begin
+                aligned = s;
+                for (k = SHIFT_BITS - 1; k >= 0; k = k - 1)
+                    if (sh[k]) aligned = aligned >> (1 << k);
+            end
             wire [MANT_BITS-1:0] mant = aligned[MANT_BITS-1:0];
             wire [CB-1:0] normal = {e[EXP_BITS-1:0], mant};
             wire [CB-1:0] small_code = {{(CB - MANT_BITS){1'b0}}, s[MANT_BITS-1:0]};

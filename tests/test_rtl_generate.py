@@ -194,14 +194,28 @@ def test_odd_multiple_recipes_build_every_multiple_with_one_adder_each():
 @pytest.mark.parametrize("label", ["chip", "econt_8x8_qkeras"])
 def test_shared_sums_cover_each_output_terms_exactly_once(label):
     """Every constant-weight output still adds each of its products once, whether directly or
-    through sums shared with other outputs; and the sharing saves adders on ECON-T-sized dense layers."""
-    from encoder.rtl_gen.emit import _operand_terms, shared_sums
+    through sums shared with other outputs, and the exact bit of each negative floored product
+    once (its own port, or folded into the shared sum that holds the product); and the sharing
+    saves adders on ECON-T-sized dense layers."""
+    from encoder.rtl_gen.emit import _mac_inputs, _operand_terms, const_products, shared_sums
     from encoder.rtl_gen.plan import plan_design
     plan = plan_design(ir_case(label), "constant")
+
+    def folded(sh, item):                       # exact-bit terms a shared sum adds, nested ones too
+        if item[0] == "term":
+            return []
+        return ([op for op in sh.sums[item[1]] if op[0] == "term" and sh.terms[op].exact_source]
+                + [t for op in sh.sums[item[1]] for t in folded(sh, op)])
+
     for lp in plan.layers:
         sh = shared_sums(lp)
         for n, items in zip(sorted(lp.neurons, key=lambda n: n.out_index), sh.items):
             got = sorted(t for item in items for t in _operand_terms(sh, item))
             assert got == sorted(("term", t.src, t.weight) for t in n.taps)
+            prods = const_products(lp, n)
+            ports = {i.port for i in _mac_inputs(lp, n)[0]}
+            exact = sorted([("term", n.taps[p.tap].src, p.weight) for p in prods if p.exact_port in ports]
+                           + [t for item in items for t in folded(sh, item)])
+            assert exact == sorted(("term", n.taps[p.tap].src, p.weight) for p in prods if p.exact_port)
     dense = plan.layers[-1]
     assert len(shared_sums(dense).sums) > 100

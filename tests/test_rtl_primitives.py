@@ -77,9 +77,13 @@ def test_requant_without_clamps_only_drops_proven_zero_bits(tmp_path):
     np.testing.assert_array_equal(got.astype(np.int64), want)
 
 
-@pytest.mark.parametrize("frac,code_bits,rounding", [(7, 8, 0), (7, 8, 1), (3, 4, 1), (3, 5, 2), (4, 4, 1)])
+@pytest.mark.parametrize("frac,code_bits,rounding", [(7, 8, 0), (7, 8, 1), (3, 4, 1), (3, 5, 2), (4, 4, 1), (5, 4, 2), (2, 5, 1),
+                                                     (-2, 2, 1), (-1, 1, 2), (-2, 2, 0)])
 def test_normalise_equals_input_path_rule(tmp_path, frac, code_bits, rounding):
-    """count * 2^(frac - m) rounded and saturated, for every count below 2^(m+1) (m the leading one)."""
+    """count * 2^(frac - m) rounded and saturated, for every count below 2^(m+1) (m the leading one).
+
+    Negative frac (the count shifted right by m + POST_SHIFT) and codes narrower and wider than the
+    floor's Q_BITS take the saturating, fitting and widening branches."""
     count_bits, shift_bits = 9, 4
     counts, ms = [], []
     for m in range(0, 11):
@@ -89,7 +93,8 @@ def test_normalise_equals_input_path_rule(tmp_path, frac, code_bits, rounding):
         ms.append(np.full(c.size, m))
     counts, ms = np.concatenate(counts), np.concatenate(ms)
     got = simulate_primitive(tmp_path, "enc_normalise", dict(
-        COUNT_BITS=count_bits, SHIFT_BITS=shift_bits, PRE_SHIFT=frac, POST_SHIFT=0, Q_BITS=frac + 1,
+        COUNT_BITS=count_bits, SHIFT_BITS=shift_bits, PRE_SHIFT=max(frac, 0), POST_SHIFT=max(-frac, 0),
+        Q_BITS=max(frac + 1, 1),
         ROUNDING=rounding, CODE_BITS=code_bits), {"count": (count_bits, counts), "m": (shift_bits, ms)},
         ("code", code_bits))
     want = np.array([int(shift_round(np.array([c << max(frac - m, 0)]), max(m - frac, 0), ROUND[rounding])[0])

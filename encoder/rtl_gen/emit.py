@@ -488,7 +488,9 @@ class SharedSums:
 
     ``sums[k]`` = (operand a, operand b); an operand is ("term", src, weight) or
     ("sum", j, 0) with j < k. ``items[i]`` lists what output i adds: its terms
-    that no shared sum covers and the shared sums that cover the others."""
+    that no shared sum covers and the shared sums that cover the others. A sum
+    also adds the exact bit of each negative floored term among its operands,
+    so no output adds that bit again (see ``exact_bits``)."""
 
     sums: list[tuple[tuple, tuple]]
     items: list[list[tuple]]
@@ -501,8 +503,14 @@ class SharedSums:
             bits, hi = _term_pattern(self.terms[op])
             return self.term_names[op], bits, hi
         a, b = (self.operand(x, cap) for x in self.sums[op[1]])
-        hi = a[2] + b[2]
+        hi = a[2] + b[2] + sum(1 << shift for _, shift in self.exact_bits(op[1]))
         return f"shared_{op[1]}", min(cap, width(0, hi)[1]), hi
+
+    def exact_bits(self, k: int) -> list[tuple[str, int]]:
+        """(layer wire, shift) of the exact bits sum k adds: one per negative floored term
+        operand. Added once here rather than by every output that reads the sum."""
+        return [(self.terms[op].exact_source, self.terms[op].shift) for op in self.sums[k]
+                if op[0] == "term" and self.terms[op].exact_source]
 
 
 def shared_sums(lp: LayerPlan) -> SharedSums:
@@ -614,7 +622,7 @@ def _mac_inputs(lp: LayerPlan, neuron: Neuron) -> tuple[list[MacInput], list[tup
         if p.port and p.tap not in covered:
             e = F - odd_split(p.weight)[1]
             ins.append(MacInput(p.port, p.source, p.bits, what + (f", magnitude / 2^{e}" if e > 0 else "")))
-        if p.exact_port:
+        if p.exact_port and p.tap not in covered:
             ins.append(MacInput(p.exact_port, p.exact_source, 1, f"{what}: no bits below the floor"))
     for _, taps, item in sorted(groups):
         wire, bits, hi = shared.operand(item, lp.acc_bits)
@@ -631,7 +639,8 @@ def _layer_shared_sums(w: Writer, lp: LayerPlan):
         return
     w()
     w(f"// Sums of terms that several outputs add ({len(shared.sums)} adders shared). A term is the floored", 1)
-    w("// product's magnitude, complemented for a negative weight (each output adds the constants).", 1)
+    w("// product's magnitude, complemented for a negative weight (each output adds the constants); a", 1)
+    w("// negative floored term's exact bit is added here too, once, not by every output.", 1)
     used = sorted({op for pair in shared.sums for op in pair if op[0] == "term"})
     for key in used:
         p = shared.terms[key]
@@ -642,7 +651,10 @@ def _layer_shared_sums(w: Writer, lp: LayerPlan):
     for k, (a, b) in enumerate(shared.sums):
         name, bits, hi = shared.operand(("sum", k, 0), lp.acc_bits)
         (an, ab, _), (bn, bb, _) = shared.operand(a, lp.acc_bits), shared.operand(b, lp.acc_bits)
-        w(f"wire {vec(bits)} {name} = {extend(Node(an, ab, 0, 0), bits)} + {extend(Node(bn, bb, 0, 0), bits)};", 1)
+        addends = [extend(Node(an, ab, 0, 0), bits), extend(Node(bn, bb, 0, 0), bits)]
+        for flag, shift in shared.exact_bits(k):
+            addends.append(extend(Node(f"{{{flag}, {shift}'b0}}" if shift else flag, 1 + shift, 0, 0), bits))
+        w(f"wire {vec(bits)} {name} = {' + '.join(addends)};", 1)
 
 
 def mac_module_constant_fused(plan: DesignPlan, opts: Options, lp: LayerPlan, neuron: Neuron, name: str) -> str:
@@ -673,8 +685,8 @@ def mac_module_constant_fused(plan: DesignPlan, opts: Options, lp: LayerPlan, ne
         + ", and t<k>_w<weight>_exact whether",
         "x*m had no bits below that floor. Here: w > 0 adds the port; w < 0 adds its complement",
         "plus the exact bit (~v + exact = floor(-x*m / 2^e)). All constants in one literal. A port",
-        "named after several taps carries the sum of their terms (complemented where w < 0), which",
-        "other outputs add too: the layer module computes it once.",
+        "named after several taps carries the sum of their terms (complemented where w < 0, with",
+        "their exact bits), which other outputs add too: the layer module computes it once.",
     ]))
     w("`default_nettype none")
     w()
@@ -691,9 +703,12 @@ def mac_module_constant_fused(plan: DesignPlan, opts: Options, lp: LayerPlan, ne
     exact_bits: dict[int, list[str]] = {}
     w("// Terms as unsigned bit patterns at the accumulator's LSB.", 1)
     for p in prods:
-        if p.port and p.tap in covered:          # in a shared sum: only its constant here
+        if p.port and p.tap in covered:          # in a shared sum (exact bit too): only its constant here
             if p.negative:
                 const -= (1 << p.bits) << p.shift
+                if not p.exact_port:
+                    const += 1 << p.shift
+            continue
         elif p.port:
             pattern = f"~{p.port}" if p.negative else p.port
             lo, hi = ((1 << p.bits) - 1 - p.hi, (1 << p.bits) - 1) if p.negative else (0, p.hi)

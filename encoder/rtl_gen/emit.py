@@ -256,6 +256,18 @@ def mac_module_programmable(plan: DesignPlan, opts: Options, lp: LayerPlan, n_ta
     return w.text()
 
 
+def _removed_taps(neuron: Neuron) -> list[str]:
+    """Why taps of this output have no product, for the module header."""
+    removed = []
+    if neuron.removed_padding:
+        removed.append(f"{neuron.removed_padding} padding")
+    if neuron.removed_masked:
+        removed.append(f"{neuron.removed_masked} masked-input")
+    if neuron.removed_zero_weight:
+        removed.append(f"{neuron.removed_zero_weight} zero-weight")
+    return removed
+
+
 def mac_module_constant(plan: DesignPlan, opts: Options, lp: LayerPlan, neuron: Neuron, name: str) -> str:
     if constant_fused(lp):
         return mac_module_constant_fused(plan, opts, lp, neuron, name)
@@ -265,13 +277,7 @@ def mac_module_constant(plan: DesignPlan, opts: Options, lp: LayerPlan, neuron: 
     n_taps = len(neuron.taps)
     bias = int(layer.bias[neuron.channel])
     in_fmt = f"{'s' if a_signed else 'u'}{a_bits}.{lp.in_frac}"
-    removed = []
-    if neuron.removed_padding:
-        removed.append(f"{neuron.removed_padding} padding")
-    if neuron.removed_masked:
-        removed.append(f"{neuron.removed_masked} masked-input")
-    if neuron.removed_zero_weight:
-        removed.append(f"{neuron.removed_zero_weight} zero-weight")
+    removed = _removed_taps(neuron)
     w = Writer()
     w.block(header(plan, opts, name, f"output {neuron.name} of layer \"{layer.name}\" with constant weights.", [
         f"{n_taps} products of activations {in_fmt} by weight codes ({fmt_name(wf)}, literals below)"
@@ -664,13 +670,7 @@ def mac_module_constant_fused(plan: DesignPlan, opts: Options, lp: LayerPlan, ne
     bias = int(layer.bias[neuron.channel])
     prods = const_products(lp, neuron)
     N = lp.acc_bits
-    removed = []
-    if neuron.removed_padding:
-        removed.append(f"{neuron.removed_padding} padding")
-    if neuron.removed_masked:
-        removed.append(f"{neuron.removed_masked} masked-input")
-    if neuron.removed_zero_weight:
-        removed.append(f"{neuron.removed_zero_weight} zero-weight")
+    removed = _removed_taps(neuron)
     in_fmt = f"u{lp.in_bits}.{lp.in_frac}"
     w = Writer()
     w.block(header(plan, opts, name, f"output {neuron.name} of layer \"{layer.name}\" with constant weights.", [

@@ -910,21 +910,8 @@ def input_path_module(plan: DesignPlan, opts: Options) -> str:
         nm = f"count_{c}"
         w(f"wire {vec(cb)} {nm} = charges[{cb}*{c} +: {cb}];", 1)
         leaves.append(Node(nm, cb, 0, (1 << cb) - 1))
-    nodes, level = leaves, 0
-    while len(nodes) > 1:
-        level += 1
-        nxt = []
-        for k in range(0, len(nodes) - 1, 2):
-            a, b = nodes[k], nodes[k + 1]
-            lo, hi = a.lo + b.lo, a.hi + b.hi
-            bits = width(lo, hi)[1]
-            node = Node(f"msum_l{level}_{k // 2}", bits, lo, hi)
-            w(f"wire {vec(bits)} {node.name} = {extend(a, bits)} + {extend(b, bits)};", 1)
-            nxt.append(node)
-        if len(nodes) % 2:
-            nxt.append(nodes[-1])
-        nodes = nxt
-    root = nodes[0]
+    # Every partial sum is at most the module sum, so the cap never narrows a node.
+    root = _adder_tree(w, leaves, cap=ip.sum_bits, prefix="msum_l")
     w(f"wire {vec(ip.sum_bits)} module_sum = {extend(root, ip.sum_bits)};", 1)
     w()
     w("// m = floor(log2(module sum)), 0 for an empty module.", 1)

@@ -34,6 +34,7 @@ from .. import inputpath
 from ..data import SensorData
 from ..errors import UserError
 from ..ir import EncoderIR
+from ..ir.arithmetic import with_arithmetic
 from ..metrics import bandwidth, baselines
 from .scoring import Score, energy_edges, energy_variable, score
 
@@ -95,14 +96,10 @@ def decode_golden(run, ir: EncoderIR, charges: np.ndarray) -> AEOutput:
     return AEOutput(recon, g.latents, lsb, g.sum_code, sent, ae_word_bits(ir))
 
 
-def arithmetic_shift(ae: AEOutput, ref: AEOutput, ir: EncoderIR, ref_ir: EncoderIR) -> dict:
-    """How the IR's arithmetic moves the latent codes from QKeras' arithmetic, module by module.
-
-    Codes are compared in units of the IR's latent LSB (the reference's codes
-    are rescaled when its latent format differs).
-    """
-    scale = 2.0 ** (ir.latent_format.frac - ref_ir.latent_format.frac)
-    diff = ae.latent_codes.astype(np.float64) - ref.latent_codes.astype(np.float64) * scale
+def arithmetic_shift(ae: AEOutput, ref: AEOutput, ir: EncoderIR) -> dict:
+    """How the IR's arithmetic moves the latent codes from QKeras' arithmetic, module by module
+    (both runs share the latent format, so codes compare directly)."""
+    diff = ae.latent_codes.astype(np.float64) - ref.latent_codes.astype(np.float64)
     changed = diff != 0
     n = max(len(diff), 1)
     return {
@@ -203,11 +200,11 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
     bits = {AE_GOLDEN: np.full(len(x), ae.bits, dtype=np.int64)}
     shift = None
     if ir.arithmetic != "qkeras":
-        ref_ir = ir_of_run(run)
-        ref = decode_golden(run, ref_ir, x)
+        # The same weights and formats, only the rules changed (no second export of the run).
+        ref = decode_golden(run, with_arithmetic(ir, "qkeras"), x)
         recon[AE_QKERAS_ARITH] = ref.reconstructed
         bits[AE_QKERAS_ARITH] = bits[AE_GOLDEN]
-        shift = arithmetic_shift(ae, ref, ir, ref_ir)
+        shift = arithmetic_shift(ae, ref, ir)
     if with_qkeras:
         recon[AE_QKERAS] = run.predict(x)["reconstructed"]
         bits[AE_QKERAS] = bits[AE_GOLDEN]

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arithmetic import ARITHMETICS
 from .fixed import FixedFormat
 from .schema import (Conv2DLayer, DenseLayer, EncoderIR, FlattenLayer, InputPath, Requant,
                      infer_accumulators, validate)
-
-ARITHMETICS = ("qkeras", "econt")
 
 # name -> (input shape, arrangement source, layer plan)
 #   arrangement source: ("hgcal", name) or ("identity", n_cells)

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import geometry as geometry_mod
 from ..errors import UserError
+from ..ir.arithmetic import ARITHMETICS, with_arithmetic
 from ..ir.fixed import FixedFormat
 from ..ir.schema import (
     Conv2DLayer,
@@ -40,7 +41,6 @@ from ..ir.schema import (
 from .config import Float32ExactnessWarning, InputSettings, float32_notes, same_padding
 from .tf_env import keras, qkeras
 
-ARITHMETICS = ("qkeras", "econt")
 NO_OP_LAYERS = ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "ActivityRegularization")
 
 
@@ -143,8 +143,6 @@ def export_model(model, settings: InputSettings, *, name: str | None = None,
         raise ExportError(f"model input shape {list(in_shape)} does not match arrangement "
                           f"{arr.name} of geometry {geo.name} ({list(arr.shape)})")
     layers = _chain(model)
-    floor = arithmetic == "econt"
-    rounding = "floor" if floor else "half_even"
 
     if not layers or not isinstance(layers[0], qkeras.QActivation):
         first = _describe(layers[0]) if layers else "nothing"
@@ -155,7 +153,7 @@ def export_model(model, settings: InputSettings, *, name: str | None = None,
         # A signed quantizer on non-negative inputs uses only its non-negative codes.
         in_fmt = FixedFormat(False, in_fmt.bits - 1, in_fmt.frac)
     ip = InputPath(n_cells=geo.n_cells, arrangement=arr.name, shape=tuple(arr.shape),
-                   pixel_to_cell=np.asarray(arr.pixel_to_cell), format=in_fmt, rounding=rounding,
+                   pixel_to_cell=np.asarray(arr.pixel_to_cell), format=in_fmt, rounding="half_even",
                    charge_bits=settings.charge_bits, counts_per_mip=settings.counts_per_mip,
                    normalisation=settings.normalisation, shift=settings.shift)
 
@@ -168,12 +166,11 @@ def export_model(model, settings: InputSettings, *, name: str | None = None,
         f = p.fields
         if p.relu_seen:
             act = "relu"
-        prod = dict(product_frac=fmt.frac, product_rounding="floor") if floor else {}
-        out = Requant(fmt, rounding, "saturate")
+        out = Requant(fmt, "half_even", "saturate")
         if p.kind == "conv":
-            layer = Conv2DLayer(output=out, activation=act, **f, **prod)
+            layer = Conv2DLayer(output=out, activation=act, **f)
         else:
-            layer = DenseLayer(output=out, activation=act, **f, **prod)
+            layer = DenseLayer(output=out, activation=act, **f)
         out_layers.append(layer)
         shape = layer.output_shape
 
@@ -228,10 +225,15 @@ def export_model(model, settings: InputSettings, *, name: str | None = None,
     if not out_layers or isinstance(out_layers[-1], FlattenLayer):
         raise ExportError(f"model {model.name!r}: must end with a QConv2D or QDense layer and its activation")
 
+    # Built in QKeras' arithmetic (what the model computes); the chip's rules are a transformation
+    # of the same weights and formats (encoder.ir.arithmetic).
     ir = EncoderIR(name=name or model.name, geometry=geo.name, input=ip, layers=out_layers,
-                   arithmetic=arithmetic, source=dict(source or {}))
+                   arithmetic="qkeras", source=dict(source or {}))
     infer_accumulators(ir)
     validate(ir)
+    if arithmetic != "qkeras":
+        ir = with_arithmetic(ir, arithmetic)
+        ir.source = dict(source or {})
     if arithmetic == "qkeras":
         notes = float32_notes(ir)
         ir.source["float32_exact"] = not notes

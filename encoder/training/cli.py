@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..ir.arithmetic import ARITHMETICS
 
 
 def register(sub) -> None:
@@ -54,7 +55,7 @@ def register(sub) -> None:
     p.add_argument("run", nargs="?", help="run directory from `encoder train`")
     p.add_argument("--keras", metavar="MODEL.h5", help="a QKeras encoder trained elsewhere (instead of a run)")
     p.add_argument("--out", required=True, help="IR file to write (e.g. RUN/ir.json)")
-    p.add_argument("--arithmetic", choices=("qkeras", "econt"), default="qkeras",
+    p.add_argument("--arithmetic", choices=ARITHMETICS, default="qkeras",
                    help="qkeras: what QKeras computes (half-even rounding, exact products); econt: the "
                         "ECON-T chip's rules (truncated inputs, products floored before the sum)")
     p.add_argument("--name", help="IR name (default: the config name or the model file's stem)")

@@ -94,6 +94,20 @@ def test_config_round_trips_through_yaml(tmp_path):
     assert again.to_dict() == cfg.to_dict()
 
 
+def test_finetune_stage_inherits_rate_and_patience_and_round_trips(tmp_path):
+    d = econt_dict()
+    d["training"].update(learning_rate=0.004, patience=7, augment=True, stream_modules=1000,
+                         finetune={"loss": "emd_tree", "epochs": 30})
+    cfg = load_config(write(tmp_path, yaml.safe_dump(d)))
+    f = cfg.training.finetune
+    assert (f.loss, f.epochs, f.learning_rate, f.patience) == ("emd_tree", 30, 0.004, 7)
+    assert cfg.training.augment and cfg.training.stream_modules == 1000
+    again = load_config(write(tmp_path, cfg.to_yaml()))
+    assert again.to_dict() == cfg.to_dict()
+    d["training"]["finetune"] = None
+    assert load_config(write(tmp_path, yaml.safe_dump(d))).training.finetune is None
+
+
 @pytest.mark.parametrize("edit,key,text", [
     (lambda d: d.update(colour="red"), "colour", "unknown key"),
     (lambda d: d["encoder"]["latent"].update(sise=3), "encoder.latent.sise", "unknown key"),
@@ -110,6 +124,16 @@ def test_config_round_trips_through_yaml(tmp_path):
     (lambda d: d["training"].update(loss="l1"), "training.loss", "not one of"),
     (lambda d: d.update(elinks=2), "elinks", "need 144"),
     (lambda d: d["encoder"]["latent"].pop("activation"), "encoder.latent.activation", "missing"),
+    (lambda d: d["training"].update(augment="yes"), "training.augment", "true or false"),
+    (lambda d: d["training"].update(monitor="val_mse"), "training.monitor", "not one of"),
+    (lambda d: d["training"].update(finetune={"loss": "emd_tree"}), "training.finetune.epochs", "missing"),
+    (lambda d: d["training"].update(finetune={"loss": "l1", "epochs": 3}), "training.finetune.loss", "not one of"),
+    (lambda d: d["training"].update(finetune={"loss": "sinkhorn", "epochs": 3, "lr": 1}),
+     "training.finetune.lr", "unknown key"),
+    (lambda d: d["training"].update(monitor="val_loss", finetune={"loss": "sinkhorn", "epochs": 3}),
+     "training.finetune", "needs monitor: val_emd"),
+    (lambda d: d["training"].update(lr_factor=1.0), "training.lr_factor", "must be < 1"),
+    (lambda d: d["training"].update(stream_modules=-1), "training.stream_modules", "outside"),
 ])
 def test_invalid_configs_name_file_and_key(tmp_path, edit, key, text):
     d = econt_dict()

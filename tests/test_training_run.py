@@ -50,9 +50,15 @@ def test_run_directory_holds_config_models_and_learning_curves(work):
     run = work / "run"
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "decoder.h5", "encoder.h5", "history.csv",
                                                     "history.png", "run.json"]
-    rows = (run / "history.csv").read_text().splitlines()
-    assert rows[0] == "epoch,loss,val_loss" and len(rows) == 3
-    assert all(float(v) > 0 for r in rows[1:] for v in r.split(",")[1:])
+    import csv
+    with open(run / "history.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["epoch", "stage", "loss", "val_loss", "val_emd", "lr", "seconds", "modules_per_s",
+                             "event"]
+    assert len(rows) == 2 and all(r["stage"] == "main" for r in rows)
+    assert all(float(r[k]) > 0 for r in rows for k in ("loss", "val_loss", "val_emd", "lr", "modules_per_s"))
+    kept = [i + 1 for i, r in enumerate(rows) if r["event"].startswith("kept")]
+    assert len(kept) == 1 and "stopped:" in rows[-1]["event"]
     assert (run / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from encoder.training.config import load_config
     cfg = load_config(run / "config.yaml")
@@ -63,6 +69,11 @@ def test_run_directory_holds_config_models_and_learning_curves(work):
     assert info["n_zero_sum_dropped"] == N // 50
     assert info["n_train"] + info["n_val"] == N - N // 50
     assert info["n_val"] == round(0.2 * (N - N // 50))
+    assert info["best_epoch"] == kept[0] and info["stop_reason"] in rows[-1]["event"]
+    assert info["best_val_emd"] == pytest.approx(float(rows[kept[0] - 1]["val_emd"]))
+    assert info["best_val_emd"] <= min(float(r["val_emd"]) for r in rows) * (1 + 1e-4)   # min_delta
+    first = (run / "config.yaml").read_text().splitlines()[0]
+    assert first.startswith(f"# trained: kept epoch {kept[0]} of 2") and "stopped because" in first
 
 
 def test_encoder_h5_is_a_qkeras_model_with_the_configured_quantizers(work):

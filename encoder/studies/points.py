@@ -122,7 +122,9 @@ def run_point(spec: dict) -> dict:
         "word_bits": ae_word_bits(ir),
         "n_params": ir.n_params,
         "ir_hash": ir.hash,
-        "train": {k: info.get(k) for k in ("epochs_run", "best_epoch", "best_val_loss", "n_train", "n_val")},
+        "train": {k: info.get(k) for k in ("epochs_run", "best_epoch", "best_val_loss", "best_val_emd",
+                                           "monitor", "stop_reason", "train_seconds", "modules_per_second",
+                                           "n_train", "n_val")},
         "evaluations": evaluations,
         "timing_s": {**timing, "total_s": time.time() - t0},
     }

@@ -20,7 +20,7 @@ BASE_COLUMNS = (
     "kind", "name", "label", "point_id", "elinks", "latent_bits", "bits_mean", "bits_p99", "bits_max",
     "elinks_p99", "fraction_over_budget", "compression_ratio", "emd_mean", "emd_sem", "emd_median",
     "emd_qkeras_mean", "mse_mean", "centroid_shift_cm_mean", "sum_ratio_mean", "sum_ratio_std",
-    "epochs_run", "best_val_loss",
+    "epochs_run", "best_val_loss", "best_val_emd", "selected",
 )
 BASELINE_ORDER = ("threshold_low", "threshold_high", "stc4", "stc16")
 
@@ -29,9 +29,26 @@ def _ae_label(r: dict) -> str:
     return f"AE {r['elinks']} e-links, {r['n_latent']}x{r['latent_bits']} bits" if r.get("elinks") else f"AE {r['label']}"
 
 
+def selected_ids(results: list[dict]) -> set[str]:
+    """Per e-link budget, the point with the lowest validation EMD (ties: the earlier point).
+
+    Selection uses only the training run's own validation modules, never the
+    held-out evaluation split or the further data sets the table reports.
+    """
+    best: dict = {}
+    for r in sorted(results, key=lambda r: r["index"]):
+        key = r.get("elinks") if r.get("elinks") is not None else r["label"]
+        v = r["train"].get("best_val_emd")
+        v = float("inf") if v is None else float(v)
+        if key not in best or v < best[key][0]:
+            best[key] = (v, r["id"])
+    return {rid for _, rid in best.values()}
+
+
 def rows(results: list[dict], baselines: dict[str, dict], extras: list[str]) -> list[dict]:
     """Table rows: points in sweep order, then baselines (threshold, STC, best choice by N)."""
     out = []
+    chosen = selected_ids(results)
     for r in sorted(results, key=lambda r: r["index"]):
         ev = r["evaluations"]["eval"]["algorithms"]
         g, q = ev["ae_golden"], ev.get("ae_qkeras")
@@ -46,6 +63,7 @@ def rows(results: list[dict], baselines: dict[str, dict], extras: list[str]) -> 
             "mse_mean": g["mse_mean"], "centroid_shift_cm_mean": g["centroid_shift_cm_mean"],
             "sum_ratio_mean": g["sum_ratio_mean"], "sum_ratio_std": g["sum_ratio_std"],
             "epochs_run": r["train"].get("epochs_run"), "best_val_loss": r["train"].get("best_val_loss"),
+            "best_val_emd": r["train"].get("best_val_emd"), "selected": r["id"] in chosen,
         }
         for x in extras:
             xe = r["evaluations"].get(x)
@@ -67,6 +85,7 @@ def rows(results: list[dict], baselines: dict[str, dict], extras: list[str]) -> 
             "emd_median": e["median"], "emd_qkeras_mean": None, "mse_mean": s["mse_mean"],
             "centroid_shift_cm_mean": s["centroid_shift_cm_mean"], "sum_ratio_mean": s["sum_ratio_mean"],
             "sum_ratio_std": s["sum_ratio_std"], "epochs_run": None, "best_val_loss": None,
+            "best_val_emd": None, "selected": True,
         }
         for x in extras:
             row.update(_extra_cells(x, baselines.get(x, {}).get("algorithms", {}).get(name)))
@@ -192,18 +211,19 @@ def write_outputs(out, study, table: list[dict], baselines: dict, results: list[
                   notes: list[str], command: str, n_points: int) -> None:
     extras = [x for x in datasets if x != "eval"]
     write_text(out / "table.csv", csv_text(table, columns(extras)), overwrite=True)
-    md = markdown_table(table, extras)
+    shown = [r for r in table if r.get("selected", True)]
+    md = markdown_table(shown, extras)
     write_text(out / "table.md", md, overwrite=True)
     titles = {k: f"{k}: {v['n_modules']:,} modules" for k, v in datasets.items()}
     titles["eval"] = f"{study.name}: {datasets['eval']['n_eval']:,} held-out modules of the study data"
-    if any(r.get("emd_mean") is not None for r in table):
-        pareto_plot(table, extras, out / "pareto.png", titles)
-    write_text(out / "report.md", report_text(study, md, baselines, results, datasets, notes, command, n_points),
-               overwrite=True)
+    if any(r.get("emd_mean") is not None for r in shown):
+        pareto_plot(shown, extras, out / "pareto.png", titles)
+    write_text(out / "report.md", report_text(study, md, baselines, results, datasets, notes, command, n_points,
+                                              table), overwrite=True)
 
 
 def report_text(study, md_table: str, baselines: dict, results: list[dict], datasets: dict, notes: list[str],
-                command: str, n_points: int) -> str:
+                command: str, n_points: int, table: list[dict] | None = None) -> str:
     d = datasets["eval"]
     lines = [f"# Study {study.name}", ""]
     if study.description:
@@ -213,8 +233,10 @@ def report_text(study, md_table: str, baselines: dict, results: list[dict], data
         "",
         f"Data: {d['source']}: {d['n_modules']:,} modules, {d['n_train']:,} for training and "
         f"{d['n_eval']:,} held out for evaluation (split seed {study.data.split_seed}). "
-        f"Every point trains at most {study.epochs} epoch{'s' if study.epochs > 1 else ''} "
-        f"(early stopping on the validation loss; training seed {study.seed}).",
+        f"Every point trains at most {study.epochs} epoch{'s' if study.epochs > 1 else ''} in its first "
+        f"stage (early stopping on its own validation modules, part of the training split; training "
+        f"seed {study.seed}). Per e-link budget the table shows the point with the lowest validation "
+        f"EMD; the held-out modules and the further data sets never take part in that choice.",
     ]
     for name, x in datasets.items():
         if name != "eval":
@@ -243,13 +265,25 @@ def report_text(study, md_table: str, baselines: dict, results: list[dict], data
         for name, t in tables:
             what = "the evaluation modules" if name == "eval" else f"`{name}`"
             lines += [f"On {what}:", "", t]
-    lines += ["## Points", "", "| point | settings | epochs run | best validation loss | training [s] |",
-              "|---|---|--:|--:|--:|"]
-    for r in sorted(results, key=lambda r: r["index"]):
-        settings = ", ".join(f"`{k}` = {v}" for k, v in r["overrides"].items()) or "base config"
-        t = r.get("timing_s", {}).get("train_s")
-        lines.append(f"| `{r['id']}` | {settings} | {r['train'].get('epochs_run')} | "
-                     f"{_num(r['train'].get('best_val_loss'), '{:.4g}')} | {_num(t, '{:.0f}')} |")
+    by_id = {r["point_id"]: r for r in (table or []) if r["kind"] == "autoencoder"}
+    extra_head = "".join(f" EMD ({x}) |" for x in datasets if x != "eval")
+    lines += ["## Points", "",
+              "Every trained point: the validation EMD that selects (float model, the run's validation "
+              "modules), then the held-out EMD (golden latents) it turned out to have. **Bold**: selected.", "",
+              "| point | e-links | settings | validation EMD | held-out EMD |" + extra_head +
+              " epochs (kept) | stopped | training [s] | modules/s |",
+              "|---|--:|---|--:|--:|" + "--:|" * (len(datasets) - 1) + "--:|---|--:|--:|"]
+    for r in sorted(results, key=lambda r: (r.get("elinks") or 0, r["index"])):
+        settings = ", ".join(f"`{k}` = {v}" for k, v in r["overrides"].items() if k != "elinks"
+                             and not k.startswith("encoder.latent.activation")) or "base config"
+        tr, row = r["train"], by_id.get(r["id"], {})
+        name = f"**`{r['label']}`**" if row.get("selected") else f"`{r['label']}`"
+        extra = "".join(f" {_num(row.get(f'emd_mean_{x}'))} |" for x in datasets if x != "eval")
+        stop = str(tr.get("stop_reason") or "").split(" (")[0].replace("|", "/")
+        lines.append(f"| {name} | {_num(r.get('elinks'), '{}')} | {settings} | {_num(tr.get('best_val_emd'))} | "
+                     f"{_num(row.get('emd_mean'))} |{extra} {tr.get('epochs_run')} ({tr.get('best_epoch')}) | "
+                     f"{stop} | {_num(tr.get('train_seconds'), '{:.0f}')} | "
+                     f"{_num(tr.get('modules_per_second'), '{:,.0f}')} |")
     lines.append("")
     lines.append("Each point's run, IR and evaluation (metrics, plots, event displays) are in "
                  "`points/<point>/`.")

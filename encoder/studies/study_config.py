@@ -53,7 +53,7 @@ DATA_KEYS = ("synth", "path", "eval_fraction", "split_seed")
 SYNTH_KEYS = ("modules", "seed", "pileup", "geometry")
 EXTRA_KEYS = ("name", "path", "units_per_mip", "optional")
 SWEEP_KEYS = ("points", "grid")
-POINT_FORMAT = 1        # bump when a point's computation changes meaning (new ids)
+POINT_FORMAT = 2        # bump when a point's computation changes meaning (new ids)
 
 
 class StudyConfigError(UserError):

@@ -26,8 +26,12 @@ def register(sub) -> None:
     p.add_argument("--config", required=True, help="model config (YAML), e.g. configs/econt_8x8.yaml")
     p.add_argument("--data", required=True, help="data file (.npz) from `encoder data synth|import`")
     p.add_argument("--out", required=True, help="run directory to create")
-    p.add_argument("--epochs", type=int, help="maximum epochs (overrides training.epochs)")
+    p.add_argument("--epochs", type=int, help="cap on the first stage's epochs (overrides training.epochs); "
+                                              "early stopping usually ends sooner")
     p.add_argument("--seed", type=int, help="seed of split, initial weights and shuffling (overrides training.seed)")
+    p.add_argument("--mix", action="append", default=[], metavar="DATA",
+                   help="add the modules of another data file (e.g. imported CMS modules) to training and "
+                        "validation; may be given more than once")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=run_train)
 
@@ -93,12 +97,14 @@ def run_train(args) -> int:
         raise UserError(f"--epochs {args.epochs}: must be >= 1")
     check_writable(args.out, args.force)
     data = load_data(args.data)
+    mix = [(m, load_data(m)) for m in args.mix]
     from .train import train
     res = train(cfg, data, args.out, epochs=args.epochs, seed=args.seed, force=args.force,
-                data_path=args.data)
+                data_path=args.data, mix=mix)
+    emd = f", validation EMD {res.best_val_emd:.4f}" if res.best_val_emd == res.best_val_emd else ""
     print(f"{res.out}: {cfg.name}, {res.n_params:,} encoder weights and biases; {res.n_train} training / "
-          f"{res.n_val} validation modules; {res.epochs_run} epochs, best validation loss "
-          f"{res.best_val_loss:.6g} at epoch {res.best_epoch}")
+          f"{res.n_val} validation modules; {res.epochs_run} epochs in {res.train_seconds:.0f} s, kept epoch "
+          f"{res.best_epoch} (validation loss {res.best_val_loss:.6g}{emd}); stopped: {res.stop_reason}")
     return 0
 
 

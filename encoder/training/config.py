@@ -44,10 +44,11 @@ from ..ir.schema import (
     output_code_range,
 )
 
-LOSSES = ("telescope", "mse", "weighted_mse")
+LOSSES = ("telescope", "mse", "weighted_mse", "emd_tree", "sinkhorn")
 PADDINGS = ("same", "valid")
 NORMALISATIONS = ("leading_one", "fixed_shift")
 OUTPUT_ACTIVATIONS = ("sigmoid", "relu", "linear")
+MONITORS = ("val_emd", "val_loss")
 MAX_BITS = 32
 FLOAT32_EXACT = 1 << 24        # every integer up to 2**24 is a float32
 GOLDEN_MAX_ACC_BITS = 62       # the golden model accumulates in int64
@@ -142,6 +143,20 @@ class DecoderSpec:
 
 
 @dataclass(frozen=True)
+class FinetuneSpec:
+    """A second training stage from the first one's best epoch, usually with another loss."""
+
+    loss: str
+    epochs: int
+    learning_rate: float
+    patience: int
+
+    def to_dict(self) -> dict:
+        return {"loss": self.loss, "epochs": self.epochs, "learning_rate": self.learning_rate,
+                "patience": self.patience}
+
+
+@dataclass(frozen=True)
 class TrainingSpec:
     loss: str = "telescope"
     learning_rate: float = 1e-3
@@ -150,11 +165,25 @@ class TrainingSpec:
     patience: int = 10
     validation_fraction: float = 0.2
     seed: int = 0
+    monitor: str = "val_emd"
+    lr_patience: int = 4
+    lr_factor: float = 0.5
+    min_learning_rate: float = 1e-5
+    val_emd_modules: int = 5000
+    augment: bool = False
+    stream_modules: int = 0
+    finetune: FinetuneSpec | None = None
 
     def to_dict(self) -> dict:
-        return {"loss": self.loss, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
-                "epochs": self.epochs, "patience": self.patience,
-                "validation_fraction": self.validation_fraction, "seed": self.seed}
+        d = {"loss": self.loss, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
+             "epochs": self.epochs, "patience": self.patience,
+             "validation_fraction": self.validation_fraction, "seed": self.seed,
+             "monitor": self.monitor, "lr_patience": self.lr_patience, "lr_factor": self.lr_factor,
+             "min_learning_rate": self.min_learning_rate, "val_emd_modules": self.val_emd_modules,
+             "augment": self.augment, "stream_modules": self.stream_modules}
+        if self.finetune is not None:
+            d["finetune"] = self.finetune.to_dict()
+        return d
 
 
 @dataclass(frozen=True)
@@ -322,6 +351,12 @@ class _Section:
             self.fail(k, f"{v} must be {'<' if open_hi else '<='} {hi}")
         return v
 
+    def bool(self, k, default=None) -> bool:
+        v = self.get(k, default)
+        if not isinstance(v, bool):
+            self.fail(k, f"must be true or false, got {v!r}")
+        return v
+
     def choice(self, k, options, default=None, required=False) -> str:
         v = self.get(k, default, required)
         if v not in options:
@@ -428,16 +463,39 @@ def parse_config(d: dict, path: str = "<config>") -> ModelConfig:
     decoder = DecoderSpec(sd.choice("output_activation", OUTPUT_ACTIVATIONS, "sigmoid"))
 
     st = top.sub("training", ("loss", "learning_rate", "batch_size", "epochs", "patience",
-                              "validation_fraction", "seed"))
+                              "validation_fraction", "seed", "monitor", "lr_patience", "lr_factor",
+                              "min_learning_rate", "val_emd_modules", "augment", "stream_modules",
+                              "finetune"))
+    learning_rate = st.float("learning_rate", 1e-3, lo=0.0, open_lo=True)
+    patience = st.int("patience", 10, lo=0)
+    finetune = None
+    if st.has("finetune") and st.get("finetune") is not None:
+        sf = st.sub("finetune", ("loss", "epochs", "learning_rate", "patience"), required=True)
+        finetune = FinetuneSpec(
+            loss=sf.choice("loss", LOSSES, required=True),
+            epochs=sf.int("epochs", required=True, lo=1),
+            learning_rate=sf.float("learning_rate", learning_rate, lo=0.0, open_lo=True),
+            patience=sf.int("patience", patience, lo=0),
+        )
     training = TrainingSpec(
         loss=st.choice("loss", LOSSES, "telescope"),
-        learning_rate=st.float("learning_rate", 1e-3, lo=0.0, open_lo=True),
+        learning_rate=learning_rate,
         batch_size=st.int("batch_size", 500, lo=1),
         epochs=st.int("epochs", 200, lo=1),
-        patience=st.int("patience", 10, lo=0),
+        patience=patience,
         validation_fraction=st.float("validation_fraction", 0.2, lo=0.0, hi=1.0, open_lo=True, open_hi=True),
         seed=st.int("seed", 0, lo=0),
+        monitor=st.choice("monitor", MONITORS, "val_emd"),
+        lr_patience=st.int("lr_patience", 4, lo=0),
+        lr_factor=st.float("lr_factor", 0.5, lo=0.0, hi=1.0, open_lo=True, open_hi=True),
+        min_learning_rate=st.float("min_learning_rate", 1e-5, lo=0.0),
+        val_emd_modules=st.int("val_emd_modules", 5000, lo=1),
+        augment=st.bool("augment", False),
+        stream_modules=st.int("stream_modules", 0, lo=0, hi=10_000_000),
+        finetune=finetune,
     )
+    if finetune is not None and training.monitor != "val_emd":
+        st.fail("finetune", "needs monitor: val_emd (the stages' losses are not comparable with each other)")
 
     cfg = ModelConfig(name=name, geometry=geo, arrangement=arrangement, input=inp, conv=tuple(convs),
                       latent=latent, decoder=decoder, training=training, description=description,

@@ -17,12 +17,12 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 NAME       := $(basename $(notdir $(CONFIG)))
 WORK       := $(OUT)/$(NAME)
 DATA       ?= $(OUT)/synth_200k.npz
-EPOCHS     ?= 20
+EPOCHS     ?=
 WEIGHTS    ?= programmable
 SIM        ?= icarus
 VECTORS    ?= 2000
 
-.PHONY: help setup tools demo test bench clean data train export golden rtl synth sim sim-long study econt-check data-compare
+.PHONY: help setup tools demo test bench clean data train export golden rtl synth sim sim-long study study-training findings econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -67,9 +67,9 @@ data-compare: $(OUT)/synth20k.npz $(OUT)/real.npz  ## synthetic vs real CMS data
 	$(ENC) data compare $^ --plot $(OUT)/data_compare.png --force
 
 $(WORK)/run/encoder.h5: $(CONFIG) $(DATA) | setup
-	$(ENC) train --config $(CONFIG) --data $(DATA) --out $(WORK)/run --epochs $(EPOCHS) --seed 1 --force
+	$(ENC) train --config $(CONFIG) --data $(DATA) --out $(WORK)/run $(if $(EPOCHS),--epochs $(EPOCHS)) --seed 1 --force
 
-train: $(WORK)/run/encoder.h5  ## train CONFIG (default configs/econt_8x8.yaml) on DATA
+train: $(WORK)/run/encoder.h5  ## train CONFIG (default configs/econt_8x8.yaml) on DATA until it converges (EPOCHS=N caps it)
 
 $(WORK)/ir.json: $(WORK)/run/encoder.h5
 	$(ENC) export $(WORK)/run --out $@ --force
@@ -92,8 +92,14 @@ sim-long: setup  ## 100,000 vectors on econt_8x8 with Verilator, build included 
 	$(PY) benchmarks/bench_sim.py --long
 
 STUDY      ?= configs/study_elinks.yaml
-study: setup  ## e-link study: autoencoder at 2-5 e-links vs threshold/STC/best choice
+study: setup  ## e-link study: autoencoder at 2-5 e-links vs threshold/STC/best choice (about an hour)
 	$(ENC) study --config $(STUDY) --out $(OUT)/$(basename $(notdir $(STUDY))) --workers $(JOBS)
+
+study-training: setup  ## what limits the AE: losses, data and capacity at 3 e-links (about 40 min)
+	$(ENC) study --config configs/study_training.yaml --out $(OUT)/study_training --workers $(JOBS)
+
+findings: study study-training  ## both studies, then the figures and tables of docs/training_findings.md
+	$(PY) tools/training_findings.py --elinks $(OUT)/study_elinks --training $(OUT)/study_training --out docs
 
 ECONT      := tests/data/econt
 econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit (golden model, then RTL on Icarus)

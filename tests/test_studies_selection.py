@@ -1,6 +1,8 @@
 """The study keeps, per e-link budget, the point with the lowest validation EMD, never the test EMD."""
 
-from encoder.studies.report import rows, selected_ids
+import json
+
+from encoder.studies.report import rows, selected_ids, selected_json
 
 
 def result(i, elinks, val_emd, test_emd, cms_emd):
@@ -24,3 +26,6 @@ def test_selection_follows_validation_emd_even_when_the_test_emd_disagrees():
     table = rows(res, {}, ["cms"])
     assert [r["name"] for r in table if r["selected"]] == ["p1", "p2"]
     assert [r["best_val_emd"] for r in table] == [1.30, 1.20, 1.00, None, 1.00]
+    kept = json.loads(selected_json(res))["by_elinks"]
+    assert {k: v["point"] for k, v in kept.items()} == {"2": "p1", "3": "p2"}
+    assert kept["3"]["ir"] == "points/p2/ir.json"

@@ -11,8 +11,8 @@ step "synthetic HGCAL modules (shower max, 200 pileup)"
 $enc data synth --modules 30000 --seed 1 --out "$out/data.npz" --force
 $enc data info "$out/data.npz"
 
-step "quantization-aware training of the ECON-T encoder (QKeras, short run)"
-$enc train --config configs/econt_8x8.yaml --data "$out/data.npz" --out "$out/run" --epochs 12 --seed 0 --force
+step "quantization-aware training of the ECON-T encoder (QKeras, Sinkhorn loss, early stopping on validation EMD, capped for the demo)"
+$enc train --config configs/econt_8x8.yaml --data "$out/data.npz" --out "$out/run" --epochs 40 --seed 0 --force
 
 step "export to the IR, checked bit for bit against QKeras"
 $enc export "$out/run" --out "$out/ir.json" --check "$out/data.npz" --force

@@ -45,6 +45,20 @@ def selected_ids(results: list[dict]) -> set[str]:
     return {rid for _, rid in best.values()}
 
 
+def selected_json(results: list[dict]) -> str:
+    """The kept model of each e-link budget: where its run and IR are, and how it was chosen."""
+    import json
+    chosen = selected_ids(results)
+    keep = {}
+    for r in sorted(results, key=lambda r: r["index"]):
+        if r["id"] in chosen:
+            key = str(r.get("elinks") if r.get("elinks") is not None else r["label"])
+            keep[key] = {"point": r["id"], "run": f"points/{r['id']}/run", "ir": f"points/{r['id']}/ir.json",
+                         "overrides": r["overrides"], "best_val_emd": r["train"].get("best_val_emd")}
+    return json.dumps({"chosen_by": "lowest validation EMD (training split only)", "by_elinks": keep},
+                      indent=1) + "\n"
+
+
 def rows(results: list[dict], baselines: dict[str, dict], extras: list[str]) -> list[dict]:
     """Table rows: points in sweep order, then baselines (threshold, STC, best choice by N)."""
     out = []
@@ -211,6 +225,7 @@ def write_outputs(out, study, table: list[dict], baselines: dict, results: list[
                   notes: list[str], command: str, n_points: int) -> None:
     extras = [x for x in datasets if x != "eval"]
     write_text(out / "table.csv", csv_text(table, columns(extras)), overwrite=True)
+    write_text(out / "selected.json", selected_json(results), overwrite=True)
     shown = [r for r in table if r.get("selected", True)]
     md = markdown_table(shown, extras)
     write_text(out / "table.md", md, overwrite=True)

@@ -10,7 +10,8 @@ The study directory:
   config, epochs, seed and data, so a changed config gets new points and
   never reuses a stale one;
 - ``baselines/<data set>.json``: the non-ML algorithms on the same modules;
-- ``table.csv``, ``table.md``, ``pareto.png``, ``report.md``.
+- ``table.csv``, ``table.md``, ``pareto.png``, ``report.md``; ``selected.json``: the
+  kept point of each e-link budget (lowest validation EMD).
 
 Points run as Dask tasks: on a LocalCluster of worker processes with one
 thread each (``workers``), on one worker thread in this process
@@ -187,7 +188,7 @@ def _run(study: StudyConfig, config_path: Path, out: Path, scheduler, workers, i
     write_outputs(out, study, table, base_results, results, datasets, all_notes, command, len(specs))
     complete = len(results) == len(specs)
     print(f"{out}: {len(results)} of {len(specs)} points finished ({finished_now} now); "
-          f"table.csv, table.md, pareto.png, report.md")
+          f"table.csv, table.md, pareto.png, report.md, selected.json")
     if failed:
         raise UserError(f"{len(failed)} point(s) failed: {failed[0]}" + (" (more in report.md)" if len(failed) > 1 else ""))
     return Outcome(out, complete, len(specs), len(results) - finished_now, finished_now, failed)

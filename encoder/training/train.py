@@ -89,6 +89,10 @@ def train(cfg: ModelConfig, data: SensorData, out, *, epochs: int | None = None,
     n_dropped = int(len(prepared.module_sum) - len(keep))
     train_idx, val_idx = inputs_mod.split(len(keep), t.validation_fraction, t.seed)
     train_idx, val_idx = keep[train_idx], keep[val_idx]
+    if t.train_modules:
+        # a seeded subset, so that a smaller set is part of every larger one (learning curves in data)
+        pick = np.random.default_rng([t.seed, 1]).permutation(len(train_idx))[: t.train_modules]
+        train_idx = train_idx[np.sort(pick)]
 
     from . import losses, model as model_mod
     from .feed import Feed
@@ -141,8 +145,9 @@ def train(cfg: ModelConfig, data: SensorData, out, *, epochs: int | None = None,
                 history[key].append(v)
             say(f"epoch {epoch:>3} [{stage.name}] loss {history['loss'][-1]:.5g}  val_loss {val_loss:.5g}  "
                 f"val_emd {val_emd:.4f}  lr {lr:.2g}  {seconds:.1f} s{'  *' if improved else ''}")
-            if epoch == 1:
-                say("  " + estimate_text(seconds, len(x), total_cap - 1))
+            if epoch == min(2, total_cap):
+                # the first epoch also traces the graph; the second shows the steady speed
+                say("  " + estimate_text(seconds, len(x), total_cap - epoch))
             if new_lr is not None:
                 lr = new_lr
                 ae.optimizer.learning_rate.assign(lr)

@@ -109,3 +109,27 @@ def test_every_configured_loss_builds():
     for name in LOSSES:
         v = losses.get(name, geo)(t, p).numpy()
         assert v.shape == (4,) and np.isfinite(v).all() and (v > 0).all(), name
+
+
+def test_telescope_equals_the_published_formula_on_random_pairs():
+    """loss = 4 d(t,p) + 2 mean_j w_j (T_j-P_j)^2 max(T_j,P_j) + d(S3 t, S3 p), d = mean((a-b)^2 max(a,b)),
+    written here in plain NumPy from the raw tables of hgcal_module.json."""
+    import json
+    from pathlib import Path
+    from encoder.training import losses
+    raw = json.loads((Path(geometry.__file__).parent / "hgcal_module.json").read_text())
+    t, p = pairs(5, 200)
+    t, p = t.astype(np.float64), p.astype(np.float64)
+
+    def d(a, b):
+        return np.mean((a - b) ** 2 * np.maximum(a, b), axis=-1)
+
+    groups = raw["telescope_2x2_groups"]
+    T = np.stack([t[:, g["tcs"]].sum(1) for g in groups], 1)
+    P = np.stack([p[:, g["tcs"]].sum(1) for g in groups], 1)
+    w = np.array([g["weight"] for g in groups])
+    sec = np.asarray(raw["tc_sector"])
+    S = lambda x: np.stack([x[:, sec == s].sum(1) for s in range(3)], 1)  # noqa: E731
+    want = 4 * d(t, p) + 2 * np.mean(w * (T - P) ** 2 * np.maximum(T, P), axis=-1) + d(S(t), S(p))
+    got = losses.telescope(geometry.load("hgcal"))(t.astype(np.float32), p.astype(np.float32)).numpy()
+    np.testing.assert_allclose(got, want, rtol=2e-5)

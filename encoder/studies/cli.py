@@ -41,8 +41,11 @@ def register(sub) -> None:
                     "point is trained, exported to the IR, run through the golden model and "
                     "evaluated; the baselines are scored on the same modules. Points run on Dask "
                     "(a local cluster of worker processes, or --scheduler). Resumable: a finished "
-                    "point (OUT/points/<id>/result.json) is never computed again. Writes OUT/table.csv, "
-                    "OUT/table.md, OUT/pareto.png and OUT/report.md.",
+                    "point (OUT/points/<id>/result.json) is never computed again. Sweep keys may be any "
+                    "model-config key (e-links, latent bits, filters, training.loss, learning rate, batch, "
+                    "training.train_modules, ...). Per e-link budget the point with the lowest validation "
+                    "EMD (its run's own validation modules, never the held-out or further data) is kept. "
+                    "Writes OUT/table.csv, OUT/table.md, OUT/pareto.png, OUT/report.md and OUT/selected.json.",
     )
     s.add_argument("--config", required=True, help="study config (YAML)")
     s.add_argument("--out", required=True, help="study directory (created, or resumed when it exists)")

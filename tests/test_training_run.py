@@ -189,6 +189,22 @@ def test_decoder_follows_the_reference_architecture():
     assert tuple(dec443.output.shape[1:]) == (4, 4, 3)
 
 
+def test_a_wider_deeper_decoder_keeps_the_encoder_and_the_output_shape(tmp_path):
+    from encoder.training.config import load_config
+    from encoder.training.model import build_decoder, build_encoder
+    (tmp_path / "wide.yaml").write_text(f"extends: {CONFIGS / 'econt_8x8.yaml'}\n"
+                                        "decoder: {filters: 32, extra_layers: 2}\n")
+    cfg = load_config(tmp_path / "wide.yaml")
+    dec = build_decoder(cfg)
+    layers = [(type(layer).__name__, tuple(layer.output.shape[1:])) for layer in dec.layers]
+    assert layers == [("InputLayer", (16,)), ("Dense", (512,)), ("Reshape", (4, 4, 32)),
+                      ("Conv2DTranspose", (8, 8, 32)), ("Conv2DTranspose", (8, 8, 32)),
+                      ("Conv2DTranspose", (8, 8, 32)), ("Conv2DTranspose", (8, 8, 1)), ("Activation", (8, 8, 1))]
+    assert build_encoder(cfg).count_params() == 2144            # the chip's side is unchanged
+    assert load_config(tmp_path / "wide.yaml").to_dict()["decoder"] == {
+        "output_activation": "sigmoid", "filters": 32, "extra_layers": 2}
+
+
 def test_decoder_restores_the_input_shape_for_valid_padding_and_odd_strides():
     from encoder.training.config import parse_config
     from encoder.training.model import build_decoder, build_encoder

@@ -136,10 +136,24 @@ class LatentSpec:
 
 @dataclass(frozen=True)
 class DecoderSpec:
+    """The float decoder (off-detector, so free of the chip's limits).
+
+    ``filters``: channels of its hidden layers (default: mirror the
+    encoder's conv filters); ``extra_layers``: stride-1 transposed
+    convolutions of that width before the output layer.
+    """
+
     output_activation: str = "sigmoid"
+    filters: int | None = None
+    extra_layers: int = 0
 
     def to_dict(self) -> dict:
-        return {"output_activation": self.output_activation}
+        d = {"output_activation": self.output_activation}
+        if self.filters is not None:
+            d["filters"] = self.filters
+        if self.extra_layers:
+            d["extra_layers"] = self.extra_layers
+        return d
 
 
 @dataclass(frozen=True)
@@ -462,8 +476,10 @@ def parse_config(d: dict, path: str = "<config>") -> ModelConfig:
         activation=_quant(sl, "activation", False),
     )
 
-    sd = top.sub("decoder", ("output_activation",))
-    decoder = DecoderSpec(sd.choice("output_activation", OUTPUT_ACTIVATIONS, "sigmoid"))
+    sd = top.sub("decoder", ("output_activation", "filters", "extra_layers"))
+    decoder = DecoderSpec(sd.choice("output_activation", OUTPUT_ACTIVATIONS, "sigmoid"),
+                          sd.int("filters", lo=1, hi=4096) if sd.get("filters") is not None else None,
+                          sd.int("extra_layers", 0, lo=0, hi=8))
 
     st = top.sub("training", ("loss", "learning_rate", "batch_size", "epochs", "patience",
                               "validation_fraction", "seed", "monitor", "lr_patience", "lr_factor",

@@ -91,14 +91,18 @@ def build_decoder(cfg: ModelConfig, output_mean: float | None = None) -> keras.M
         x = keras.layers.Reshape(in_shape, name="dec_reshape")(x)
         return keras.Model(inp, x, name=f"{cfg.name}_decoder")
     shapes = cfg.conv_shapes()
-    last = shapes[-1][1]
+    width = cfg.decoder.filters
+    last = shapes[-1][1] if width is None else shapes[-1][1][:2] + (width,)
     x = keras.layers.Dense(int(np.prod(last)), activation="relu", name="dec_dense")(inp)
     x = keras.layers.Reshape(last, name="dec_reshape")(x)
     for i in reversed(range(len(cfg.conv))):
         c, (cin_shape, _) = cfg.conv[i], shapes[i]
-        x = keras.layers.Conv2DTranspose(c.filters, c.kernel, strides=c.strides, padding="same",
-                                         activation="relu", name=f"dec_convT{i}")(x)
+        x = keras.layers.Conv2DTranspose(c.filters if width is None else width, c.kernel, strides=c.strides,
+                                         padding="same", activation="relu", name=f"dec_convT{i}")(x)
         x = _fit(x, cin_shape[:2], f"dec_convT{i}")
+    for j in range(cfg.decoder.extra_layers):
+        x = keras.layers.Conv2DTranspose(width or cfg.conv[0].filters, cfg.conv[0].kernel, strides=1,
+                                         padding="same", activation="relu", name=f"dec_extra{j}")(x)
     x = keras.layers.Conv2DTranspose(in_shape[2], cfg.conv[0].kernel, strides=1, padding="same",
                                      bias_initializer=bias0, name="dec_out")(x)
     x = keras.layers.Activation(out_act, name="dec_act")(x)

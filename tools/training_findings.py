@@ -47,7 +47,8 @@ def setting(r: dict) -> str:
         return "reference"
     parts = []
     for k, v in o.items():
-        k = k.split(".")[-1]
+        k = {"encoder.conv.0.filters": "encoder filters", "decoder.filters": "decoder filters",
+             "decoder.extra_layers": "decoder extra layers"}.get(k, k.split(".")[-1])
         if k == "finetune":
             parts.append(f"then {v['loss']} fine-tune")
         elif k == "loss":

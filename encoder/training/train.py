@@ -118,6 +118,7 @@ def train(cfg: ModelConfig, data: SensorData, out, *, epochs: int | None = None,
     total_cap = sum(s.epochs for s in stages)
     t_start = time.time()
     epoch = 0
+    diverged = False
     for stage in stages:
         loss_fn = losses.get(stage.loss, geo)
         ae.compile(optimizer=keras.optimizers.Adam(learning_rate=stage.learning_rate), loss=loss_fn)
@@ -156,13 +157,13 @@ def train(cfg: ModelConfig, data: SensorData, out, *, epochs: int | None = None,
                 break
             if not np.isfinite(history["loss"][-1]):
                 schedule.stop_reason = f"{stage.name}: training loss is not finite at epoch {epoch}"
-                stopped = True
+                stopped = diverged = True
                 break
         if not stopped:
             schedule.cap_reached(stage.name, stage.epochs)
         if best_weights is not None:
             ae.set_weights(best_weights)         # the next stage starts from the best so far
-        if "not finite" in schedule.stop_reason:
+        if diverged:
             break
     train_seconds = time.time() - t_start
     say(f"stopped: {schedule.stop_reason}; kept epoch {schedule.best_epoch}")

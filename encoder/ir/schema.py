@@ -22,23 +22,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UserError
+from ..files import atomic_path, read_json
+from .document import IRError, check_document
 from .fixed import OVERFLOWS, ROUNDINGS, FixedFormat, bits_for_range, shift_round
 
 IR_SCHEMA = "encoder-ir"
 IR_VERSION = 1
 ACTIVATIONS = ("relu", "linear")
 NORMALISATIONS = ("leading_one", "fixed_shift")
-
-
-class IRError(UserError, ValueError):
-    """An IR file or object that does not follow the schema."""
 
 
 def _req(d: dict, key: str, where: str):
@@ -353,6 +350,7 @@ class EncoderIR:
             raise IRError(f"schema: expected {IR_SCHEMA!r}, got {d.get('schema')!r}")
         if d.get("version") != IR_VERSION:
             raise IRError(f"version: this kit reads version {IR_VERSION}, file has {d.get('version')!r}")
+        check_document(d)
         layers = []
         for i, ld in enumerate(_req(d, "layers", "top level")):
             where = f"layers[{i}]"
@@ -375,8 +373,25 @@ class EncoderIR:
         )
         validate(ir)
         if "hash" in d and d["hash"] != ir.hash:
-            raise IRError("hash: the content does not match its hash (file edited by hand?)")
+            raise IRError("hash: the content does not match its hash (edited by hand? if the edit is meant, "
+                          "`encoder ir rehash FILE --in-place` records it)")
         return ir
+
+
+def _check_derived(ir: "EncoderIR", d: dict) -> None:
+    """Fields of a file that only repeat what the rest implies must agree with it.
+
+    The hash covers them only as recomputed, so an edit here would otherwise pass unseen.
+    """
+    for i, (layer, ld) in enumerate(zip(ir.layers, d["layers"])):
+        if "output_shape" in ld and tuple(ld["output_shape"]) != tuple(layer.output_shape):
+            raise IRError(f"layers[{i}].output_shape: {ld['output_shape']} but the layer gives "
+                          f"{list(layer.output_shape)}")
+    if "summary" in d:
+        want = ir.to_dict(with_hash=False)["summary"]
+        for k, v in d["summary"].items():
+            if v != want[k]:
+                raise IRError(f"summary.{k}: {v!r} but the layers give {want[k]!r}")
 
 
 def content_hash(d: dict) -> str:
@@ -499,18 +514,37 @@ def validate(ir: EncoderIR) -> None:
     infer_accumulators(ir, check=True)
 
 
-def load_ir(path: str | os.PathLike) -> EncoderIR:
+# Setting this environment variable lets an IR without its hash load (documented in the README).
+ALLOW_UNHASHED_ENV = "ENCODER_ALLOW_UNHASHED_IR"
+
+
+def read_ir_document(path: str | os.PathLike):
+    """The parsed JSON of an IR file; one-line IRErrors for every way reading can fail."""
+    try:
+        return read_json(path, "JSON IR file", hints=("ir.json", "chip_ir.json"))
+    except UserError as exc:
+        raise IRError(str(exc)) from None
+
+
+def load_ir(path: str | os.PathLike, *, allow_unhashed: bool | None = None) -> EncoderIR:
+    """Read and fully check an IR file: every field, the content against its hash.
+
+    A file without a hash is refused unless ``allow_unhashed`` (default: the
+    environment variable ENCODER_ALLOW_UNHASHED_IR is set to 1).
+    """
     path = Path(path)
+    d = read_ir_document(path)
     try:
-        d = json.loads(path.read_text())
-    except OSError as exc:
-        raise IRError(f"{path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise IRError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-    try:
-        return EncoderIR.from_dict(d)
+        ir = EncoderIR.from_dict(d)
+        _check_derived(ir, d)
     except IRError as exc:
         raise IRError(f"{path}: {exc}") from None
+    if allow_unhashed is None:
+        allow_unhashed = os.environ.get(ALLOW_UNHASHED_ENV, "") not in ("", "0")
+    if "hash" not in d and not allow_unhashed:
+        raise IRError(f"{path}: hash: missing, so the content cannot be checked; if the file is meant as it "
+                      f"is, `encoder ir rehash {path} --in-place` adds it ({ALLOW_UNHASHED_ENV}=1 skips the check)")
+    return ir
 
 
 def save_ir(ir: EncoderIR, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -522,9 +556,6 @@ def save_ir(ir: EncoderIR, path: str | os.PathLike, *, overwrite: bool = False) 
         infer_accumulators(ir)
     validate(ir)
     text = json.dumps(ir.to_dict(), indent=1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
-    os.replace(tmp, path)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text + "\n")
     return path

@@ -103,7 +103,7 @@ econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit (gol
 	$(ENC) golden $(OUT)/econt/chip_ir.json --data $(OUT)/econt/data.npz --out $(OUT)/econt/latents.npz --force
 	$(ENC) econt frames $(OUT)/econt/latents.npz --config $(ECONT)/AE/init.yaml --data $(OUT)/econt/data.npz --out $(OUT)/econt/testOutput.csv --force
 	cmp $(OUT)/econt/testOutput.csv $(ECONT)/AE/testOutput.csv && echo "econt: all 3564 BX equal the chip's output words"
-	$(ENC) econt check-rtl --config $(ECONT)/AE/init.yaml --input $(ECONT)/testInput.csv --expected $(ECONT)/AE/testOutput.csv --out $(OUT)/econt/rtl
+	$(ENC) econt check-rtl --config $(ECONT)/AE/init.yaml --input $(ECONT)/testInput.csv --expected $(ECONT)/AE/testOutput.csv --out $(OUT)/econt/rtl --force
 
 clean:  ## remove generated outputs (keeps .venv)
 	rm -rf $(OUT) sim/build .pytest_cache

@@ -188,6 +188,19 @@ def clean_stale(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
+def clean_stale_in(folder: str | os.PathLike) -> list[Path]:
+    """clean_stale for every output in ``folder`` (a folder of the kit's own, as sim/build/runs)."""
+    removed: list[Path] = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        if name.startswith(".") and f".{_TAG}" in name:
+            removed += clean_stale(Path(folder) / name[1:name.index(f".{_TAG}")])
+    return removed
+
+
 def _claim_path(path: Path) -> Path:
     return path.parent / f"{_prefix(path)}claim"
 
@@ -260,12 +273,18 @@ def _existing_parent(path: Path) -> Path:
     return p
 
 
-def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Refuse, before any work, an output that could not or should not be written."""
+def check_writable(path: str | os.PathLike, overwrite: bool = False, marker: str | None = None) -> Path:
+    """Refuse, before any work, an output that could not or should not be written.
+
+    ``marker``: for a folder output, the file every earlier output of the
+    same kind holds; a folder without it is never offered for --force.
+    """
     path = Path(path)
     _refuse_input(path)
     clean_stale(path)
     _refuse_claimed(path)
+    if os.path.lexists(path):
+        _refuse_replacing_foreign_dir(path, marker)
     if os.path.lexists(path) and not overwrite:
         raise UserError(f"{path}: already exists; pass --force to replace it")
     parent = _existing_parent(path)
@@ -284,11 +303,11 @@ def _refuse_replacing_foreign_dir(path: Path, marker: str | None) -> None:
     real = path.resolve()
     if real == here or real in here.parents:
         raise UserError(f"{path}: is the current folder or holds it; refusing to replace it")
-    if (real / ".git").exists() or (real / "pyproject.toml").exists():
+    if (real / ".git").exists() or (real / "pyproject.toml").exists() or (real / "setup.py").exists():
         raise UserError(f"{path}: holds a source tree; refusing to replace it")
     if marker and any(real.iterdir()) and not (real / marker).exists():
         raise UserError(f"{path}: exists and is not an earlier output of this command (no {marker}); "
-                        "refusing to replace it even with --force; choose another output")
+                        "it is never replaced, not even with --force; choose another output")
 
 
 # -- atomic writes ---------------------------------------------------------------------
@@ -330,9 +349,7 @@ def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
 
 @contextlib.contextmanager
 def _writing(path: Path, overwrite: bool, folder: bool, marker: str | None = None):
-    path = check_writable(path, overwrite)
-    if overwrite:
-        _refuse_replacing_foreign_dir(path, marker)
+    path = check_writable(path, overwrite, marker)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

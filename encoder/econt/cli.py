@@ -88,6 +88,7 @@ def register(sub) -> None:
     c.add_argument("--input", required=True, help="testInput.csv (eRx words)")
     c.add_argument("--expected", required=True, help="testOutput.csv (the chip's TX_DATA words)")
     c.add_argument("--out", default="out/econt/rtl", metavar="DIR", help="work directory (default: %(default)s)")
+    c.add_argument("--force", action="store_true", help="replace an existing work directory")
     c.add_argument("--bx", type=int, default=None, metavar="N", help="only the first N BX (default: all)")
     c.add_argument("--flip-field", type=int, default=None, metavar="ADDR",
                    help="load this register field with its lowest bit flipped (shows the check catches a "
@@ -270,9 +271,19 @@ def cmd_frames(args) -> int:
 # -- check-rtl -----------------------------------------------------------
 
 def cmd_check_rtl(args) -> int:
+    import dataclasses
+
+    from ..files import atomic_dir
     from ..verif.econt_frames import check_rtl
 
-    r = check_rtl(args.config, args.input, args.expected, args.out, limit=args.bx, flip_field=args.flip_field)
+    out = Path(args.out)
+    # The work folder is built under a temporary name and renamed into place when the check is done.
+    with atomic_dir(out, overwrite=args.force, marker="design/manifest.json") as tmp:
+        r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field)
+
+    def moved(p):
+        return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
+    r = dataclasses.replace(r, csv=moved(r.csv), log=moved(r.log))
     rate = r.n_bx / r.data_seconds if r.data_seconds > 0 else float("nan")
     print(f"{args.out}: {r.equal}/{r.n_bx} BX equal {args.expected} on {r.n_elinks} e-links; "
           f"{r.fields - r.readback_errors}/{r.fields} register fields written and read back")

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import check_writable
 
 
 def register(sub) -> None:
@@ -60,8 +61,7 @@ def run_rtl(args) -> int:
     from .design import generate_from_file, write_design
     t0 = time.monotonic()
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise UserError(f"{out}: already exists; pass --force to replace it")
+    check_writable(out, args.force, marker="manifest.json")
     design = generate_from_file(args.ir, args.weights, args.pipeline, elinks=args.elinks)
     write_design(design, out, force=args.force)
     m = design.manifest

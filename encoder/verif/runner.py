@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import interrupts
 from ..errors import UserError
-from ..files import atomic_dir, read_json
+from ..files import atomic_dir, clean_stale_in, read_json
 from ..ir import load_ir, save_ir
 from . import build as builder
 from . import plan as planner
@@ -152,6 +152,8 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
            build_root(opts) / "runs" / f"{design.top}-{sim.name}-{stamp}-{os.getpid()}")
     # Absolute: the simulators run in their build directories, the testbench finds its shard by path.
     out = out.resolve()
+    if not opts.out:                    # default names never repeat: clear what killed runs left there
+        clean_stale_in(out.parent)
     # The run is staged in a hidden folder and renamed into place at the end; the output name is
     # claimed meanwhile, so a second run for the same --out is refused at once.
     lines: list[str] = []

@@ -185,6 +185,13 @@ def clean_stale(path: str | os.PathLike) -> list[Path]:
                 continue
         _remove(entry)
         removed.append(entry)
+    claim = _claim_path(path)
+    owner = _claim_owner(claim)
+    if owner is not None:
+        with contextlib.suppress(OSError):
+            if not _owner_alive(owner[0], owner[1], claim.stat().st_mtime):
+                claim.unlink()
+                removed.append(claim)
     return removed
 
 

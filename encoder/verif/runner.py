@@ -94,6 +94,17 @@ def _models(design: Design, opts: SimOptions, stage: Path) -> list[dict]:
     return models
 
 
+def default_run_dir(root: Path, top: str, sim_name: str) -> Path:
+    """BUILD/runs/<top>-<sim>-<time>-<pid>[-k]: the process id keeps runs started in the same second apart."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / "runs" / f"{top}-{sim_name}-{stamp}-{os.getpid()}"
+    out, k = base, 1
+    while os.path.lexists(out):
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
+
+
 def _run_shard(sim: toolchain.Simulator, design: Design, bdir: Path, shard_dir: Path, waves: bool,
                seed: int) -> dict:
     runner = toolchain.get_runner(sim)
@@ -146,10 +157,7 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
         raise UserError(f"--seed: {opts.seed} outside 0..{2**32 - 1}")
     if opts.jobs > MAX_JOBS:
         raise UserError(f"--jobs: {opts.jobs} is more than {MAX_JOBS} simulator processes")
-    # The process id makes default names unique among runs started in the same second.
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = (Path(opts.out) if opts.out else
-           build_root(opts) / "runs" / f"{design.top}-{sim.name}-{stamp}-{os.getpid()}")
+    out = Path(opts.out) if opts.out else default_run_dir(build_root(opts), design.top, sim.name)
     # Absolute: the simulators run in their build directories, the testbench finds its shard by path.
     out = out.resolve()
     if not opts.out:                    # default names never repeat: clear what killed runs left there

@@ -76,7 +76,7 @@ def _check_charges(path: Path, raw: np.ndarray, geometry: str) -> np.ndarray:
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
         what = "negative" if np.isfinite(charges[row, col]) else "not finite"
-        raise UserError(f"{path}: module {row}, cell {col}: charge {charges[row, col]!r} is {what} "
+        raise UserError(f"{path}: module {row}, cell {col}: charge {float(charges[row, col])!r} is {what} "
                         f"({int(bad.sum())} such values)")
     return charges
 

@@ -68,13 +68,14 @@ def _os_error(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    name = f"encoder {args.command}"
     # One handler for every command: SIGINT, SIGTERM and SIGHUP unwind alike (temp files, claims and
     # child processes are cleaned up on the way out), and every failure is one line on stderr.
     with interrupts.handled():
+        name = "encoder"
         try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            name = f"encoder {args.command}"
             with inputs_scope(command_inputs(args)):
                 result = args.func(args)
         except (UserError, FileExistsError, FileNotFoundError) as exc:

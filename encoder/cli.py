@@ -31,8 +31,15 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line like every other error (subparsers inherit the class)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="encoder",
         description="Design kit for on-detector autoencoder compression ASICs: "
                     "data, QKeras training, IR, golden model, Verilog, simulation, studies.",

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 
 STOP_GRACE_SECONDS = 3.0
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -36,7 +37,19 @@ def exit_code(exc: BaseException) -> int:
     return 128 + getattr(exc, "signum", signal.SIGINT)
 
 
+# A second signal while the first one unwinds is ignored (cleanup finishes within seconds);
+# one arriving after FORCE_EXIT_SECONDS ends the process at once.
+FORCE_EXIT_SECONDS = 15.0
+_first_signal: float | None = None
+
+
 def _raise(signum, frame):
+    global _first_signal
+    if _first_signal is not None:
+        if time.monotonic() - _first_signal > FORCE_EXIT_SECONDS:
+            os._exit(128 + signum)
+        return
+    _first_signal = time.monotonic()
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Interrupted(signum)
@@ -69,9 +82,10 @@ _stopping = False
 
 
 def _reset() -> None:
-    global _stopping
+    global _stopping, _first_signal
     with _lock:
         _stopping = False
+        _first_signal = None
 
 
 def _stop(proc: subprocess.Popen) -> None:

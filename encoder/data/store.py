@@ -59,6 +59,19 @@ def _open_npz(path: Path):
     return np.load(path, allow_pickle=False)
 
 
+def read_npz(path, what: str = "data file") -> dict[str, np.ndarray]:
+    """Every array of a .npz, read whole; one UserError for a missing, foreign or damaged file."""
+    path = Path(path)
+    note_input(path)
+    try:
+        with _open_npz(path) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, EOFError, zlib.error):
+        raise UserError(f"{path}: damaged or truncated .npz (not a complete zip archive)") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"{path}: cannot read as .npz, expected a {what} ({exc})") from None
+
+
 def _check_charges(path: Path, raw: np.ndarray, geometry: str) -> np.ndarray:
     """Real numbers, (modules, cells) with the geometry's cell count, finite and non-negative, every row."""
     if raw.dtype.kind not in "biuf":
@@ -85,18 +98,13 @@ def load_data(path) -> SensorData:
     """Read a data file; every value is checked here, so every command accepts the same files."""
     path = Path(path)
     note_input(path)
-    try:
-        with _open_npz(path) as z:
-            if "charges" not in z.files:
-                raise UserError(f"{path}: not a data file of this kit (no 'charges' array)")
-            raw = z["charges"]
-            geometry = str(z["geometry"]) if "geometry" in z.files else "hgcal"
-            truth = {k[6:]: z[k] for k in z.files if k.startswith("truth_")}
-            meta = {k[5:]: z[k] for k in z.files if k.startswith("meta_")}
-    except (zipfile.BadZipFile, EOFError, zlib.error):
-        raise UserError(f"{path}: damaged or truncated .npz (not a complete zip archive)") from None
-    except (OSError, ValueError, KeyError) as exc:
-        raise UserError(f"{path}: cannot read as .npz ({exc})") from None
+    z = read_npz(path)
+    if "charges" not in z:
+        raise UserError(f"{path}: not a data file of this kit (no 'charges' array)")
+    raw = z["charges"]
+    geometry = str(z["geometry"]) if "geometry" in z and z["geometry"].ndim == 0 else "hgcal"
+    truth = {k[6:]: v for k, v in z.items() if k.startswith("truth_")}
+    meta = {k[5:]: v for k, v in z.items() if k.startswith("meta_")}
     charges = _check_charges(path, raw, geometry)
     n = charges.shape[0]
     for kind, arrays in (("truth", truth), ("meta", meta)):

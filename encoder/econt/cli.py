@@ -209,17 +209,16 @@ def cmd_decode_input(args) -> int:
 # -- frames --------------------------------------------------------------
 
 def _load_latents(path) -> tuple[np.ndarray, np.ndarray]:
+    from ..data.store import read_npz
     path = Path(path)
+    z = read_npz(path, "output of `encoder golden`")
+    if "latents" not in z or "sum_code" not in z:
+        raise UserError(f"{path}: expected arrays 'latents' and 'sum_code' (output of `encoder golden`)")
+    lat, sc = np.asarray(z["latents"]), np.asarray(z["sum_code"])
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if "latents" not in z or "sum_code" not in z:
-                raise UserError(f"{path}: expected arrays 'latents' and 'sum_code' (output of `encoder golden`)")
-            lat, sc = np.asarray(z["latents"]), np.asarray(z["sum_code"])
-            frac = int(z["latent_frac"]) if "latent_frac" in z else None
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: cannot read as .npz ({exc})") from None
+        frac = int(z["latent_frac"]) if "latent_frac" in z else None
+    except (TypeError, ValueError):
+        raise UserError(f"{path}: latent_frac must be one integer") from None
     if lat.ndim != 2 or sc.shape != (lat.shape[0],):
         raise UserError(f"{path}: latents must be (BX, n) and sum_code (BX,), got {lat.shape} and {sc.shape}")
     if not np.issubdtype(lat.dtype, np.integer) or not np.issubdtype(sc.dtype, np.integer):

@@ -34,6 +34,7 @@ from .stimulus import Vectors, regression_set
 TEST_MODULE = "encoder.verif.tb.tests"
 DEFAULT_BUILD_ROOT = Path("sim") / "build"
 MAX_JOBS = 64
+MAX_VECTORS = 10_000_000        # the stimulus is held in memory: 48 int64 counts per vector
 
 
 @dataclass
@@ -155,6 +156,8 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
         raise UserError("--jobs and --vectors must be at least 1")
     if not 0 <= opts.seed < 2**32:
         raise UserError(f"--seed: {opts.seed} outside 0..{2**32 - 1}")
+    if opts.vectors > MAX_VECTORS:
+        raise UserError(f"--vectors: {opts.vectors:,} is more than {MAX_VECTORS:,} (split the run with --seed)")
     if opts.jobs > MAX_JOBS:
         raise UserError(f"--jobs: {opts.jobs} is more than {MAX_JOBS} simulator processes")
     out = Path(opts.out) if opts.out else default_run_dir(build_root(opts), design.top, sim.name)

@@ -101,12 +101,20 @@ def allow_in_place(path):
             _inputs.add(real)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file under two names (a hard link too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _refuse_input(path: Path) -> None:
     if not _inputs:
         return
     out = path.resolve()
     for inp in _inputs:
-        if inp == out:
+        if inp == out or _same_file(inp, out):
             raise UserError(f"{path}: is also an input of this command; choose another output")
         if out in inp.parents:
             raise UserError(f"{path}: would replace a folder holding the input {inp}; choose another output")

@@ -220,6 +220,14 @@ def setup(work: Path) -> None:
     (work / "x.yaml").write_bytes(INIT.read_bytes())
 
 
+def make_immutable(work: Path) -> None:
+    """imm/: chattr +i where the file system allows it (root ignores plain permissions), else mode 555."""
+    d = work / "imm"
+    d.mkdir(exist_ok=True)
+    if subprocess.run(["chattr", "+i", str(d)], capture_output=True).returncode != 0:
+        d.chmod(0o555)
+
+
 def cases() -> list[Case]:
     c = []
     ir_errors = {
@@ -333,6 +341,13 @@ def cases() -> list[Case]:
         Case("synth --log exists", ["synth", "design", "--out", "syn", "--log", "x.yaml"], "--force", protect=["x.yaml"]),
         Case("usage error", ["data", "synth", "--modules", "many", "--seed", "1", "--out", "n.npz"], "--modules"),
         Case("unknown command", ["frobnicate"], "invalid choice"),
+        Case("train bad config", ["train", "--config", "y_bad.yaml", "--data", "d.npz", "--out", "tr"], "YAML"),
+        Case("train negative data", ["train", "--config", ROOT / "configs" / "econt_8x8.yaml", "--data", "dc_neg.npz",
+                                     "--out", "tr"], "module 37"),
+        Case("predict not a run", ["predict", "verif", "--data", "d.npz", "--out", "p.npz"], "not a training run"),
+        Case("golden into an immutable folder", ["golden", "ir.json", "--data", "d.npz", "--out", "imm/g.npz"],
+             "imm", prepare=make_immutable),
+        Case("rtl into an immutable folder", ["rtl", "ir.json", "--out", "imm/des"], "imm", prepare=make_immutable),
         # warnings
         Case("rtl --elinks 2 drops bits", ["rtl", "ir.json", "--out", "w_design", "--elinks", "2"],
              "94 of the 144", expect="warn"),
@@ -532,6 +547,7 @@ def run(args) -> int:
     counts = {k: sum(r.cls == k for r in results) for k in "ABCD"}
     print(f"fault campaign: {len(results)} cases in {time.monotonic() - t0:.0f} s: "
           + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    subprocess.run(["chattr", "-i", str(work / "imm")], capture_output=True)
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     return 0 if counts["A"] == len(results) else 1

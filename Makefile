@@ -22,7 +22,7 @@ WEIGHTS    ?= programmable
 SIM        ?= icarus
 VECTORS    ?= 2000
 
-.PHONY: help setup tools demo test bench clean clean-all data train export golden rtl synth sim sim-long study econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long study econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ demo: setup  ## the main job end to end on built-in synthetic data
 
 test: setup  ## the whole test suite
 	$(PY) -m pytest -q -n $(JOBS) --dist loadfile tests
+
+faults: setup  ## fault campaign: bad inputs, collisions, kills and interrupts against the CLI (class counts)
+	$(PY) tools/fault_campaign.py
 
 bench: setup  ## run every benchmark script and print its figures
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

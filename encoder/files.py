@@ -260,6 +260,7 @@ def claim(path: str | os.PathLike):
                 fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             except FileExistsError:
                 _refuse_claimed(path)          # raises while the owner lives, removes a dead one's claim
+                time.sleep(0.05)               # or the owner is still writing its pid into it
                 continue
             except OSError as exc:
                 raise UserError(f"{path}: cannot write there ({exc.strerror})") from None
@@ -358,17 +359,44 @@ def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
     # folder is put back by clean_stale), rename the new one in, then delete the old one.
     aside = path.parent / (_temp_name(path, "old") + os.urandom(4).hex())
     os.rename(path, aside)
-    os.rename(tmp, path)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        os.rename(aside, path)
+        raise
     _remove(aside)
 
 
 @contextlib.contextmanager
 def _writing(path: Path, overwrite: bool, folder: bool, marker: str | None = None):
     path = check_writable(path, overwrite, marker)
+    made = _make_parents(path)
+    try:
+        with _claimed_temp(path, overwrite, folder) as tmp:
+            yield tmp
+    except BaseException:
+        for d in made:                 # folders made for an output that never came
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
+
+
+def _make_parents(path: Path) -> list[Path]:
+    """Create the missing parents of ``path``; returns them deepest first."""
+    missing = []
+    p = path.absolute().parent
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"{path}: cannot create {exc.filename or path.parent} ({exc.strerror})") from None
+    return missing
+
+
+@contextlib.contextmanager
+def _claimed_temp(path: Path, overwrite: bool, folder: bool):
     with claim(path):
         try:
             if folder:

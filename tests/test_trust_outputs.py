@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from encoder import files
@@ -66,9 +67,9 @@ def test_rtl_force_swaps_folders_and_a_kill_between_the_renames_is_undone(tmp_pa
     real_rename = os.rename
     calls = []
 
-    def dying_rename(src, dst):
+    def dying_rename(src, dst):          # from the second rename on, the process is "dead"
         calls.append((src, dst))
-        if len(calls) == 2:
+        if len(calls) >= 2:
             raise KeyboardInterrupt
         return real_rename(src, dst)
 
@@ -85,6 +86,21 @@ def test_rtl_force_swaps_folders_and_a_kill_between_the_renames_is_undone(tmp_pa
     aside[0].rename(dead)
     files.clean_stale(out)
     assert _tree(out) == before                           # the old design is back, whole
+    # A failure that Python sees (not a kill) puts the old folder back at once.
+    real_replace = files.os.rename
+    calls.clear()
+
+    def failing_second_rename(src, dst):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error", str(dst))
+        return real_replace(src, dst)
+    monkeypatch.setattr(files.os, "rename", failing_second_rename)
+    with pytest.raises(OSError):
+        with files.atomic_dir(out, overwrite=True, marker="manifest.json") as tmp:
+            (tmp / "manifest.json").write_text("{}")
+    monkeypatch.undo()
+    assert _tree(out) == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_rtl_force_killed_at_any_moment_leaves_the_old_or_the_new_design(tmp_path, chip_ir):
@@ -274,3 +290,26 @@ def test_any_os_error_of_a_command_is_one_line(tmp_path, chip_ir, data_file, cap
     monkeypatch.setattr(golden_cli, "save_npz", full_disk)
     assert main(["golden", str(chip_ir), "--data", str(data_file), "--out", str(tmp_path / "g.npz")]) == 1
     _one_line_error(capsys, "g.npz", "No space left on device")
+
+
+def test_a_failed_command_leaves_no_folder_it_made_for_its_output(tmp_path, chip_ir, capsys):
+    with pytest.raises(RuntimeError):
+        with files.atomic_path(tmp_path / "a" / "b" / "x.txt") as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("the work failed")
+    assert list(tmp_path.iterdir()) == []
+    bad = tmp_path / "dc.npz"
+    np.savez(bad, charges=-np.ones((2, 48)))
+    assert main(["golden", str(chip_ir), "--data", str(bad), "--out", str(tmp_path / "new" / "g.npz")]) == 1
+    _one_line_error(capsys, "negative")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dc.npz"]
+
+
+def test_golden_refuses_an_existing_output_before_any_work(tmp_path, chip_ir, capsys, monkeypatch):
+    import encoder.golden.cli as golden_cli
+    out = tmp_path / "g.npz"
+    out.write_bytes(b"mine")
+    monkeypatch.setattr(golden_cli, "load_data", lambda p: pytest.fail("read the data before refusing"))
+    assert main(["golden", str(chip_ir), "--data", "whatever.npz", "--out", str(out)]) == 1
+    _one_line_error(capsys, "already exists")
+    assert out.read_bytes() == b"mine"

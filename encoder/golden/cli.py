@@ -6,7 +6,7 @@ import numpy as np
 
 from ..data import load_data
 from ..errors import UserError
-from ..files import save_npz
+from ..files import check_writable, save_npz
 from ..ir import load_ir
 from .model import run as golden_run
 
@@ -26,6 +26,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    check_writable(args.out, args.force)
     ir = load_ir(args.ir)
     data = load_data(args.data)
     if data.charges.shape[1] != ir.input.n_cells:

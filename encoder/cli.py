@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import os
 import sys
 import traceback
@@ -31,8 +32,27 @@ COMMAND_MODULES = (
 )
 
 
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, with a usage error as one line like every other error (subparsers inherit the class)."""
+    """argparse, with a usage error as one line like every other error (subparsers inherit the class).
+
+    Every ``type=float`` option takes finite numbers only: no option of the kit means anything by
+    inf or nan, and they would pass most range checks (inf > 0).
+    """
+
+    def add_argument(self, *args, **kwargs):
+        if kwargs.get("type") is float:
+            kwargs["type"] = finite_float
+        return super().add_argument(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -81,7 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         name = "encoder"
         try:
             parser = build_parser()
-            args = parser.parse_args(argv)
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as exc:         # --help, --version, usage errors (already printed)
+                return exc.code if isinstance(exc.code, int) else 0
             name = f"encoder {args.command}"
             with inputs_scope(command_inputs(args)):
                 result = args.func(args)

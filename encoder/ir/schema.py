@@ -555,7 +555,12 @@ def save_ir(ir: EncoderIR, path: str | os.PathLike, *, overwrite: bool = False) 
     if any(layer.accumulator is None for layer in ir.mac_layers):
         infer_accumulators(ir)
     validate(ir)
-    text = json.dumps(ir.to_dict(), indent=1)
+    d = ir.to_dict()
+    try:
+        check_document(d)            # never write what no command would read back
+    except IRError as exc:
+        raise IRError(f"{path}: not written: {exc}") from None
+    text = json.dumps(d, indent=1)
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_text(text + "\n")
     return path

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import interrupts
 from .errors import UserError
 
 _TAG = "~enc-"
@@ -349,6 +350,11 @@ def _rename_noreplace(src: Path, dst: Path) -> None:
 
 def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
     _refuse_input(path)
+    with interrupts.deferred():           # Ctrl-C lands before or after the renames, never between
+        _rename_into_place(tmp, path, overwrite)
+
+
+def _rename_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
     if not overwrite or not os.path.lexists(path):
         _rename_noreplace(tmp, path)
         return

@@ -43,8 +43,30 @@ FORCE_EXIT_SECONDS = 15.0
 _first_signal: float | None = None
 
 
+_deferring = 0
+_pending: int | None = None
+
+
+@contextlib.contextmanager
+def deferred():
+    """A few renames that must happen together: a signal arriving meanwhile is raised after them."""
+    global _deferring, _pending, _first_signal
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+        if not _deferring and _pending is not None:
+            signum, _pending = _pending, None
+            _first_signal = time.monotonic()
+            raise KeyboardInterrupt if signum == signal.SIGINT else Interrupted(signum)
+
+
 def _raise(signum, frame):
-    global _first_signal
+    global _first_signal, _pending
+    if _deferring:
+        _pending = signum
+        return
     if _first_signal is not None:
         if time.monotonic() - _first_signal > FORCE_EXIT_SECONDS:
             os._exit(128 + signum)

@@ -127,3 +127,27 @@ def test_interrupted_icarus_sim_stops_its_shards_and_leaves_nothing(tmp_path_fac
     assert sorted(os.listdir(work)) == [], _hidden(work)        # no run folder, no staging folder
     left = subprocess.run(["pgrep", "-f", str(build)], capture_output=True, text=True).stdout.split()
     assert left == [], "simulator processes survived the interrupt"
+
+
+def test_a_signal_during_the_final_renames_waits_until_they_are_done(tmp_path):
+    """The folder swap of --force cannot be split by Ctrl-C: the interrupt comes after it."""
+    from encoder import files
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "manifest.json").write_text("old")
+    real_commit = files._rename_into_place
+
+    def commit_with_a_signal(tmp, path, overwrite):
+        os.kill(os.getpid(), signal.SIGTERM)        # arrives between "moved aside" and "renamed in"
+        time.sleep(0.2)
+        real_commit(tmp, path, overwrite)
+    files._rename_into_place = commit_with_a_signal
+    try:
+        with pytest.raises(interrupts.Interrupted):
+            with interrupts.handled():
+                with files.atomic_dir(out, overwrite=True, marker="manifest.json") as tmp:
+                    (tmp / "manifest.json").write_text("new")
+    finally:
+        files._rename_into_place = real_commit
+    assert (out / "manifest.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]

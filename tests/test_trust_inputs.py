@@ -248,3 +248,19 @@ def test_csv_import_without_units_warns_when_sums_are_implausible_mips(tmp_path,
     assert main(["data", "import", str(tmp_path / "c.csv"), "--out", str(tmp_path / "b.npz"),
                  "--units-per-mip", "35"]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_econt_export_and_frames_warn_when_the_elinks_drop_latent_bits(tmp_path, capsys):
+    assert main(["econt", "import", str(INIT), "--out", str(tmp_path / "ir.json")]) == 0
+    assert main(["econt", "export", str(tmp_path / "ir.json"), "--out", str(tmp_path / "e2.yaml"),
+                 "--elinks", "2"]) == 0
+    assert "94 of the 144 latent bits" in capsys.readouterr().err
+    save_data(tmp_path / "d.npz", SensorData(np.random.default_rng(1).random((20, 48)) * 5))
+    assert main(["golden", str(tmp_path / "ir.json"), "--data", str(tmp_path / "d.npz"),
+                 "--out", str(tmp_path / "l.npz")]) == 0
+    capsys.readouterr()
+    assert main(["econt", "frames", str(tmp_path / "l.npz"), "--elinks", "2", "--out", str(tmp_path / "f.csv")]) == 0
+    out = capsys.readouterr()
+    assert "94 of the 144" in out.err and "50 latent bits sent" in out.out
+    assert main(["econt", "frames", str(tmp_path / "l.npz"), "--elinks", "5", "--out", str(tmp_path / "g.csv")]) == 0
+    assert "warning" not in capsys.readouterr().err

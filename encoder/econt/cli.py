@@ -165,10 +165,21 @@ def cmd_export(args) -> int:
               "written by `encoder econt export`; the chip floors every product (see the IR of "
               "`encoder econt import` of this file)")
     write_text(args.out, format_config(cfg, header), overwrite=args.force)
+    _warn_dropped_bits(n_elinks, bin((mask_ae << 16) | mask_ae2).count("1"))
     print(f"{args.out}: {ir.n_params} weights and biases in 12 blocks, {describe(cfg)}")
     for note in arithmetic_notes(ir):
         print(f"note: {note}; the chip's latents will differ from this IR's golden model")
     return 0
+
+
+def _warn_dropped_bits(n_elinks: int, selected: int) -> None:
+    """The frame carries the lowest 32 N - 14 bits of the masked latent word; say when that is not all."""
+    from ..errors import warn
+    from .framing import latent_field_bits
+    room = latent_field_bits(n_elinks)
+    if selected > room:
+        warn(f"{n_elinks} e-links leave room for {room} latent bits: {selected - room} of the {selected} "
+             "latent bits the mask selects are dropped; use more e-links or a mask that selects fewer bits")
 
 
 # -- decode-input --------------------------------------------------------
@@ -262,7 +273,10 @@ def cmd_frames(args) -> int:
         raise UserError(f"{args.latents}: {exc}") from None
     write_text(args.out, format_tx_csv(words), overwrite=args.force)
     kept = bin(mask if mask is not None else full_mask()).count("1")
-    print(f"{args.out}: {len(lat)} BX on {n_elinks} e-links ({kept} latent bits kept by the mask), "
+    _warn_dropped_bits(n_elinks, kept)
+    from .framing import latent_field_bits
+    print(f"{args.out}: {len(lat)} BX on {n_elinks} e-links ({min(kept, latent_field_bits(n_elinks))} latent "
+          "bits sent), "
           f"BX-counter resets at {resets[:5]}")
     return 0
 

@@ -264,3 +264,12 @@ def test_econt_export_and_frames_warn_when_the_elinks_drop_latent_bits(tmp_path,
     assert "94 of the 144" in out.err and "50 latent bits sent" in out.out
     assert main(["econt", "frames", str(tmp_path / "l.npz"), "--elinks", "5", "--out", str(tmp_path / "g.csv")]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_an_empty_data_file_is_refused_and_clipped_charges_are_warned_about(tmp_path, capsys):
+    empty = _npz(tmp_path / "empty.npz", charges=np.zeros((0, 48)))
+    with pytest.raises(UserError, match="no modules"):
+        load_data(empty)
+    hot = _npz(tmp_path / "hot.npz", charges=np.full((2, 48), 1e9))
+    assert main(["golden", str(HANDBUILT), "--data", str(hot), "--out", str(tmp_path / "g.npz")]) == 0
+    assert "96 cell charges exceed the 22-bit input" in capsys.readouterr().err

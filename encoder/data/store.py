@@ -107,6 +107,8 @@ def load_data(path) -> SensorData:
     meta = {k[5:]: v for k, v in z.items() if k.startswith("meta_")}
     charges = _check_charges(path, raw, geometry)
     n = charges.shape[0]
+    if n == 0:
+        raise UserError(f"{path}: no modules")
     for kind, arrays in (("truth", truth), ("meta", meta)):
         for k, v in arrays.items():
             if v.ndim < 1 or v.shape[0] != n:

@@ -232,6 +232,8 @@ def _load_latents(path) -> tuple[np.ndarray, np.ndarray]:
         raise UserError(f"{path}: latent_frac must be one integer") from None
     if lat.ndim != 2 or sc.shape != (lat.shape[0],):
         raise UserError(f"{path}: latents must be (BX, n) and sum_code (BX,), got {lat.shape} and {sc.shape}")
+    if lat.shape[0] == 0:
+        raise UserError(f"{path}: no BX")
     if not np.issubdtype(lat.dtype, np.integer) or not np.issubdtype(sc.dtype, np.integer):
         raise UserError(f"{path}: latents and sum_code must be integer codes")
     if frac is not None and frac != 8:

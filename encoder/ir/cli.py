@@ -30,7 +30,7 @@ def register(sub) -> None:
 
 
 def run_check(args) -> int:
-    from .schema import load_ir
+    from .irfile import load_ir
     ir = load_ir(args.ir)
     print(f"{args.ir}: valid; {ir.name}, {ir.n_params} weights and biases, {ir.n_latent} latents of "
           f"{ir.latent_format}; {ir.hash}")
@@ -40,7 +40,8 @@ def run_check(args) -> int:
 def run_rehash(args) -> int:
     from ..files import allow_in_place
     from .document import IRError
-    from .schema import EncoderIR, read_ir_document, save_ir
+    from .irfile import read_ir_document, save_ir
+    from .schema import EncoderIR
 
     path = Path(args.ir)
     d = read_ir_document(path)

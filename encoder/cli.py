@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__, interrupts
 from .errors import UserError
-from .files import inputs_scope
+from .inputs import inputs_scope
 
 # Command modules in the order the help lists them.
 COMMAND_MODULES = (

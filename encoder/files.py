@@ -16,8 +16,8 @@ Guarantees (the README's "Guarantees" section states them for users):
   -9``, a power cut), and puts back a folder that was moved aside and never
   replaced.
 - Outputs get the permissions the umask allows, like any file the user makes.
-- Inside ``inputs_scope`` (the CLI), an output that is one of the command's
-  inputs, or a folder holding one, is refused.
+- Inside ``inputs.inputs_scope`` (the CLI), an output that is one of the
+  command's inputs, or a folder holding one, is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import json
 import os
 import shutil
 import socket
@@ -37,6 +36,7 @@ import numpy as np
 
 from . import interrupts
 from .errors import UserError
+from .inputs import read_yaml, refuse_input  # noqa: F401 (read_yaml: its long-standing import path)
 
 _TAG = "~enc-"
 _HOST = (socket.gethostname().split(".")[0] or "host").replace("-", "_")
@@ -61,64 +61,6 @@ def _umask() -> int:
 def _chmod_default(path: Path, folder: bool) -> None:
     """mkstemp/mkdtemp create 0600/0700 whatever the umask; give what a plain open/mkdir would."""
     os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
-
-
-# -- inputs of the running command -------------------------------------------------
-
-_inputs: set[Path] | None = None
-
-
-@contextlib.contextmanager
-def inputs_scope(paths=()):
-    """Record the inputs of one command (the CLI opens this); outputs may not be one of them."""
-    global _inputs
-    saved, _inputs = _inputs, set()
-    try:
-        for p in paths:
-            note_input(p)
-        yield
-    finally:
-        _inputs = saved
-
-
-def note_input(path) -> None:
-    """Called by the readers of IRs, data files, configs and designs."""
-    if _inputs is not None and path is not None:
-        with contextlib.suppress(OSError, ValueError):
-            _inputs.add(Path(path).resolve())
-
-
-@contextlib.contextmanager
-def allow_in_place(path):
-    """Let one input be replaced by this command's output (``encoder ir rehash --in-place``)."""
-    real = Path(path).resolve()
-    had = _inputs is not None and real in _inputs
-    if had:
-        _inputs.discard(real)
-    try:
-        yield
-    finally:
-        if had and _inputs is not None:
-            _inputs.add(real)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """The same file under two names (a hard link too)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def _refuse_input(path: Path) -> None:
-    if not _inputs:
-        return
-    out = path.resolve()
-    for inp in _inputs:
-        if inp == out or _same_file(inp, out):
-            raise UserError(f"{path}: is also an input of this command; choose another output")
-        if out in inp.parents:
-            raise UserError(f"{path}: would replace a folder holding the input {inp}; choose another output")
 
 
 # -- temporary names, claims and stale leftovers --------------------------------------
@@ -297,7 +239,7 @@ def check_writable(path: str | os.PathLike, overwrite: bool = False, marker: str
     same kind holds; a folder without it is never offered for --force.
     """
     path = Path(path)
-    _refuse_input(path)
+    refuse_input(path)
     clean_stale(path)
     _refuse_claimed(path)
     if os.path.lexists(path):
@@ -349,7 +291,7 @@ def _rename_noreplace(src: Path, dst: Path) -> None:
 
 
 def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
-    _refuse_input(path)
+    refuse_input(path)
     with interrupts.deferred():           # Ctrl-C lands before or after the renames, never between
         _rename_into_place(tmp, path, overwrite)
 
@@ -456,63 +398,3 @@ def save_npz(path, overwrite: bool = False, **arrays) -> Path:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
     return Path(path)
-
-
-# -- reading -------------------------------------------------------------------------
-
-def read_text(path, what: str = "file", hints: tuple[str, ...] = ()) -> str:
-    """Text of an input file; every failure is one UserError naming the file.
-
-    ``hints``: names to suggest when ``path`` is a folder holding one of them
-    (``rtl out/run`` -> "did you mean out/run/ir.json?").
-    """
-    path = Path(path)
-    note_input(path)
-    if path.is_dir():
-        for h in hints:
-            if (path / h).is_file():
-                raise UserError(f"{path}: is a folder, not a {what}; did you mean {path / h}?")
-        raise UserError(f"{path}: is a folder, not a {what}")
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: cannot read (no such file)") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    if b"\0" in raw[:8192]:
-        kind = " (a .npz data file?)" if raw[:2] == b"PK" else ""
-        raise UserError(f"{path}: binary data, not a {what}{kind}")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not a text {what} (byte {exc.start} is not UTF-8)") from None
-
-
-def read_json(path, what: str = "JSON file", hints: tuple[str, ...] = ()):
-    text = read_text(path, what, hints)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-
-
-def read_yaml(path, error: type[Exception] = UserError, missing: str = "no such file"):
-    """Parse a YAML file; every failure becomes one ``error`` naming the file (and line)."""
-    import yaml
-
-    path = Path(path)
-    note_input(path)
-    try:
-        return yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise error(f"{path}: {missing}") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a folder, not a YAML file") from None
-    except UnicodeDecodeError:
-        raise error(f"{path}: binary data, not a YAML file") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "YAML"
-        raise error(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..files import note_input, save_npz
+from ..files import save_npz
+from ..inputs import note_input
 
 
 @dataclass

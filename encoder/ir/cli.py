@@ -38,7 +38,7 @@ def run_check(args) -> int:
 
 
 def run_rehash(args) -> int:
-    from ..files import allow_in_place
+    from ..inputs import allow_in_place
     from .document import IRError
     from .irfile import read_ir_document, save_ir
     from .schema import EncoderIR

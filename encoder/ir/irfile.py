@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import atomic_path, read_json
+from ..files import atomic_path
+from ..inputs import read_json
 from .document import IRError, check_document
 from .schema import EncoderIR, infer_accumulators, validate
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import read_json
+from ..inputs import read_json
 
 FIGURES = (("transistors", "estimated transistors"), ("cells", "cells"), ("flip_flops", "flip-flops"),
            ("gate_levels", "gate levels"))

@@ -39,7 +39,8 @@ from pathlib import Path
 
 from .. import interrupts
 from ..errors import UserError
-from ..files import read_json, write_text
+from ..files import write_text
+from ..inputs import read_json
 
 # (pattern in the yosys log, stage name) in the order they appear.
 STAGES = [

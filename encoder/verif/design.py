@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import read_json
+from ..inputs import read_json
 from ..ir import EncoderIR, load_ir
 
 WEIGHT_MODES = ("programmable", "constant")

@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import interrupts
 from ..errors import UserError
-from ..files import atomic_dir, clean_stale_in, read_json
+from ..files import atomic_dir, clean_stale_in
+from ..inputs import read_json
 from ..ir import load_ir, save_ir
 from . import build as builder
 from . import plan as planner

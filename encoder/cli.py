@@ -49,10 +49,10 @@ class OneLineParser(argparse.ArgumentParser):
     inf or nan, and they would pass most range checks (inf > 0).
     """
 
-    def add_argument(self, *args, **kwargs):
-        if kwargs.get("type") is float:
-            kwargs["type"] = finite_float
-        return super().add_argument(*args, **kwargs)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The type registry is what argparse consults for type=float, in argument groups too.
+        self.register("type", float, finite_float)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

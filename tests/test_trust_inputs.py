@@ -273,3 +273,15 @@ def test_an_empty_data_file_is_refused_and_clipped_charges_are_warned_about(tmp_
     hot = _npz(tmp_path / "hot.npz", charges=np.full((2, 48), 1e9))
     assert main(["golden", str(HANDBUILT), "--data", str(hot), "--out", str(tmp_path / "g.npz")]) == 0
     assert "96 cell charges exceed the 22-bit input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["data", "import", "x.csv", "--out", "o.npz", "--units-per-mip", "inf"],
+    ["econt", "decode-input", "x.csv", "--config", "c.yaml", "--counts-per-mip", "nan", "--out", "o.npz"],
+    ["data", "synth", "--modules", "5", "--seed", "1", "--pileup", "inf", "--out", "o.npz"],
+])
+def test_every_float_option_refuses_inf_and_nan_in_one_line(tmp_path, capsys, argv, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    _one_line_error(capsys, "must be a finite number")
+    assert list(tmp_path.iterdir()) == []

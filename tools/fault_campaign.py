@@ -132,6 +132,18 @@ def wait_until(cond, seconds) -> bool:
     return False
 
 
+def ancestors() -> set[int]:
+    """This process and its parents (their command lines may name the scratch folder too)."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
 def interrupt_case(name, args, sig, group, ready, cwd: Path) -> Result:
     before = snapshot(cwd)
     p = start(args, cwd)
@@ -150,11 +162,15 @@ def interrupt_case(name, args, sig, group, ready, cwd: Path) -> Result:
         p.wait()
         return Result(name, "B", f"still running {STOP_SECONDS:.0f} s after {signal.Signals(sig).name}")
     left = sorted(set(snapshot(cwd)) - set(before))
-    survivors = subprocess.run(["pgrep", "-f", str(cwd)], capture_output=True, text=True).stdout.split()
+    time.sleep(0.5)
+    survivors = [q for q in subprocess.run(["pgrep", "-f", W], capture_output=True, text=True).stdout.split()
+                 if int(q) not in ancestors()]
+    builds = Path(W) / "simbuild"
+    half_built = [d.name for d in builds.glob("*-*-*") if d.is_dir() and not (d / "build.json").is_file()]
     if p.returncode != 128 + sig or "Traceback" in err:
         return Result(name, "B", f"exit {p.returncode}: {err.strip()[-200:]!r}")
-    if left or survivors:
-        return Result(name, "C", f"left {left[:4]} processes {survivors}")
+    if left or survivors or half_built:
+        return Result(name, "C", f"left {left[:4]} processes {survivors} unfinished builds {half_built}")
     return Result(name, "A")
 
 
@@ -285,6 +301,14 @@ def run(args) -> int:
                 lambda w: any(w.glob(".chk.*/build/*.vvp")) or any(w.glob(".chk.*/build/sim.log")), work)),
             ("two sims, one --out", lambda: race_case(work)),
         ]
+    if shutil.which("yosys"):
+        special.append(("interrupt synth (yosys) SIGTERM", lambda: interrupt_case(
+            "interrupt synth (yosys) SIGTERM", ["synth", "design", "--out", "isyn"], signal.SIGTERM, False,
+            lambda w: time.sleep(3) or True, work)))
+    special.append(("interrupt Verilator build SIGINT (terminal)", lambda: interrupt_case(
+        "interrupt Verilator build SIGINT (terminal)", ["sim", "design", "--sim", "verilator", "--vectors", "10",
+                                                        "--out", "vsim"], signal.SIGINT, True,
+        lambda w: time.sleep(8) or True, work)))
     special += [("kill -9 during rtl --force", lambda: kill9_rtl_case(work)),
                 ("kill -9 during data synth, then a rerun", lambda: kill9_synth_case(work)),
                 ("umask 002 honoured", lambda: umask_case(work))]

@@ -313,3 +313,15 @@ def test_golden_refuses_an_existing_output_before_any_work(tmp_path, chip_ir, ca
     assert main(["golden", str(chip_ir), "--data", "whatever.npz", "--out", str(out)]) == 1
     _one_line_error(capsys, "already exists")
     assert out.read_bytes() == b"mine"
+
+
+def test_claims_and_temp_folders_of_killed_default_sim_runs_are_cleaned(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    dead = _dead_pid()
+    (runs / ".top-icarus-1-2.~enc-claim").write_text(f"{files._HOST} {dead}\n")
+    stage = runs / f".top-icarus-1-2.~enc-{files._HOST}-{dead}-new-xyz"
+    (stage / "shards").mkdir(parents=True)
+    (runs / "top-icarus-0-1").mkdir()                    # a finished run: kept
+    files.clean_stale_in(runs)
+    assert sorted(p.name for p in runs.iterdir()) == ["top-icarus-0-1"]

@@ -22,7 +22,7 @@ WEIGHTS    ?= programmable
 SIM        ?= icarus
 VECTORS    ?= 2000
 
-.PHONY: help setup tools demo test bench clean data train export golden rtl synth sim sim-long study study-training findings econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long study study-training findings econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ demo: setup  ## the main job end to end on built-in synthetic data
 
 test: setup  ## the whole test suite
 	$(PY) -m pytest -q -n $(JOBS) --dist loadfile tests
+
+faults: setup  ## fault campaign: bad inputs, collisions, kills and interrupts against the CLI (class counts)
+	$(PY) tools/fault_campaign.py
 
 bench: setup  ## run every benchmark script and print its figures
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -83,10 +86,10 @@ rtl: $(WORK)/ir.json  ## config -> trained model -> IR -> Verilog in OUT/NAME/rt
 	$(ENC) rtl $(WORK)/ir.json --out $(WORK)/rtl_$(WEIGHTS) --weights $(WEIGHTS) --force
 
 synth: rtl  ## yosys area and timing estimate of the generated design
-	$(ENC) synth $(WORK)/rtl_$(WEIGHTS) --out $(WORK)/synth_$(WEIGHTS)
+	$(ENC) synth $(WORK)/rtl_$(WEIGHTS) --out $(WORK)/synth_$(WEIGHTS) --force
 
 sim: rtl  ## cocotb simulation of the generated design against the golden model
-	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS)
+	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS) --force
 
 sim-long: setup  ## 100,000 vectors on econt_8x8 with Verilator, build included (target under 2 minutes)
 	$(PY) benchmarks/bench_sim.py --long
@@ -109,7 +112,14 @@ econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit (gol
 	$(ENC) golden $(OUT)/econt/chip_ir.json --data $(OUT)/econt/data.npz --out $(OUT)/econt/latents.npz --force
 	$(ENC) econt frames $(OUT)/econt/latents.npz --config $(ECONT)/AE/init.yaml --data $(OUT)/econt/data.npz --out $(OUT)/econt/testOutput.csv --force
 	cmp $(OUT)/econt/testOutput.csv $(ECONT)/AE/testOutput.csv && echo "econt: all 3564 BX equal the chip's output words"
-	$(ENC) econt check-rtl --config $(ECONT)/AE/init.yaml --input $(ECONT)/testInput.csv --expected $(ECONT)/AE/testOutput.csv --out $(OUT)/econt/rtl
+	$(ENC) econt check-rtl --config $(ECONT)/AE/init.yaml --input $(ECONT)/testInput.csv --expected $(ECONT)/AE/testOutput.csv --out $(OUT)/econt/rtl --force
 
-clean:  ## remove generated outputs (keeps .venv)
+clean:  ## remove what the targets regenerate quickly (keeps .venv, data, trained runs, IRs, studies)
+	rm -rf sim/build .pytest_cache $(DEMO) $(OUT)/econt $(OUT)/*/rtl_* $(OUT)/*/synth_* $(OUT)/*/sim_* \
+	       $(OUT)/*/golden.npz $(OUT)/data_compare.png
+
+clean-all:  ## remove OUT whole, trained runs included (asks for CONFIRM=1)
+	@if [ "$(CONFIRM)" != 1 ]; then \
+	  echo "clean-all deletes $(OUT)/ with every trained run and study in it; run 'make clean-all CONFIRM=1'" >&2; \
+	  exit 1; fi
 	rm -rf $(OUT) sim/build .pytest_cache

@@ -182,9 +182,9 @@ def _bad(tmp_path, header, rows, name="bad.csv"):
     return _write(tmp_path / name, header, rows)
 
 
-def _expect_error(tmp_path, capsys, path, *fragments, args=(), names_file=True):
+def _expect_error(tmp_path, capsys, path, *fragments, args=(), names_file=True, code=1):
     out = tmp_path / "out.npz"
-    assert main(["data", "import", str(path), "--out", str(out), *args]) == 1
+    assert main(["data", "import", str(path), "--out", str(out), *args]) == code
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     assert str(path) in err or not names_file
@@ -268,10 +268,11 @@ def test_unreadable_inputs(tmp_path, capsys):
     _expect_error(tmp_path, capsys, binary, "line 2", "not UTF-8")
 
 
-@pytest.mark.parametrize("u", ["0", "-35", "nan"])
-def test_units_per_mip_must_be_positive(tmp_path, capsys, u):
+@pytest.mark.parametrize("u,code", [("0", 1), ("-35", 1), ("nan", 2), ("inf", 2)])
+def test_units_per_mip_must_be_positive(tmp_path, capsys, u, code):
+    # nan and inf are refused by the parser (usage error, exit 2) like every non-finite float option
     _expect_error(tmp_path, capsys, REAL_500, "--units-per-mip", args=("--units-per-mip", u),
-                  names_file=False)
+                  names_file=False, code=code)
 
 
 def test_import_function_raises_user_error():

@@ -20,7 +20,8 @@ from encoder import golden
 from encoder.cli import main
 from encoder.data import load_data
 from encoder.ir import load_ir
-from encoder.ir.schema import EncoderIR, infer_accumulators, save_ir
+from encoder.ir import EncoderIR, save_ir
+from encoder.ir.schema import infer_accumulators
 
 DATA = Path(__file__).parent / "data" / "econt"
 INIT = DATA / "AE" / "init.yaml"

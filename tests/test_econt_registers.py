@@ -11,7 +11,7 @@ from encoder.cli import main
 from encoder.econt.registers import BLOCK_REGISTERS, read_config
 from encoder.econt.weights import ChipWeights, decode_blocks, encode_blocks
 from encoder.ir import load_ir
-from encoder.ir.schema import EncoderIR, save_ir
+from encoder.ir import EncoderIR, save_ir
 
 DATA = Path(__file__).parent / "data" / "econt"
 INIT = DATA / "AE" / "init.yaml"

@@ -10,6 +10,12 @@ from ..errors import UserError
 from ..files import check_writable
 
 
+# Bounds that keep memory finite: pileup particles are generated per module (about 0.08 per unit of
+# mu), and one data file is held in memory whole (48 cells x 8 bytes per module).
+MAX_PILEUP = 1000.0
+MAX_MODULES = 100_000_000
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "data",
@@ -46,7 +52,7 @@ def register(sub) -> None:
                     "count from 1, the header included.")
     i.add_argument("csv", metavar="FILE.csv", help="input CSV")
     i.add_argument("--out", required=True, metavar="FILE.npz", help="output data file")
-    i.add_argument("--units-per-mip", type=float, default=1.0, metavar="U",
+    i.add_argument("--units-per-mip", type=float, default=None, metavar="U",
                    help="CSV units per transverse MIP (default 1: values already in MIPs; "
                         "the CMS ttbar file uses about 35)")
     i.add_argument("--geometry", default="hgcal", help="sensor geometry of the modules (default hgcal)")
@@ -91,12 +97,15 @@ def run_synth(args) -> int:
 
     if args.modules < 1:
         raise UserError(f"--modules must be at least 1, got {args.modules}")
-    if not (math.isfinite(args.pileup) and args.pileup >= 0):
-        raise UserError(f"--pileup must be a non-negative number, got {args.pileup}")
+    if not (math.isfinite(args.pileup) and 0 <= args.pileup <= MAX_PILEUP):
+        raise UserError(f"--pileup must be a number in 0..{MAX_PILEUP:g} (the HL-LHC has 140-200), "
+                        f"got {args.pileup:g}")
+    if args.modules > MAX_MODULES:
+        raise UserError(f"--modules: {args.modules:,} is more than {MAX_MODULES:,}; make several files")
     geometry = _geometry(args.geometry)
     check_writable(args.out, args.force)
-    if args.seed < 0:
-        raise UserError(f"--seed must be a non-negative integer, got {args.seed}")
+    if not 0 <= args.seed < 2**63:
+        raise UserError(f"--seed must be an integer in 0..2^63-1, got {args.seed}")
     model = ShowerModel(pileup_mu=args.pileup)
     t0 = time.perf_counter()
     with _bar(args.modules, "module", "synth") as bar:
@@ -118,14 +127,33 @@ def run_import(args) -> int:
     check_writable(args.out, args.force)
     path = Path(args.csv)
     size = path.stat().st_size if path.is_file() else 0
+    units = 1.0 if args.units_per_mip is None else args.units_per_mip
     with _bar(size, "B", "import", unit_scale=True) as bar:
-        res = import_csv(path, args.units_per_mip, geometry.n_cells, geometry.name, progress=bar.update)
+        res = import_csv(path, units, geometry.n_cells, geometry.name, progress=bar.update)
+    if args.units_per_mip is None:
+        _warn_implausible_mips(res.data, path)
     save_data(args.out, res.data, overwrite=args.force)
     print(f"{args.out}: {res.data.n_modules:,} modules from {path} "
-          f"({'with' if res.header else 'without'} header, {args.units_per_mip:g} units per MIP, "
+          f"({'with' if res.header else 'without'} header, {units:g} units per MIP, "
           f"{res.zero_rows:,} all-zero rows kept)")
     print(format_summary(summarize(res.data)))
     return 0
+
+
+# Median module sum (MIP) above which a file imported without --units-per-mip is surely not in MIPs:
+# HGCAL modules at shower maximum have medians of 5-20 MIP (the CMS ttbar file: 17 MIP).
+PLAUSIBLE_MEDIAN_SUM_MIP = 200.0
+
+
+def _warn_implausible_mips(data, path) -> None:
+    import numpy as np
+
+    from ..errors import warn
+    sums = data.charges.sum(axis=1)
+    median = float(np.median(sums)) if len(sums) else 0.0
+    if median > PLAUSIBLE_MEDIAN_SUM_MIP:
+        warn(f"{path}: median module sum {median:,.0f} MIP if the values are MIPs (typical: 5-20); they look "
+             "like raw counts: pass --units-per-mip (the CMS ttbar file has about 35 per MIP)")
 
 
 def run_info(args) -> int:

@@ -88,6 +88,7 @@ def register(sub) -> None:
     c.add_argument("--input", required=True, help="testInput.csv (eRx words)")
     c.add_argument("--expected", required=True, help="testOutput.csv (the chip's TX_DATA words)")
     c.add_argument("--out", default="out/econt/rtl", metavar="DIR", help="work directory (default: %(default)s)")
+    c.add_argument("--force", action="store_true", help="replace an existing work directory")
     c.add_argument("--bx", type=int, default=None, metavar="N", help="only the first N BX (default: all)")
     c.add_argument("--flip-field", type=int, default=None, metavar="ADDR",
                    help="load this register field with its lowest bit flipped (shows the check catches a "
@@ -164,10 +165,21 @@ def cmd_export(args) -> int:
               "written by `encoder econt export`; the chip floors every product (see the IR of "
               "`encoder econt import` of this file)")
     write_text(args.out, format_config(cfg, header), overwrite=args.force)
+    _warn_dropped_bits(n_elinks, bin((mask_ae << 16) | mask_ae2).count("1"))
     print(f"{args.out}: {ir.n_params} weights and biases in 12 blocks, {describe(cfg)}")
     for note in arithmetic_notes(ir):
         print(f"note: {note}; the chip's latents will differ from this IR's golden model")
     return 0
+
+
+def _warn_dropped_bits(n_elinks: int, selected: int) -> None:
+    """The frame carries the lowest 32 N - 14 bits of the masked latent word; say when that is not all."""
+    from ..errors import warn
+    from .framing import latent_field_bits
+    room = latent_field_bits(n_elinks)
+    if selected > room:
+        warn(f"{n_elinks} e-links leave room for {room} latent bits: {selected - room} of the {selected} "
+             "latent bits the mask selects are dropped; use more e-links or a mask that selects fewer bits")
 
 
 # -- decode-input --------------------------------------------------------
@@ -208,19 +220,20 @@ def cmd_decode_input(args) -> int:
 # -- frames --------------------------------------------------------------
 
 def _load_latents(path) -> tuple[np.ndarray, np.ndarray]:
+    from ..data.store import read_npz
     path = Path(path)
+    z = read_npz(path, "output of `encoder golden`")
+    if "latents" not in z or "sum_code" not in z:
+        raise UserError(f"{path}: expected arrays 'latents' and 'sum_code' (output of `encoder golden`)")
+    lat, sc = np.asarray(z["latents"]), np.asarray(z["sum_code"])
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if "latents" not in z or "sum_code" not in z:
-                raise UserError(f"{path}: expected arrays 'latents' and 'sum_code' (output of `encoder golden`)")
-            lat, sc = np.asarray(z["latents"]), np.asarray(z["sum_code"])
-            frac = int(z["latent_frac"]) if "latent_frac" in z else None
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: cannot read as .npz ({exc})") from None
+        frac = int(z["latent_frac"]) if "latent_frac" in z else None
+    except (TypeError, ValueError):
+        raise UserError(f"{path}: latent_frac must be one integer") from None
     if lat.ndim != 2 or sc.shape != (lat.shape[0],):
         raise UserError(f"{path}: latents must be (BX, n) and sum_code (BX,), got {lat.shape} and {sc.shape}")
+    if lat.shape[0] == 0:
+        raise UserError(f"{path}: no BX")
     if not np.issubdtype(lat.dtype, np.integer) or not np.issubdtype(sc.dtype, np.integer):
         raise UserError(f"{path}: latents and sum_code must be integer codes")
     if frac is not None and frac != 8:
@@ -262,7 +275,10 @@ def cmd_frames(args) -> int:
         raise UserError(f"{args.latents}: {exc}") from None
     write_text(args.out, format_tx_csv(words), overwrite=args.force)
     kept = bin(mask if mask is not None else full_mask()).count("1")
-    print(f"{args.out}: {len(lat)} BX on {n_elinks} e-links ({kept} latent bits kept by the mask), "
+    _warn_dropped_bits(n_elinks, kept)
+    from .framing import latent_field_bits
+    print(f"{args.out}: {len(lat)} BX on {n_elinks} e-links ({min(kept, latent_field_bits(n_elinks))} latent "
+          "bits sent), "
           f"BX-counter resets at {resets[:5]}")
     return 0
 
@@ -270,9 +286,19 @@ def cmd_frames(args) -> int:
 # -- check-rtl -----------------------------------------------------------
 
 def cmd_check_rtl(args) -> int:
+    import dataclasses
+
+    from ..files import atomic_dir
     from ..verif.econt_frames import check_rtl
 
-    r = check_rtl(args.config, args.input, args.expected, args.out, limit=args.bx, flip_field=args.flip_field)
+    out = Path(args.out)
+    # The work folder is built under a temporary name and renamed into place when the check is done.
+    with atomic_dir(out, overwrite=args.force, marker="design/manifest.json") as tmp:
+        r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field)
+
+    def moved(p):
+        return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
+    r = dataclasses.replace(r, csv=moved(r.csv), log=moved(r.log))
     rate = r.n_bx / r.data_seconds if r.data_seconds > 0 else float("nan")
     print(f"{args.out}: {r.equal}/{r.n_bx} BX equal {args.expected} on {r.n_elinks} e-links; "
           f"{r.fields - r.readback_errors}/{r.fields} register fields written and read back")

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..data import load_data
 from ..errors import UserError
-from ..files import save_npz
+from ..files import check_writable, save_npz
 from ..ir import load_ir
 from .model import run as golden_run
 
@@ -26,6 +26,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    check_writable(args.out, args.force)
     ir = load_ir(args.ir)
     data = load_data(args.data)
     if data.charges.shape[1] != ir.input.n_cells:
@@ -40,6 +41,10 @@ def run(args) -> int:
     save_npz(args.out, overwrite=args.force, latents=res.latents, sum_code=res.sum_code,
              module_sum=res.module_sum, shift=res.shift, ir_hash=np.array(ir.hash),
              latent_frac=np.array(ir.latent_format.frac))
+    if res.n_clipped:
+        from ..errors import warn
+        warn(f"{args.data}: {res.n_clipped} cell charges exceed the {ir.input.charge_bits}-bit input "
+             f"({ir.input.counts_per_mip:g} counts per MIP) and were clipped, as the chip would")
     print(f"{args.out}: {data.n_modules} modules, {ir.n_latent} latents of {ir.latent_format} "
           f"+ {ir.input.sum_exp_bits + ir.input.sum_mant_bits}-bit module-sum code; "
           f"{res.n_clipped} cells clipped at {ir.input.charge_bits} bits")

@@ -15,9 +15,8 @@ from .schema import (
     InputPath,
     EncoderIR,
     IRError,
-    load_ir,
-    save_ir,
 )
+from .irfile import load_ir, save_ir
 
 __all__ = [
     "FixedFormat", "apply_overflow", "bits_for_range", "requantize", "shift_round",

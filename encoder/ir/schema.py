@@ -21,24 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
+from .document import IRError, check_document
 from .fixed import OVERFLOWS, ROUNDINGS, FixedFormat, bits_for_range, shift_round
 
 IR_SCHEMA = "encoder-ir"
 IR_VERSION = 1
 ACTIVATIONS = ("relu", "linear")
 NORMALISATIONS = ("leading_one", "fixed_shift")
-
-
-class IRError(UserError, ValueError):
-    """An IR file or object that does not follow the schema."""
 
 
 def _req(d: dict, key: str, where: str):
@@ -353,6 +346,7 @@ class EncoderIR:
             raise IRError(f"schema: expected {IR_SCHEMA!r}, got {d.get('schema')!r}")
         if d.get("version") != IR_VERSION:
             raise IRError(f"version: this kit reads version {IR_VERSION}, file has {d.get('version')!r}")
+        check_document(d)
         layers = []
         for i, ld in enumerate(_req(d, "layers", "top level")):
             where = f"layers[{i}]"
@@ -375,7 +369,8 @@ class EncoderIR:
         )
         validate(ir)
         if "hash" in d and d["hash"] != ir.hash:
-            raise IRError("hash: the content does not match its hash (file edited by hand?)")
+            raise IRError("hash: the content does not match its hash (edited by hand? if the edit is meant, "
+                          "`encoder ir rehash FILE --in-place` records it)")
         return ir
 
 
@@ -497,34 +492,3 @@ def validate(ir: EncoderIR) -> None:
     if not isinstance(ir.layers[-1], MacLayer):
         raise IRError("layers: the last layer must be conv2d or dense (it produces the latents)")
     infer_accumulators(ir, check=True)
-
-
-def load_ir(path: str | os.PathLike) -> EncoderIR:
-    path = Path(path)
-    try:
-        d = json.loads(path.read_text())
-    except OSError as exc:
-        raise IRError(f"{path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise IRError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-    try:
-        return EncoderIR.from_dict(d)
-    except IRError as exc:
-        raise IRError(f"{path}: {exc}") from None
-
-
-def save_ir(ir: EncoderIR, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write atomically; refuses to replace an existing file unless overwrite."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: exists; pass --force to replace it")
-    if any(layer.accumulator is None for layer in ir.mac_layers):
-        infer_accumulators(ir)
-    validate(ir)
-    text = json.dumps(ir.to_dict(), indent=1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
-    os.replace(tmp, path)
-    return path

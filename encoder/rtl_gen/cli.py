@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import check_writable
 
 
 def register(sub) -> None:
@@ -60,8 +61,7 @@ def run_rtl(args) -> int:
     from .design import generate_from_file, write_design
     t0 = time.monotonic()
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise UserError(f"{out}: already exists; pass --force to replace it")
+    check_writable(out, args.force, marker="manifest.json")
     design = generate_from_file(args.ir, args.weights, args.pipeline, elinks=args.elinks)
     write_design(design, out, force=args.force)
     m = design.manifest
@@ -100,7 +100,9 @@ def run_synth(args) -> int:
         for name in ("compare.json", "compare.txt"):
             if (out / name).exists() and not args.force:
                 raise UserError(f"{out / name}: already exists; pass --force to replace it")
-    report = synthesize(design, abc=args.abc, depth=not args.no_depth, log_path=args.log)
+    if args.log:
+        check_writable(args.log, args.force)
+    report = synthesize(design, abc=args.abc, depth=not args.no_depth, log_path=args.log, log_overwrite=args.force)
     j, t = write_report(report, out, force=args.force)
     levels = f", {report.gate_levels} gate levels" if report.gate_levels is not None else ""
     print(f"{design}: {report.transistors:,} transistors (estimate), {report.cells:,} cells, "

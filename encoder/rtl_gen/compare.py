@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from ..errors import UserError
+from ..inputs import read_json
 
 FIGURES = (("transistors", "estimated transistors"), ("cells", "cells"), ("flip_flops", "flip-flops"),
            ("gate_levels", "gate levels"))
@@ -23,10 +24,7 @@ def read_report(path: str | Path) -> dict:
     p = Path(path)
     for cand in (p, p / "synth.json", p / "synth" / "synth.json"):
         if cand.is_file():
-            try:
-                rep = json.loads(cand.read_text())
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{cand}: not a synthesis report ({exc})") from None
+            rep = read_json(cand, "synthesis report")
             if not isinstance(rep, dict) or "transistors" not in rep:
                 raise UserError(f"{cand}: not a synthesis report from `encoder synth` (no transistors)")
             return rep

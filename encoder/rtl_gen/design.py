@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
-from ..errors import UserError
+from ..errors import UserError, warn
 from ..files import atomic_dir
 from ..ir import EncoderIR, load_ir
 from .emit import (Options, input_path_module, layer_module, mac_module_constant,
@@ -138,6 +138,12 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
     else:
         framing = Framing(n, (1 << word) - 1, "all latent bits")
     framing.check(word, plan.input.sum_code_bits)
+    selected = bin(framing.mask).count("1")
+    room = framing.field_bits(plan.input.sum_code_bits)
+    if selected > room:
+        warn(f"--elinks {n}: the frame has room for {room} latent bits, so {selected - room} of the {selected} "
+             f"latent bits ({ir.n_latent} x {plan.latent_bits}-bit latents{', after the mask' if selected < word else ''}) "
+             f"are dropped; use more e-links or narrower latents")
     return framing
 
 
@@ -274,7 +280,7 @@ def _register_bits(plan: DesignPlan, facts: dict) -> dict:
 def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) -> Path:
     """Write every file into out atomically (a temporary directory renamed into place)."""
     out = Path(out)
-    with atomic_dir(out, overwrite=force) as tmp:
+    with atomic_dir(out, overwrite=force, marker="manifest.json") as tmp:
         for name, text in design.files.items():
             (tmp / name).write_text(text)
     return out

@@ -37,7 +37,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import interrupts
 from ..errors import UserError
+from ..files import write_text
+from ..inputs import read_json
 
 # (pattern in the yosys log, stage name) in the order they appear.
 STAGES = [
@@ -132,16 +135,16 @@ def yosys_version() -> str:
 
 
 def synthesize(design_dir: str | Path, abc: str = "fast", depth: bool = True, progress: bool = True,
-               log_path: str | Path | None = None) -> SynthReport:
+               log_path: str | Path | None = None, log_overwrite: bool = False) -> SynthReport:
     design_dir = Path(design_dir)
     mpath = design_dir / "manifest.json"
     if not mpath.is_file():
         raise UserError(f"{mpath}: no such file (expected a design directory from `encoder rtl`)")
+    manifest = read_json(mpath, "design manifest")
     try:
-        manifest = json.loads(mpath.read_text())
-        top, sources = manifest["top"], [design_dir / s for s in manifest["sources"]]
-    except (json.JSONDecodeError, KeyError) as exc:
-        raise UserError(f"{mpath}: not a design manifest ({exc})") from None
+        top, sources = manifest["top"], [design_dir / str(s) for s in manifest["sources"]]
+    except (KeyError, TypeError) as exc:
+        raise UserError(f"{mpath}: not a design manifest (no {exc})") from None
     for s in sources:
         if not s.is_file():
             raise UserError(f"{mpath}: sources: {s} does not exist")
@@ -157,7 +160,7 @@ def synthesize(design_dir: str | Path, abc: str = "fast", depth: bool = True, pr
         rc = _run_yosys(script, log_lines, progress, manifest)
         seconds = time.monotonic() - t0
         if log_path is not None:
-            Path(log_path).write_text("\n".join(log_lines) + "\n")
+            write_text(log_path, "\n".join(log_lines) + "\n", overwrite=log_overwrite)
         if rc != 0:
             tail = "\n".join(log_lines[-15:])
             raise UserError(f"yosys failed on {design_dir} (exit {rc}); last lines:\n{tail}")
@@ -186,7 +189,7 @@ def synthesize(design_dir: str | Path, abc: str = "fast", depth: bool = True, pr
 def _run_yosys(script: Path, log_lines: list[str], progress: bool, manifest: dict) -> int:
     """Run yosys, turning its log into a progress bar (stage, then ABC module by module)."""
     from tqdm import tqdm
-    proc = subprocess.Popen(["yosys", "-s", str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    proc = interrupts.popen(["yosys", "-s", str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, bufsize=1)
     names = [s for _, s in STAGES]
     bar = tqdm(total=len(names), desc="yosys", unit="stage", disable=not progress or None)
@@ -210,8 +213,7 @@ def _run_yosys(script: Path, log_lines: list[str], progress: bool, manifest: dic
                 abc_bar.set_postfix_str(m.group(1)[-40:])
         return proc.wait()
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        interrupts.release(proc)          # stops yosys if we are unwinding
         if abc_bar is not None:
             abc_bar.close()
         bar.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,9 @@ def build(design: Design, sim: toolchain.Simulator, build_root: str | Path, wave
                 runner.build(sources=[str(s) for s in design.sources], hdl_toplevel=design.top,
                              build_dir=str(bdir), build_args=list(sim.build_args), timescale=TIMESCALE,
                              waves=waves, always=True, log_file=str(log) if quiet else None)
+        except KeyboardInterrupt:
+            shutil.rmtree(bdir, ignore_errors=True)        # an interrupted build leaves nothing behind
+            raise
         except (RuntimeError, SystemExit, ValueError) as exc:
             tail = ""
             if log.is_file():

@@ -10,11 +10,11 @@ about the interface is hard-coded in the testbench: it all comes from here.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
+from ..inputs import read_json
 from ..ir import EncoderIR, load_ir
 
 WEIGHT_MODES = ("programmable", "constant")
@@ -212,10 +212,9 @@ def load_design(path: str | Path) -> Design:
     mpath = path / "manifest.json" if path.is_dir() else path
     if not mpath.is_file():
         raise UserError(f"{mpath}: no such file (expected a design directory from `encoder rtl`)")
-    try:
-        m = json.loads(mpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{mpath}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    m = read_json(mpath, "design manifest")
+    if not isinstance(m, dict):
+        raise UserError(f"{mpath}: not a design manifest (expected a JSON object)")
     where = str(mpath)
     root = mpath.parent
     sources = [root / s for s in _req(m, "sources", where)]

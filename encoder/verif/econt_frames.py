@@ -136,7 +136,8 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
 
     from cocotb_tools.runner import get_runner
     manifest = design.manifest
-    runner = get_runner("icarus")
+    from ..interrupts import patch_cocotb_runner
+    runner = patch_cocotb_runner(get_runner("icarus"))
     t0 = time.monotonic()
     build_log, sim_log = (build_dir / "build.log", build_dir / "sim.log") if quiet else (None, None)
     runner.build(sources=[design_dir.resolve() / s for s in manifest["sources"]], hdl_toplevel=manifest["top"],

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import interrupts
 from ..errors import UserError
+from ..files import atomic_dir, clean_stale_in
+from ..inputs import read_json
 from ..ir import load_ir, save_ir
 from . import build as builder
 from . import plan as planner
@@ -33,6 +34,8 @@ from .stimulus import Vectors, regression_set
 
 TEST_MODULE = "encoder.verif.tb.tests"
 DEFAULT_BUILD_ROOT = Path("sim") / "build"
+MAX_JOBS = 64
+MAX_VECTORS = 10_000_000        # the stimulus is held in memory: 48 int64 counts per vector
 
 
 @dataclass
@@ -93,18 +96,15 @@ def _models(design: Design, opts: SimOptions, stage: Path) -> list[dict]:
     return models
 
 
-def _stage_dir(out: Path, force: bool) -> Path:
-    if out.exists() and not force:
-        raise UserError(f"{out}: already exists; pass --force to replace it or choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-
-
-def _finish(stage: Path, out: Path) -> None:
-    """Move the finished run into place; shard folders keep paths relative to the run."""
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(stage, out)
+def default_run_dir(root: Path, top: str, sim_name: str) -> Path:
+    """BUILD/runs/<top>-<sim>-<time>-<pid>[-k]: the process id keeps runs started in the same second apart."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / "runs" / f"{top}-{sim_name}-{stamp}-{os.getpid()}"
+    out, k = base, 1
+    while os.path.lexists(out):
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
 
 
 def _run_shard(sim: toolchain.Simulator, design: Design, bdir: Path, shard_dir: Path, waves: bool,
@@ -143,20 +143,10 @@ def _poll_progress(shard_dirs: list[Path], total: int, done: threading.Event, en
     bar.close()
 
 
-def _load_failures(path: str) -> dict:
-    try:
-        d = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-    if d.get("schema") != "encoder-sim-failures":
-        raise UserError(f"{path}: not a failures file of `encoder sim` (schema {d.get('schema')!r})")
-    for i, v in enumerate(d.get("vectors", [])):
-        for k in ("id", "model", "counts", "gap"):
-            if k not in v:
-                raise UserError(f"{path}: vectors[{i}]: missing field {k!r}")
-    return d
+def _load_failures(path: str, design: Design) -> dict:
+    from .replay import check_failures
+    d = read_json(path, "failures file of `encoder sim`", hints=("failures.json",))
+    return check_failures(d, path, design)
 
 
 def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]:
@@ -165,23 +155,33 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
     sim = toolchain.find(opts.sim)
     if opts.jobs < 1 or opts.vectors < 1:
         raise UserError("--jobs and --vectors must be at least 1")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(opts.out) if opts.out else build_root(opts) / "runs" / f"{design.top}-{sim.name}-{stamp}"
+    if not 0 <= opts.seed < 2**32:
+        raise UserError(f"--seed: {opts.seed} outside 0..{2**32 - 1}")
+    if opts.vectors > MAX_VECTORS:
+        raise UserError(f"--vectors: {opts.vectors:,} is more than {MAX_VECTORS:,} (split the run with --seed)")
+    if opts.jobs > MAX_JOBS:
+        raise UserError(f"--jobs: {opts.jobs} is more than {MAX_JOBS} simulator processes")
+    out = Path(opts.out) if opts.out else default_run_dir(build_root(opts), design.top, sim.name)
     # Absolute: the simulators run in their build directories, the testbench finds its shard by path.
     out = out.resolve()
-    stage = _stage_dir(out, opts.force)
-    try:
-        return _run_staged(design, sim, opts, out, stage, log)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
+    if not opts.out:                    # default names never repeat: clear what killed runs left there
+        clean_stale_in(out.parent)
+    # The run is staged in a hidden folder and renamed into place at the end; the output name is
+    # claimed meanwhile, so a second run for the same --out is refused at once.
+    lines: list[str] = []
+    with atomic_dir(out, overwrite=opts.force, marker="summary.json") as stage:
+        code, summary = _run_staged(design, sim, opts, out, stage, log, lines.append)
+    for line in lines:          # only once the run is in place
+        log(line)
+    return code, summary
 
 
 def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out: Path, stage: Path,
-                log) -> tuple[int, dict]:
+                log, after) -> tuple[int, dict]:
+    """Runs into ``stage``; ``log`` prints now, ``after`` once the run has been renamed to ``out``."""
     t_start = time.monotonic()
     if opts.replay:
-        failed = _load_failures(opts.replay)
+        failed = _load_failures(opts.replay, design)
         models = failed["models"]
         for m in models:
             if not Path(m["path"]).is_file():
@@ -225,12 +225,16 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
     done = threading.Event()
     poll = threading.Thread(target=_poll_progress, args=(shard_dirs, len(vec), done, opts.progress), daemon=True)
     poll.start()
+    pool = ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans)))
     try:
-        with ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans))) as pool:
-            futures = [pool.submit(_run_shard, sim, design, bdir, d, opts.waves, p.seed)
-                       for p, d in zip(plans, shard_dirs)]
-            outcomes = [f.result() for f in futures]
+        futures = [pool.submit(_run_shard, sim, design, bdir, d, opts.waves, p.seed)
+                   for p, d in zip(plans, shard_dirs)]
+        outcomes = [f.result() for f in futures]
+    except BaseException:
+        interrupts.stop_all()            # the shard threads wait on their simulators: stop those first
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         done.set()
         poll.join()
     sim_seconds = time.monotonic() - t0
@@ -279,31 +283,30 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
                  design.framing.latency if design.framing else None)
     summary = final(summary)
     (stage / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    _finish(stage, out)
     crashed = final(crashed)
 
     for c in crashed:
-        log(f"encoder sim: error: {c}")
+        after(f"encoder sim: error: {c}")
     for m in mismatches[:opts.show]:
-        log(report.format_mismatch(m))
+        after(report.format_mismatch(m))
     if len(mismatches) > opts.show:
-        log(f"... and {len(mismatches) - opts.show} more")
+        after(f"... and {len(mismatches) - opts.show} more")
     lat = ", ".join(f"{k} cycles x{v}" for k, v in merged.get("latency_seen", {}).items()) or "none"
-    log(f"encoder sim: {summary['status'].upper()}: {merged.get('checked', 0)} of {len(vec)} vectors checked, "
-        f"{merged.get('mismatches', 0)} mismatches, {merged.get('stale_outputs', 0)} stale outputs, "
-        f"{merged.get('x_or_z_samples', 0)} X/Z samples, {merged.get('register_read_back_errors', 0)} "
-        f"read-back errors; latency seen {lat} (manifest {design.latency}); "
-        f"{summary['vectors_per_second']} vectors/s on {len(plans)} shard(s)")
+    after(f"encoder sim: {summary['status'].upper()}: {merged.get('checked', 0)} of {len(vec)} vectors checked, "
+          f"{merged.get('mismatches', 0)} mismatches, {merged.get('stale_outputs', 0)} stale outputs, "
+          f"{merged.get('x_or_z_samples', 0)} X/Z samples, {merged.get('register_read_back_errors', 0)} "
+          f"read-back errors; latency seen {lat} (manifest {design.latency}); "
+          f"{summary['vectors_per_second']} vectors/s on {len(plans)} shard(s)")
     if design.framing:
         tx_lat = ", ".join(f"{k} cycles x{v}" for k, v in merged.get("tx_latency_seen", {}).items()) or "none"
-        log(f"encoder sim: frames on {design.framing.elinks} e-links: {merged.get('frames_checked', 0)} checked, "
+        after(f"encoder sim: frames on {design.framing.elinks} e-links: {merged.get('frames_checked', 0)} checked, "
             f"{merged.get('frame_mismatches', 0)} mismatches, {merged.get('stale_frames', 0)} stale, "
             f"{merged.get('bx_resets', 0)} BX-counter resets driven; latency seen {tx_lat} "
             f"(manifest {design.framing.latency})")
     if mismatches:
-        log(f"encoder sim: failing vectors saved to {out / 'failures.json'}; rerun them with "
+        after(f"encoder sim: failing vectors saved to {out / 'failures.json'}; rerun them with "
             f"`encoder sim {design_dir_arg(design)} --replay {out / 'failures.json'}`")
-    log(f"encoder sim: wrote {out / 'summary.json'} and {out / 'results.xml'}")
+    after(f"encoder sim: wrote {out / 'summary.json'} and {out / 'results.xml'}")
     return (0 if summary["status"] == "pass" else 1), summary
 
 

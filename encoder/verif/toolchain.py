@@ -202,9 +202,13 @@ def get_runner(sim: Simulator, opt: str = "fast-sim"):
     ``MODEL_OPT``); the wheel's make variables go on the make command line.
     """
     from cocotb_tools.runner import get_runner as cocotb_runner
+
+    from ..interrupts import patch_cocotb_runner
     with build_environment(sim):
         if sim.name == "verilator":
             runner = _verilator_runner_class()()
             runner.make_vars = {**sim.make_vars, **MODEL_OPT[opt]}
-            return runner
-        return cocotb_runner(sim.name)
+        else:
+            runner = cocotb_runner(sim.name)
+    # Children in their own session, stdin /dev/null, vvp -n: an interrupt stops them (see interrupts).
+    return patch_cocotb_runner(runner)

@@ -18,19 +18,12 @@ from encoder.cli import main
 from encoder.data import SensorData, load_data, save_data
 from encoder.errors import UserError
 from encoder.ir import IRError, load_ir
+from cli_helpers import one_line_error
 
 ROOT = Path(__file__).resolve().parents[1]
 INIT = ROOT / "tests" / "data" / "econt" / "AE" / "init.yaml"
 HANDBUILT = ROOT / "tests" / "data" / "econt_chip_ir_handbuilt.json"
 TINY = ROOT / "tests" / "data" / "verif"
-
-
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, err
-    return err
 
 
 def _write(tmp_path, d, name="ir.json"):
@@ -75,7 +68,7 @@ def test_an_ir_without_its_hash_is_refused_unless_allowed(tmp_path, doc, monkeyp
     with pytest.raises(IRError, match="hash: missing.*encoder ir rehash"):
         load_ir(path)
     assert main(["rtl", str(path), "--out", str(tmp_path / "d")]) == 1
-    _one_line_error(capsys, "hash: missing")
+    one_line_error(capsys, "hash: missing")
     assert not (tmp_path / "d").exists()
     monkeypatch.setenv("ENCODER_ALLOW_UNHASHED_IR", "1")
     assert load_ir(path).hash == json.loads(HANDBUILT.read_text())["hash"]
@@ -85,7 +78,7 @@ def test_a_deliberate_hand_edit_is_recorded_with_ir_rehash(tmp_path, doc, capsys
     doc["layers"][0]["weight"]["values"][0] = -doc["layers"][0]["weight"]["values"][0] or 1
     path = _write(tmp_path, doc)
     assert main(["golden", str(path), "--data", str(tmp_path / "none.npz"), "--out", str(tmp_path / "g.npz")]) == 1
-    _one_line_error(capsys, "does not match its hash", "encoder ir rehash")
+    one_line_error(capsys, "does not match its hash", "encoder ir rehash")
     assert main(["ir", "rehash", str(path), "--in-place"]) == 0
     assert "->" in capsys.readouterr().out
     assert load_ir(path).layers[0].weight.ravel()[0] == doc["layers"][0]["weight"]["values"][0]
@@ -93,7 +86,7 @@ def test_a_deliberate_hand_edit_is_recorded_with_ir_rehash(tmp_path, doc, capsys
     doc["layers"][0]["weight"]["values"][1] = 0.5
     bad = _write(tmp_path, doc, "bad.json")
     assert main(["ir", "rehash", str(bad), "--out", str(tmp_path / "new.json")]) == 1
-    _one_line_error(capsys, "layers[0].weight.values[1]")
+    one_line_error(capsys, "layers[0].weight.values[1]")
     assert not (tmp_path / "new.json").exists()
 
 
@@ -110,15 +103,15 @@ def test_rehash_of_an_unedited_ir_keeps_its_hash(tmp_path, capsys):
 def test_a_binary_file_or_a_run_folder_given_as_ir_is_one_line(tmp_path, capsys):
     save_data(tmp_path / "data.npz", SensorData(np.zeros((3, 48))))
     assert main(["rtl", str(tmp_path / "data.npz"), "--out", str(tmp_path / "d")]) == 1
-    _one_line_error(capsys, "binary data, not a JSON IR file", ".npz")
+    one_line_error(capsys, "binary data, not a JSON IR file", ".npz")
     run = tmp_path / "run"
     run.mkdir()
     shutil.copy(HANDBUILT, run / "ir.json")
     assert main(["rtl", str(run), "--out", str(tmp_path / "d")]) == 1
-    _one_line_error(capsys, f"did you mean {run / 'ir.json'}?")
+    one_line_error(capsys, f"did you mean {run / 'ir.json'}?")
     (tmp_path / "latin1.json").write_bytes(b'{"name": "\xe9"}')
     assert main(["ir", "check", str(tmp_path / "latin1.json")]) == 1
-    _one_line_error(capsys, "not UTF-8")
+    one_line_error(capsys, "not UTF-8")
 
 
 # -- 6: data files ---------------------------------------------------------------------------
@@ -150,10 +143,10 @@ def test_truncated_npz_and_json_given_as_data_are_one_line(tmp_path, capsys):
     good = save_data(tmp_path / "good.npz", SensorData(np.random.default_rng(0).random((2000, 48))))
     (tmp_path / "cut.npz").write_bytes(good.read_bytes()[:5000])
     assert main(["data", "info", str(tmp_path / "cut.npz")]) == 1
-    _one_line_error(capsys, "damaged or truncated")
+    one_line_error(capsys, "damaged or truncated")
     shutil.copy(HANDBUILT, tmp_path / "ir.json")
     assert main(["data", "info", str(tmp_path / "ir.json")]) == 1
-    _one_line_error(capsys, "not a data file of this kit", "JSON")
+    one_line_error(capsys, "not a data file of this kit", "JSON")
 
 
 def test_golden_and_sim_refuse_the_same_bad_data_file(tmp_path, capsys):
@@ -166,7 +159,7 @@ def test_golden_and_sim_refuse_the_same_bad_data_file(tmp_path, capsys):
     with pytest.raises(UserError, match="module 777, cell 2"):
         regression_set(ir, 10, 1, path)
     assert main(["golden", str(TINY / "tiny_a.json"), "--data", str(path), "--out", str(tmp_path / "g.npz")]) == 1
-    _one_line_error(capsys, "module 777, cell 2")
+    one_line_error(capsys, "module 777, cell 2")
 
 
 # -- 7: replay files ------------------------------------------------------------------------
@@ -211,7 +204,7 @@ def test_sim_replay_of_a_bad_or_binary_file_is_one_line_and_leaves_nothing(tmp_p
     for replay, needle in ((bad, "47 counts"), (ROOT / "tests" / "data" / "econt" / "testInput.csv", "not JSON")):
         assert main(["sim", str(TINY / "tiny"), "--replay", str(replay), "--out", str(out),
                      "--build-dir", str(tmp_path / "build")]) == 1
-        _one_line_error(capsys, needle)
+        one_line_error(capsys, needle)
     assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
 
 
@@ -219,10 +212,10 @@ def test_sim_seed_and_jobs_out_of_range_are_one_line(tmp_path, capsys):
     if shutil.which("iverilog") is None:
         pytest.skip("needs Icarus Verilog")
     assert main(["sim", str(TINY / "tiny"), "--seed", "-1", "--out", str(tmp_path / "r")]) == 1
-    _one_line_error(capsys, "--seed: -1 outside")
+    one_line_error(capsys, "--seed: -1 outside")
     assert main(["data", "synth", "--modules", "10", "--seed", "1", "--pileup", "1e9",
                  "--out", str(tmp_path / "d.npz")]) == 1
-    _one_line_error(capsys, "--pileup must be a number in 0..1000")
+    one_line_error(capsys, "--pileup must be a number in 0..1000")
     assert not list(tmp_path.iterdir())
 
 
@@ -283,5 +276,5 @@ def test_an_empty_data_file_is_refused_and_clipped_charges_are_warned_about(tmp_
 def test_every_float_option_refuses_inf_and_nan_in_one_line(tmp_path, capsys, argv, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
-    _one_line_error(capsys, "must be a finite number")
+    one_line_error(capsys, "must be a finite number")
     assert list(tmp_path.iterdir()) == []

@@ -21,6 +21,7 @@ import pytest
 from encoder import files
 from encoder.cli import main
 from encoder.errors import UserError
+from cli_helpers import one_line_error
 
 ROOT = Path(__file__).resolve().parents[1]
 INIT = ROOT / "tests" / "data" / "econt" / "AE" / "init.yaml"
@@ -34,14 +35,6 @@ def _dead_pid() -> int:
 
 def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, err
-    return err
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +121,7 @@ def test_an_output_claimed_by_a_live_process_is_refused_at_once(tmp_path, chip_i
     claim = tmp_path / f".{out.name}.~enc-claim"
     claim.write_text(f"{files._HOST} {os.getppid()}\n")             # a live process that is not us
     assert main(["econt", "import", str(INIT), "--out", str(out)]) == 1
-    _one_line_error(capsys, "another encoder process", str(os.getppid()))
+    one_line_error(capsys, "another encoder process", str(os.getppid()))
     assert not out.exists()
     claim.write_text(f"{files._HOST} {_dead_pid()}\n")               # its owner died: the claim is stale
     assert main(["econt", "import", str(INIT), "--out", str(out)]) == 0
@@ -158,17 +151,17 @@ def test_default_sim_run_names_differ_within_one_second(tmp_path):
 def test_out_equal_to_an_input_is_refused_and_the_input_kept(tmp_path, chip_ir, data_file, capsys):
     before = data_file.read_bytes()
     assert main(["golden", str(chip_ir), "--data", str(data_file), "--out", str(data_file), "--force"]) == 1
-    _one_line_error(capsys, "is also an input")
+    one_line_error(capsys, "is also an input")
     assert data_file.read_bytes() == before
     csv = tmp_path / "c.csv"
     csv.write_text("1,2\n")
     assert main(["data", "import", str(csv), "--out", str(csv), "--force"]) == 1
-    _one_line_error(capsys, "is also an input")
+    one_line_error(capsys, "is also an input")
     assert csv.read_text() == "1,2\n"
     y = tmp_path / "init.yaml"
     y.write_bytes(INIT.read_bytes())
     assert main(["econt", "import", str(y), "--out", str(tmp_path / "." / "init.yaml"), "--force"]) == 1
-    _one_line_error(capsys, "is also an input")
+    one_line_error(capsys, "is also an input")
     assert y.read_bytes() == INIT.read_bytes()
 
 
@@ -179,7 +172,7 @@ def test_a_folder_output_holding_an_input_is_refused(tmp_path, chip_ir, capsys):
     ir.write_bytes(chip_ir.read_bytes())
     (run / "manifest.json").write_text("{}")
     assert main(["rtl", str(ir), "--out", str(run), "--force"]) == 1
-    _one_line_error(capsys, "holding the input")
+    one_line_error(capsys, "holding the input")
     assert ir.read_bytes() == chip_ir.read_bytes()
 
 
@@ -240,11 +233,11 @@ def test_force_never_replaces_a_folder_the_command_did_not_make(tmp_path, chip_i
     (prims / "enc_mult.v").write_text("module enc_mult; endmodule\n")
     for extra in ([], ["--force"]):
         assert main(["rtl", str(chip_ir), "--out", str(prims), *extra]) == 1
-        _one_line_error(capsys, "not an earlier output", "not even with --force")
+        one_line_error(capsys, "not an earlier output", "not even with --force")
     assert _tree(prims) == {"enc_mult.v": b"module enc_mult; endmodule\n"}
     monkeypatch.chdir(tmp_path)
     assert main(["rtl", str(chip_ir), "--out", ".", "--force"]) == 1
-    _one_line_error(capsys, "current folder")
+    one_line_error(capsys, "current folder")
 
 
 def test_check_rtl_refuses_an_existing_work_folder_without_force(tmp_path, capsys):
@@ -255,9 +248,9 @@ def test_check_rtl_refuses_an_existing_work_folder_without_force(tmp_path, capsy
     args = ["econt", "check-rtl", "--config", str(INIT), "--input", str(econt / "testInput.csv"),
             "--expected", str(econt / "AE" / "testOutput.csv"), "--out", str(out)]
     assert main(args) == 1
-    _one_line_error(capsys, str(out))
+    one_line_error(capsys, str(out))
     assert main(args + ["--force"]) == 1                  # not a check-rtl folder: never replaced
-    _one_line_error(capsys, "not an earlier output")
+    one_line_error(capsys, "not an earlier output")
     assert (out / "notes.txt").read_text() == "mine"
 
 
@@ -267,7 +260,7 @@ def test_an_unwritable_output_location_is_one_line(tmp_path, chip_ir, data_file,
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert main(["golden", str(chip_ir), "--data", str(data_file), "--out", str(blocker / "g.npz")]) == 1
-    _one_line_error(capsys, "is not a folder")
+    one_line_error(capsys, "is not a folder")
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)
@@ -276,7 +269,7 @@ def test_an_unwritable_output_location_is_one_line(tmp_path, chip_ir, data_file,
             monkeypatch.setattr(files.tempfile, "mkstemp",
                                 lambda **kw: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
         assert main(["golden", str(chip_ir), "--data", str(data_file), "--out", str(ro / "g.npz")]) == 1
-        _one_line_error(capsys, "ro", "ermission denied")
+        one_line_error(capsys, "ro", "ermission denied")
     finally:
         ro.chmod(0o755)
     assert list(ro.iterdir()) == []
@@ -289,7 +282,7 @@ def test_any_os_error_of_a_command_is_one_line(tmp_path, chip_ir, data_file, cap
         raise OSError(28, "No space left on device", str(tmp_path / "g.npz"))
     monkeypatch.setattr(golden_cli, "save_npz", full_disk)
     assert main(["golden", str(chip_ir), "--data", str(data_file), "--out", str(tmp_path / "g.npz")]) == 1
-    _one_line_error(capsys, "g.npz", "No space left on device")
+    one_line_error(capsys, "g.npz", "No space left on device")
 
 
 def test_a_failed_command_leaves_no_folder_it_made_for_its_output(tmp_path, chip_ir, capsys):
@@ -301,7 +294,7 @@ def test_a_failed_command_leaves_no_folder_it_made_for_its_output(tmp_path, chip
     bad = tmp_path / "dc.npz"
     np.savez(bad, charges=-np.ones((2, 48)))
     assert main(["golden", str(chip_ir), "--data", str(bad), "--out", str(tmp_path / "new" / "g.npz")]) == 1
-    _one_line_error(capsys, "negative")
+    one_line_error(capsys, "negative")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dc.npz"]
 
 
@@ -311,7 +304,7 @@ def test_golden_refuses_an_existing_output_before_any_work(tmp_path, chip_ir, ca
     out.write_bytes(b"mine")
     monkeypatch.setattr(golden_cli, "load_data", lambda p: pytest.fail("read the data before refusing"))
     assert main(["golden", str(chip_ir), "--data", "whatever.npz", "--out", str(out)]) == 1
-    _one_line_error(capsys, "already exists")
+    one_line_error(capsys, "already exists")
     assert out.read_bytes() == b"mine"
 
 

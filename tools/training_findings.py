@@ -58,6 +58,10 @@ def setting(r: dict) -> str:
     return ", ".join(parts)
 
 
+def _short(setting_text: str) -> str:
+    return "wide decoder" if setting_text.startswith("decoder filters") else f"{setting_text} loss"
+
+
 def emd(r: dict, data: str) -> float | None:
     ev = r["evaluations"].get(data)
     return ev["algorithms"]["ae_golden"]["emd"]["mean"] if ev else None
@@ -164,11 +168,12 @@ def main(argv=None) -> int:
               f"{100 * b['charge_in_empty_cells']:.1f} % | {b['cells_over_1pct_in']:.1f} -> "
               f"{b['cells_over_1pct_out']:.1f} | {t['best_val_emd']:.3f} | {t['epochs_run']} ({t['best_epoch']}) | "
               f"{t.get('train_seconds') or 0:.0f} |")
-    picks = [k for k in ("telescope", "sinkhorn") if k in shown]
-    if len(picks) == 2:
+    wide = next((k for k in shown if k.startswith("decoder filters")), None)
+    picks = [k for k in ("telescope", "sinkhorn", wide) if k in shown]
+    if len(picks) >= 2:
         busy = int(np.argsort((held > 1).sum(1))[-len(held) // 3])     # a module of typical-to-high occupancy
         for i, idx in enumerate((busy, int(np.argmax(held.max(1) / held.sum(1) > 0.5)))):
-            event_display({"input": held[idx], **{f"AE {k}": shown[k][1][idx] for k in picks}},
+            event_display({"input": held[idx], **{f"AE, {_short(k)}": shown[k][1][idx] for k in picks}},
                           args.out / f"training_findings_display{i + 1}.png", overwrite=True,
                           title=f"held-out synthetic module {idx}, 3 e-links")
     if cms is not None:

@@ -98,7 +98,7 @@ STUDY      ?= configs/study_elinks.yaml
 study: setup  ## e-link study: autoencoder at 2-5 e-links vs threshold/STC/best choice (about an hour)
 	$(ENC) study --config $(STUDY) --out $(OUT)/$(basename $(notdir $(STUDY))) --workers $(JOBS)
 
-study-training: setup  ## what limits the AE: losses, data and capacity at 3 e-links (about 40 min)
+study-training: setup  ## what limits the AE: loss, data, encoder and decoder capacity (about 2 hours)
 	$(ENC) study --config configs/study_training.yaml --out $(OUT)/study_training --workers $(JOBS)
 
 findings: study study-training  ## both studies, then the figures and tables of docs/training_findings.md

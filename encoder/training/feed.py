@@ -2,7 +2,8 @@
 
 Without options every epoch sees the same training split in a new order.
 ``stream_modules`` adds that many freshly generated synthetic modules per
-epoch (never the same twice, so the model cannot memorise them);
+epoch (the built-in generator with its defaults: shower maximum, 200
+pileup; never the same twice, so the model cannot memorise them);
 ``augment`` maps every module through a random symmetry of the sensor (a
 rotation or reflection that carries the cells onto themselves), which
 changes neither the EMD nor the module sum. Everything is drawn from

@@ -129,6 +129,10 @@ def main(argv=None) -> int:
             pts = [p for p in pts if p[1] is not None]
             if pts:
                 ax.plot(*zip(*pts), "o-", label=f"AE, {loss} loss")
+        wide = sorted((r["elinks"], emd(r, "eval" if not sfx else "cms_ttbar")) for _, r in tr
+                      if "decoder.filters" in r["overrides"])
+        if wide:
+            ax.plot(*zip(*wide), "o-", color="C2", label="AE, sinkhorn loss, wide decoder")
         for name, style in (("best_choice", "s--"), ("stc4", "^:")):
             rows = [r for r in table if r["kind"] == "baseline" and r["name"].startswith(name)
                     and r.get(f"emd_mean{sfx}")]

@@ -10,6 +10,8 @@ study and an uninterrupted one give the same table.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from ..files import atomic_path, write_text
@@ -29,6 +31,11 @@ def _ae_label(r: dict) -> str:
     return f"AE {r['elinks']} e-links, {r['n_latent']}x{r['latent_bits']} bits" if r.get("elinks") else f"AE {r['label']}"
 
 
+def _budget(r: dict):
+    """What a point competes within: its e-link budget, else (no budget) only itself."""
+    return r.get("elinks") if r.get("elinks") is not None else r["label"]
+
+
 def selected_ids(results: list[dict]) -> set[str]:
     """Per e-link budget, the point with the lowest validation EMD (ties: the earlier point).
 
@@ -37,7 +44,7 @@ def selected_ids(results: list[dict]) -> set[str]:
     """
     best: dict = {}
     for r in sorted(results, key=lambda r: r["index"]):
-        key = r.get("elinks") if r.get("elinks") is not None else r["label"]
+        key = _budget(r)
         v = r["train"].get("best_val_emd")
         v = float("inf") if v is None else float(v)
         if key not in best or v < best[key][0]:
@@ -47,13 +54,11 @@ def selected_ids(results: list[dict]) -> set[str]:
 
 def selected_json(results: list[dict]) -> str:
     """The kept model of each e-link budget: where its run and IR are, and how it was chosen."""
-    import json
     chosen = selected_ids(results)
     keep = {}
     for r in sorted(results, key=lambda r: r["index"]):
         if r["id"] in chosen:
-            key = str(r.get("elinks") if r.get("elinks") is not None else r["label"])
-            keep[key] = {"point": r["id"], "run": f"points/{r['id']}/run", "ir": f"points/{r['id']}/ir.json",
+            keep[str(_budget(r))] = {"point": r["id"], "run": f"points/{r['id']}/run", "ir": f"points/{r['id']}/ir.json",
                          "overrides": r["overrides"], "best_val_emd": r["train"].get("best_val_emd")}
     return json.dumps({"chosen_by": "lowest validation EMD (training split only)", "by_elinks": keep},
                       indent=1) + "\n"

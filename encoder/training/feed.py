@@ -33,7 +33,7 @@ class Feed:
         self.seed = seed
         self.stream_modules = int(stream_modules)
         self.augment = bool(augment)
-        geo = geometry_mod.load(cfg.geometry)
+        self.geometry = geo = geometry_mod.load(cfg.geometry)
         self.arrangement = geo.arrangement(cfg.arrangement)
         self.perms = None
         if self.augment:
@@ -47,9 +47,8 @@ class Feed:
     def fresh_cells(self, epoch: int) -> np.ndarray:
         """``stream_modules`` new synthetic modules, normalised as the model sees them."""
         from ..data.synth import synthesize
-        geo = geometry_mod.load(self.cfg.geometry)
         seed = int(epoch_rng(self.seed, epoch, 1).integers(2**31))
-        data = synthesize(self.stream_modules, seed, geo)
+        data = synthesize(self.stream_modules, seed, self.geometry)
         prepared = model_inputs(self.cfg, data.charges)
         return prepared.cells[prepared.module_sum > 0].astype(np.float32)
 

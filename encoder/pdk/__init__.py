@@ -96,10 +96,10 @@ def _guess(cells: dict[str, float], pattern: str) -> str | None:
 def cell_areas(text: str) -> dict[str, float]:
     """Area of every cell of a Liberty text (first ``area`` attribute inside the cell group)."""
     out = {}
-    for m in CELL.finditer(text):
-        a = AREA.search(text, m.end(), m.end() + 4000)
+    for name, start, end in _cell_spans(text):
+        a = AREA.search(text, start, end)      # only the cell group has an area attribute
         if a:
-            out[m.group(1)] = float(a.group(1))
+            out[name] = float(a.group(1))
     return out
 
 

@@ -1,0 +1,199 @@
+"""Map a generated design to a standard-cell library with yosys, module by module.
+
+The same hierarchical flow as the generic estimate (``encoder.rtl_gen.synth``):
+each distinct module is synthesized once, so an ECON-T-sized design maps in
+minutes. After the coarse and fine ``synth`` steps, flip-flops go to the
+library's flip-flops (``dfflibmap``) and logic to its gates (``abc
+-liberty``, delay target = the clock period, so ABC maps for speed and
+sizes gates). The netlist is then made readable for OpenSTA and the cell
+models (constants to tie cells, port bits split, buffers where a wire
+would join two ports) and written as one hierarchical Verilog file.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import interrupts
+from ..errors import UserError
+from ..pdk import Library, cell_areas, write_mapping, write_plain
+from ..rtl_gen.synth import _paramod_names, _read_stat_json, yosys_version
+
+ABC_MODULE = re.compile(r"^\d+\.\d+\. Extracting gate netlist of module `(.+?)' to")
+SEQUENTIAL = re.compile(r"\bff\s*\(|\blatch\s*\(")
+
+
+@dataclass
+class Mapped:
+    """A design mapped to cells: the netlist file and what stat counted."""
+
+    top: str
+    netlist: Path
+    liberty: Path                    # complete Liberty text (for OpenSTA)
+    area_um2: float
+    cells: int
+    cells_by_type: dict[str, int]
+    flip_flops: int
+    seconds: float
+    yosys: str
+    abc: str
+    dont_use: list[str] = field(default_factory=list)
+    per_module: list[dict] = field(default_factory=list)   # module, instances, area each
+    log: list[str] = field(default_factory=list)
+
+
+def design_sources(design_dir: Path) -> tuple[dict, str, list[Path]]:
+    from ..inputs import read_json
+    mpath = design_dir / "manifest.json"
+    if not mpath.is_file():
+        raise UserError(f"{mpath}: no such file (expected a design directory from `encoder rtl`)")
+    manifest = read_json(mpath, "design manifest")
+    try:
+        top, sources = manifest["top"], [design_dir / str(s) for s in manifest["sources"]]
+    except (KeyError, TypeError) as exc:
+        raise UserError(f"{mpath}: not a design manifest (no {exc})") from None
+    for s in sources:
+        if not s.is_file():
+            raise UserError(f"{mpath}: sources: {s} does not exist")
+    return manifest, top, sources
+
+
+def script(sources: list[Path], top: str, maplib: Path, lib: Library, clock_ns: float, abc: str,
+           netlist: Path, stat_json: Path) -> str:
+    read = "\n".join(f"read_verilog -defer {s}" for s in sources)
+    delay_ps = int(round(clock_ns * 1000))
+    abc_cmd = f"abc -liberty {maplib} -fast" if abc == "fast" else f"abc -liberty {maplib} -D {delay_ps}"
+    lines = [
+        read,
+        f"hierarchy -check -top {top}",
+        f"synth -top {top} -run begin:fine",
+        "synth -run fine:check",
+        f"dfflibmap -liberty {maplib}",
+        abc_cmd,
+        "opt_clean -purge",
+        # OpenSTA's 2019 parser and the cell models need plain netlists: no undefined bits,
+        # port buses split, constants from tie cells, no port-to-port assignments.
+        "setundef -zero",
+        "splitnets -ports",
+    ]
+    if lib.tie:
+        cell, hi, lo = lib.tie
+        lines.append(f"hilomap -singleton -hicell {cell} {hi} -locell {cell} {lo}")
+    if lib.buffer:
+        cell, a, y = lib.buffer
+        lines.append(f"insbuf -buf {cell} {a} {y}")
+    lines += [
+        "opt_clean -purge",
+        f"tee -q -o {stat_json} stat -json -liberty {maplib} -top {top}",
+        f"stat -liberty {maplib} -top {top}",
+        f"write_verilog -noattr -noexpr -nohex -nodec {netlist}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def map_design(design_dir: str | Path, lib: Library, work: Path, clock_ns: float = 25.0, abc: str = "delay",
+               progress: bool = True) -> Mapped:
+    """Map ``design_dir`` to ``lib``; the netlist and the Liberty copies go to ``work``."""
+    design_dir = Path(design_dir)
+    manifest, top, sources = design_sources(design_dir)
+    version = yosys_version()
+    work.mkdir(parents=True, exist_ok=True)
+    plain = write_plain(lib, work / "library.lib")
+    maplib, dropped = write_mapping(lib, work / "library_mapping.lib")
+    netlist = work / "netlist.v"
+    stat_json = work / "stat.json"
+    ys = work / "map.ys"
+    ys.write_text(script([s.resolve() for s in sources], top, maplib, lib, clock_ns, abc, netlist, stat_json))
+    log: list[str] = []
+    t0 = time.monotonic()
+    rc = _run(ys, log, progress, n_modules=len(sources))
+    seconds = time.monotonic() - t0
+    if rc != 0:
+        tail = "\n".join(log[-15:])
+        raise UserError(f"yosys failed mapping {design_dir} to {lib.name} (exit {rc}); last lines:\n{tail}")
+    stat = _read_stat_json(stat_json)
+    areas = cell_areas(plain.read_text())
+    sequential = sequential_cells(plain.read_text())
+    by_type, per_module = _totals(stat, top, areas)
+    readable = _paramod_names(log)
+    for m in per_module:
+        m["module"] = readable.get(m["module"], m["module"])
+    area = sum(n * areas.get(c, 0.0) for c, n in by_type.items())
+    missing = sorted(c for c in by_type if c not in areas)
+    if missing:
+        raise UserError(f"mapped netlist uses cells without an area in {lib.liberty}: {', '.join(missing[:5])}")
+    return Mapped(top=top, netlist=netlist, liberty=plain, area_um2=area, cells=sum(by_type.values()),
+                  cells_by_type=by_type, flip_flops=sum(n for c, n in by_type.items() if c in sequential),
+                  seconds=seconds, yosys=version,
+                  abc=f"abc -liberty -D {int(round(clock_ns * 1000))} (delay target = clock)" if abc != "fast"
+                  else "abc -liberty -fast (area)", dont_use=dropped, per_module=per_module, log=log)
+
+
+def sequential_cells(text: str) -> set[str]:
+    """Cells with an ``ff`` or ``latch`` group: the library's flip-flops and latches."""
+    from ..pdk import _cell_spans
+    return {name for name, start, end in _cell_spans(text) if SEQUENTIAL.search(text, start, end)}
+
+
+def _totals(stat: dict, top: str, areas: dict[str, float]) -> tuple[dict[str, int], list[dict]]:
+    """Cells by type over the whole hierarchy and each module's own area, from stat -json."""
+    mods = stat.get("modules", {})
+    key = {k.lstrip("\\"): k for k in mods}
+    if top not in key:
+        raise UserError(f"yosys stat did not report the top module {top}")
+    memo: dict[str, dict[str, int]] = {}
+
+    def own_cells(name):
+        return mods[key[name]].get("num_cells_by_type", {})
+
+    def totals(name):
+        if name not in memo:
+            out: dict[str, int] = {}
+            for cell, n in own_cells(name).items():
+                sub = cell.lstrip("\\")
+                if sub in key:
+                    for c, m in totals(sub).items():
+                        out[c] = out.get(c, 0) + n * m
+                else:
+                    out[cell] = out.get(cell, 0) + n
+            memo[name] = out
+        return memo[name]
+
+    instances: dict[str, int] = {top: 1}
+    order = [top]
+    for name in order:
+        for cell, n in own_cells(name).items():
+            sub = cell.lstrip("\\")
+            if sub in key:
+                if sub not in instances:
+                    order.append(sub)
+                instances[sub] = instances.get(sub, 0) + n * instances[name]
+    per = []
+    for name, n in instances.items():
+        own = sum(m * areas.get(c, 0.0) for c, m in own_cells(name).items() if c.lstrip("\\") not in key)
+        per.append({"module": name, "instances": n, "area_um2": round(own, 3), "total_um2": round(n * own, 3)})
+    per.sort(key=lambda m: -m["total_um2"])
+    return totals(top), per
+
+
+def _run(ys: Path, log: list[str], progress: bool, n_modules: int) -> int:
+    from tqdm import tqdm
+    proc = interrupts.popen(["yosys", "-s", str(ys)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, bufsize=1)
+    bar = tqdm(desc="map to cells", unit="module", disable=not progress or None, leave=False)
+    try:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            log.append(line)
+            m = ABC_MODULE.match(line)
+            if m:
+                bar.update(1)
+                bar.set_postfix_str(m.group(1)[-40:])
+        return proc.wait()
+    finally:
+        interrupts.release(proc)
+        bar.close()

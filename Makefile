@@ -40,7 +40,7 @@ $(TOOLSTAMP): tools/setup_tools.sh
 	@bash tools/setup_tools.sh
 	@touch $@
 
-tools: $(TOOLSTAMP)  ## install iverilog and yosys (apt-get) when missing
+tools: $(TOOLSTAMP)  ## install iverilog, yosys and opensta (apt-get) when missing
 
 demo: setup  ## the main job end to end on built-in synthetic data
 	@bash tools/demo.sh $(DEMO)

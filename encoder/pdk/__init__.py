@@ -35,6 +35,7 @@ BUILTIN = {
         "buffer": ("sky130_fd_sc_hd__buf_1", "A", "X"),
         "driver": ("sky130_fd_sc_hd__buf_2", "X"),
         "nand2": "sky130_fd_sc_hd__nand2_1",
+        "receiver": ("sky130_fd_sc_hd__dfxtp_1", "D"),
     },
 }
 CELL = re.compile(r'\n\s*cell\s*\(\s*"?([A-Za-z0-9_$.\[\]]+)"?\s*\)\s*\{')
@@ -53,6 +54,7 @@ class Library:
     buffer: tuple[str, str, str] | None = None         # (cell, in pin, out pin)
     driver: tuple[str, str] | None = None              # (cell, out pin) assumed to drive every input
     nand2: str | None = None          # the gate-equivalent reference cell
+    receiver: tuple[str, str] | None = None            # (cell, pin) every output is assumed to drive
 
     def text(self) -> str:
         """The Liberty file's text (decompressed)."""
@@ -73,7 +75,7 @@ def resolve(spec: str) -> Library:
     if spec in BUILTIN:
         b = BUILTIN[spec]
         return Library(spec, b["liberty"], list(b["models"]), list(b["defines"]), b["corner"], b["dont_use"],
-                       b["tie"], b["buffer"], b["driver"], b["nand2"])
+                       b["tie"], b["buffer"], b["driver"], b["nand2"], b["receiver"])
     path = Path(spec)
     if not path.is_file():
         raise UserError(f"--liberty: {spec}: neither a built-in library ({', '.join(BUILTIN)}) nor a file")
@@ -85,6 +87,7 @@ def resolve(spec: str) -> Library:
     lib.nand2 = _guess(cells, r"(?i)nand2(_?x?1|_1)?$")
     lib.buffer = (b, "A", "X") if (b := _guess(cells, r"(?i)^(.*__)?buf_?x?1$")) else None
     lib.driver = (lib.buffer[0], lib.buffer[2]) if lib.buffer else None
+    lib.receiver = (lib.buffer[0], lib.buffer[1]) if lib.buffer else None
     return lib
 
 
@@ -101,6 +104,18 @@ def cell_areas(text: str) -> dict[str, float]:
         if a:
             out[name] = float(a.group(1))
     return out
+
+
+def pin_capacitance(text: str, cell: str, pin: str) -> float:
+    """The ``capacitance`` of a cell's input pin, in the library's capacitance unit."""
+    for name, start, end in _cell_spans(text):
+        if name == cell:
+            m = re.search(r'pin\s*\(\s*"?' + re.escape(pin) + r'"?\s*\)\s*\{[^}]*?\bcapacitance\s*:\s*([0-9.eE+-]+)',
+                          text[start:end])
+            if m:
+                return float(m.group(1))
+            break
+    raise UserError(f"Liberty: no capacitance for pin {pin} of cell {cell}")
 
 
 def _cell_spans(text: str):

@@ -35,11 +35,16 @@ def register(sub) -> None:
 
     s = sub.add_parser(
         "synth",
-        help="estimate area and timing of a generated design with yosys",
-        description="Generic yosys synthesis of a design directory from `encoder rtl`: each distinct "
-                    "module is synthesized once and counted per instance. Writes synth.json and "
-                    "synth.txt: cells by type, flip-flops, estimated transistors (stat -tech cmos) "
-                    "and the longest combinational path in gate levels (ltp).",
+        help="area, timing and power of a generated design (standard-cell library or generic estimate)",
+        description="With --liberty sky130hd (shipped: SkyWater SKY130 HD cells, typical corner) or a Liberty "
+                    "file: maps the design to the library with yosys module by module (flip-flops with "
+                    "dfflibmap, logic with abc against the Liberty file, delay target = the clock), runs "
+                    "OpenSTA at the clock (worst and total negative slack, critical path through the "
+                    "hierarchy, highest passing clock) and estimates power from switching activity "
+                    "measured in the design's own RTL simulation (or a stated default activity). Writes "
+                    "synth.json, synth.txt, netlist.v (for `encoder sim DIR --netlist REPORT_DIR`), map.log and "
+                    "sta.log. With --liberty none (the default): generic yosys gates; cells by type, "
+                    "flip-flops, estimated transistors (stat -tech cmos) and gate levels.",
     )
     s.add_argument("design", metavar="DIR", help="design directory (with manifest.json)")
     s.add_argument("--out", metavar="REPORT_DIR", help="report directory (default: DIR/synth)")
@@ -48,6 +53,26 @@ def register(sub) -> None:
                         "full (much slower; default: %(default)s)")
     s.add_argument("--no-depth", action="store_true",
                    help="skip the flattened longest-path analysis (saves time on large designs)")
+    s.add_argument("--liberty", default="none", metavar="sky130hd|FILE.lib|none",
+                   help="standard-cell library to map to: sky130hd (shipped), a Liberty file (.lib or .lib.gz), "
+                        "or none for the generic transistor estimate (default: %(default)s)")
+    s.add_argument("--clock", type=float, default=25.0, metavar="NS",
+                   help="clock period for mapping, timing and power, in ns (default: %(default)s = 40 MHz)")
+    s.add_argument("--activity", choices=("simulated", "vectorless", "none"), default="simulated",
+                   help="power: switching activity from an RTL simulation of the design (simulated), a default "
+                        "activity on every input and register (vectorless), or no power figures "
+                        "(default: %(default)s)")
+    s.add_argument("--vectors", type=int, default=1000, metavar="N",
+                   help="simulated activity: modules simulated (default: %(default)s)")
+    s.add_argument("--data", metavar="D", help="simulated activity: data file (.npz) of the modules "
+                                                 "(default: synthetic modules, seeded)")
+    s.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the simulated modules (default 1)")
+    s.add_argument("--map-for", choices=("delay", "area"), default="delay",
+                   help="--liberty: abc maps for delay with the clock as target, then buffers and sizes gates "
+                        "(delay), or runs abc -fast for area (default: %(default)s)")
+    s.add_argument("--default-activity", type=float, default=0.1, metavar="A",
+                   help="vectorless activity, transitions per clock on every input and register "
+                        "(default: %(default)s)")
     s.add_argument("--log", metavar="FILE", help="also write the full yosys log here")
     s.add_argument("--baseline", metavar="REPORT",
                    help="compare with another design's report (its synth.json, report directory or design "
@@ -87,9 +112,11 @@ def run_rtl(args) -> int:
 
 
 def run_synth(args) -> int:
-    from .synth import synthesize, write_report
     design = Path(args.design)
     out = Path(args.out) if args.out else design / "synth"
+    if args.liberty != "none":
+        return _run_silicon(args, design, out)
+    from .synth import synthesize, write_report
     for name in ("synth.json", "synth.txt"):
         if (out / name).exists() and not args.force:
             raise UserError(f"{out / name}: already exists; pass --force to replace it")
@@ -117,4 +144,24 @@ def run_synth(args) -> int:
         write_text(out / "compare.json", json.dumps(cmp, indent=1) + "\n", overwrite=args.force)
         write_text(out / "compare.txt", to_text(cmp), overwrite=args.force)
         print(to_text(cmp), end="")
+    return 0
+
+
+def _run_silicon(args, design: Path, out: Path) -> int:
+    from ..silicon.flow import PowerOptions, characterise
+    if args.baseline:
+        raise UserError("--baseline compares generic estimates; use it with --liberty none")
+    if args.vectors < 1:
+        raise UserError(f"--vectors: {args.vectors} is not a positive count")
+    if not 0 < args.default_activity <= 2:
+        raise UserError(f"--default-activity: {args.default_activity} outside (0, 2] transitions per clock")
+    power = PowerOptions(mode=args.activity, vectors=args.vectors, data=args.data, seed=args.seed,
+                         default_activity=args.default_activity)
+    rep = characterise(design, out, args.liberty, args.clock, power, abc="fast" if args.map_for == "area" else "delay",
+                       force=args.force)
+    mw = f", {rep.power_mw['total']:.2f} mW, {rep.energy_nj_per_inference:.3f} nJ/inference" if rep.power_mw else ""
+    print(f"{design}: {rep.area_um2 / 1e6:.4f} mm^2 ({rep.gate_equivalents:,.0f} GE), {rep.flip_flops:,} flip-flops; "
+          f"{'meets' if rep.timing_met else 'MISSES'} {rep.clock_ns:g} ns (slack {rep.wns_ns:+.2f} ns, fmax "
+          f"{rep.fmax_mhz:.1f} MHz){mw}")
+    print(f"  reports: {out / 'synth.json'}, {out / 'synth.txt'}; netlist {out / 'netlist.v'}")
     return 0

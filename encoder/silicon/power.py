@@ -1,0 +1,118 @@
+"""Power of a mapped design from OpenSTA's ``report_power``, and the energy of one inference.
+
+Units, checked by hand in ``tests/test_silicon_power.py`` (one
+sky130_fd_sc_hd__dfxtp_1 and four inv_1 at a known activity):
+
+- OpenSTA reports watts (the SKY130 Liberty states leakage in nW: an inv_1's
+  0.0053267 nW comes out as 5.3267e-12); the report here is in mW.
+- Activity is transitions per clock period: switching power is
+  0.5 * C * V^2 * activity / period, with C the fan-out pins' capacitance
+  (the larger of rise and fall), the ``set_load`` on ports and the
+  library's default wire load ("Small" in SKY130 HD: 1.42e-5 pF per unit
+  length at the fan-out's length), V = 1.8 V.
+- Internal power is the Liberty tables (pJ: pF x V^2) per transition at the
+  slews and loads OpenSTA computes, times the transitions per second; a
+  flip-flop's clock pin counts two transitions every period.
+
+Energy per inference = total power x clock period: the encoder takes one
+module every clock (initiation interval 1).
+
+Two activity modes: ``simulated`` (an ``Activity`` from
+``encoder.silicon.activity``) or vectorless (every input and, as
+OpenSTA's fallback, every net at ``VECTORLESS`` activity and duty; the
+report says which and with what value).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+from . import sta
+
+VECTORLESS = (0.1, 0.5)          # (activity per clock period, duty)
+TOTAL = re.compile(r"^Total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.M)
+GROUP = re.compile(r"^(Sequential|Combinational|Macro|Pad)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.M)
+
+
+@dataclass
+class PowerReport:
+    """Power in mW at one clock, and the energy of one inference."""
+
+    internal_mw: float
+    switching_mw: float
+    leakage_mw: float
+    total_mw: float
+    clock_ns: float
+    energy_nj: float                 # total power x clock period (one inference per clock)
+    activity: str                    # "simulated" or "vectorless"
+    activity_note: str               # what the activity was: vectors and data, or the value assumed
+    groups: dict[str, dict[str, float]] = field(default_factory=dict)   # Sequential/Combinational, mW
+    unmatched: int = 0               # flip-flops at the default activity (simulated mode)
+    sta: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        return (f"{self.total_mw:.4g} mW at {self.clock_ns:g} ns (internal {self.internal_mw:.4g}, switching "
+                f"{self.switching_mw:.4g}, leakage {self.leakage_mw:.4g}); {self.energy_nj * 1e3:.4g} pJ per "
+                f"inference; activity {self.activity}: {self.activity_note}")
+
+
+def vectorless_tcl(activity: float, duty: float) -> str:
+    return (f"# vectorless: inputs and unknown nets at activity {activity:g} per clock, duty {duty:g}\n"
+            f"set_power_activity -global -activity {activity:g} -duty {duty:g}\n"
+            f"set_power_activity -input -activity {activity:g} -duty {duty:g}\n")
+
+
+def _paths(mapped) -> tuple[Path, Path, str]:
+    if isinstance(mapped, (tuple, list)):
+        liberty, netlist, top = mapped
+    else:
+        liberty, netlist, top = mapped.liberty, mapped.netlist, mapped.top
+    liberty, netlist = Path(liberty), Path(netlist)
+    for p, what in ((netlist, "netlist"), (liberty, "Liberty file")):
+        if not p.is_file():
+            raise UserError(f"{p}: no such {what} (map the design first)")
+    return liberty, netlist, str(top)
+
+
+def parse(text: str) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """``report_power`` (watts) -> totals and groups in mW."""
+    m = TOTAL.search(text)
+    if m is None:
+        raise UserError("OpenSTA's report_power printed no Total line")
+    keys = ("internal_mw", "switching_mw", "leakage_mw", "total_mw")
+    total = {k: float(v) * 1e3 for k, v in zip(keys, m.groups())}
+    groups = {g[0]: {k: float(v) * 1e3 for k, v in zip(keys, g[1:])} for g in GROUP.findall(text)}
+    return total, groups
+
+
+def power(mapped, constraints: sta.Constraints, activity=None, work: Path | None = None,
+          vectorless: tuple[float, float] = VECTORLESS, name: str = "power") -> PowerReport:
+    """OpenSTA's power of ``mapped`` (a ``Mapped`` or (liberty, netlist, top)) under ``constraints``.
+
+    ``activity`` None means vectorless at ``vectorless`` (activity, duty).
+    """
+    liberty, netlist, top = _paths(mapped)
+    if constraints is None or constraints.clock_ns <= 0:
+        raise UserError("power: a clock period is needed (constraints.clock_ns > 0)")
+    if work is None:
+        work = netlist.parent
+    tcl = sta.load_design(liberty, netlist, top, constraints)
+    if activity is None:
+        tcl += vectorless_tcl(*vectorless)
+        mode, note, unmatched = "vectorless", (f"every input and unknown net at {vectorless[0]:g} transitions "
+                                               f"per clock, duty {vectorless[1]:g}"), 0
+    else:
+        tcl += activity.to_tcl()
+        mode, note, unmatched = activity.source, activity.describe(), activity.unmatched
+    tcl += "puts \"== power\"\nreport_power -digits 8\n"
+    out = sta.run(tcl, work, name)
+    total, groups = parse(out.split("== power", 1)[-1])
+    return PowerReport(**total, clock_ns=constraints.clock_ns,
+                       energy_nj=total["total_mw"] * constraints.clock_ns * 1e-3,
+                       activity=mode, activity_note=note, groups=groups, unmatched=unmatched, sta=out)

@@ -24,18 +24,19 @@ the output port that register drives (``fields[3]`` inside
 signal (a name yosys invented) are counted as ``unmatched`` and get
 ``DEFAULT_ACTIVITY``.
 
-OpenSTA 2019 (Debian's) cannot take these per-pin figures: its
-``set_power_activity -pins`` is broken (it calls a missing
-``get_pins_error``); the underlying ``sta::set_power_pin_activity`` is
-overwritten by the propagation at the first power computation, and set after
-it changes only that pin, not its net's other pins; and its propagation from
-input ports alone (no ``-global``) gives nonsense (36 W for the tiny design:
-the configuration flip-flops' hold loops have no activity to start from),
-while with ``-global`` the global value wins over every port and pin. So
-``to_tcl`` hands OpenSTA the simulation as two means: over the flip-flop
-bits (configuration bits at 0 included) as the global activity, and over the
-input port bits for the inputs; the per-bit figures are kept (``pins``,
-``ports``) and written as comments in the form a newer OpenSTA takes.
+OpenSTA 2019 (Debian's) cannot take these per-bit figures, as tried on
+the tiny design: its ``set_power_activity -pins`` is broken (it calls a
+missing ``get_pins_error``); the underlying ``sta::set_power_pin_activity``
+is overwritten by the propagation at the first power computation, and set
+after it changes only that pin, not its net's other pins; its propagation
+from input ports alone (no ``-global``) is a transition density that grows
+through the adder trees (36 W for the tiny design, 0.4 W per flip-flop); and
+with ``-global`` the global value wins over every port and pin (``-input``
+and ``-input_ports`` included). So ``to_tcl`` hands OpenSTA the simulation as
+one number: the mean activity and duty over the flip-flop bits
+(configuration bits, at 0, included) as the global activity of every net.
+The per-bit figures are kept (``pins``, ``ports``) and written as comments
+in the form a newer OpenSTA takes.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Toggles:
     cycles: int
     period: int                     # simulation time units per clock
     bits: dict[tuple[tuple[str, ...], str, int], tuple[int, int]]   # -> (transitions, time at 1)
+    golden_matches: int = 0         # of the stream's outputs, how many the golden model gives too
 
     def activity(self, key) -> tuple[float, float] | None:
         got = self.bits.get(key)
@@ -85,12 +87,13 @@ class Activity:
     ports: dict[str, tuple[float, float]] = field(default_factory=dict)  # input port bit -> (activity, duty)
     unmatched: int = 0                              # flip-flops given DEFAULT_ACTIVITY
     unmatched_pins: list[str] = field(default_factory=list)
+    golden_matches: int = 0                         # modules whose outputs matched the golden model
     default: tuple[float, float] = DEFAULT_ACTIVITY
     clock_port: str = "clk"
 
     def describe(self) -> str:
-        return (f"simulated: {self.vectors} modules ({self.data}), {self.cycles} cycles at one inference per "
-                f"clock; {len(self.ports)} input port bits, {len(self.pins)} flip-flops from the simulation, "
+        return (f"simulated: {self.vectors} modules ({self.data}; {self.golden_matches} outputs as the golden "
+                f"model's), {self.cycles} cycles at one inference per clock; {len(self.ports)} input port bits, {len(self.pins)} flip-flops from the simulation, "
                 f"{self.unmatched} unmatched at activity {self.default[0]:g}, duty {self.default[1]:g}")
 
     def means(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -103,13 +106,13 @@ class Activity:
         return mean(ffs), mean(ports)
 
     def to_tcl(self) -> str:
-        """OpenSTA 2019 takes the simulation as two numbers (see the module docstring): the flip-flops'
-        mean as the global activity, the input ports' mean for the inputs; the per-pin figures follow
-        as comments, in the command a newer OpenSTA accepts."""
-        (fa, fd), (pa, pd) = self.means()
+        """OpenSTA 2019 takes the simulation as one number (see the module docstring): the flip-flops'
+        mean activity and duty as the global activity; the per-bit figures follow as comments, in the
+        commands a newer OpenSTA accepts."""
+        (fa, fd), _ = self.means()
         lines = [f"# switching activity, {self.describe()}",
-                 f"set_power_activity -global -activity {fa:.6g} -duty {fd:.6g}",
-                 f"set_power_activity -input -activity {pa:.6g} -duty {pd:.6g}"]
+                 f"# every net at the flip-flops' mean: {fa:.4g} transitions per clock, duty {fd:.4g}",
+                 f"set_power_activity -global -activity {fa:.6g} -duty {fd:.6g}"]
         lines += [f"# set_power_activity -input_ports {{{p}}} -activity {a:.6g} -duty {d:.6g}"
                   for p, (a, d) in sorted(self.ports.items())]
         pins = dict(self.pins)
@@ -156,6 +159,7 @@ def _testbench(design, n_stream: int, n_cfg: int, window_start: int, cycles: int
             other_in.append(f"  wire [{p['width'] - 1}:0] {name};")
         conns.append(f".{name}({name})")
     half = CLOCK_NS // 2
+    valid_out, latents, sum_code = (ports[r].name for r in ("out_valid", "out_latents", "out_sum_code"))
     return f"""`timescale 1ns/1ps
 module {TB_TOP};
 {chr(10).join(decl + other_in)}
@@ -181,6 +185,10 @@ module {TB_TOP};
     #({cycles * CLOCK_NS});
     $finish;
   end
+  // What came out in the window, to check the bench against the golden model.
+  integer fo;
+  initial fo = $fopen("outputs.txt", "w");
+  always @(negedge clk) if ($time > 0 && {valid_out} === 1'b1) $fwrite(fo, "%h %h\\n", {latents}, {sum_code});
 endmodule
 """
 
@@ -246,10 +254,29 @@ def simulate(design_dir: str | Path, vectors: int = 200, seed: int = 1, data: st
             raise UserError(f"activity bench wrote no VCD in {work}")
         toggles = read_vcd(vcd, scope=(TB_TOP, "dut"), cycles=len(words), period=CLOCK_NS * 1000,
                            skip={design.clock})
+        toggles.golden_matches = _check_outputs(work / "outputs.txt", design, ir, counts)
     finally:
         if tmp is not None:
             tmp.cleanup()
     return toggles, where
+
+
+def _check_outputs(path: Path, design, ir, counts: np.ndarray) -> int:
+    """How many of the modules' golden (latents, sum code) came out of the bench (as multisets)."""
+    from collections import Counter
+
+    from .. import golden
+    res = golden.run(ir, counts=counts)
+    lat = design.ports["out_latents"]
+    w, mask = lat.element_width, (1 << lat.element_width) - 1
+    want = Counter((tuple(int(v) & mask for v in row), int(sc)) for row, sc in zip(res.latents, res.sum_code))
+    got = Counter()
+    for line in path.read_text().split("\n") if path.is_file() else []:
+        parts = line.split()
+        if len(parts) == 2 and not any(c in line for c in "xzXZ"):
+            word = int(parts[0], 16)
+            got[(tuple((word >> (w * i)) & mask for i in range(lat.fields)), int(parts[1], 16))] += 1
+    return sum((want & got).values())
 
 
 # ---- VCD ---------------------------------------------------------------
@@ -418,5 +445,10 @@ def simulated(design_dir: str | Path, mapped, vectors: int = 200, seed: int = 1,
             got = toggles.activity(((), p["name"], b))
             name = f"{p['name']}[{b}]" if p["width"] > 1 else p["name"]
             ports[name] = got if got is not None else (0.0, 0.0)
+    # The window may clip the first and last few modules' outputs; more missing means a wrong bench.
+    if toggles.golden_matches < vectors - design.latency - 2:
+        raise UserError(f"activity bench: only {toggles.golden_matches} of {vectors} modules came out of "
+                        f"{design_dir} as the golden model computes them")
     return Activity(source="simulated", vectors=vectors, cycles=toggles.cycles, data=where, pins=pins,
-                    ports=ports, unmatched=len(missing), unmatched_pins=missing, clock_port=design.clock)
+                    ports=ports, unmatched=len(missing), unmatched_pins=missing, clock_port=design.clock,
+                    golden_matches=toggles.golden_matches)

@@ -18,9 +18,9 @@ Energy per inference = total power x clock period: the encoder takes one
 module every clock (initiation interval 1).
 
 Two activity modes: ``simulated`` (an ``Activity`` from
-``encoder.silicon.activity``) or vectorless (every input and, as
-OpenSTA's fallback, every net at ``VECTORLESS`` activity and duty; the
-report says which and with what value).
+``encoder.silicon.activity``: OpenSTA 2019 takes it as the flip-flops' mean,
+see there) or vectorless (every net and input at ``VECTORLESS`` activity
+and duty); the report says which, and with what figures.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class PowerReport:
 
 
 def vectorless_tcl(activity: float, duty: float) -> str:
-    return (f"# vectorless: inputs and unknown nets at activity {activity:g} per clock, duty {duty:g}\n"
+    return (f"# vectorless: every net and input at activity {activity:g} per clock, duty {duty:g}\n"
             f"set_power_activity -global -activity {activity:g} -duty {duty:g}\n"
             f"set_power_activity -input -activity {activity:g} -duty {duty:g}\n")
 
@@ -105,7 +105,7 @@ def power(mapped, constraints: sta.Constraints, activity=None, work: Path | None
     tcl = sta.load_design(liberty, netlist, top, constraints)
     if activity is None:
         tcl += vectorless_tcl(*vectorless)
-        mode, note, unmatched = "vectorless", (f"every input and unknown net at {vectorless[0]:g} transitions "
+        mode, note, unmatched = "vectorless", (f"every net and input at {vectorless[0]:g} transitions "
                                                f"per clock, duty {vectorless[1]:g}"), 0
     else:
         tcl += activity.to_tcl()

@@ -162,6 +162,20 @@ def test_power_refuses_a_missing_netlist(tmp_path):
         activity.flip_flops(tmp_path / "netlist.v", "top", set())
 
 
+def test_vcd_toggles_and_duty_per_bit(tmp_path):
+    vcd = tmp_path / "a.vcd"
+    vcd.write_text("$timescale 1ps $end\n$scope module tb $end\n$scope module dut $end\n"
+                   "$var wire 1 ! clk $end\n$var reg 2 # x [1:0] $end\n$scope module u $end\n"
+                   "$var reg 1 % f $end\n$upscope $end\n$upscope $end\n$upscope $end\n$enddefinitions $end\n"
+                   "#100\n$dumpvars\n0!\nb00 #\n1%\n$end\n#105\n1!\n#110\nb1 #\n#120\nb11 #\n"
+                   "#130\nb10 #\n#140\nb0 #\n")
+    t = activity.read_vcd(vcd, scope=("tb", "dut"), cycles=4, period=10, skip={"clk"})
+    assert t.activity(((), "x", 0)) == (2 / 4, 20 / 40)      # up at 110, down at 130
+    assert t.activity(((), "x", 1)) == (1 / 4, 20 / 40)      # up at 120; 140 is past the window
+    assert t.activity((("u",), "f", 0)) == (0.0, 1.0)
+    assert t.activity(((), "clk", 0)) is None
+
+
 # ---- simulated activity of a mapped tiny design ------------------------
 
 @pytest.fixture(scope="module", params=["programmable", "constant"])
@@ -207,7 +221,10 @@ def test_simulated_activity_is_plausible(tiny):
     print(f"{mode}: {sim.describe()}\n  vectorless 0.5: {half.describe()}")
 
 
-def test_activity_refuses_no_modules(tiny):
-    mode, work, mapped, act, c = tiny
+def test_activity_refuses_no_modules_and_missing_data(tmp_path):
+    from encoder.ir.synthetic import synthetic_ir
+    ir = synthetic_ir("tiny_conv", "econt", seed=3)
     with pytest.raises(UserError, match="at least one module"):
-        activity.simulated(work / "design", mapped, vectors=0)
+        activity.stimulus(ir, 0, 1, None)
+    with pytest.raises(UserError, match="none.npz"):
+        activity.stimulus(ir, 10, 1, tmp_path / "none.npz")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,8 +137,9 @@ def test_opensta_units_match_a_hand_calculation(tmp_path):
 
     # Internal: the tables at OpenSTA's slews and loads; the ideal clock and the undriven d have slew 0.
     tcl = sta.load_design(liberty, netlist, "hand", c) + "set_output_delay 0 -clock clk [get_ports q]\n"
-    rep = sta.run(tcl + "report_checks -rise_to [get_ports q] -fields {slew input_pins} -digits 5\n"
-                  "report_checks -fall_to [get_ports q] -fields {slew input_pins} -digits 5\n", tmp_path / "sta", "slews")
+    checks = "".join(f"report_checks -{edge}_to [get_ports q] -fields {{slew input_pins}} -digits 5\n"
+                     for edge in ("rise", "fall"))
+    rep = sta.run(tcl + checks, tmp_path / "sta", "slews")
     slew = _slews(rep)
     y = _group(inv, 'pin ("Y")')
     e_inv = sum(_energy(y, slew[(f"{i}/A", "^")], slew[(f"{i}/A", "v")], load if i == "i3" else c_inv,

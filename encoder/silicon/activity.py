@@ -29,8 +29,8 @@ the tiny design: its ``set_power_activity -pins`` is broken (it calls a
 missing ``get_pins_error``); the underlying ``sta::set_power_pin_activity``
 is overwritten by the propagation at the first power computation, and set
 after it changes only that pin, not its net's other pins; its propagation
-from input ports alone (no ``-global``) is a transition density that grows
-through the adder trees (36 W for the tiny design, 0.4 W per flip-flop); and
+from input ports alone (no ``-global``) gives nonsense (36 W for the tiny
+design, whose vectorless figure at activity 0.5 is 14 mW); and
 with ``-global`` the global value wins over every port and pin (``-input``
 and ``-input_ports`` included). So ``to_tcl`` hands OpenSTA the simulation as
 one number: the mean activity and duty over the flip-flop bits
@@ -93,8 +93,9 @@ class Activity:
 
     def describe(self) -> str:
         return (f"simulated: {self.vectors} modules ({self.data}; {self.golden_matches} outputs as the golden "
-                f"model's), {self.cycles} cycles at one inference per clock; {len(self.ports)} input port bits, {len(self.pins)} flip-flops from the simulation, "
-                f"{self.unmatched} unmatched at activity {self.default[0]:g}, duty {self.default[1]:g}")
+                f"model's), {self.cycles} cycles at one inference per clock; {len(self.ports)} input port bits, "
+                f"{len(self.pins)} flip-flops from the simulation, {self.unmatched} unmatched at activity "
+                f"{self.default[0]:g}, duty {self.default[1]:g}")
 
     def means(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """Mean (activity, duty) over the flip-flops (unmatched at the default) and over the input port bits."""
@@ -129,7 +130,7 @@ def _testbench(design, n_stream: int, n_cfg: int, window_start: int, cycles: int
     ports = design.ports
     counts, valid = ports["in_counts"], ports["in_valid"]
     rst_on = 1 if design.reset_active_high else 0
-    decl = [f"  reg clk = 0;", f"  reg {design.reset} = {rst_on};",
+    decl = ["  reg clk = 0;", f"  reg {design.reset} = {rst_on};",
             f"  reg {valid.name} = 0;", f"  reg [{counts.width - 1}:0] {counts.name} = 0;",
             f"  reg [{counts.width - 1}:0] vec [0:{n_stream - 1}];"]
     conns = [f".{design.clock}(clk)", f".{design.reset}({design.reset})", f".{valid.name}({valid.name})",
@@ -185,7 +186,7 @@ module {TB_TOP};
     #({cycles * CLOCK_NS});
     $finish;
   end
-  // What came out in the window, to check the bench against the golden model.
+  // What came out, to check the bench against the golden model.
   integer fo;
   initial fo = $fopen("outputs.txt", "w");
   always @(negedge clk) if ($time > 0 && {valid_out} === 1'b1) $fwrite(fo, "%h %h\\n", {latents}, {sum_code});

@@ -14,9 +14,9 @@ sky130_fd_sc_hd__dfxtp_1 and four inv_1 at a known activity):
   falling transition, looked up at the slews and loads OpenSTA computes. The
   2019 OpenSTA charges (E_rise + E_fall) per transition, twice the mean
   energy of a transition (later OpenSTA averages the two: ``energy /=
-  rf_count``). The hand calculation finds OpenSTA's internal power at 2.00x
-  the tables' figure for inverters, the flip-flop's data pins and its clock
-  pin (two transitions a period) alike, so the report halves OpenSTA's
+  rf_count``). The hand calculation finds OpenSTA's internal power at 1.99x
+  the tables' figure (inverters and flip-flop together; the flip-flop's
+  clock pin alone, two transitions a period, at 2.00x), so the report halves OpenSTA's
   internal power (``INTERNAL_SCALE``) and keeps its own figure as
   ``sta_internal_mw``.
 

@@ -31,7 +31,7 @@ def mapped(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("silicon")
     d = generate(synthetic_ir("tiny_conv", "econt", seed=3), "programmable", 0)
     write_design(d, tmp / "design")
-    assert main(["synth", str(tmp / "design"), "--liberty", "sky130hd", "--activity", "none",
+    assert main(["synth", str(tmp / "design"), "--liberty", "sky130hd", "--vectors", "200",
                  "--out", str(tmp / "rep")]) == 0
     return d, tmp
 
@@ -78,7 +78,15 @@ def test_report_has_the_chip_designers_keys_and_a_readable_text(mapped):
     cp = rep["critical_path"]
     assert cp["cells"] == sum(s["cells"] for s in cp["through"]) > 5
     assert sum(s["ns"] for s in cp["through"]) == pytest.approx(cp["arrival_ns"], abs=0.2)
+    p = rep["power_mw"]
+    assert p["total"] == pytest.approx(p["internal"] + p["switching"] + p["leakage"], abs=1e-5)
+    assert p["leakage"] > 0 and p["switching"] > 0
+    assert rep["energy_nj_per_inference"] == pytest.approx(p["total"] * 25.0 * 1e-3, rel=1e-4)
+    a = rep["activity"]
+    assert a["mode"] == "simulated" and a["vectors"] == 200 and a["flip_flops_unmatched"] == 0
+    assert rep["power_vectorless_mw"]["total"] > 0
     text = (tmp / "rep" / "synth.txt").read_text()
+    assert "nJ" in text and "simulated activity" in text
     assert "mm^2" in text and "gate equivalents" in text and "critical path" in text and "wire load" in text
 
 

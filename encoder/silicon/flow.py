@@ -9,7 +9,7 @@ simulation or a stated default (``power``), then ``synth.json``,
 
 from __future__ import annotations
 
-import shutil
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -36,6 +36,12 @@ class PowerOptions:
 
 def constraints_for(lib: Library, liberty_text: str, clock_ns: float) -> Constraints:
     c = Constraints(clock_ns=clock_ns)
+    # OpenSTA applies the library's default wire-load model to every net when no other is set.
+    m = re.search(r'default_wire_load\s*:\s*"?([^";]+)"?\s*;', liberty_text[:200000])
+    if m:
+        mode = re.search(r'default_wire_load_mode\s*:\s*"?([^";]+)"?\s*;', liberty_text[:200000])
+        c.wire_load = (f"the library's default model \"{m.group(1).strip()}\" (mode "
+                       f"{mode.group(1).strip() if mode else 'top'}): a fanout-based estimate, no placement")
     if lib.driver:
         c.driving_cell, c.driving_pin = lib.driver
     if lib.receiver:
@@ -74,9 +80,8 @@ def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130
         log(f"timing at {clock_ns:g} ns: worst slack {tim.wns_ns:+.2f} ns, fmax {tim.fmax_mhz:.1f} MHz")
         pw, act, vectorless = None, None, None
         if power.mode != "none":
-            from . import power as pwr
             t0 = time.monotonic()
-            pw, act, vectorless = pwr.for_report(design_dir, mapped, top, cons, power, work, progress)
+            pw, act, vectorless = power_figures(design_dir, mapped, cons, power, work)
             seconds["power"] = round(time.monotonic() - t0, 1)
             log(f"power ({act['mode']} activity): {pw['total']:.3f} mW, "
                 f"{pw['total'] * clock_ns * 1e-3:.4f} nJ per inference")
@@ -106,5 +111,35 @@ def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130
     return report
 
 
-def copy_netlist(src: Path, dst: Path) -> None:
-    shutil.copyfile(src, dst)
+def power_figures(design_dir: Path, mapped: mapping.Mapped, cons: Constraints, opts: PowerOptions, work: Path
+                  ) -> tuple[dict, dict, dict | None]:
+    """(power in mW, activity description, vectorless power beside a simulated one)."""
+    from . import activity as act_mod
+    from . import power as pwr
+    vectorless = (opts.default_activity, 0.5)
+    if opts.mode == "simulated":
+        act = act_mod.simulated(design_dir, mapped, vectors=opts.vectors, seed=opts.seed, data=opts.data,
+                                work=work / "activity")
+        rep = pwr.power(mapped, cons, act, work, vectorless, name="power")
+        (fa, fd), (pa, pd) = act.means()
+        activity = {"mode": "simulated", "vectors": act.vectors, "data": act.data, "seed": opts.seed,
+                    "cycles": act.cycles, "flip_flop_mean_activity": round(fa, 5), "flip_flop_mean_duty": round(fd, 5),
+                    "input_mean_activity": round(pa, 5), "flip_flops_matched": len(act.pins),
+                    "flip_flops_unmatched": act.unmatched, "golden_matches": act.golden_matches,
+                    "describe": f"{act.vectors} modules ({act.data}) simulated on the RTL; every net at the "
+                                f"flip-flops' mean {fa:.3g} transitions per clock (OpenSTA 2019 takes one "
+                                f"global activity)"}
+        other = pwr.power(mapped, cons, None, work, vectorless, name="power_vectorless")
+        vl = {**_mw(other), "describe": other.activity_note}
+    else:
+        rep = pwr.power(mapped, cons, None, work, vectorless, name="power")
+        activity = {"mode": "vectorless", "activity": vectorless[0], "duty": vectorless[1],
+                    "describe": rep.activity_note}
+        vl = None
+    return _mw(rep), activity, vl
+
+
+def _mw(rep) -> dict:
+    return {"internal": round(rep.internal_mw, 6), "switching": round(rep.switching_mw, 6),
+            "leakage": round(rep.leakage_mw, 9), "total": round(rep.total_mw, 6),
+            "internal_opensta": round(rep.sta_internal_mw, 6)}

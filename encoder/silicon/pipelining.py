@@ -1,0 +1,203 @@
+"""``encoder rtl --pipeline auto``: place register stages so the mapped design meets the clock.
+
+Characterise, choose, verify:
+
+1. The design is generated with a register stage at every cut point
+   (``encoder.rtl_gen.cuts``), mapped to the library and timed: every
+   segment between two neighbouring cut points is then a register stage
+   of its own, and OpenSTA's worst arrival at its registers is that
+   segment's delay, measured in this library with this flow.
+2. Merging neighbouring segments adds their delays (a little pessimistic:
+   each boundary removed also removes a clock-to-Q delay). The fewest
+   stages whose every run of segments fits the budget are chosen by
+   dynamic programming, ties broken by fewer flip-flops.
+3. The chosen design is mapped and timed for real. If it misses, the
+   budget shrinks by the miss and step 2 runs again.
+
+Paths from the configuration registers into the datapath are timed like
+any other (weights may be written in any cycle), so programmable designs
+close timing with those paths included.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+from ..pdk import resolve
+from . import mapping, sta, timing
+from .activity import flip_flops
+from .flow import constraints_for
+
+ENDPOINT = re.compile(r"^(\S+)/(\w+)\s+\(\S+\)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)", re.M)
+PORT_END = re.compile(r"^(\S+)\s+\(output\)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)", re.M)
+OUT = "outputs"
+
+
+@dataclass
+class Closure:
+    cuts: list[str]
+    latency_cycles: int
+    clock_ns: float
+    wns_ns: float
+    met: bool
+    segments: dict[str, float]              # characterised delay of each segment, ns
+    iterations: list[dict] = field(default_factory=list)
+    liberty: str = ""
+
+    def to_dict(self) -> dict:
+        return {"mode": "auto", "liberty": self.liberty, "clock_ns": self.clock_ns, "cuts": self.cuts,
+                "latency_cycles": self.latency_cycles, "latency_ns": round(self.latency_cycles * self.clock_ns, 3),
+                "wns_ns": self.wns_ns, "met": self.met, "segment_delays_ns": self.segments,
+                "iterations": self.iterations}
+
+
+def segment_of(path: tuple[str, ...], net: str, layers: list[str]) -> str | None:
+    """Which cut point's registers a flip-flop belongs to (None: configuration, read-back, valid, carries)."""
+    base = re.sub(r"\[\d+\]$", "", net).split(".")[-1]
+    if not path:
+        if base.startswith("charges_q"):
+            return "charges"
+        if base.startswith("cell_codes_q"):
+            return "input_path"
+        for name in layers:
+            if base.startswith(f"{name}_out_q"):
+                return name
+        if base.startswith(("latents", "sum_code", "tx_data")):
+            return OUT
+        return None
+    head = path[0]
+    if head == "u_input_path":
+        return "input_path.sum"
+    for name in layers:
+        if head == f"u_{name}":
+            if base.startswith("acc_q"):
+                return f"{name}.accumulator"
+            if "prod" in base or base.startswith(("x_q", "in_q", "term", "mult", "exact", "shared")):
+                return f"{name}.products"
+            return f"{name}.tree"
+    return None
+
+
+def stage_delays(report: str, ffs, layers: list[str]) -> dict[str, float]:
+    """Worst arrival (ns) at the registers of each segment, from ``report_checks -format end``."""
+    net_of = {pin.rsplit("/", 1)[0]: (path, net) for pin, path, net, _ in ffs}
+    worst: dict[str, float] = {}
+    for inst, _pin, _req, arrival, _slack in ENDPOINT.findall(report):
+        if inst not in net_of:
+            continue
+        seg = segment_of(*net_of[inst], layers)
+        if seg is not None:
+            worst[seg] = max(worst.get(seg, 0.0), float(arrival))
+    for _port, _req, arrival, _slack in PORT_END.findall(report):
+        worst[OUT] = max(worst.get(OUT, 0.0), float(arrival))
+    return worst
+
+
+def choose(order: list[str], delays: dict[str, float], costs: dict[str, int], budget: float
+           ) -> list[str] | None:
+    """Fewest cuts (then fewest flip-flops) so that every stage's summed segment delay fits ``budget``.
+
+    ``order``: segment names in datapath order, the last being the outputs; segment k ends at cut
+    ``order[k]``. Returns the cut names, or None if one segment alone exceeds the budget."""
+    n = len(order)
+    d = [delays.get(s, 0.0) for s in order]
+    if max(d) > budget:
+        return None
+    INF = (10**9, 10**9)
+    best: list[tuple[int, int]] = [INF] * (n + 1)      # best[j]: segments 0..j-1 done, cut after j-1
+    back = [-1] * (n + 1)
+    best[0] = (0, 0)
+    for j in range(1, n + 1):
+        total = 0.0
+        for i in range(j - 1, -1, -1):                 # stage = segments i..j-1
+            total += d[i]
+            if total > budget:
+                break
+            if best[i] == INF:
+                continue
+            cut_cost = (1, costs.get(order[j - 1], 0)) if j < n else (0, 0)
+            cand = (best[i][0] + cut_cost[0], best[i][1] + cut_cost[1])
+            if cand < best[j]:
+                best[j], back[j] = cand, i
+    if best[n] == INF:
+        return None
+    cuts, j = [], n
+    while j > 0:
+        i = back[j]
+        if j < n:
+            cuts.append(order[j - 1])
+        j = i
+    return sorted(cuts, key=order.index)
+
+
+def _map_and_time(design, lib, clock_ns: float, work: Path, detail: bool, progress: bool):
+    from ..rtl_gen import write_design
+    ddir = work / "design"
+    write_design(design, ddir, force=True)
+    mapped = mapping.map_design(ddir, lib, work / "map", clock_ns, "delay", progress)
+    cons = constraints_for(lib, mapped.liberty.read_text(), clock_ns)
+    tim = timing.analyse(mapped.liberty, mapped.netlist, mapped.top, cons, work / "sta")
+    report = ""
+    if detail:
+        n = mapped.flip_flops + 4096
+        tcl = sta.load_design(mapped.liberty, mapped.netlist, mapped.top, cons)
+        tcl += f"report_checks -path_delay max -group_count {n} -endpoint_count 1 -format end -digits 3\n"
+        report = sta.run(tcl, work / "sta", "endpoints")
+    return mapped, tim, report
+
+
+def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", elinks=None,
+                  max_latency: int | None = None, progress: bool = True, log=print, ir_text: str | None = None):
+    """The design of ``ir`` with register stages chosen to meet ``clock_ns`` in ``liberty``."""
+    from ..rtl_gen import generate
+    from ..rtl_gen.cuts import available_cuts
+    from ..rtl_gen.plan import plan_design
+    lib = resolve(liberty)
+    plan = plan_design(ir, weights)
+    points = available_cuts(plan, framing=elinks is not None)
+    order = [c.name for c in points] + [OUT]
+    costs = {c.name: c.bits for c in points}
+    layers = [lp.name for lp in plan.layers]
+    with tempfile.TemporaryDirectory(prefix="encoder-pipeline-") as tmp:
+        tmp = Path(tmp)
+        log(f"characterising {len(points)} cut points at {clock_ns:g} ns in {lib.name}: every stage registered")
+        full = generate(ir, weights, cuts=[c.name for c in points], elinks=elinks, ir_text=ir_text)
+        mapped, tim, report = _map_and_time(full, lib, clock_ns, tmp / "all", True, progress)
+        delays = stage_delays(report, flip_flops(mapped.netlist, mapped.top,
+                                                 mapping.sequential_cells(mapped.liberty.read_text())), layers)
+        delays = {s: round(delays.get(s, 0.0), 3) for s in order}
+        log("  segment delays (ns): " + ", ".join(f"{s} {v:.2f}" for s, v in delays.items()))
+        # A stage's logic must arrive by the flip-flops' required time (the clock minus their setup).
+        required = [float(r) for *_, r, _a, _s in ENDPOINT.findall(report)]
+        budget = min(required) if required else clock_ns
+        iterations = []
+        for it in range(4):
+            cuts = choose(order, delays, costs, budget)
+            if cuts is None:
+                slow = max(delays, key=delays.get)
+                raise UserError(f"--pipeline auto: segment {slow!r} alone takes {delays[slow]:.2f} ns, more than "
+                                f"the {clock_ns:g} ns clock allows in {lib.name}; no placement of the available "
+                                f"register stages can meet it")
+            design = generate(ir, weights, cuts=cuts, elinks=elinks, ir_text=ir_text)
+            _, tim, _ = _map_and_time(design, lib, clock_ns, tmp / f"try{it}", False, progress)
+            iterations.append({"cuts": cuts, "latency": design.manifest["latency"], "wns_ns": tim.wns_ns,
+                               "budget_ns": round(budget, 3)})
+            log(f"  try {it + 1}: {', '.join(cuts) or 'no inner stage'} -> latency {design.manifest['latency']}, "
+                f"worst slack {tim.wns_ns:+.2f} ns")
+            if tim.met:
+                break
+            budget += tim.wns_ns - 0.2          # shrink by the miss and a little more
+        else:
+            raise UserError(f"--pipeline auto: no stage placement met {clock_ns:g} ns after 4 tries "
+                            f"(last worst slack {tim.wns_ns:+.2f} ns)")
+    latency = design.manifest["latency"]
+    if max_latency is not None and latency > max_latency:
+        raise UserError(f"--pipeline auto: meeting {clock_ns:g} ns in {lib.name} takes {latency} cycles, more "
+                        f"than --max-latency {max_latency}")
+    closure = Closure(cuts=cuts, latency_cycles=latency, clock_ns=clock_ns, wns_ns=tim.wns_ns, met=tim.met,
+                      segments=delays, iterations=iterations, liberty=lib.name)
+    return design, closure

@@ -21,6 +21,9 @@ EPOCHS     ?=
 WEIGHTS    ?= programmable
 SIM        ?= icarus
 VECTORS    ?= 2000
+PIPELINE   ?= 0
+CLOCK      ?= 25
+LIBERTY    ?= sky130hd
 
 .PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long study study-training findings econt-check data-compare
 
@@ -82,11 +85,11 @@ export: $(WORK)/ir.json  ## export the trained encoder to the IR
 golden: $(WORK)/ir.json  ## run the golden model on DATA
 	$(ENC) golden $(WORK)/ir.json --data $(DATA) --out $(WORK)/golden.npz --force
 
-rtl: $(WORK)/ir.json  ## config -> trained model -> IR -> Verilog in OUT/NAME/rtl_WEIGHTS
-	$(ENC) rtl $(WORK)/ir.json --out $(WORK)/rtl_$(WEIGHTS) --weights $(WEIGHTS) --force
+rtl: $(WORK)/ir.json  ## config -> trained model -> IR -> Verilog in OUT/NAME/rtl_WEIGHTS (PIPELINE=N|auto, CLOCK=ns)
+	$(ENC) rtl $(WORK)/ir.json --out $(WORK)/rtl_$(WEIGHTS) --weights $(WEIGHTS) --pipeline $(PIPELINE) --clock $(CLOCK) --force
 
-synth: rtl  ## yosys area and timing estimate of the generated design
-	$(ENC) synth $(WORK)/rtl_$(WEIGHTS) --out $(WORK)/synth_$(WEIGHTS) --force
+synth: rtl  ## area (mm^2), timing (fmax) and power (mW, nJ) of the generated design in LIBERTY (sky130hd) at CLOCK
+	$(ENC) synth $(WORK)/rtl_$(WEIGHTS) --out $(WORK)/synth_$(WEIGHTS) --liberty $(LIBERTY) --clock $(CLOCK) --data $(DATA) --force
 
 sim: rtl  ## cocotb simulation of the generated design against the golden model
 	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS) --force

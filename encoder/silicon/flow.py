@@ -96,6 +96,7 @@ def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130
             cells=mapped.cells, flip_flops=mapped.flip_flops, cells_by_type=mapped.cells_by_type,
             clock_ns=clock_ns, wns_ns=tim.wns_ns, tns_ns=tim.tns_ns, fmax_mhz=tim.fmax_mhz, timing_met=tim.met,
             critical_path=tim.to_dict()["critical_path"], constraints=cons.to_dict(),
+            configuration_timing=tim.configuration,
             power_mw=pw, energy_nj_per_inference=round(pw["total"] * clock_ns * 1e-3, 6) if pw else None,
             activity=act, power_vectorless_mw=vectorless, tool_versions=versions,
             flow=f"hierarchical yosys mapping (input path flattened; dfflibmap; {mapped.abc}); "

@@ -24,6 +24,9 @@ from ..pdk import Library, cell_areas, write_mapping, write_plain
 from ..rtl_gen.synth import _paramod_names, _read_stat_json, yosys_version
 
 ABC_MODULE = re.compile(r"^\d+\.\d+\. Extracting gate netlist of module `(.+?)' to")
+# Merged into the top module before mapping (see ``script``): the input path and its primitives,
+# and the configuration register blocks.
+FLATTENED = ("enc_cfg_block", "enc_leading_one", "enc_normalise", "enc_sum_code")
 SEQUENTIAL = re.compile(r"\bff\s*\(|\blatch\s*\(")
 
 
@@ -68,9 +71,15 @@ def script(sources: list[Path], top: str, maplib: Path, lib: Library, clock_ns: 
     lines = [
         read,
         f"hierarchy -check -top {top}",
-        # The input path's shift amount drives every cell's normaliser: flattened, one ABC run
-        # sees that fanout and buffers it (measured on a tiny design: 35 ns -> 10 ns).
-        f"flatten {top}_input_path",
+        # ABC buffers high fanouts only within the module it maps. Two fanouts cross module
+        # boundaries: the input path's shift amount drives every cell's normaliser, and the
+        # configuration address and data drive every register block. Flattening the input path
+        # and the configuration blocks into their parents lets one ABC run see and buffer each
+        # (measured: input path 35 -> 10 ns on a tiny design; cfg_addr 139 ns on econt_8x8).
+        # Everything else keeps its hierarchy, so each distinct MAC is still mapped once.
+        "setattr -mod -set keep_hierarchy 1",
+        f"setattr -mod -unset keep_hierarchy {top}_input_path " + " ".join(f"*{m}*" for m in FLATTENED),
+        "flatten",
         f"synth -top {top} -run begin:fine",
         "synth -run fine:check",
         f"dfflibmap -liberty {maplib}",

@@ -57,7 +57,13 @@ class Closure:
 
 def segment_of(path: tuple[str, ...], net: str, layers: list[str]) -> str | None:
     """Which cut point's registers a flip-flop belongs to (None: configuration, read-back, valid, carries)."""
-    base = re.sub(r"\[\d+\]$", "", net).split(".")[-1]
+    scoped = re.sub(r"\[\d+\]$", "", net)
+    base = scoped.split(".")[-1]
+    # A flip-flop's Q net carries the name of the wire it drives, which may be the next block's
+    # port: the charge registers drive the (flattened) input path's `charges`, a MAC's
+    # accumulator register drives `acc`.
+    if not path and scoped.startswith("u_input_path."):     # flattened into the top before mapping
+        return "charges" if base == "charges" else "input_path.sum"
     if not path:
         if base.startswith("charges_q"):
             return "charges"
@@ -74,11 +80,14 @@ def segment_of(path: tuple[str, ...], net: str, layers: list[str]) -> str | None
         return "input_path.sum"
     for name in layers:
         if head == f"u_{name}":
-            if base.startswith("acc_q"):
+            # With every cut on, a MAC registers its products (name_q), then half-way through the
+            # tree the sums made so far (sum_l*_q) and the leaves not yet summed (name_q_q), then
+            # the accumulator (acc_q).
+            if base in ("acc_q", "acc"):
                 return f"{name}.accumulator"
-            if "prod" in base or base.startswith(("x_q", "in_q", "term", "mult", "exact", "shared")):
-                return f"{name}.products"
-            return f"{name}.tree"
+            if base.startswith("sum_l") or base.endswith("_q_q"):
+                return f"{name}.tree"
+            return f"{name}.products"
     return None
 
 
@@ -144,8 +153,8 @@ def _map_and_time(design, lib, clock_ns: float, work: Path, detail: bool, progre
     report = ""
     if detail:
         n = mapped.flip_flops + 4096
-        tcl = sta.load_design(mapped.liberty, mapped.netlist, mapped.top, cons)
-        tcl += f"report_checks -path_delay max -group_count {n} -endpoint_count 1 -format end -digits 3\n"
+        tcl = sta.load_design(mapped.liberty, mapped.netlist, mapped.top, cons) + timing.group_tcl()
+        tcl += f"report_checks -path_delay max -group_count {n} -endpoint_count 1 -format end -digits 3 -path_group clk\n"
         report = sta.run(tcl, work / "sta", "endpoints")
     return mapped, tim, report
 

@@ -28,6 +28,7 @@ class SiliconReport:
     timing_met: bool
     critical_path: dict
     constraints: dict
+    configuration_timing: dict | None  # paths from the configuration port, reported apart
     power_mw: dict | None              # internal, switching, leakage, total
     energy_nj_per_inference: float | None
     activity: dict | None              # mode "simulated" (vectors, data) or "vectorless" (default activity)
@@ -58,7 +59,8 @@ class SiliconReport:
             f"{lib['gate_equivalent_um2']:g} um^2)",
             f"  {self.cells:,} cells, {self.flip_flops:,} flip-flops",
             "",
-            f"Timing at {self.clock_ns:g} ns ({1000 / self.clock_ns:.1f} MHz)",
+            f"Timing at {self.clock_ns:g} ns ({1000 / self.clock_ns:.1f} MHz), datapath (charges and weights to "
+            "outputs)",
             f"  worst slack {self.wns_ns:+.3f} ns, total negative slack {self.tns_ns:.3f} ns: "
             + ("MET" if self.timing_met else "VIOLATED"),
             f"  highest clock that passes: {self.fmax_mhz:.1f} MHz "
@@ -69,6 +71,12 @@ class SiliconReport:
                   f"    {cp['arrival_ns']:.2f} ns through {cp['cells']} cells:"]
         for s in cp["through"]:
             lines.append(f"      {s['ns']:7.2f} ns {s['cells']:4d} cells  {s['instance'] or '(top)'}")
+        if self.configuration_timing:
+            ct = self.configuration_timing
+            ccp = ct["critical_path"]
+            lines += [f"  configuration writes (cfg_* ports to the register file, a group of their own): worst slack "
+                      f"{ct['wns_ns']:+.3f} ns, {ct['fmax_mhz']:.1f} MHz",
+                      f"    {ccp['start']} -> {ccp['end']}, {ccp['arrival_ns']:.2f} ns through {ccp['cells']} cells"]
         c = self.constraints
         lines += [f"  constraints: input delay {c['input_delay_ns']:g} ns, output delay {c['output_delay_ns']:g} ns, "
                   f"inputs driven by {c['driving_cell']}, outputs load {c['load_pf']:g} pF,",

@@ -5,7 +5,8 @@ the way a designer reads it: where it starts and ends, how many cells it
 crosses, and which instances of the generated hierarchy it runs through
 with the time spent in each. All paths are single-cycle paths of one clock
 (inputs and outputs are constrained against it too), so the shortest clock
-that passes is the period minus the worst slack.
+that passes is the period minus the worst slack. Paths from the configuration
+port are reported as a group of their own (see ``group_tcl``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ END = re.compile(r"^Endpoint:\s+(\S+)\s+\((.*)\)")
 ARRIVAL = re.compile(r"^\s*(-?\d+\.\d+)\s+data arrival time")
 REQUIRED = re.compile(r"^\s*(-?\d+\.\d+)\s+data required time")
 SLACK = re.compile(r"^\s*(-?\d+\.\d+)\s+slack")
-TNS = re.compile(r"^tns\s+(-?\d+(\.\d+)?)", re.M)
 
 
 @dataclass
@@ -61,6 +61,7 @@ class TimingReport:
     met: bool
     critical_path: CriticalPath
     constraints: dict
+    configuration: dict | None = None     # the configuration-write group (see ``group_tcl``)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,6 +72,8 @@ def parse_path(text: str) -> CriticalPath:
     arrival = required = slack = None
     pins: list[tuple[float, str, str]] = []       # (delay, pin, cell type)
     in_arrival = True
+    # OpenSTA wraps long start/end point names: "(kind)" moves to the next line.
+    text = re.sub(r"^(Startpoint|Endpoint):\s+(\S+)[ \t]*\n\s+\(", r"\1: \2 (", text, flags=re.M)
     for line in text.splitlines():
         if (m := START.match(line)) and start is None:
             start = m.groups()
@@ -107,16 +110,45 @@ def parse_path(text: str) -> CriticalPath:
                         cells=len(seen), through=segments)
 
 
+CONFIG_GROUP = "configuration"
+CONFIG_PORTS = "cfg_we cfg_addr* cfg_wdata*"
+END_SLACK = re.compile(r"^\S+\s+\(\S+\)\s+-?\d+\.\d+\s+-?\d+\.\d+\s+(-?\d+\.\d+)", re.M)
+
+
+def group_tcl(ports: str = CONFIG_PORTS) -> str:
+    """Paths from the configuration port into the register file form a group of their own.
+
+    The chip writes its weights through a slow serial interface (I2C), never at
+    the data clock, and a designer constrains that interface on its own; here it
+    shares the clock, so its figures are reported apart and the datapath's
+    (inputs, weights and pipeline registers to outputs) make the headline."""
+    return (f"set cfg_in [get_ports {{{ports}}}]\n"
+            f"if {{[llength $cfg_in] > 0}} {{ group_path -name {CONFIG_GROUP} -from $cfg_in }}\n")
+
+
 def analyse(liberty: Path, netlist: Path, top: str, constraints: Constraints, work: Path) -> TimingReport:
-    tcl = sta.load_design(liberty, netlist, top, constraints)
-    tcl += ("report_checks -path_delay max -format full -digits 3 -group_count 1 -endpoint_count 1\n"
-            "report_tns\n")
+    tcl = sta.load_design(liberty, netlist, top, constraints) + group_tcl()
+    tcl += ("puts \"== datapath\"\n"
+            "report_checks -path_delay max -format full -digits 3 -group_count 1 -endpoint_count 1 -path_group clk\n"
+            "puts \"== violations\"\n"
+            "report_checks -path_delay max -format end -digits 3 -group_count 1000000 -endpoint_count 1 "
+            "-slack_max 0 -path_group clk\n"
+            f"puts \"== {CONFIG_GROUP}\"\n"
+            f"if {{[llength $cfg_in] > 0}} {{ report_checks -path_delay max -format full -digits 3 -group_count 1 "
+            f"-endpoint_count 1 -path_group {CONFIG_GROUP} }}\n")
     out = sta.run(tcl, work, "timing")
-    path = parse_path(out)
-    m = TNS.search(out)
-    tns = float(m.group(1)) if m else 0.0
+    data = out.split("== datapath", 1)[1].split("== violations", 1)[0]
+    violations = out.split("== violations", 1)[1].split(f"== {CONFIG_GROUP}", 1)[0]
+    config = out.split(f"== {CONFIG_GROUP}", 1)[1]
+    path = parse_path(data)
+    tns = sum(float(x) for x in END_SLACK.findall(violations) if float(x) < 0)
     wns = path.slack_ns
     min_period = constraints.clock_ns - wns
-    return TimingReport(clock_ns=constraints.clock_ns, wns_ns=wns, tns_ns=min(tns, 0.0),
+    cfg = None
+    if "Startpoint" in config:
+        cp = parse_path(config)
+        period = constraints.clock_ns - cp.slack_ns
+        cfg = {"wns_ns": cp.slack_ns, "fmax_mhz": round(1000.0 / period, 2), "critical_path": asdict(cp)}
+    return TimingReport(clock_ns=constraints.clock_ns, wns_ns=wns, tns_ns=round(min(tns, 0.0), 3),
                         min_period_ns=round(min_period, 3), fmax_mhz=round(1000.0 / min_period, 2),
-                        met=wns >= 0, critical_path=path, constraints=constraints.to_dict())
+                        met=wns >= 0, critical_path=path, constraints=constraints.to_dict(), configuration=cfg)

@@ -12,8 +12,11 @@ from .. import __version__
 from ..errors import UserError, warn
 from ..files import atomic_dir
 from ..ir import EncoderIR, load_ir
-from .emit import (Options, input_path_module, layer_module, mac_module_constant,
-                   mac_module_programmable, _mac_name)
+from .common import Options
+from .input_path import input_path_module
+from .layer import _mac_name, layer_module
+from .mac_constant import mac_module_constant
+from .mac_programmable import mac_module_programmable
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .top import Framing, choose_cuts, top_module
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UserError
-from .emit import Options, _assign_concat, _instance, header
+from .common import Options, _assign_concat, _instance, header
 from .plan import DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 

@@ -34,6 +34,6 @@ from .const_terms import (ConstProduct, MacInput, SharedSums, _layer_multiples, 
                           _mac_inputs, _multiple_recipes, _operand_terms, const_products, constant_fused,
                           low_zero_name, multiple_bits, multiple_name, odd_split, shared_sums)
 from .input_path import input_path_module  # noqa: F401
-from .layer import _mac_name, layer_module  # noqa: F401
+from .layer import _mac_name, layer_module, mac_modules  # noqa: F401
 from .mac_constant import _removed_taps, mac_module_constant, mac_module_constant_fused  # noqa: F401
 from .mac_programmable import mac_module_programmable  # noqa: F401

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .common import Options, _adder_tree, _assign_concat, _instance, header
+from .common import CLOCK_PORT, Emitted, Options, _adder_tree, _assign_concat, _instance, header, register_node
 from .plan import ROUNDING_CODE, DesignPlan
 from .verilog import Node, Writer, extend, fmt_name, ports_block, vec
 
 
-def input_path_module(plan: DesignPlan, opts: Options) -> str:
+def input_path_module(plan: DesignPlan, opts: Options) -> Emitted:
     ip = plan.input
     ir = plan.ir
     name = f"{plan.top}_input_path"
@@ -21,12 +21,15 @@ def input_path_module(plan: DesignPlan, opts: Options) -> str:
         f"{n} counts of {cb} bits; module sum {ip.sum_bits} bits; normalisation by 2^-m, m = {norm};",
         f"input codes {fmt_name(ir.input.format)} rounded {ip.rounding}, saturated at the top code; "
         f"module-sum code {ip.sum_exp_bits}-bit exponent, {ip.sum_mant_bits}-bit mantissa.",
-    ]))
+    ] + (["Register stage input_path.sum: module sum, leading one and used counts registered before the",
+          "normalisers and the module-sum code (plain registers, no reset, as the top's)."]
+         if opts.cut("input_path.sum") else [])))
     w("`default_nettype none")
     w()
     w(f"module {name} (")
     unused_cells = n - nu
-    ports = [("input  wire", f"[{n}*{cb}-1:0]", f"charges  // cell c at [{cb}*c +: {cb}]"),
+    ports = [CLOCK_PORT] if opts.cut("input_path.sum") else []
+    ports += [("input  wire", f"[{n}*{cb}-1:0]", f"charges  // cell c at [{cb}*c +: {cb}]"),
              ("output wire", f"[{nu}*{ip.code_bits}-1:0]", f"cell_codes  // used cells in cell order, [{ip.code_bits}*k +: {ip.code_bits}]"),
              ("output wire", vec(ip.sum_code_bits), "sum_code")]
     for line in ports_block(ports):
@@ -47,13 +50,16 @@ def input_path_module(plan: DesignPlan, opts: Options) -> str:
     w(f"wire {vec(ip.shift_bits)} sum_leading_one;", 1)
     _instance(w, "enc_leading_one", [("IN_BITS", str(ip.sum_bits)), ("OUT_BITS", str(ip.shift_bits))],
               "u_leading_one", [("x", "module_sum"), ("pos", "sum_leading_one")])
+    s, m, counts = "module_sum", "sum_leading_one", {c: f"count_{c}" for c in ip.used_cells}
+    if opts.cut("input_path.sum"):
+        s, m, counts = _register_sum(w, plan, root)
     w()
     _instance(w, "enc_sum_code", [("SUM_BITS", str(ip.sum_bits)), ("SHIFT_BITS", str(ip.shift_bits)),
                                   ("EXP_BITS", str(ip.sum_exp_bits)), ("MANT_BITS", str(ip.sum_mant_bits))],
-              "u_sum_code", [("s", "module_sum"), ("m", "sum_leading_one"), ("code", "sum_code")])
+              "u_sum_code", [("s", s), ("m", m), ("code", "sum_code")])
     w()
     if ip.normalisation == "leading_one":
-        m_expr = "sum_leading_one"
+        m_expr = m
     else:
         m_expr = f"{ip.shift_bits}'d{ip.fixed_shift}"
     w(f"// Input codes: count * 2^({ip.frac} - m), {ip.rounding}, saturated at {(1 << ip.code_bits) - 1}.", 1)
@@ -63,7 +69,7 @@ def input_path_module(plan: DesignPlan, opts: Options) -> str:
                                        ("PRE_SHIFT", str(ip.pre_shift)), ("POST_SHIFT", str(ip.post_shift)),
                                        ("Q_BITS", str(ip.q_bits)), ("ROUNDING", f"{rule} /* {ip.rounding} */"),
                                        ("CODE_BITS", str(ip.code_bits))],
-                  f"u_code_{c}", [("count", f"count_{c}"), ("m", m_expr), ("code", f"code_{c}")])
+                  f"u_code_{c}", [("count", counts[c]), ("m", m_expr), ("code", f"code_{c}")])
     w()
     _assign_concat(w, "cell_codes", [f"code_{c}" for c in ip.used_cells])
     if unused_cells:
@@ -71,4 +77,18 @@ def input_path_module(plan: DesignPlan, opts: Options) -> str:
     w("endmodule")
     w()
     w("`default_nettype wire")
-    return w.text()
+    return Emitted(w.text(), w.flops)
+
+
+def _register_sum(w: Writer, plan: DesignPlan, root: Node) -> tuple[str, str, dict[int, str]]:
+    """Register stage input_path.sum, between the leading one and the shifts that use it: the module
+    sum (not the narrower sum code, so that the code's shifter runs beside the normalisers), the
+    leading one and every used cell's count. Returns the registered names."""
+    ip = plan.input
+    w()
+    w("// Register stage: the module sum, its leading one and the counts of the used cells.", 1)
+    s = register_node(w, Node("module_sum", ip.sum_bits, root.lo, root.hi), 1).name
+    m = register_node(w, Node("sum_leading_one", ip.shift_bits, 0, (1 << ip.shift_bits) - 1), 1).name
+    counts = {c: register_node(w, Node(f"count_{c}", ip.charge_bits, 0, (1 << ip.charge_bits) - 1), 1).name
+              for c in ip.used_cells}
+    return s, m, counts

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from .common import Options, _assign_concat, _wrap_concat, header
+from .common import CLOCK_PORT, Emitted, Options, _assign_concat, _wrap_concat, header
 from .const_terms import _layer_multiples, _layer_shared_sums, _mac_inputs, constant_fused
+from .mac_constant import mac_module_constant
+from .mac_programmable import mac_module_programmable
 from .plan import DesignPlan, LayerPlan, Neuron
 from .verilog import Writer, fmt_name, ports_block, vec
 
@@ -15,8 +17,24 @@ def _mac_name(plan: DesignPlan, lp: LayerPlan, neuron: Neuron, weights: str) -> 
     return f"{plan.top}_{neuron.name}"
 
 
-def layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots: list[int], in_desc: list[str]) -> str:
-    """in_slots[flat input index] = position on the x bus (-1: not on the bus)."""
+def mac_modules(plan: DesignPlan, opts: Options, lp: LayerPlan) -> dict[str, tuple[Emitted, int]]:
+    """The MAC modules a layer instantiates, in output order: name -> (module, instances)."""
+    out: dict[str, tuple[Emitted, int]] = {}
+    for n in sorted(lp.neurons, key=lambda n: n.out_index):
+        mod = _mac_name(plan, lp, n, opts.weights)
+        if mod in out:
+            out[mod] = (out[mod][0], out[mod][1] + 1)
+            continue
+        em = (mac_module_programmable(plan, opts, lp, len(n.taps), mod) if opts.weights == "programmable"
+              else mac_module_constant(plan, opts, lp, n, mod))
+        out[mod] = (em, 1)
+    return out
+
+
+def layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots: list[int], in_desc: list[str],
+                 clocked: frozenset[str] = frozenset()) -> Emitted:
+    """in_slots[flat input index] = position on the x bus (-1: not on the bus);
+    clocked: the MAC modules with register stages inside (they take clk)."""
     layer = lp.layer
     prog = opts.weights == "programmable"
     a_bits = lp.in_bits
@@ -36,11 +54,13 @@ def layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots: list[
         f"weights {fmt_name(wf)}, bias {fmt_name(bf)}, accumulator {'s' if lp.acc_signed else 'u'}{lp.acc_bits}.{lp.acc_frac},",
         f"outputs {fmt_name(layer.output.format)} carried on {lp.code_bits} bits "
         f"(range [{lp.out_lo}, {lp.out_hi}]).",
-    ]))
+    ] + ([f"Register stages inside the MAC modules: "
+          f"{', '.join(k for k in ('products', 'tree', 'accumulator') if opts.cut(f'{lp.name}.{k}'))}."]
+         if clocked else [])))
     w("`default_nettype none")
     w()
     w(f"module {name} (")
-    ports = []
+    ports = [CLOCK_PORT] if clocked else []
     x_waive = len(used_slots) < n_x
     ports.append(("input  wire", f"[{n_x}*{a_bits}-1:0]", f"x  // {in_desc[0]}"))
     if prog:
@@ -88,7 +108,7 @@ def layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots: list[
         w(f"// {n.name}: {len(n.taps)} products{note}", 1)
         w(f"wire {vec(lp.code_bits)} {n.name};", 1)
         mod = _mac_name(plan, lp, n, opts.weights)
-        conns = []
+        conns = [("clk", "clk")] if mod in clocked else []
         w(f"{mod} u_{n.name} (", 1)
         if fused:
             conns += [(i.port, i.source) for i in _mac_inputs(lp, n)[0]]
@@ -118,4 +138,4 @@ def layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots: list[
     w("endmodule")
     w()
     w("`default_nettype wire")
-    return w.text()
+    return Emitted(w.text(), w.flops)

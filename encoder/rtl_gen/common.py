@@ -176,21 +176,14 @@ def _range(bits: int) -> str:
 def register_node(w: Writer, node: Node, indent: int = 1, name: str | None = None) -> Node:
     """A plain register stage on one value (no reset: datapath registers load every cycle).
 
-    A constant stays a wire, and so do low bits known to be zero: they need
-    no flip-flop (synthesis would remove it, and the manifest counts what remains)."""
+    A constant stays a wire. Low bits known to be zero are registered with the
+    rest (simpler text), but counted as synthesis leaves them: no flip-flop."""
     if node.lo == node.hi:
         return node
     q = name or f"{node.name}_q"
     z = min(node.zeros, node.bits - 1)
-    if z == 0:
-        w(f"reg {_range(node.bits)}{q};", indent)
-        w(f"always @(posedge clk) {q} <= {node.name};", indent)
-        w.flops += node.bits
-        return Node(q, node.bits, node.lo, node.hi)
-    high = f"{node.name}[{node.bits - 1}]" if node.bits - z == 1 else f"{node.name}[{node.bits - 1}:{z}]"
-    w(f"reg {_range(node.bits - z)}{q};  // bits {node.bits - 1}..{z}; the {z} below are zero", indent)
-    w(f"always @(posedge clk) {q} <= {high};", indent)
+    note = f"  // the low {z} bits are zero: no flip-flop after synthesis" if z else ""
+    w(f"reg {_range(node.bits)}{q};{note}", indent)
+    w(f"always @(posedge clk) {q} <= {node.name};", indent)
     w.flops += node.bits - z
-    full = f"{q}_aligned"
-    w(f"wire {vec(node.bits)} {full} = {{{q}, {z}'b0}};", indent)
-    return Node(full, node.bits, node.lo, node.hi, z)
+    return Node(q, node.bits, node.lo, node.hi, z)

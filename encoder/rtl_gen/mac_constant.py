@@ -192,24 +192,19 @@ def _body_fused(opts: Options, lp: LayerPlan, neuron: Neuron, name: str, ins, sh
         # Narrowest terms first, so that adders of similar widths pair up.
         root = _adder_tree(w, sorted(leaves, key=lambda n: n.hi), N, 1,
                            cut_level=tree_cut_level(opts, lp, len(leaves)))
-        acc_cut = mac_cut(opts, lp, "accumulator")
-        if acc_cut and not const:
-            w("// Register stage on the accumulator (before its zero extension).", 1)
+        if mac_cut(opts, lp, "accumulator"):
+            # On the tree's sum, before its extension and the constant: bits a register would take
+            # from there are zeros or (through the constant's carries) copies of each other.
+            w("// Register stage on the accumulator: the sum of the terms; bias and constants follow.", 1)
             root = register_node(w, root, 1, "acc_q")
         tree = extend(Node(root.name, root.bits, 0, 0), N) if root.bits < N else root.name
         if const:
             w(f"// Plus the bias and every constant of the terms, modulo 2^{N}.", 1)
-            if acc_cut:
-                zeros = min(root.zeros, (const & -const).bit_length() - 1)
-                w(f"wire {vec(N)} acc_d = {tree} + {N}'d{const};", 1)
-                w("// Register stage on the accumulator.", 1)
-                acc = register_node(w, Node("acc_d", N, 0, (1 << N) - 1, zeros), 1, "acc_q")
-                w(f"wire {vec(N)} acc = {acc.name};  // {acc_fmt}", 1)
-            else:
-                w(f"wire {vec(N)} acc = {tree} + {N}'d{const};  // {acc_fmt}", 1)
+            w(f"wire {vec(N)} acc = {tree} + {N}'d{const};  // {acc_fmt}", 1)
         else:
             w(f"wire {vec(N)} acc = {tree};  // {acc_fmt}", 1)
     else:
         w(f"wire {vec(N)} acc = {N}'d{const};  // bias only  ({acc_fmt})", 1)
     _requant(w, lp)
     return w
+

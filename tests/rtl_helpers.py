@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from functools import lru_cache
@@ -12,6 +13,8 @@ import pytest
 
 from encoder.ir import load_ir
 from encoder.ir.synthetic import synthetic_ir
+from encoder.rtl_gen import register_image
+from encoder.rtl_gen.top import CFG_BLOCK
 
 DATA = Path(__file__).parent / "data"
 CHIP_IR = DATA / "econt_chip_ir_handbuilt.json"
@@ -90,15 +93,15 @@ def to_signed(codes, bits: int) -> np.ndarray:
 
 
 def simulate_design(design_dir: Path, counts: np.ndarray, tmp: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    """Stream ``counts`` (one module per clock) through a generated design on Icarus, after loading
-    the register image when the weights are programmable; returns the latent codes and module-sum
-    codes of every valid output, in order, and the latency seen (clock edges from the edge that
-    takes a module in to the edge that puts its result on the outputs, counted as the manifest does).
+    """Stream ``counts`` (one module per clock) through a generated design on Icarus; returns the
+    latent codes and module-sum codes of every valid output, in order, and the latency seen (clock
+    edges from the edge that takes a module in to the edge that puts its result on the outputs,
+    counted as the manifest does).
 
-    A plain Verilog testbench: much cheaper than the cocotb one for many small designs."""
-    import json
-    from encoder.ir import load_ir
-    from encoder.rtl_gen import register_image
+    A plain Verilog testbench, much cheaper than the cocotb one for many small designs. With
+    programmable weights the register image goes straight into the configuration blocks' banks at
+    time 0 (writing it through cfg_* field by field re-evaluates every MAC a block feeds on each
+    write: minutes for econt_4x4x3; the port itself is covered by the cocotb tests)."""
     need_tool("iverilog")
     tmp.mkdir(parents=True, exist_ok=True)
     m = json.loads((design_dir / "manifest.json").read_text())
@@ -117,14 +120,10 @@ def simulate_design(design_dir: Path, counts: np.ndarray, tmp: Path) -> tuple[np
     if "in_bx_reset" in ports:
         lines += ["    wire bx_reset = 1'b0;", "    wire tx_valid;", f"    wire [{ports['out_tx_data']['width'] - 1}:0] tx_data;"]
         conns += ["bx_reset", "tx_valid", "tx_data"]
-    image = []
     if prog:
-        image = register_image(load_ir(design_dir / m["ir"]))
         aw, dw = ports["cfg_addr"]["width"], ports["cfg_wdata"]["width"]
-        (tmp / "image.hex").write_text("".join(f"{c & ((1 << dw) - 1):x}\n" for c in image))
         lines += ["    reg cfg_we = 1'b0;", f"    reg [{aw - 1}:0] cfg_addr = {aw}'d0;",
-                  f"    reg [{dw - 1}:0] cfg_wdata = {dw}'d0;", f"    wire [{dw - 1}:0] cfg_rdata;",
-                  f"    reg [{dw - 1}:0] image [0:{len(image) - 1}];"]
+                  f"    reg [{dw - 1}:0] cfg_wdata = {dw}'d0;", f"    wire [{dw - 1}:0] cfg_rdata;"]
         conns += ["cfg_we", "cfg_addr", "cfg_wdata", "cfg_rdata"]
     lines += [f"    {m['top']} dut ({', '.join(f'.{c}({c})' for c in conns)});",
               "    integer i, edges = 0, first_in = -1, first_out = -1;",
@@ -139,12 +138,8 @@ def simulate_design(design_dir: Path, counts: np.ndarray, tmp: Path) -> tuple[np
               "    initial begin",
               f'        $readmemh("{tmp / "charges.hex"}", stim);']
     if prog:
-        lines += [f'        $readmemh("{tmp / "image.hex"}", image);',
-                  f"        for (i = 0; i < {len(image)}; i = i + 1) begin",
-                  "            @(negedge clk); cfg_we = 1'b1; cfg_addr = i; cfg_wdata = image[i];",
-                  "        end",
-                  "        @(negedge clk); cfg_we = 1'b0;"]
-    lines += ["        repeat (2) @(negedge clk);", "        rst = 1'b0;",
+        lines += [f"        dut.{inst}.bank = {bits}'h{value:x};" for inst, bits, value in _config_banks(design_dir, m)]
+    lines += ["        repeat (3) @(negedge clk);", "        rst = 1'b0;",
               f"        for (i = 0; i < {len(counts)}; i = i + 1) begin",
               "            valid_in = 1'b1; charges = stim[i];", "            @(negedge clk);",
               "        end",
@@ -168,3 +163,17 @@ def simulate_design(design_dir: Path, counts: np.ndarray, tmp: Path) -> tuple[np
     sums = np.array([int(b, 16) for _, b in outs], dtype=np.int64)
     latency = int(next(line.split()[1] for line in r.stdout.splitlines() if line.startswith("latency ")))
     return codes, sums, latency
+
+
+def _config_banks(design_dir: Path, m: dict) -> list[tuple[str, int, int]]:
+    """(instance, bits, value) of every configuration block's bank holding the IR's register image
+    (blocks of up to 64 fields per group, as encoder.rtl_gen.top.cfg_blocks lays them out)."""
+    image = register_image(load_ir(design_dir / m["ir"]))
+    out = []
+    for g in m["registers"]["groups"]:
+        width, mask = g["width"], (1 << g["width"]) - 1
+        for k, first in enumerate(range(0, g["count"], CFG_BLOCK)):
+            n = min(CFG_BLOCK, g["count"] - first)
+            value = sum((image[g["address"] + first + i] & mask) << (width * i) for i in range(n))
+            out.append((f"u_cfg_{g['name']}_b{k}", n * width, value))
+    return out

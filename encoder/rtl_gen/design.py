@@ -16,8 +16,8 @@ from .common import Options
 from .input_path import input_path_module
 from .layer import layer_module, mac_modules
 from .plan import DesignPlan, plan_design, register_image, register_index
-from .cuts import cut_points
-from .top import Framing, choose_cuts, top_module
+from .cuts import choose_cuts, cut_points
+from .top import Framing, top_module
 
 def _rtl_dir() -> Path:
     """The hand-written primitives: rtl/ of the source tree (editable install, checkout), else the copy

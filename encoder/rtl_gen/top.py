@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from .common import Options, _assign_concat, _instance, header
-from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts  # noqa: F401  (available_cuts: API)
+from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, pipeline_order  # noqa: F401  (API)
 from .plan import DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 
@@ -79,7 +79,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w.block(header(plan, opts, plan.top, "autoencoder encoder, raw cell counts in, latent codes out.", [
         f"{ip.n_cells} counts of {ip.charge_bits} bits in; {n_lat} latents of {fmt_name(lat_fmt)} and the "
         f"{ip.sum_code_bits}-bit module-sum code out.",
-        f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: {stages}.",
+    ] + _stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
+                      f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
         "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
     ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
@@ -316,6 +317,12 @@ def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int) -> int
                                 ("tx_valid", "tx_valid"), ("tx_data", "tx_data")])
     # bx_reset pipeline, BX counter (4), tx_valid and tx_data
     return latency + 4 + 1 + ELINK_BITS * framing.elinks
+
+
+def _stages_lines(text: str, wrap: bool) -> list[str]:
+    """The header's register-stage sentence, wrapped; on one line for the sets --pipeline makes (as it was)."""
+    import textwrap
+    return textwrap.wrap(text, 100) if wrap else [text]
 
 
 def _carry(w: Writer, sum_bus: str, bits: int, after: str, register) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from functools import lru_cache
@@ -12,6 +13,8 @@ import pytest
 
 from encoder.ir import load_ir
 from encoder.ir.synthetic import synthetic_ir
+from encoder.rtl_gen import register_image
+from encoder.rtl_gen.top import CFG_BLOCK
 
 DATA = Path(__file__).parent / "data"
 CHIP_IR = DATA / "econt_chip_ir_handbuilt.json"
@@ -87,3 +90,90 @@ def simulate_primitive(tmp: Path, module: str, params: dict[str, int], inputs: d
 
 def to_signed(codes, bits: int) -> np.ndarray:
     return np.array([c - (1 << bits) if c >> (bits - 1) else c for c in codes], dtype=np.int64)
+
+
+def simulate_design(design_dir: Path, counts: np.ndarray, tmp: Path) -> tuple[np.ndarray, np.ndarray, int]:
+    """Stream ``counts`` (one module per clock) through a generated design on Icarus; returns the
+    latent codes and module-sum codes of every valid output, in order, and the latency seen (clock
+    edges from the edge that takes a module in to the edge that puts its result on the outputs,
+    counted as the manifest does).
+
+    A plain Verilog testbench, much cheaper than the cocotb one for many small designs. With
+    programmable weights the register image goes straight into the configuration blocks' banks at
+    time 0 (writing it through cfg_* field by field re-evaluates every MAC a block feeds on each
+    write: minutes for econt_4x4x3; the port itself is covered by the cocotb tests)."""
+    need_tool("iverilog")
+    tmp.mkdir(parents=True, exist_ok=True)
+    m = json.loads((design_dir / "manifest.json").read_text())
+    ports = {p["role"]: p for p in m["ports"]}
+    cin, lat = ports["in_counts"], ports["out_latents"]
+    cw, lw, sw = cin["width"], lat["width"], ports["out_sum_code"]["width"]
+    (tmp / "charges.hex").write_text("".join(
+        f"{sum(int(v) << (cin['field_width'] * c) for c, v in enumerate(row)):x}\n" for row in counts))
+    prog = "cfg_we" in ports
+    lines = ["`timescale 1ns/1ps", "module tb;",
+             "    reg clk = 1'b0;", "    always #5 clk = ~clk;",
+             "    reg rst = 1'b1, valid_in = 1'b0;", f"    reg [{cw - 1}:0] charges = {cw}'d0;",
+             f"    reg [{cw - 1}:0] stim [0:{len(counts) - 1}];",
+             "    wire valid_out;", f"    wire [{lw - 1}:0] latents;", f"    wire [{sw - 1}:0] sum_code;"]
+    conns = ["clk", "rst", "valid_in", "charges", "valid_out", "latents", "sum_code"]
+    if "in_bx_reset" in ports:
+        lines += ["    wire bx_reset = 1'b0;", "    wire tx_valid;", f"    wire [{ports['out_tx_data']['width'] - 1}:0] tx_data;"]
+        conns += ["bx_reset", "tx_valid", "tx_data"]
+    if prog:
+        aw, dw = ports["cfg_addr"]["width"], ports["cfg_wdata"]["width"]
+        lines += ["    reg cfg_we = 1'b0;", f"    reg [{aw - 1}:0] cfg_addr = {aw}'d0;",
+                  f"    reg [{dw - 1}:0] cfg_wdata = {dw}'d0;", f"    wire [{dw - 1}:0] cfg_rdata;"]
+        conns += ["cfg_we", "cfg_addr", "cfg_wdata", "cfg_rdata"]
+    lines += [f"    {m['top']} dut ({', '.join(f'.{c}({c})' for c in conns)});",
+              "    integer i, edges = 0, first_in = -1, first_out = -1;",
+              "    always @(posedge clk) begin",
+              "        edges <= edges + 1;",
+              "        if (!rst && valid_in && first_in < 0) first_in <= edges;",
+              "    end",
+              "    always @(negedge clk) if (valid_out) begin",
+              "        if (first_out < 0) first_out = edges - 1;",
+              '        $display("out %h %h", latents, sum_code);',
+              "    end",
+              "    initial begin",
+              f'        $readmemh("{tmp / "charges.hex"}", stim);']
+    if prog:
+        lines += [f"        dut.{inst}.bank = {bits}'h{value:x};" for inst, bits, value in _config_banks(design_dir, m)]
+    lines += ["        repeat (3) @(negedge clk);", "        rst = 1'b0;",
+              f"        for (i = 0; i < {len(counts)}; i = i + 1) begin",
+              "            valid_in = 1'b1; charges = stim[i];", "            @(negedge clk);",
+              "        end",
+              "        valid_in = 1'b0;",
+              f"        repeat ({m['latency'] + 3}) @(negedge clk);",
+              '        $display("latency %0d", first_out - first_in + 1);',
+              "        $finish;", "    end", "endmodule"]
+    tb = tmp / "tb.v"
+    tb.write_text("\n".join(lines) + "\n")
+    r = run(["iverilog", "-g2005", "-o", str(tmp / "tb.vvp"), "-s", "tb", str(tb),
+             *[str(design_dir / s) for s in m["sources"]]])
+    assert r.returncode == 0, r.stderr
+    r = run(["vvp", "-n", str(tmp / "tb.vvp")])
+    assert r.returncode == 0, r.stderr
+    outs = [line.split()[1:] for line in r.stdout.splitlines() if line.startswith("out ")]
+    assert all("x" not in a + b for a, b in outs), "X on the outputs"
+    fw, mask = lat["field_width"], (1 << lat["field_width"]) - 1
+    codes = np.array([[(int(a, 16) >> (fw * j)) & mask for j in range(lat["fields"])] for a, _ in outs], dtype=np.int64)
+    if lat.get("signed") and len(codes):
+        codes = np.where(codes >> (fw - 1), codes - (1 << fw), codes)
+    sums = np.array([int(b, 16) for _, b in outs], dtype=np.int64)
+    latency = int(next(line.split()[1] for line in r.stdout.splitlines() if line.startswith("latency ")))
+    return codes, sums, latency
+
+
+def _config_banks(design_dir: Path, m: dict) -> list[tuple[str, int, int]]:
+    """(instance, bits, value) of every configuration block's bank holding the IR's register image
+    (blocks of up to 64 fields per group, as encoder.rtl_gen.top.cfg_blocks lays them out)."""
+    image = register_image(load_ir(design_dir / m["ir"]))
+    out = []
+    for g in m["registers"]["groups"]:
+        width, mask = g["width"], (1 << g["width"]) - 1
+        for k, first in enumerate(range(0, g["count"], CFG_BLOCK)):
+            n = min(CFG_BLOCK, g["count"] - first)
+            value = sum((image[g["address"] + first + i] & mask) << (width * i) for i in range(n))
+            out.append((f"u_cfg_{g['name']}_b{k}", n * width, value))
+    return out

@@ -19,13 +19,22 @@ def register(sub) -> None:
                     "options always give byte-identical files. Does not import TensorFlow.",
     )
     p.add_argument("ir", help="encoder IR (JSON) from `encoder export` or `encoder econt import`")
-    p.add_argument("--out", required=True, metavar="DIR", help="output directory (created; must not exist)")
+    p.add_argument("--out", metavar="DIR", help="output directory (created; must not exist); required but with --cuts list")
     p.add_argument("--weights", choices=("programmable", "constant"), default="programmable",
                    help="programmable: weights in a configuration register file written through "
                         "cfg_addr/cfg_wdata/cfg_we (as the ECON-T chip); constant: weights as literals, "
                         "no multiplier for a zero weight (default: %(default)s)")
-    p.add_argument("--pipeline", type=int, default=0, metavar="N",
-                   help="extra register stages beyond the default 2-cycle latency (default: %(default)s)")
+    p.add_argument("--pipeline", type=int, default=None, metavar="N",
+                   help="extra register stages beyond the default 2-cycle latency (default: 0), taken in "
+                        "this order: after each MAC layer but the last, after the input path, on the charges")
+    p.add_argument("--cuts", default=None, metavar="NAME[,NAME...]",
+                   help="the exact set of register stages, by name, instead of --pipeline (latency: their number "
+                        "+ 1): 'charges' (the charge inputs), 'input_path.sum' (inside the input path, after the "
+                        "module sum and its leading one), 'input_path' (after it), and per MAC layer L: "
+                        "'L.products' (every product), 'L.tree' (half-way through each adder tree), "
+                        "'L.accumulator' (before requantization), 'L' (after its output codes; not the last "
+                        "layer). 'none': output registers only. 'list' prints this IR's names with the "
+                        "flip-flops each stage costs, and exits")
     p.add_argument("--elinks", default=None, metavar="N|chip",
                    help="add the e-link framing block (enc_elink_frame) on N e-links (1..13): ports bx_reset, "
                         "tx_valid, tx_data[N*32-1:0], one more cycle of latency; 'chip' takes N and the latent "
@@ -82,12 +91,41 @@ def register(sub) -> None:
     s.set_defaults(func=run_synth)
 
 
+def _cuts_arg(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    if value.strip() == "none":
+        return []
+    names = [n.strip() for n in value.split(",")]
+    if not all(names):
+        raise UserError(f"--cuts: empty name in {value!r} (names separated by commas; 'none' for no stage)")
+    return names
+
+
+def _list_cuts(args) -> int:
+    from ..ir import load_ir
+    from .cuts import describe_cuts
+    from .plan import plan_design
+    plan = plan_design(load_ir(args.ir), args.weights)
+    print(f"Cut points of {plan.top} ({args.weights} weights), datapath order: name, flip-flops a stage there "
+          f"adds (data, module-sum code, valid bit{', bx_reset bit' if args.elinks else ''}), place:")
+    print(describe_cuts(plan, framing=args.elinks is not None), end="")
+    return 0
+
+
 def run_rtl(args) -> int:
     from .design import generate_from_file, write_design
+    if args.cuts is not None and args.cuts.strip() == "list":
+        return _list_cuts(args)
+    if args.cuts is not None and args.pipeline is not None:
+        raise UserError("--pipeline and --cuts are exclusive: --cuts names every register stage")
+    if args.out is None:
+        raise UserError("rtl: --out DIR is required")
     t0 = time.monotonic()
     out = Path(args.out)
     check_writable(out, args.force, marker="manifest.json")
-    design = generate_from_file(args.ir, args.weights, args.pipeline, elinks=args.elinks)
+    design = generate_from_file(args.ir, args.weights, args.pipeline or 0, elinks=args.elinks,
+                                cuts=_cuts_arg(args.cuts))
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]
@@ -99,6 +137,7 @@ def run_rtl(args) -> int:
                      f"{layer['accumulator']['bits']}.{layer['accumulator']['frac']}" for layer in m["layers"])
     print(f"{out}: top {m['top']}, {len(m['sources'])} Verilog files, latency {m['latency']} cycles, "
           f"{args.weights} weights ({time.monotonic() - t0:.2f} s)")
+    print(f"  register stages: {', '.join(m['cuts']) or 'none'} (and the output registers)")
     print(f"  multipliers: {mult['total']} = {widths}")
     print(f"  accumulators: {accs}")
     rb = m["register_bits"]

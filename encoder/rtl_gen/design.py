@@ -12,10 +12,12 @@ from .. import __version__
 from ..errors import UserError, warn
 from ..files import atomic_dir
 from ..ir import EncoderIR, load_ir
-from .emit import (Options, input_path_module, layer_module, mac_module_constant,
-                   mac_module_programmable, _mac_name)
+from .common import Options
+from .input_path import input_path_module
+from .layer import layer_module, mac_modules
 from .plan import DesignPlan, plan_design, register_image, register_index
-from .top import Framing, choose_cuts, top_module
+from .cuts import choose_cuts, cut_points
+from .top import Framing, top_module
 
 def _rtl_dir() -> Path:
     """The hand-written primitives: rtl/ of the source tree (editable install, checkout), else the copy
@@ -148,36 +150,47 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 
 
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
-             elinks: int | str | None = None) -> GeneratedDesign:
+             elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None) -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
+    ``cuts``: the exact set of register stages by name (see ``encoder.rtl_gen.cuts``; order does
+    not matter), instead of ``pipeline``; [] leaves only the output registers.
     """
     plan = plan_design(ir, weights)
-    opts = Options(weights, pipeline)
-    cuts = choose_cuts(plan, pipeline)
+    chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
+    # The headers name the stages as --cuts would, in datapath order.
+    given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
+    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen))
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
+    inner_flops = 0
+    clocked: set[str] = set()
 
     for k, lp in enumerate(plan.layers):
-        seen = set()
-        for n in sorted(lp.neurons, key=lambda n: n.out_index):
-            mod = _mac_name(plan, lp, n, weights)
-            if mod in seen:
-                continue
-            seen.add(mod)
-            text = (mac_module_programmable(plan, opts, lp, len(n.taps), mod) if weights == "programmable"
-                    else mac_module_constant(plan, opts, lp, n, mod))
-            files[f"{mod}.v"] = text
+        macs = mac_modules(plan, opts, lp)
+        for mod, (em, count) in macs.items():
+            files[f"{mod}.v"] = em.text
             gen_order.append(f"{mod}.v")
+            inner_flops += em.flops * count
         slots, desc = _layer_inputs(plan, k)
         mod = f"{plan.top}_{lp.name}"
-        files[f"{mod}.v"] = layer_module(plan, opts, lp, slots, desc)
+        layer = layer_module(plan, opts, lp, slots, desc, frozenset(m for m, (em, _) in macs.items() if em.flops))
+        files[f"{mod}.v"] = layer.text
         gen_order.append(f"{mod}.v")
-    files[f"{plan.top}_input_path.v"] = input_path_module(plan, opts)
+        inner_flops += layer.flops
+        if layer.flops or any(em.flops for em, _ in macs.values()):
+            clocked.add(mod)
+    ipath = input_path_module(plan, opts)
+    files[f"{plan.top}_input_path.v"] = ipath.text
     gen_order.append(f"{plan.top}_input_path.v")
-    top_text, facts = top_module(plan, opts, cuts, framing)
+    inner_flops += ipath.flops
+    if ipath.flops:
+        clocked.add(f"{plan.top}_input_path")
+    top_text, facts = top_module(plan, opts, chosen, framing, frozenset(clocked))
+    facts["pipeline_bits"] += inner_flops
+    facts["cuts"] = [c.name for c in chosen]
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
@@ -219,10 +232,11 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         "ir_hash": ir.hash,
         "arithmetic": ir.arithmetic,
         "weights": opts.weights,
-        "pipeline": opts.pipeline,
+        "pipeline": opts.pipeline if opts.cuts is None else None,
         "latency": facts["latency"],
         "initiation_interval": 1,
         "register_stages": facts["stages"],
+        "cuts": facts["cuts"],
         "clock": "clk",
         "reset": {"name": "rst", "active": "high", "sync": True},
         "ports": facts["ports"],
@@ -287,10 +301,10 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 
 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
-                       elinks: int | str | None = None) -> GeneratedDesign:
+                       elinks: int | str | None = None, cuts: list[str] | None = None) -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
-    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks)
+    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR"]

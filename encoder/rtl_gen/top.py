@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UserError
-from .emit import Options, _assign_concat, _instance, header
+from .common import Options, _assign_concat, _instance, header
+from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, pipeline_order  # noqa: F401  (API)
 from .plan import DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 
@@ -38,34 +39,6 @@ class Framing:
 
 
 @dataclass
-class Cut:
-    """A register stage between two combinational blocks."""
-
-    after: str            # "charges" (registers the inputs), "input_path", or a layer name
-    label: str
-
-
-def available_cuts(plan: DesignPlan) -> list[Cut]:
-    """Places a register stage can go, in the order stages are added.
-
-    The first one is the default mid-point (after the first MAC layer when
-    there are two or more); ``--pipeline N`` takes the next N.
-    """
-    cuts = [Cut(lp.name, f"after layer {lp.layer.name!r}") for lp in plan.layers[:-1]]
-    cuts.append(Cut("input_path", "after the input path"))
-    cuts.append(Cut("charges", "on the charge inputs"))
-    return cuts
-
-
-def choose_cuts(plan: DesignPlan, pipeline: int) -> list[Cut]:
-    cuts = available_cuts(plan)
-    if pipeline < 0 or pipeline > len(cuts) - 1:
-        raise UserError(f"--pipeline: {pipeline} is outside 0..{len(cuts) - 1} for this design "
-                        f"(register stages can go {', '.join(c.label for c in cuts[1:])})")
-    return cuts[:pipeline + 1]
-
-
-@dataclass
 class CfgBlock:
     group: str            # e.g. dense_weight
     index: int            # block number within the group
@@ -87,12 +60,13 @@ def cfg_blocks(plan: DesignPlan) -> list[CfgBlock]:
     return blocks
 
 
-def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framing | None = None
-               ) -> tuple[str, dict]:
-    """Returns the Verilog text and facts for the manifest (ports, latency, register bits)."""
+def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framing | None = None,
+               clocked: frozenset[str] = frozenset()) -> tuple[str, dict]:
+    """Returns the Verilog text and facts for the manifest (ports, latency, register bits).
+    ``clocked``: the input path and layer modules (by name) with register stages inside."""
     ip = plan.input
     prog = opts.weights == "programmable"
-    cut_after = {c.after for c in cuts}
+    cut_after = {c.name for c in cuts}
     latency = len(cuts) + 1
     n_lat = plan.ir.n_latent
     lat_bits = plan.latent_bits
@@ -105,7 +79,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w.block(header(plan, opts, plan.top, "autoencoder encoder, raw cell counts in, latent codes out.", [
         f"{ip.n_cells} counts of {ip.charge_bits} bits in; {n_lat} latents of {fmt_name(lat_fmt)} and the "
         f"{ip.sum_code_bits}-bit module-sum code out.",
-        f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: {stages}.",
+    ] + _stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
+                      f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
         "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
     ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
@@ -170,8 +145,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("// Input path: module sum, leading one, normalised input codes, module-sum code.", 1)
     w(f"wire [{nu}*{ip.code_bits}-1:0] cell_codes;", 1)
     w(f"wire {vec(ip.sum_code_bits)} module_sum_code;", 1)
+    clk = [("clk", "clk")] if f"{plan.top}_input_path" in clocked else []
     _instance(w, f"{plan.top}_input_path", [], "u_input_path",
-              [("charges", charges), ("cell_codes", "cell_codes"), ("sum_code", "module_sum_code")])
+              clk + [("charges", charges), ("cell_codes", "cell_codes"), ("sum_code", "module_sum_code")])
     bus, sum_bus = "cell_codes", "module_sum_code"
     if "input_path" in cut_after:
         w()
@@ -236,12 +212,19 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         w()
         w(f"// Layer \"{layer.name}\" ({layer.op}): {lp.n_products} products, {n_out} outputs.", 1)
         w(f"wire [{n_out}*{lp.code_bits}-1:0] {out_bus};", 1)
-        conns = [("x", bus)]
+        conns = [("clk", "clk")] if f"{plan.top}_{lp.name}" in clocked else []
+        conns.append(("x", bus))
         if prog:
             conns += [("weight", f"cfg_{lp.name}_weight"), ("bias", f"cfg_{lp.name}_bias")]
         conns.append(("y", out_bus))
         _instance(w, f"{plan.top}_{lp.name}", [], f"u_{lp.name}", conns)
         bus = out_bus
+        inner = [k for k in MAC_STAGES if f"{lp.name}.{k}" in cut_after]
+        if inner:
+            w(f"// The module-sum code waits out the register stages inside the layer ({', '.join(inner)}).", 1)
+            for k in inner:
+                sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits) \
+                    if sum_bus == "module_sum_code" else _carry(w, sum_bus, ip.sum_code_bits, f"{lp.name}_{k}", register)
         if lp.name in cut_after:
             w()
             w(f"// Register stage after layer \"{layer.name}\".", 1)
@@ -334,6 +317,12 @@ def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int) -> int
                                 ("tx_valid", "tx_valid"), ("tx_data", "tx_data")])
     # bx_reset pipeline, BX counter (4), tx_valid and tx_data
     return latency + 4 + 1 + ELINK_BITS * framing.elinks
+
+
+def _stages_lines(text: str, wrap: bool) -> list[str]:
+    """The header's register-stage sentence, wrapped; on one line for the sets --pipeline makes (as it was)."""
+    import textwrap
+    return textwrap.wrap(text, 100) if wrap else [text]
 
 
 def _carry(w: Writer, sum_bus: str, bits: int, after: str, register) -> str:

@@ -38,6 +38,7 @@ class Node:
     bits: int
     lo: int
     hi: int
+    zeros: int = 0        # low bits known to be zero (alignment shifts): a register stage skips them
 
     @property
     def signed(self) -> bool:
@@ -66,6 +67,7 @@ class Writer:
 
     def __init__(self):
         self.lines: list[str] = []
+        self.flops = 0        # flip-flops the text declares (counted where written, for the manifest)
 
     def __call__(self, line: str = "", indent: int = 0):
         self.lines.append(("    " * indent + line).rstrip())
@@ -73,6 +75,11 @@ class Writer:
     def block(self, text: str, indent: int = 0):
         for line in text.splitlines():
             self(line, indent)
+
+    def extend(self, other: "Writer"):
+        """Append another writer's lines (a module body written before its ports were known)."""
+        self.lines.extend(other.lines)
+        self.flops += other.flops
 
     def text(self) -> str:
         return "\n".join(self.lines).rstrip() + "\n"

@@ -24,9 +24,18 @@ def register(sub) -> None:
                    help="programmable: weights in a configuration register file written through "
                         "cfg_addr/cfg_wdata/cfg_we (as the ECON-T chip); constant: weights as literals, "
                         "no multiplier for a zero weight (default: %(default)s)")
-    p.add_argument("--pipeline", type=int, default=None, metavar="N",
-                   help="extra register stages beyond the default 2-cycle latency (default: 0), taken in "
-                        "this order: after each MAC layer but the last, after the input path, on the charges")
+    p.add_argument("--pipeline", default=None, metavar="N|auto",
+                   help="N: extra register stages beyond the default 2-cycle latency (default: 0), taken in "
+                        "this order: after each MAC layer but the last, after the input path, on the charges. "
+                        "auto: place stages among all cut points (see --cuts) so that the design mapped to "
+                        "--liberty meets --clock: characterised by synthesis and OpenSTA, then verified; the "
+                        "result is recorded under timing_closure in the manifest (minutes for ECON-T sizes)")
+    p.add_argument("--clock", type=float, default=25.0, metavar="NS",
+                   help="--pipeline auto: the clock period to meet, in ns (default: %(default)s = 40 MHz)")
+    p.add_argument("--liberty", default="sky130hd", metavar="sky130hd|FILE.lib",
+                   help="--pipeline auto: the cell library to meet it in (default: %(default)s)")
+    p.add_argument("--max-latency", type=int, default=None, metavar="CYCLES",
+                   help="--pipeline auto: fail if meeting the clock takes more cycles than this")
     p.add_argument("--cuts", default=None, metavar="NAME[,NAME...]",
                    help="the exact set of register stages, by name, instead of --pipeline (latency: their number "
                         "+ 1): 'charges' (the charge inputs), 'input_path.sum' (inside the input path, after the "
@@ -91,6 +100,34 @@ def register(sub) -> None:
     s.set_defaults(func=run_synth)
 
 
+def _pipeline_arg(value: str | None) -> int:
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        raise UserError(f"--pipeline: {value!r} is neither a number of stages nor 'auto'") from None
+
+
+def _auto(args):
+    """--pipeline auto: stages chosen by the silicon flow, recorded in the manifest."""
+    import json
+    from pathlib import Path as _P
+    from ..ir import load_ir
+    from ..silicon.pipelining import auto_pipeline
+    if args.clock <= 0:
+        raise UserError(f"--clock: {args.clock} ns is not a positive period")
+    ir_text = _P(args.ir).read_text()
+    design, closure = auto_pipeline(load_ir(args.ir), args.weights, args.clock, args.liberty, elinks=args.elinks,
+                                    max_latency=args.max_latency, ir_text=ir_text)
+    design.manifest["timing_closure"] = closure.to_dict()
+    design.files["manifest.json"] = json.dumps(design.manifest, indent=1) + "\n"
+    c = closure
+    print(f"--pipeline auto: {c.latency_cycles} cycles = {c.latency_cycles * c.clock_ns:g} ns at {c.clock_ns:g} ns in "
+          f"{c.liberty}, worst slack {c.wns_ns:+.2f} ns")
+    return design
+
+
 def _cuts_arg(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -124,8 +161,11 @@ def run_rtl(args) -> int:
     t0 = time.monotonic()
     out = Path(args.out)
     check_writable(out, args.force, marker="manifest.json")
-    design = generate_from_file(args.ir, args.weights, args.pipeline or 0, elinks=args.elinks,
-                                cuts=_cuts_arg(args.cuts))
+    if args.pipeline == "auto":
+        design = _auto(args)
+    else:
+        design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
+                                    cuts=_cuts_arg(args.cuts))
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]

@@ -58,12 +58,11 @@ def tree_cut_level(opts: Options, lp: LayerPlan, n_leaves: int) -> int | None:
     return tree_depth(n_leaves) // 2 if mac_cut(opts, lp, "tree") else None
 
 
-def _finish_mac(w: Writer, lp: LayerPlan, leaves: list[Node], indent: int = 1, opts: Options | None = None):
-    """Adder tree, accumulator, activation and requantization."""
+def _finish_mac(w: Writer, lp: LayerPlan, leaves: list[Node], opts: Options, indent: int = 1):
+    """Adder tree, accumulator, activation and requantization (with the register stages opts names)."""
     acc_bits = lp.acc_bits
     cap = max([acc_bits] + [n.bits for n in leaves])
     acc_fmt = f"{'s' if lp.acc_signed else 'u'}{acc_bits}.{lp.acc_frac}"
-    opts = opts or Options()
     if leaves:
         w(f"// Adder tree: balanced, each node as wide as its value range.", indent)
         root = _adder_tree(w, leaves, cap, indent, cut_level=tree_cut_level(opts, lp, len(leaves)))

@@ -82,7 +82,7 @@ def _body_multiplied(opts: Options, lp: LayerPlan, neuron: Neuron, bias: int) ->
     if b_leaf is not None:
         leaves.append(b_leaf)
         w()
-    _finish_mac(w, lp, leaves, opts=opts)
+    _finish_mac(w, lp, leaves, opts)
     return w
 
 

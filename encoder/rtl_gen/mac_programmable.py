@@ -67,5 +67,5 @@ def _body(opts: Options, lp: LayerPlan, n_taps: int, p_bits: int, p_lo: int, p_h
         b_node = Node("bias_term", bf.bits + shift, b_lo, b_hi, shift)
     leaves.append(b_node)
     w()
-    _finish_mac(w, lp, leaves, opts=opts)
+    _finish_mac(w, lp, leaves, opts)
     return w

@@ -25,6 +25,7 @@ import pytest
 from encoder.errors import UserError
 from encoder.pdk import _cell_spans, resolve, write_plain
 from encoder.silicon import activity, power, sta
+from encoder.silicon.mapping import sequential_cells
 from rtl_helpers import need_tool
 
 V = 1.8
@@ -202,8 +203,12 @@ def test_simulated_activity_is_plausible(tiny):
     assert act.source == "simulated" and act.vectors == 120 and act.cycles == 120
     assert act.golden_matches >= 120 - 4                      # the bench computed what the golden model does
     assert act.unmatched == 0 and len(act.pins) == mapped.flip_flops
-    cfg = {p: v for p, v in act.pins.items() if p.startswith("u_cfg_")}
-    data = {p: v for p, v in act.pins.items() if not p.startswith("u_cfg_")}
+    # The configuration blocks are flattened into the top before mapping: their flip-flops are
+    # known by the net they drive (u_cfg_<group>_b<k>.bank[...]).
+    seq = sequential_cells(mapped.liberty.read_text())
+    net = {pin: n for pin, _, n, _ in activity.flip_flops(mapped.netlist, mapped.top, seq)}
+    cfg = {p: v for p, v in act.pins.items() if net[p].startswith("u_cfg_")}
+    data = {p: v for p, v in act.pins.items() if not net[p].startswith("u_cfg_")}
     assert bool(cfg) == (mode == "programmable")
     assert all(a == 0.0 for a, _ in cfg.values())            # weights hold still during inference
     assert all(0.0 <= a <= 1.0 and 0.0 <= d <= 1.0 for a, d in act.pins.values())

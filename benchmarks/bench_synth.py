@@ -6,7 +6,8 @@ weights (encoder.verif.presets, seed 11: not trained), each with programmable
 and constant weights, and the same econt_8x8 weights in the chip's arithmetic
 (the chip-arithmetic pair). For each: ``--pipeline auto`` at the clock
 (encoder.silicon.pipelining), then ``encoder synth --liberty sky130hd`` on the
-chosen design with switching activity from 500 simulated synthetic modules.
+chosen design with switching activity from 300 simulated synthetic modules
+(reusing the mapping --pipeline auto verified).
 Columns: mm^2 of cells, gate equivalents (NAND2_1 = 3.75 um^2), fmax,
 latency (cycles, ns), mW and nJ per inference at the clock.
 
@@ -14,7 +15,7 @@ The published ECON-T (65 nm LP CMOS, placed and routed, triplicated
 registers): 3.6 mm^2, 95 mW, 2.4 nJ per inference at 40 MHz. See the
 README for the normalisation printed at the end.
 
-Long: 3 mappings per row, 2-8 minutes each on 2 cores. Usage:
+Long: 2 mappings per row, 2-8 minutes each on 2 cores. Usage:
     python benchmarks/bench_synth.py [--rows chip,econt_8x8,arith] [--modes programmable,constant]
                                      [--clock NS] [--vectors N] [--out DIR] [--jobs J]
 Logs and reports stay in --out (default out/bench_synth).
@@ -60,11 +61,12 @@ def row(args) -> dict:
     work = Path(out) / tag
     t0 = time.monotonic()
     log = []
-    design, closure = auto_pipeline(ir, mode, clock, "sky130hd", progress=False, log=log.append)
+    design, closure = auto_pipeline(ir, mode, clock, "sky130hd", progress=False, log=log.append,
+                                    keep=work / "mapped")
     write_design(design, work / "design", force=True)
     rep = characterise(work / "design", work / "synth", "sky130hd", clock,
                        PowerOptions(mode="simulated", vectors=vectors), force=True, progress=False,
-                       log=log.append)
+                       log=log.append, premapped=closure.mapped, pretimed=closure.timing)
     (work / "pipeline.json").write_text(json.dumps(closure.to_dict(), indent=1) + "\n")
     (work / "log.txt").write_text("\n".join(log) + "\n")
     return {"name": name, "mode": mode, "mm2": rep.area_um2 / 1e6, "ge": rep.gate_equivalents,
@@ -79,7 +81,7 @@ def main() -> None:
     ap.add_argument("--rows", default="chip,econt_8x8,arith")
     ap.add_argument("--modes", default="programmable,constant")
     ap.add_argument("--clock", type=float, default=25.0)
-    ap.add_argument("--vectors", type=int, default=500)
+    ap.add_argument("--vectors", type=int, default=300)
     ap.add_argument("--out", default=str(ROOT / "out" / "bench_synth"))
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()

@@ -22,8 +22,9 @@ close timing with those paths included.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import UserError
@@ -47,6 +48,8 @@ class Closure:
     segments: dict[str, float]              # characterised delay of each segment, ns
     iterations: list[dict] = field(default_factory=list)
     liberty: str = ""
+    mapped: object = None                   # the verified mapping, when auto_pipeline was given `keep`
+    timing: object = None
 
     def to_dict(self) -> dict:
         return {"mode": "auto", "liberty": self.liberty, "clock_ns": self.clock_ns, "cuts": self.cuts,
@@ -160,8 +163,12 @@ def _map_and_time(design, lib, clock_ns: float, work: Path, detail: bool, progre
 
 
 def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", elinks=None,
-                  max_latency: int | None = None, progress: bool = True, log=print, ir_text: str | None = None):
-    """The design of ``ir`` with register stages chosen to meet ``clock_ns`` in ``liberty``."""
+                  max_latency: int | None = None, progress: bool = True, log=print, ir_text: str | None = None,
+                  keep: Path | None = None):
+    """The design of ``ir`` with register stages chosen to meet ``clock_ns`` in ``liberty``.
+
+    ``keep``: a directory that receives the verified mapping (netlist and Liberty copy), returned
+    as ``closure.mapped`` and ``closure.timing`` so a report need not map the design again."""
     from ..rtl_gen import generate
     from ..rtl_gen.cuts import available_cuts
     from ..rtl_gen.plan import plan_design
@@ -192,7 +199,7 @@ def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", 
                                 f"the {clock_ns:g} ns clock allows in {lib.name}; no placement of the available "
                                 f"register stages can meet it")
             design = generate(ir, weights, cuts=cuts, elinks=elinks, ir_text=ir_text)
-            _, tim, _ = _map_and_time(design, lib, clock_ns, tmp / f"try{it}", False, progress)
+            last, tim, _ = _map_and_time(design, lib, clock_ns, tmp / f"try{it}", False, progress)
             iterations.append({"cuts": cuts, "latency": design.manifest["latency"], "wns_ns": tim.wns_ns,
                                "budget_ns": round(budget, 3)})
             log(f"  try {it + 1}: {', '.join(cuts) or 'no inner stage'} -> latency {design.manifest['latency']}, "
@@ -203,10 +210,16 @@ def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", 
         else:
             raise UserError(f"--pipeline auto: no stage placement met {clock_ns:g} ns after 4 tries "
                             f"(last worst slack {tim.wns_ns:+.2f} ns)")
+        kept = None
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            for f in (last.netlist, last.liberty):
+                shutil.copyfile(f, keep / f.name)
+            kept = replace(last, netlist=keep / last.netlist.name, liberty=keep / last.liberty.name)
     latency = design.manifest["latency"]
     if max_latency is not None and latency > max_latency:
         raise UserError(f"--pipeline auto: meeting {clock_ns:g} ns in {lib.name} takes {latency} cycles, more "
                         f"than --max-latency {max_latency}")
     closure = Closure(cuts=cuts, latency_cycles=latency, clock_ns=clock_ns, wns_ns=tim.wns_ns, met=tim.met,
-                      segments=delays, iterations=iterations, liberty=lib.name)
+                      segments=delays, iterations=iterations, liberty=lib.name, mapped=kept, timing=tim)
     return design, closure

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .common import CLOCK_PORT, Emitted, Options, _assign_concat, _wrap_concat, header
 from .const_terms import _layer_multiples, _layer_shared_sums, _mac_inputs, constant_fused
-from .mac_constant import mac_module_constant
+from .mac_constant import _removed_taps, mac_module_constant
 from .mac_programmable import mac_module_programmable
 from .plan import DesignPlan, LayerPlan, Neuron
 from .verilog import Writer, fmt_name, ports_block, vec
@@ -97,13 +97,7 @@ def layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots: list[
         _layer_shared_sums(w, lp)
     for n in sorted(lp.neurons, key=lambda n: n.out_index):
         w()
-        removed = []
-        if n.removed_padding:
-            removed.append(f"{n.removed_padding} padding")
-        if n.removed_masked:
-            removed.append(f"{n.removed_masked} masked")
-        if n.removed_zero_weight:
-            removed.append(f"{n.removed_zero_weight} zero-weight")
+        removed = _removed_taps(n, masked="masked")
         note = f" ({', '.join(removed)} taps removed)" if removed else ""
         w(f"// {n.name}: {len(n.taps)} products{note}", 1)
         w(f"wire {vec(lp.code_bits)} {n.name};", 1)

@@ -15,13 +15,14 @@ def _stage_kinds(opts: Options, lp: LayerPlan) -> list[str]:
     return [k for k in ("products", "tree", "accumulator") if mac_cut(opts, lp, k)]
 
 
-def _removed_taps(neuron: Neuron) -> list[str]:
-    """Why taps of this output have no product, for the module header."""
+def _removed_taps(neuron: Neuron, masked: str = "masked-input") -> list[str]:
+    """Why taps of this output have no product, for the module header (``masked``: the word
+    for masked-pixel taps)."""
     removed = []
     if neuron.removed_padding:
         removed.append(f"{neuron.removed_padding} padding")
     if neuron.removed_masked:
-        removed.append(f"{neuron.removed_masked} masked-input")
+        removed.append(f"{neuron.removed_masked} {masked}")
     if neuron.removed_zero_weight:
         removed.append(f"{neuron.removed_zero_weight} zero-weight")
     return removed

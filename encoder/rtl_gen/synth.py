@@ -134,9 +134,8 @@ def yosys_version() -> str:
     return out.replace("Yosys ", "").split(" (")[0] or out
 
 
-def synthesize(design_dir: str | Path, abc: str = "fast", depth: bool = True, progress: bool = True,
-               log_path: str | Path | None = None, log_overwrite: bool = False) -> SynthReport:
-    design_dir = Path(design_dir)
+def design_sources(design_dir: Path) -> tuple[dict, str, list[Path]]:
+    """A design directory's manifest, top module and Verilog sources, checked."""
     mpath = design_dir / "manifest.json"
     if not mpath.is_file():
         raise UserError(f"{mpath}: no such file (expected a design directory from `encoder rtl`)")
@@ -148,6 +147,13 @@ def synthesize(design_dir: str | Path, abc: str = "fast", depth: bool = True, pr
     for s in sources:
         if not s.is_file():
             raise UserError(f"{mpath}: sources: {s} does not exist")
+    return manifest, top, sources
+
+
+def synthesize(design_dir: str | Path, abc: str = "fast", depth: bool = True, progress: bool = True,
+               log_path: str | Path | None = None, log_overwrite: bool = False) -> SynthReport:
+    design_dir = Path(design_dir)
+    manifest, top, sources = design_sources(design_dir)
     version = yosys_version()
     with tempfile.TemporaryDirectory(prefix="encoder-synth-") as tmp:
         tmp = Path(tmp)
@@ -324,51 +330,49 @@ def _read_stat_json(path: Path) -> dict:
     return json.loads(text[start:]) if start >= 0 else {}
 
 
-def _hierarchy_totals(stat: dict, top: str) -> tuple[dict[str, int], list[dict], int]:
-    """Cells by type over the whole hierarchy, and each module's share, from stat -json."""
-    mods = stat.get("modules", {})
-    key = {k.lstrip("\\"): k for k in mods}
-
-    def own(name):
-        return mods[key[name]]
-
+def module_tree(stat: dict, top: str) -> tuple[dict[str, int], dict[str, int], dict[str, dict]]:
+    """From ``stat -json``: cells by type over the whole hierarchy, how many times each module is
+    instantiated, and each module's own stat entry (names without yosys' leading backslash)."""
+    mods = {k.lstrip("\\"): v for k, v in stat.get("modules", {}).items()}
+    if top not in mods:
+        return {}, {}, mods
     memo: dict[str, dict[str, int]] = {}
 
     def totals(name):
-        if name in memo:
-            return memo[name]
-        out: dict[str, int] = {}
-        for cell, n in own(name).get("num_cells_by_type", {}).items():
-            sub = cell.lstrip("\\")
-            if sub in key:
-                for c, m in totals(sub).items():
-                    out[c] = out.get(c, 0) + n * m
-            else:
-                out[cell] = out.get(cell, 0) + n
-        memo[name] = out
-        return out
+        if name not in memo:
+            out: dict[str, int] = {}
+            for cell, n in mods[name].get("num_cells_by_type", {}).items():
+                sub = cell.lstrip("\\")
+                if sub in mods:
+                    for c, m in totals(sub).items():
+                        out[c] = out.get(c, 0) + n * m
+                else:
+                    out[cell] = out.get(cell, 0) + n
+            memo[name] = out
+        return memo[name]
 
-    if top not in key:
-        return {}, [], len(mods)
     instances: dict[str, int] = {top: 1}
     order = [top]
-    i = 0
-    while i < len(order):
-        name = order[i]
-        i += 1
-        for cell, n in own(name).get("num_cells_by_type", {}).items():
+    for name in order:                      # breadth first: parents before children
+        for cell, n in mods[name].get("num_cells_by_type", {}).items():
             sub = cell.lstrip("\\")
-            if sub in key:
+            if sub in mods:
                 if sub not in instances:
                     order.append(sub)
                 instances[sub] = instances.get(sub, 0) + n * instances[name]
+    return totals(top), instances, mods
+
+
+def _hierarchy_totals(stat: dict, top: str) -> tuple[dict[str, int], list[dict], int]:
+    """Cells by type over the whole hierarchy, and each module's share, from stat -json."""
+    by_type, instances, mods = module_tree(stat, top)
     per = []
     for name, n in instances.items():
-        t = own(name).get("estimated_num_transistors")
+        t = mods[name].get("estimated_num_transistors")
         own_t = int(str(t).rstrip("+")) if t not in (None, "") else 0
         per.append({"module": name, "instances": n, "transistors": own_t, "total": n * own_t})
     per.sort(key=lambda m: -m["total"])
-    return totals(top), per, len(mods)
+    return by_type, per, len(mods)
 
 
 def write_report(report: SynthReport, out_dir: str | Path, force: bool = False) -> tuple[Path, Path]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from .. import interrupts
 from ..errors import UserError
 from ..pdk import Library, cell_areas, write_mapping, write_plain
-from ..rtl_gen.synth import _paramod_names, _read_stat_json, yosys_version
+from ..rtl_gen.synth import _paramod_names, _read_stat_json, design_sources, module_tree, yosys_version
 
 ABC_MODULE = re.compile(r"^\d+\.\d+\. Extracting gate netlist of module `(.+?)' to")
 # Merged into the top module before mapping (see ``script``): the input path and its primitives,
@@ -47,22 +47,6 @@ class Mapped:
     dont_use: list[str] = field(default_factory=list)
     per_module: list[dict] = field(default_factory=list)   # module, instances, area each
     log: list[str] = field(default_factory=list)
-
-
-def design_sources(design_dir: Path) -> tuple[dict, str, list[Path]]:
-    from ..inputs import read_json
-    mpath = design_dir / "manifest.json"
-    if not mpath.is_file():
-        raise UserError(f"{mpath}: no such file (expected a design directory from `encoder rtl`)")
-    manifest = read_json(mpath, "design manifest")
-    try:
-        top, sources = manifest["top"], [design_dir / str(s) for s in manifest["sources"]]
-    except (KeyError, TypeError) as exc:
-        raise UserError(f"{mpath}: not a design manifest (no {exc})") from None
-    for s in sources:
-        if not s.is_file():
-            raise UserError(f"{mpath}: sources: {s} does not exist")
-    return manifest, top, sources
 
 
 def script(sources: list[Path], top: str, maplib: Path, lib: Library, clock_ns: float, abc: str,
@@ -167,43 +151,16 @@ def sequential_cells(text: str) -> set[str]:
 
 def _totals(stat: dict, top: str, areas: dict[str, float]) -> tuple[dict[str, int], list[dict]]:
     """Cells by type over the whole hierarchy and each module's own area, from stat -json."""
-    mods = stat.get("modules", {})
-    key = {k.lstrip("\\"): k for k in mods}
-    if top not in key:
+    by_type, instances, mods = module_tree(stat, top)
+    if not instances:
         raise UserError(f"yosys stat did not report the top module {top}")
-    memo: dict[str, dict[str, int]] = {}
-
-    def own_cells(name):
-        return mods[key[name]].get("num_cells_by_type", {})
-
-    def totals(name):
-        if name not in memo:
-            out: dict[str, int] = {}
-            for cell, n in own_cells(name).items():
-                sub = cell.lstrip("\\")
-                if sub in key:
-                    for c, m in totals(sub).items():
-                        out[c] = out.get(c, 0) + n * m
-                else:
-                    out[cell] = out.get(cell, 0) + n
-            memo[name] = out
-        return memo[name]
-
-    instances: dict[str, int] = {top: 1}
-    order = [top]
-    for name in order:
-        for cell, n in own_cells(name).items():
-            sub = cell.lstrip("\\")
-            if sub in key:
-                if sub not in instances:
-                    order.append(sub)
-                instances[sub] = instances.get(sub, 0) + n * instances[name]
     per = []
     for name, n in instances.items():
-        own = sum(m * areas.get(c, 0.0) for c, m in own_cells(name).items() if c.lstrip("\\") not in key)
+        own = sum(m * areas.get(c, 0.0) for c, m in mods[name].get("num_cells_by_type", {}).items()
+                  if c.lstrip("\\") not in mods)
         per.append({"module": name, "instances": n, "area_um2": round(own, 3), "total_um2": round(n * own, 3)})
     per.sort(key=lambda m: -m["total_um2"])
-    return totals(top), per
+    return by_type, per
 
 
 def _run(ys: Path, log: list[str], progress: bool, n_modules: int) -> int:

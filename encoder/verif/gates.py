@@ -9,9 +9,10 @@ yosys splits the top's port buses into single bits (``\\charges[0]``) for
 OpenSTA, but the testbench drives whole buses by their manifest names. The
 mapped top is therefore renamed ``<top>__cells`` in a copy of the netlist
 and wrapped in a module named like the RTL top with the manifest's ports.
-The copy, the wrapper and the decompressed cell models are content-addressed
-under BUILD_ROOT, so repeated runs and tests reuse them and the build key
-(the hash of those sources) can never equal an RTL build's.
+The copy and the wrapper (BUILD_ROOT/netlists/) and the decompressed cell
+models (BUILD_ROOT/cells/) are content-addressed, so repeated runs and tests
+reuse them, and the build key (the hash of those sources) can never equal an
+RTL build's.
 """
 
 from __future__ import annotations
@@ -155,7 +156,7 @@ def gate_level(design: Design, synth_dir: str | Path, root: Path) -> Design:
                                     text[start:], count=1, flags=re.M)
     wrap = wrapper(design, inner, ports)
     h = hashlib.sha256(renamed.encode() + b"\0" + wrap.encode()).hexdigest()[:16]
-    gdir = root.resolve() / "gates" / f"{design.top}-{h}"
+    gdir = root.resolve() / "netlists" / f"{design.top}-{h}"
     sources = [cell_models(lib, root.resolve()),
                _write_once(gdir / "netlist.v", renamed), _write_once(gdir / "wrapper.v", wrap)]
     info = {"netlist": str(netlist.resolve()), "synth_dir": str(Path(synth_dir).resolve()),

@@ -42,7 +42,9 @@ def build_key(design: Design, sim: toolchain.Simulator, waves: bool, opt: str) -
     if sim.name == "verilator":
         public = " ".join(toolchain.VERILATOR_PUBLIC)
         make = json.dumps({**sim.make_vars, **toolchain.MODEL_OPT[opt]}, sort_keys=True)
-    for part in (design.content_hash(), sim.tag, str(waves), " ".join(sim.build_args), public, make,
+    # A gate-level build's sources are the netlist and cell models: their hash keys it apart from RTL.
+    level = "gates" if design.gate_level else "rtl"
+    for part in (level, design.content_hash(), sim.tag, str(waves), " ".join(sim.build_args), public, make,
                  cocotb.__version__, "x".join(TIMESCALE)):
         h.update(part.encode())
         h.update(b"\0")
@@ -57,7 +59,7 @@ def build(design: Design, sim: toolchain.Simulator, build_root: str | Path, wave
     """
     root = Path(build_root).resolve()
     key = build_key(design, sim, waves, opt)
-    bdir = root / f"{design.top}-{sim.name}-{key}"
+    bdir = root / f"{design.top}-{'gates-' if design.gate_level else ''}{sim.name}-{key}"
     stamp = bdir / "build.json"
     with _locked(root / f".{bdir.name}.lock"):
         if stamp.is_file():
@@ -87,6 +89,7 @@ def build(design: Design, sim: toolchain.Simulator, build_root: str | Path, wave
         info = {"simulator": sim.name, "version": sim.version, "executable": sim.executable,
                 "top": design.top, "key": key, "opt": opt,
                 "sources": [str(s) for s in design.sources], "waves": waves,
+                "level": "gates" if design.gate_level else "rtl",
                 "seconds": round(time.monotonic() - t0, 2)}
         stamp.write_text(json.dumps(info, indent=1))
         info["reused"] = False

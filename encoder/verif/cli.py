@@ -37,6 +37,9 @@ def register(sub) -> None:
     p.add_argument("--model-opt", choices=("auto", "fast-build", "fast-sim"), default="auto",
                    help="verilator: compile the model without optimisation (fast-build) or with -O1 "
                         "(fast-sim); auto picks fast-build up to 20,000 vectors")
+    p.add_argument("--netlist", metavar="SYNTHDIR",
+                   help="gate-level run: simulate SYNTHDIR/netlist.v (from `encoder synth DIR --liberty`) with the "
+                        "library's cell models instead of DIR's Verilog; same testbench, manifest and golden model")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=run)
 
@@ -46,6 +49,7 @@ def run(args) -> int:
     from .runner import run as sim_run
     opts = SimOptions(sim=args.sim, vectors=args.vectors, data=args.data, seed=args.seed, waves=args.waves,
                       jobs=args.jobs, out=args.out, build_root=args.build_dir, ir=args.ir,
-                      reload_ir=args.reload_ir, replay=args.replay, force=args.force, model_opt=args.model_opt)
+                      reload_ir=args.reload_ir, replay=args.replay, force=args.force, model_opt=args.model_opt,
+                      netlist=args.netlist)
     code, _ = sim_run(args.design, opts)
     return code

@@ -91,6 +91,7 @@ class Design:
     registers: RegisterMap | None = None
     framing: Framing | None = None
     manifest: dict = field(default_factory=dict)
+    gate_level: dict | None = None      # netlist, library... when sources are a mapped netlist (see gates)
 
     @property
     def programmable(self) -> bool:

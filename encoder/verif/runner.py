@@ -55,6 +55,7 @@ class SimOptions:
     progress: bool = True
     show: int = 5                     # mismatches printed
     model_opt: str = "auto"           # Verilator C++ optimisation: auto, fast-build or fast-sim
+    netlist: str | None = None        # SYNTHDIR of `encoder synth --liberty`: simulate its netlist (gates)
 
 
 # Up to this many vectors a Verilator model compiled without optimisation
@@ -161,7 +162,10 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
         raise UserError(f"--vectors: {opts.vectors:,} is more than {MAX_VECTORS:,} (split the run with --seed)")
     if opts.jobs > MAX_JOBS:
         raise UserError(f"--jobs: {opts.jobs} is more than {MAX_JOBS} simulator processes")
-    out = Path(opts.out) if opts.out else default_run_dir(build_root(opts), design.top, sim.name)
+    if opts.netlist:
+        from .gates import gate_level
+        design = gate_level(design, opts.netlist, build_root(opts))
+    out = Path(opts.out) if opts.out else default_run_dir(build_root(opts), design.top, _label(design, sim))
     # Absolute: the simulators run in their build directories, the testbench finds its shard by path.
     out = out.resolve()
     if not opts.out:                    # default names never repeat: clear what killed runs left there
@@ -255,6 +259,8 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         "status": "error" if crashed else ("mismatch" if bad else "pass"),
         "design": str(design.dir.resolve()), "top": design.top, "weights": design.weights,
         "simulator": sim.name, "simulator_version": sim.version,
+        "level": "gates" if design.gate_level else "rtl",
+        **({"gate_level": design.gate_level} if design.gate_level else {}),
         "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans),
         "models": models, "stimulus": stim, **merged,
         "latency_expected": design.latency,
@@ -279,7 +285,7 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         mismatches.sort(key=lambda m: (m["cycle_in"] if m["cycle_in"] is not None else 0))
         report.failures_file(stage / "failures.json", design.dir.resolve(), final(models), mismatches)
         summary["failures_file"] = str(out / "failures.json")
-    report.junit(stage / "results.xml", f"{design.top}.{sim.name}", shards, design.programmable, design.latency,
+    report.junit(stage / "results.xml", f"{design.top}.{_label(design, sim)}", shards, design.programmable, design.latency,
                  design.framing.latency if design.framing else None)
     summary = final(summary)
     (stage / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -305,9 +311,15 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
             f"(manifest {design.framing.latency})")
     if mismatches:
         after(f"encoder sim: failing vectors saved to {out / 'failures.json'}; rerun them with "
-            f"`encoder sim {design_dir_arg(design)} --replay {out / 'failures.json'}`")
+            f"`encoder sim {design_dir_arg(design)} --replay {out / 'failures.json'}"
+            f"{' --netlist ' + str(opts.netlist) if opts.netlist else ''}`")
     after(f"encoder sim: wrote {out / 'summary.json'} and {out / 'results.xml'}")
     return (0 if summary["status"] == "pass" else 1), summary
+
+
+def _label(design: Design, sim: toolchain.Simulator) -> str:
+    """Names run directories and JUnit suites: gate-level runs say so."""
+    return f"gates-{sim.name}" if design.gate_level else sim.name
 
 
 def design_dir_arg(design: Design) -> str:

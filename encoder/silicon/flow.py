@@ -91,7 +91,7 @@ def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130
         areas = cell_areas(text)
         ge = gate_equivalent_area(lib, areas)
         report = SiliconReport(
-            design=str(design_dir), top=top, weights=manifest.get("weights", "?"),
+            design=str(design_dir.resolve()), top=top, weights=manifest.get("weights", "?"),
             latency_cycles=manifest.get("latency"),
             liberty={"name": lib.name, "file": str(lib.liberty), "corner": lib.corner,
                      "gate_equivalent": lib.nand2, "gate_equivalent_um2": ge},

@@ -42,33 +42,45 @@ def irs(rows: list[str]):
     from encoder.verif.presets import preset_ir
     out = {}
     if "chip" in rows:
-        out["ECON-T chip configuration"] = load_ir(ROOT / "tests/data/econt_chip_ir_handbuilt.json")
+        out["chip"] = ("ECON-T chip configuration", load_ir(ROOT / "tests/data/econt_chip_ir_handbuilt.json"))
     if "econt_8x8" in rows or "arith" in rows:
         qk = preset_ir(ROOT / "configs" / "econt_8x8.yaml", seed=11)
         if "econt_8x8" in rows:
-            out["econt_8x8, random weights (seed 11)"] = qk
+            out["econt_8x8"] = ("econt_8x8, random weights (seed 11)", qk)
         if "arith" in rows:
-            out["same weights, chip arithmetic"] = with_arithmetic(qk, "econt")
+            out["arith"] = ("same weights, chip arithmetic", with_arithmetic(qk, "econt"))
     return out
 
 
 def row(args) -> dict:
     name, ir, mode, clock, vectors, out = args
+    tag = "".join(c if c.isalnum() else "_" for c in f"{name}_{mode}")
+    work = Path(out) / tag
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    logfile = work / "log.txt"
+    logfile.write_text("")
+
+    def log(line: str) -> None:             # as it happens: a row takes many minutes
+        with logfile.open("a") as f:
+            f.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+    try:
+        return _row(name, ir, mode, clock, vectors, work, log, t0)
+    except Exception as exc:                # one failed row must not hide the others
+        log(f"FAILED: {type(exc).__name__}: {exc}")
+        return {"name": name, "mode": mode, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _row(name, ir, mode, clock, vectors, work, log, t0) -> dict:
     from encoder.rtl_gen import write_design
     from encoder.silicon.flow import PowerOptions, characterise
     from encoder.silicon.pipelining import auto_pipeline
-    tag = "".join(c if c.isalnum() else "_" for c in f"{name}_{mode}")
-    work = Path(out) / tag
-    t0 = time.monotonic()
-    log = []
-    design, closure = auto_pipeline(ir, mode, clock, "sky130hd", progress=False, log=log.append,
-                                    keep=work / "mapped")
+    design, closure = auto_pipeline(ir, mode, clock, "sky130hd", progress=False, log=log, keep=work / "mapped")
     write_design(design, work / "design", force=True)
     rep = characterise(work / "design", work / "synth", "sky130hd", clock,
                        PowerOptions(mode="simulated", vectors=vectors), force=True, progress=False,
-                       log=log.append, premapped=closure.mapped, pretimed=closure.timing)
+                       log=log, premapped=closure.mapped, pretimed=closure.timing)
     (work / "pipeline.json").write_text(json.dumps(closure.to_dict(), indent=1) + "\n")
-    (work / "log.txt").write_text("\n".join(log) + "\n")
     return {"name": name, "mode": mode, "mm2": rep.area_um2 / 1e6, "ge": rep.gate_equivalents,
             "ff": rep.flip_flops, "fmax": rep.fmax_mhz, "wns": rep.wns_ns, "latency": closure.latency_cycles,
             "latency_ns": closure.latency_cycles * clock, "cuts": closure.cuts, "mw": rep.power_mw["total"],
@@ -79,20 +91,25 @@ def row(args) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default="chip,econt_8x8,arith")
+    ap.add_argument("--only", default=None, metavar="NAME:MODE,...",
+                    help="run just these rows (e.g. chip:programmable,arith:constant)")
     ap.add_argument("--modes", default="programmable,constant")
     ap.add_argument("--clock", type=float, default=25.0)
     ap.add_argument("--vectors", type=int, default=300)
     ap.add_argument("--out", default=str(ROOT / "out" / "bench_synth"))
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
-    jobs = [(n, ir, m, a.clock, a.vectors, a.out) for n, ir in irs(a.rows.split(",")).items()
-            for m in a.modes.split(",")]
+    jobs = [(n, ir, m, a.clock, a.vectors, a.out) for key, (n, ir) in irs(a.rows.split(",")).items()
+            for m in a.modes.split(",") if a.only is None or f"{key}:{m}" in a.only.split(",")]
     print(f"{'design':<36} {'weights':<12} {'mm^2':>7} {'GE':>9} {'fmax MHz':>8} {'latency':>12} "
           f"{'mW':>7} {'nJ/inf':>7} {'minutes':>7}", flush=True)
     results = []
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:
         for r in pool.map(row, jobs):
             results.append(r)
+            if "error" in r:
+                print(f"{r['name']:<36} {r['mode']:<12} FAILED: {r['error']}", flush=True)
+                continue
             print(f"{r['name']:<36} {r['mode']:<12} {r['mm2']:>7.3f} {r['ge']:>9,.0f} {r['fmax']:>8.1f} "
                   f"{r['latency']:>3} ({r['latency_ns']:>4.0f} ns) {r['mw']:>7.2f} {r['nj']:>7.3f} "
                   f"{r['minutes']:>7.1f}   cuts: {', '.join(r['cuts'])}", flush=True)
@@ -105,7 +122,7 @@ def main() -> None:
     print(f"  = {lo / 1e6:.1f}-{hi / 1e6:.1f} M gate equivalents of layout area (NAND2 X1 "
           f"{NAND2_65NM_UM2[0]}-{NAND2_65NM_UM2[1]} um^2 in 65 nm; includes utilisation and routing)")
     print(f"  energy node rule E ~ L * V^2: SKY130 (130 nm, 1.8 V) -> 65 nm, 1.2 V multiplies energy by {scale:.3f}")
-    for r in results:
+    for r in (r for r in results if "error" not in r):
         print(f"  {r['name']}, {r['mode']}: {r['nj']:.3f} nJ in SKY130 -> {r['nj'] * scale:.3f} nJ at 65 nm "
               f"({r['nj'] * scale / ECONT['energy_nj']:.2f} x ECON-T)")
 

@@ -24,9 +24,11 @@ from ..pdk import Library, cell_areas, write_mapping, write_plain
 from ..rtl_gen.synth import _paramod_names, _read_stat_json, design_sources, module_tree, yosys_version
 
 ABC_MODULE = re.compile(r"^\d+\.\d+\. Extracting gate netlist of module `(.+?)' to")
-# Merged into the top module before mapping (see ``script``): the input path and its primitives,
-# and the configuration register blocks.
-FLATTENED = ("enc_cfg_block", "enc_leading_one", "enc_normalise", "enc_sum_code")
+# Merged into the top module before mapping (see ``script``): the input path and its primitives.
+# Not the configuration blocks: merged, they made the top too big for ABC to map the input path
+# well (econt_8x8 programmable: the normalisers' stage 25.3 ns against 15.5 ns beside constant
+# weights) and did not buffer the address fanout either (configuration writes at 7.6 MHz both ways).
+FLATTENED = ("enc_leading_one", "enc_normalise", "enc_sum_code")
 SEQUENTIAL = re.compile(r"\bff\s*\(|\blatch\s*\(")
 
 
@@ -55,11 +57,9 @@ def script(sources: list[Path], top: str, maplib: Path, lib: Library, clock_ns: 
     lines = [
         read,
         f"hierarchy -check -top {top}",
-        # ABC buffers high fanouts only within the module it maps. Two fanouts cross module
-        # boundaries: the input path's shift amount drives every cell's normaliser, and the
-        # configuration address and data drive every register block. Flattening the input path
-        # and the configuration blocks into their parents lets one ABC run see and buffer each
-        # (measured: input path 35 -> 10 ns on a tiny design; cfg_addr 139 ns on econt_8x8).
+        # ABC buffers high fanouts only within the module it maps: the input path's shift amount
+        # drives every cell's normaliser across module boundaries. Flattening the input path into
+        # the top lets one ABC run see and buffer it (measured: 35 -> 10 ns on a tiny design).
         # Everything else keeps its hierarchy, so each distinct MAC is still mapped once.
         "setattr -mod -set keep_hierarchy 1",
         f"setattr -mod -unset keep_hierarchy {top}_input_path " + " ".join(f"*{m}*" for m in FLATTENED),

@@ -146,11 +146,11 @@ def choose(order: list[str], delays: dict[str, float], costs: dict[str, int], bu
     return sorted(cuts, key=order.index)
 
 
-def _map_and_time(design, lib, clock_ns: float, work: Path, detail: bool, progress: bool):
+def _map_and_time(design, lib, clock_ns: float, target_ns: float, work: Path, detail: bool, progress: bool):
     from ..rtl_gen import write_design
     ddir = work / "design"
     write_design(design, ddir, force=True)
-    mapped = mapping.map_design(ddir, lib, work / "map", clock_ns, "delay", progress)
+    mapped = mapping.map_design(ddir, lib, work / "map", target_ns, "delay", progress)
     cons = constraints_for(lib, mapped.liberty.read_text(), clock_ns)
     tim = timing.analyse(mapped.liberty, mapped.netlist, mapped.top, cons, work / "sta")
     report = ""
@@ -180,16 +180,24 @@ def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", 
     layers = [lp.name for lp in plan.layers]
     with tempfile.TemporaryDirectory(prefix="encoder-pipeline-") as tmp:
         tmp = Path(tmp)
-        log(f"characterising {len(points)} cut points at {clock_ns:g} ns in {lib.name}: every stage registered")
         full = generate(ir, weights, cuts=[c.name for c in points], elinks=elinks, ir_text=ir_text)
-        mapped, tim, report = _map_and_time(full, lib, clock_ns, tmp / "all", True, progress)
-        delays = stage_delays(report, flip_flops(mapped.netlist, mapped.top,
-                                                 mapping.sequential_cells(mapped.liberty.read_text())), layers)
-        delays = {s: round(delays.get(s, 0.0), 3) for s in order}
-        log("  segment delays (ns): " + ", ".join(f"{s} {v:.2f}" for s, v in delays.items()))
-        # A stage's logic must arrive by the flip-flops' required time (the clock minus their setup).
-        required = [float(r) for *_, r, _a, _s in ENDPOINT.findall(report)]
-        budget = min(required) if required else clock_ns
+        target = clock_ns
+        for attempt in range(2):
+            log(f"characterising {len(points)} cut points at {clock_ns:g} ns in {lib.name} (ABC delay target "
+                f"{target:g} ns): every stage registered")
+            mapped, tim, report = _map_and_time(full, lib, clock_ns, target, tmp / f"all{attempt}", True, progress)
+            delays = stage_delays(report, flip_flops(mapped.netlist, mapped.top,
+                                                     mapping.sequential_cells(mapped.liberty.read_text())), layers)
+            delays = {s: round(delays.get(s, 0.0), 3) for s in order}
+            log("  segment delays (ns): " + ", ".join(f"{s} {v:.2f}" for s, v in delays.items()))
+            # A stage's logic must arrive by the flip-flops' required time (the clock minus their setup).
+            required = [float(r) for *_, r, _a, _s in ENDPOINT.findall(report)]
+            budget = min(required) if required else clock_ns
+            if max(delays.values()) <= budget or attempt == 1:
+                break
+            # ABC times its own module without wire load or the loads beyond it, so a segment can
+            # come out just over the clock it was mapped for: once, map for 80 % of the clock.
+            target = round(0.8 * clock_ns, 3)
         iterations = []
         for it in range(4):
             cuts = choose(order, delays, costs, budget)
@@ -199,9 +207,9 @@ def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", 
                                 f"the {clock_ns:g} ns clock allows in {lib.name}; no placement of the available "
                                 f"register stages can meet it")
             design = generate(ir, weights, cuts=cuts, elinks=elinks, ir_text=ir_text)
-            last, tim, _ = _map_and_time(design, lib, clock_ns, tmp / f"try{it}", False, progress)
+            last, tim, _ = _map_and_time(design, lib, clock_ns, target, tmp / f"try{it}", False, progress)
             iterations.append({"cuts": cuts, "latency": design.manifest["latency"], "wns_ns": tim.wns_ns,
-                               "budget_ns": round(budget, 3)})
+                               "budget_ns": round(budget, 3), "abc_target_ns": target})
             log(f"  try {it + 1}: {', '.join(cuts) or 'no inner stage'} -> latency {design.manifest['latency']}, "
                 f"worst slack {tim.wns_ns:+.2f} ns")
             if tim.met:

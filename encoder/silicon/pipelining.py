@@ -94,19 +94,23 @@ def segment_of(path: tuple[str, ...], net: str, layers: list[str]) -> str | None
     return None
 
 
-def stage_delays(report: str, ffs, layers: list[str]) -> dict[str, float]:
-    """Worst arrival (ns) at the registers of each segment, from ``report_checks -format end``."""
+def stage_delays(report: str, ffs, layers: list[str]) -> tuple[dict[str, float], float | None]:
+    """Worst arrival (ns) at the registers of each segment, from ``report_checks -format end``, and
+    the earliest required time among those registers and the outputs (the clock minus setup)."""
     net_of = {pin.rsplit("/", 1)[0]: (path, net) for pin, path, net, _ in ffs}
     worst: dict[str, float] = {}
-    for inst, _pin, _req, arrival, _slack in ENDPOINT.findall(report):
+    required: list[float] = []
+    for inst, _pin, req, arrival, _slack in ENDPOINT.findall(report):
         if inst not in net_of:
             continue
         seg = segment_of(*net_of[inst], layers)
         if seg is not None:
             worst[seg] = max(worst.get(seg, 0.0), float(arrival))
-    for _port, _req, arrival, _slack in PORT_END.findall(report):
+            required.append(float(req))
+    for _port, req, arrival, _slack in PORT_END.findall(report):
         worst[OUT] = max(worst.get(OUT, 0.0), float(arrival))
-    return worst
+        required.append(float(req))
+    return worst, (min(required) if required else None)
 
 
 def choose(order: list[str], delays: dict[str, float], costs: dict[str, int], budget: float
@@ -162,6 +166,27 @@ def _map_and_time(design, lib, clock_ns: float, target_ns: float, work: Path, de
     return mapped, tim, report
 
 
+def _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, clock_ns, target, work,
+           iterations, progress, log):
+    """Choose, map, time; on a miss shrink the budget by it and choose again (3 tries at most).
+    Returns (cuts, design, mapped, timing) of a placement that meets the clock, or None."""
+    from ..rtl_gen import generate
+    for it in range(3):
+        cuts = choose(order, delays, costs, budget)
+        if cuts is None:
+            return None
+        design = generate(ir, weights, cuts=cuts, elinks=elinks, ir_text=ir_text)
+        mapped, tim, _ = _map_and_time(design, lib, clock_ns, target, work / f"try{it}", False, progress)
+        iterations.append({"cuts": cuts, "latency": design.manifest["latency"], "wns_ns": tim.wns_ns,
+                           "budget_ns": round(budget, 3), "abc_target_ns": target})
+        log(f"  try {len(iterations)}: {', '.join(cuts) or 'no inner stage'} -> latency "
+            f"{design.manifest['latency']}, worst slack {tim.wns_ns:+.2f} ns")
+        if tim.met:
+            return cuts, design, mapped, tim
+        budget += tim.wns_ns - 0.2          # shrink by the miss and a little more
+    return None
+
+
 def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", elinks=None,
                   max_latency: int | None = None, progress: bool = True, log=print, ir_text: str | None = None,
                   keep: Path | None = None):
@@ -181,43 +206,31 @@ def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", 
     with tempfile.TemporaryDirectory(prefix="encoder-pipeline-") as tmp:
         tmp = Path(tmp)
         full = generate(ir, weights, cuts=[c.name for c in points], elinks=elinks, ir_text=ir_text)
-        target = clock_ns
-        for attempt in range(2):
+        iterations: list[dict] = []
+        found = None
+        # ABC times each module without wire load or the loads beyond it, so a stage can come out
+        # just over the clock it was mapped for: if no placement fits, map again for 80 % of it.
+        for attempt, target in enumerate((clock_ns, round(0.8 * clock_ns, 3))):
             log(f"characterising {len(points)} cut points at {clock_ns:g} ns in {lib.name} (ABC delay target "
                 f"{target:g} ns): every stage registered")
             mapped, tim, report = _map_and_time(full, lib, clock_ns, target, tmp / f"all{attempt}", True, progress)
-            delays = stage_delays(report, flip_flops(mapped.netlist, mapped.top,
-                                                     mapping.sequential_cells(mapped.liberty.read_text())), layers)
+            ffs = flip_flops(mapped.netlist, mapped.top, mapping.sequential_cells(mapped.liberty.read_text()))
+            delays, required = stage_delays(report, ffs, layers)
             delays = {s: round(delays.get(s, 0.0), 3) for s in order}
-            log("  segment delays (ns): " + ", ".join(f"{s} {v:.2f}" for s, v in delays.items()))
-            # A stage's logic must arrive by the flip-flops' required time (the clock minus their setup).
-            required = [float(r) for *_, r, _a, _s in ENDPOINT.findall(report)]
-            budget = min(required) if required else clock_ns
-            if max(delays.values()) <= budget or attempt == 1:
+            # A stage's logic must arrive by its flip-flops' required time (the clock minus their setup).
+            budget = required if required is not None else clock_ns
+            log("  segment delays (ns): " + ", ".join(f"{s} {v:.2f}" for s, v in delays.items())
+                + f"; budget {budget:.2f} ns")
+            found = _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, clock_ns, target,
+                           tmp / f"a{attempt}", iterations, progress, log)
+            if found is not None:
                 break
-            # ABC times its own module without wire load or the loads beyond it, so a segment can
-            # come out just over the clock it was mapped for: once, map for 80 % of the clock.
-            target = round(0.8 * clock_ns, 3)
-        iterations = []
-        for it in range(4):
-            cuts = choose(order, delays, costs, budget)
-            if cuts is None:
-                slow = max(delays, key=delays.get)
-                raise UserError(f"--pipeline auto: segment {slow!r} alone takes {delays[slow]:.2f} ns, more than "
-                                f"the {clock_ns:g} ns clock allows in {lib.name}; no placement of the available "
-                                f"register stages can meet it")
-            design = generate(ir, weights, cuts=cuts, elinks=elinks, ir_text=ir_text)
-            last, tim, _ = _map_and_time(design, lib, clock_ns, target, tmp / f"try{it}", False, progress)
-            iterations.append({"cuts": cuts, "latency": design.manifest["latency"], "wns_ns": tim.wns_ns,
-                               "budget_ns": round(budget, 3), "abc_target_ns": target})
-            log(f"  try {it + 1}: {', '.join(cuts) or 'no inner stage'} -> latency {design.manifest['latency']}, "
-                f"worst slack {tim.wns_ns:+.2f} ns")
-            if tim.met:
-                break
-            budget += tim.wns_ns - 0.2          # shrink by the miss and a little more
-        else:
-            raise UserError(f"--pipeline auto: no stage placement met {clock_ns:g} ns after 4 tries "
-                            f"(last worst slack {tim.wns_ns:+.2f} ns)")
+        if found is None:
+            slow = max(delays, key=delays.get)
+            raise UserError(f"--pipeline auto: no placement of the available register stages met {clock_ns:g} ns "
+                            f"in {lib.name} (slowest segment {slow!r}: {delays[slow]:.2f} ns against "
+                            f"{budget:.2f} ns; tries: {len(iterations)})")
+        cuts, design, last, tim = found
         kept = None
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)

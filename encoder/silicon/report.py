@@ -71,12 +71,14 @@ class SiliconReport:
                   f"    {cp['arrival_ns']:.2f} ns through {cp['cells']} cells:"]
         for s in cp["through"]:
             lines.append(f"      {s['ns']:7.2f} ns {s['cells']:4d} cells  {s['instance'] or '(top)'}")
-        if self.configuration_timing:
-            ct = self.configuration_timing
-            ccp = ct["critical_path"]
-            lines += [f"  configuration writes (cfg_* ports to the register file, a group of their own): worst slack "
-                      f"{ct['wns_ns']:+.3f} ns, {ct['fmax_mhz']:.1f} MHz",
-                      f"    {ccp['start']} -> {ccp['end']}, {ccp['arrival_ns']:.2f} ns through {ccp['cells']} cells"]
+        for kind, what in (("write", "cfg_* ports to the register file"),
+                           ("read", "register file to the read-back register")):
+            ct = (self.configuration_timing or {}).get(kind)
+            if ct:
+                ccp = ct["critical_path"]
+                lines += [f"  configuration {kind}s ({what}, a group of their own): worst slack "
+                          f"{ct['wns_ns']:+.3f} ns, {ct['fmax_mhz']:.1f} MHz",
+                          f"    {ccp['start']} -> {ccp['end']}, {ccp['arrival_ns']:.2f} ns through {ccp['cells']} cells"]
         c = self.constraints
         lines += [f"  constraints: input delay {c['input_delay_ns']:g} ns, output delay {c['output_delay_ns']:g} ns, "
                   f"inputs driven by {c['driving_cell']}, outputs load {c['load_pf']:g} pF,",

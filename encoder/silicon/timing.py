@@ -110,20 +110,24 @@ def parse_path(text: str) -> CriticalPath:
                         cells=len(seen), through=segments)
 
 
-CONFIG_GROUP = "configuration"
+CONFIG_GROUP = "configuration"        # configuration port -> register file (writes)
+READ_GROUP = "readback"                # register file -> read-back register (reads)
 CONFIG_PORTS = "cfg_we cfg_addr* cfg_wdata*"
 END_SLACK = re.compile(r"^\S+\s+\(\S+\)\s+-?\d+\.\d+\s+-?\d+\.\d+\s+(-?\d+\.\d+)", re.M)
 
 
 def group_tcl(ports: str = CONFIG_PORTS) -> str:
-    """Paths from the configuration port into the register file form a group of their own.
+    """Paths from the configuration port into the register file, and from the register file into
+    the read-back register, form groups of their own.
 
     The chip writes its weights through a slow serial interface (I2C), never at
     the data clock, and a designer constrains that interface on its own; here it
     shares the clock, so its figures are reported apart and the datapath's
     (inputs, weights and pipeline registers to outputs) make the headline."""
     return (f"set cfg_in [get_ports {{{ports}}}]\n"
-            f"if {{[llength $cfg_in] > 0}} {{ group_path -name {CONFIG_GROUP} -from $cfg_in }}\n")
+            f"if {{[llength $cfg_in] > 0}} {{ group_path -name {CONFIG_GROUP} -from $cfg_in }}\n"
+            "set cfg_rb [get_cells -of_objects [get_nets {cfg_rdata*}]]\n"
+            f"if {{[llength $cfg_rb] > 0}} {{ group_path -name {READ_GROUP} -to $cfg_rb }}\n")
 
 
 def analyse(liberty: Path, netlist: Path, top: str, constraints: Constraints, work: Path) -> TimingReport:
@@ -135,20 +139,25 @@ def analyse(liberty: Path, netlist: Path, top: str, constraints: Constraints, wo
             "-slack_max 0 -path_group clk\n"
             f"puts \"== {CONFIG_GROUP}\"\n"
             f"if {{[llength $cfg_in] > 0}} {{ report_checks -path_delay max -format full -digits 3 -group_count 1 "
-            f"-endpoint_count 1 -path_group {CONFIG_GROUP} }}\n")
+            f"-endpoint_count 1 -path_group {CONFIG_GROUP} }}\n"
+            f"puts \"== {READ_GROUP}\"\n"
+            f"if {{[llength $cfg_rb] > 0}} {{ report_checks -path_delay max -format full -digits 3 -group_count 1 "
+            f"-endpoint_count 1 -path_group {READ_GROUP} }}\n")
     out = sta.run(tcl, work, "timing")
     data = out.split("== datapath", 1)[1].split("== violations", 1)[0]
     violations = out.split("== violations", 1)[1].split(f"== {CONFIG_GROUP}", 1)[0]
-    config = out.split(f"== {CONFIG_GROUP}", 1)[1]
+    config, readback = out.split(f"== {CONFIG_GROUP}", 1)[1].split(f"== {READ_GROUP}", 1)
     path = parse_path(data)
     tns = sum(float(x) for x in END_SLACK.findall(violations) if float(x) < 0)
     wns = path.slack_ns
     min_period = constraints.clock_ns - wns
     cfg = None
-    if "Startpoint" in config:
-        cp = parse_path(config)
-        period = constraints.clock_ns - cp.slack_ns
-        cfg = {"wns_ns": cp.slack_ns, "fmax_mhz": round(1000.0 / period, 2), "critical_path": asdict(cp)}
+    for name, text in (("write", config), ("read", readback)):
+        if "Startpoint" in text:
+            cp = parse_path(text)
+            period = constraints.clock_ns - cp.slack_ns
+            cfg = cfg or {}
+            cfg[name] = {"wns_ns": cp.slack_ns, "fmax_mhz": round(1000.0 / period, 2), "critical_path": asdict(cp)}
     return TimingReport(clock_ns=constraints.clock_ns, wns_ns=wns, tns_ns=round(min(tns, 0.0), 3),
                         min_period_ns=round(min_period, 3), fmax_mhz=round(1000.0 / min_period, 2),
                         met=wns >= 0, critical_path=path, constraints=constraints.to_dict(), configuration=cfg)

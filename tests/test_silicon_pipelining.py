@@ -24,6 +24,9 @@ def test_choose_takes_the_fewest_stages_then_the_fewest_flip_flops():
     # Exactly at the budget still fits; a segment alone over the budget cannot be fixed.
     assert choose(order, delays, costs, 20.0) == []
     assert choose(order, delays, costs, 5.5) is None
+    # A forced cut stays even where another placement is cheaper: a+b | c+d | out (cost 55, not 30).
+    assert choose(order, delays, costs, 10.0, forced=("b",)) == ["b", "d"]
+    assert choose(order, delays, costs, 100.0, forced=("b",)) == ["b"]
     # Every boundary when nothing can be merged.
     assert choose(order, {"a": 4, "b": 4, "c": 4, "d": 4, OUT: 4}, costs, 5.0) == ["a", "b", "c", "d"]
 

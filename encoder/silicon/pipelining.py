@@ -36,6 +36,10 @@ from .flow import constraints_for
 ENDPOINT = re.compile(r"^(\S+)/(\w+)\s+\(\S+\)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)", re.M)
 PORT_END = re.compile(r"^(\S+)\s+\(output\)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)", re.M)
 OUT = "outputs"
+# Always registered: the input codes fan out to every first-layer MAC across module boundaries,
+# where yosys' per-module ABC can neither buffer nor size for the load (measured on the chip
+# configuration with that stage merged: one o21ai_0 at 35 ns, 26 ns over a 25 ns clock).
+FORCED = ("input_path",)
 
 
 @dataclass
@@ -113,8 +117,8 @@ def stage_delays(report: str, ffs, layers: list[str]) -> tuple[dict[str, float],
     return worst, (min(required) if required else None)
 
 
-def choose(order: list[str], delays: dict[str, float], costs: dict[str, int], budget: float
-           ) -> list[str] | None:
+def choose(order: list[str], delays: dict[str, float], costs: dict[str, int], budget: float,
+           forced: tuple[str, ...] = ()) -> list[str] | None:
     """Fewest cuts (then fewest flip-flops) so that every stage's summed segment delay fits ``budget``.
 
     ``order``: segment names in datapath order, the last being the outputs; segment k ends at cut
@@ -135,6 +139,8 @@ def choose(order: list[str], delays: dict[str, float], costs: dict[str, int], bu
                 break
             if best[i] == INF:
                 continue
+            if any(order.index(f) in range(i, j - 1) for f in forced if f in order):
+                continue                               # a forced cut may not sit inside a stage
             cut_cost = (1, costs.get(order[j - 1], 0)) if j < n else (0, 0)
             cand = (best[i][0] + cut_cost[0], best[i][1] + cut_cost[1])
             if cand < best[j]:
@@ -172,7 +178,7 @@ def _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, cloc
     Returns (cuts, design, mapped, timing) of a placement that meets the clock, or None."""
     from ..rtl_gen import generate
     for it in range(3):
-        cuts = choose(order, delays, costs, budget)
+        cuts = choose(order, delays, costs, budget, FORCED)
         if cuts is None:
             return None
         design = generate(ir, weights, cuts=cuts, elinks=elinks, ir_text=ir_text)

@@ -112,12 +112,11 @@ def _pipeline_arg(value: str | None) -> int:
 def _auto(args):
     """--pipeline auto: stages chosen by the silicon flow, recorded in the manifest."""
     import json
-    from pathlib import Path as _P
     from ..ir import load_ir
     from ..silicon.pipelining import auto_pipeline
     if args.clock <= 0:
         raise UserError(f"--clock: {args.clock} ns is not a positive period")
-    ir_text = _P(args.ir).read_text()
+    ir_text = Path(args.ir).read_text()
     design, closure = auto_pipeline(load_ir(args.ir), args.weights, args.clock, args.liberty, elinks=args.elinks,
                                     max_latency=args.max_latency, ir_text=ir_text)
     design.manifest["timing_closure"] = closure.to_dict()

@@ -432,11 +432,9 @@ def simulated(design_dir: str | Path, mapped, vectors: int = 200, seed: int = 1,
               work: Path | None = None) -> Activity:
     """The activity of ``mapped`` (a ``Mapped``) from the RTL simulation of ``design_dir``."""
     from ..verif.design import load_design
-    from .mapping import sequential_cells
     design = load_design(design_dir)
     toggles, where = simulate(design_dir, vectors, seed, data, work)
-    seq = sequential_cells(Path(mapped.liberty).read_text())
-    ffs = flip_flops(Path(mapped.netlist), mapped.top, seq)
+    ffs = flip_flops(Path(mapped.netlist), mapped.top, mapped.sequential)
     pins, missing = match(ffs, toggles)
     ports = {}
     for p in design.manifest.get("ports", []):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import check_writable, write_text
-from ..pdk import Library, cell_areas, gate_equivalent_area, pin_capacitance, resolve
+from ..pdk import Library, gate_equivalent_area, pin_capacitance, resolve
 from . import mapping, timing
 from .report import SiliconReport, write
 from .sta import Constraints, sta_version
@@ -88,8 +88,7 @@ def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130
             seconds["power"] = round(time.monotonic() - t0, 1)
             log(f"power ({act['mode']} activity): {pw['total']:.3f} mW, "
                 f"{pw['total'] * clock_ns * 1e-3:.4f} nJ per inference")
-        areas = cell_areas(text)
-        ge = gate_equivalent_area(lib, areas)
+        ge = gate_equivalent_area(lib, mapped.areas)
         report = SiliconReport(
             design=str(design_dir.resolve()), top=top, weights=manifest.get("weights", "?"),
             latency_cycles=manifest.get("latency"),

@@ -48,6 +48,8 @@ class Mapped:
     abc: str
     dont_use: list[str] = field(default_factory=list)
     per_module: list[dict] = field(default_factory=list)   # module, instances, area each
+    areas: dict[str, float] = field(default_factory=dict)  # every cell of the library, um^2
+    sequential: frozenset[str] = frozenset()               # the library's flip-flops and latches
     log: list[str] = field(default_factory=list)
 
 
@@ -120,14 +122,15 @@ def map_design(design_dir: str | Path, lib: Library, work: Path, clock_ns: float
     ys.write_text(script([s.resolve() for s in sources], top, maplib, lib, clock_ns, abc, netlist, stat_json))
     log: list[str] = []
     t0 = time.monotonic()
-    rc = _run(ys, log, progress, n_modules=len(sources))
+    rc = _run(ys, log, progress)
     seconds = time.monotonic() - t0
     if rc != 0:
         tail = "\n".join(log[-15:])
         raise UserError(f"yosys failed mapping {design_dir} to {lib.name} (exit {rc}); last lines:\n{tail}")
     stat = _read_stat_json(stat_json)
-    areas = cell_areas(plain.read_text())
-    sequential = sequential_cells(plain.read_text())
+    text = plain.read_text()
+    areas = cell_areas(text)
+    sequential = frozenset(sequential_cells(text))
     by_type, per_module = _totals(stat, top, areas)
     readable = _paramod_names(log)
     for m in per_module:
@@ -140,7 +143,8 @@ def map_design(design_dir: str | Path, lib: Library, work: Path, clock_ns: float
                   cells_by_type=by_type, flip_flops=sum(n for c, n in by_type.items() if c in sequential),
                   seconds=seconds, yosys=version,
                   abc=f"abc -liberty, delay target {clock_ns:g} ns, buffering and gate sizing" if abc != "fast"
-                  else "abc -liberty -fast (area)", dont_use=dropped, per_module=per_module, log=log)
+                  else "abc -liberty -fast (area)", dont_use=dropped, per_module=per_module, log=log,
+                  areas=areas, sequential=sequential)
 
 
 def sequential_cells(text: str) -> set[str]:
@@ -163,7 +167,7 @@ def _totals(stat: dict, top: str, areas: dict[str, float]) -> tuple[dict[str, in
     return by_type, per
 
 
-def _run(ys: Path, log: list[str], progress: bool, n_modules: int) -> int:
+def _run(ys: Path, log: list[str], progress: bool) -> int:
     from tqdm import tqdm
     proc = interrupts.popen(["yosys", "-s", str(ys)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, bufsize=1)

@@ -29,12 +29,10 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..pdk import resolve
-from . import mapping, sta, timing
+from . import mapping, timing
 from .activity import flip_flops
 from .flow import constraints_for
 
-ENDPOINT = re.compile(r"^(\S+)/(\w+)\s+\(\S+\)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)", re.M)
-PORT_END = re.compile(r"^(\S+)\s+\(output\)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)", re.M)
 OUT = "outputs"
 # Always registered: the input codes fan out to every first-layer MAC across module boundaries,
 # where yosys' per-module ABC can neither buffer nor size for the load (measured on the chip
@@ -104,16 +102,15 @@ def stage_delays(report: str, ffs, layers: list[str]) -> tuple[dict[str, float],
     net_of = {pin.rsplit("/", 1)[0]: (path, net) for pin, path, net, _ in ffs}
     worst: dict[str, float] = {}
     required: list[float] = []
-    for inst, _pin, req, arrival, _slack in ENDPOINT.findall(report):
-        if inst not in net_of:
-            continue
-        seg = segment_of(*net_of[inst], layers)
+    for endpoint, kind, req, arrival, _slack in timing.END_ROW.findall(report):
+        if kind == "output":
+            seg = OUT
+        else:
+            inst = endpoint.rsplit("/", 1)[0]
+            seg = segment_of(*net_of[inst], layers) if inst in net_of else None
         if seg is not None:
             worst[seg] = max(worst.get(seg, 0.0), float(arrival))
             required.append(float(req))
-    for _port, req, arrival, _slack in PORT_END.findall(report):
-        worst[OUT] = max(worst.get(OUT, 0.0), float(arrival))
-        required.append(float(req))
     return worst, (min(required) if required else None)
 
 
@@ -156,24 +153,22 @@ def choose(order: list[str], delays: dict[str, float], costs: dict[str, int], bu
     return sorted(cuts, key=order.index)
 
 
-def _map_and_time(design, lib, clock_ns: float, target_ns: float, work: Path, detail: bool, progress: bool):
+def _map_and_time(design, lib, clock_ns: float, work: Path, detail: bool, progress: bool):
+    """Map and time ``design``; with ``detail`` also every datapath endpoint's worst path, in the same
+    OpenSTA run."""
     from ..rtl_gen import write_design
     ddir = work / "design"
     write_design(design, ddir, force=True)
-    mapped = mapping.map_design(ddir, lib, work / "map", target_ns, "delay", progress)
+    mapped = mapping.map_design(ddir, lib, work / "map", clock_ns, "delay", progress)
     cons = constraints_for(lib, mapped.liberty.read_text(), clock_ns)
-    tim = timing.analyse(mapped.liberty, mapped.netlist, mapped.top, cons, work / "sta")
-    report = ""
-    if detail:
-        n = mapped.flip_flops + 4096
-        tcl = sta.load_design(mapped.liberty, mapped.netlist, mapped.top, cons) + timing.group_tcl()
-        tcl += f"report_checks -path_delay max -group_count {n} -endpoint_count 1 -format end -digits 3 -path_group clk\n"
-        report = sta.run(tcl, work / "sta", "endpoints")
+    extra = (f"report_checks -path_delay max -group_count {mapped.flip_flops + 4096} -endpoint_count 1 "
+             f"-format end -digits 3 -path_group clk\n") if detail else ""
+    tim, report = timing.analyse_with(mapped.liberty, mapped.netlist, mapped.top, cons, work / "sta", extra)
     return mapped, tim, report
 
 
-def _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, clock_ns, target, work,
-           iterations, progress, log):
+def _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, clock_ns, work, iterations,
+           progress, log):
     """Choose, map, time; on a miss shrink the budget by it and choose again (3 tries at most).
     Returns (cuts, design, mapped, timing) of a placement that meets the clock, or None."""
     from ..rtl_gen import generate
@@ -182,9 +177,9 @@ def _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, cloc
         if cuts is None:
             return None
         design = generate(ir, weights, cuts=cuts, elinks=elinks, ir_text=ir_text)
-        mapped, tim, _ = _map_and_time(design, lib, clock_ns, target, work / f"try{it}", False, progress)
+        mapped, tim, _ = _map_and_time(design, lib, clock_ns, work / f"try{it}", False, progress)
         iterations.append({"cuts": cuts, "latency": design.manifest["latency"], "wns_ns": tim.wns_ns,
-                           "budget_ns": round(budget, 3), "abc_target_ns": target})
+                           "budget_ns": round(budget, 3)})
         log(f"  try {len(iterations)}: {', '.join(cuts) or 'no inner stage'} -> latency "
             f"{design.manifest['latency']}, worst slack {tim.wns_ns:+.2f} ns")
         if tim.met:
@@ -213,24 +208,19 @@ def auto_pipeline(ir, weights: str, clock_ns: float, liberty: str = "sky130hd", 
         tmp = Path(tmp)
         full = generate(ir, weights, cuts=[c.name for c in points], elinks=elinks, ir_text=ir_text)
         iterations: list[dict] = []
-        found = None
         # One characterisation: mapping again with ABC's delay target at 80 % of the clock was
         # tried and changed no segment delay on econt_8x8 (ABC already maps for its fastest).
-        for attempt, target in enumerate((clock_ns,)):
-            log(f"characterising {len(points)} cut points at {clock_ns:g} ns in {lib.name} (ABC delay target "
-                f"{target:g} ns): every stage registered")
-            mapped, tim, report = _map_and_time(full, lib, clock_ns, target, tmp / f"all{attempt}", True, progress)
-            ffs = flip_flops(mapped.netlist, mapped.top, mapping.sequential_cells(mapped.liberty.read_text()))
-            delays, required = stage_delays(report, ffs, layers)
-            delays = {s: round(delays.get(s, 0.0), 3) for s in order}
-            # A stage's logic must arrive by its flip-flops' required time (the clock minus their setup).
-            budget = required if required is not None else clock_ns
-            log("  segment delays (ns): " + ", ".join(f"{s} {v:.2f}" for s, v in delays.items())
-                + f"; budget {budget:.2f} ns")
-            found = _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, clock_ns, target,
-                           tmp / f"a{attempt}", iterations, progress, log)
-            if found is not None:
-                break
+        log(f"characterising {len(points)} cut points at {clock_ns:g} ns in {lib.name}: every stage registered")
+        mapped, tim, report = _map_and_time(full, lib, clock_ns, tmp / "all", True, progress)
+        ffs = flip_flops(mapped.netlist, mapped.top, mapped.sequential)
+        delays, required = stage_delays(report, ffs, layers)
+        delays = {s: round(delays.get(s, 0.0), 3) for s in order}
+        # A stage's logic must arrive by its flip-flops' required time (the clock minus their setup).
+        budget = required if required is not None else clock_ns
+        log("  segment delays (ns): " + ", ".join(f"{s} {v:.2f}" for s, v in delays.items())
+            + f"; budget {budget:.2f} ns")
+        found = _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, clock_ns, tmp,
+                       iterations, progress, log)
         if found is None:
             slow = max(delays, key=delays.get)
             raise UserError(f"--pipeline auto: no placement of the available register stages met {clock_ns:g} ns "

@@ -113,7 +113,9 @@ def parse_path(text: str) -> CriticalPath:
 CONFIG_GROUP = "configuration"        # configuration port -> register file (writes)
 READ_GROUP = "readback"                # register file -> read-back register (reads)
 CONFIG_PORTS = "cfg_we cfg_addr* cfg_wdata*"
-END_SLACK = re.compile(r"^\S+\s+\(\S+\)\s+-?\d+\.\d+\s+-?\d+\.\d+\s+(-?\d+\.\d+)", re.M)
+# A row of ``report_checks -format end``: endpoint (pin or port), its kind in brackets (a cell type,
+# or "output"), required time, arrival, slack.
+END_ROW = re.compile(r"^(\S+)\s+\((\S+)\)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)", re.M)
 
 
 def group_tcl(ports: str = CONFIG_PORTS) -> str:
@@ -131,6 +133,13 @@ def group_tcl(ports: str = CONFIG_PORTS) -> str:
 
 
 def analyse(liberty: Path, netlist: Path, top: str, constraints: Constraints, work: Path) -> TimingReport:
+    return analyse_with(liberty, netlist, top, constraints, work)[0]
+
+
+def analyse_with(liberty: Path, netlist: Path, top: str, constraints: Constraints, work: Path,
+                 extra: str = "") -> tuple[TimingReport, str]:
+    """``analyse``, and in the same OpenSTA run the Tcl ``extra`` (loading a big netlist takes
+    minutes): returns the report and what ``extra`` printed."""
     tcl = sta.load_design(liberty, netlist, top, constraints) + group_tcl()
     tcl += ("puts \"== datapath\"\n"
             "report_checks -path_delay max -format full -digits 3 -group_count 1 -endpoint_count 1 -path_group clk\n"
@@ -143,12 +152,14 @@ def analyse(liberty: Path, netlist: Path, top: str, constraints: Constraints, wo
             f"puts \"== {READ_GROUP}\"\n"
             f"if {{[llength $cfg_rb] > 0}} {{ report_checks -path_delay max -format full -digits 3 -group_count 1 "
             f"-endpoint_count 1 -path_group {READ_GROUP} }}\n")
+    tcl += "puts \"== extra\"\n" + extra
     out = sta.run(tcl, work, "timing")
     data = out.split("== datapath", 1)[1].split("== violations", 1)[0]
     violations = out.split("== violations", 1)[1].split(f"== {CONFIG_GROUP}", 1)[0]
+    out, extra_out = out.split("== extra", 1)
     config, readback = out.split(f"== {CONFIG_GROUP}", 1)[1].split(f"== {READ_GROUP}", 1)
     path = parse_path(data)
-    tns = sum(float(x) for x in END_SLACK.findall(violations) if float(x) < 0)
+    tns = sum(float(row[4]) for row in END_ROW.findall(violations) if float(row[4]) < 0)
     wns = path.slack_ns
     min_period = constraints.clock_ns - wns
     cfg = None
@@ -158,6 +169,7 @@ def analyse(liberty: Path, netlist: Path, top: str, constraints: Constraints, wo
             period = constraints.clock_ns - cp.slack_ns
             cfg = cfg or {}
             cfg[name] = {"wns_ns": cp.slack_ns, "fmax_mhz": round(1000.0 / period, 2), "critical_path": asdict(cp)}
-    return TimingReport(clock_ns=constraints.clock_ns, wns_ns=wns, tns_ns=round(min(tns, 0.0), 3),
-                        min_period_ns=round(min_period, 3), fmax_mhz=round(1000.0 / min_period, 2),
-                        met=wns >= 0, critical_path=path, constraints=constraints.to_dict(), configuration=cfg)
+    report = TimingReport(clock_ns=constraints.clock_ns, wns_ns=wns, tns_ns=round(min(tns, 0.0), 3),
+                          min_period_ns=round(min_period, 3), fmax_mhz=round(1000.0 / min_period, 2),
+                          met=wns >= 0, critical_path=path, constraints=constraints.to_dict(), configuration=cfg)
+    return report, extra_out

@@ -60,6 +60,18 @@ class ChipConfig:
     mask_ae: int | None = None          # 128 bits
     mask_ae2: int | None = None         # 16 bits
     weight_blocks: list[list[int]] | None = field(default=None, repr=False)   # 12 x 9 register values
+    # The other algorithms' registers (threshold sum, super trigger cells, best choice, repeater)
+    # and the formatter buffer's; None where the file leaves them out.
+    thresholds: list[int] | None = None     # 48 per-trigger-cell thresholds (AlgoThreshold)
+    drop_lsb: int | None = None             # AlgoDroplsb
+    active_etxs: int | None = None          # bit mask of the active output e-links
+    buff_t1: int | None = None              # formatter buffer thresholds
+    buff_t2: int | None = None
+    buff_t3: int | None = None
+    stc_type: int | None = None
+    use_sum: int | None = None
+    link_reset_pattern: int | None = None
+    layout: str | None = None               # which register layout the file was read as
 
     def need(self, *names: str) -> "ChipConfig":
         """Raise a one-line error for the first named register that the file lacks."""

@@ -12,6 +12,7 @@ DESCRIPTION = """\
 Compatibility with the CMS HGCAL ECON-T concentrator chip:
   import        init.yaml (I2C configuration) -> IR with the chip's weights and arithmetic
   export        IR -> init.yaml register image (weights, mux, calibration, density, e-links)
+  convert       a configuration file -> the same registers in another layout
 
 Configuration files are read in every register layout of the chip's generations
 (rw, rw-flat, intermediate, production; detected, or named with --layout);
@@ -54,6 +55,18 @@ def register(sub) -> None:
     _layout_option(e, writing=True)
     e.add_argument("--force", action="store_true", help="replace an existing output file")
     e.set_defaults(func=cmd_export)
+
+    v = s.add_parser("convert", help="write a configuration file's registers in another register layout",
+                     description="Read a configuration in any layout (registers it leaves out hold the chip's "
+                                 "reset values) and write the same registers in --layout (default: production). "
+                                 "Refuses an e-link mask a count register cannot hold.")
+    v.add_argument("config", help="ECON-T configuration (init.yaml)")
+    v.add_argument("--out", required=True, help="configuration file to write")
+    v.add_argument("--from-layout", dest="from_layout", choices=None, default=None, metavar="LAYOUT",
+                   help="register layout of CONFIG (default: detected)")
+    _layout_option(v, writing=True)
+    v.add_argument("--force", action="store_true", help="replace an existing output file")
+    v.set_defaults(func=cmd_convert)
 
     d = s.add_parser("decode-input", help="decode the chip's eRx words into calibrated charges (a data file)",
                      description="testInput.csv (RX_DATA_0..11 hex words) -> 7-bit TC codes -> decoded charges "
@@ -222,6 +235,28 @@ def _warn_dropped_bits(n_elinks: int, selected: int) -> None:
              "latent bits the mask selects are dropped; use more e-links or a mask that selects fewer bits")
 
 
+# -- convert -------------------------------------------------------------
+
+def cmd_convert(args) -> int:
+    from ..files import check_writable, write_text
+    from .chip import describe
+    from .layouts import LAYOUT_NAMES
+    from .registers import format_config, read_config
+
+    if args.from_layout is not None and args.from_layout not in LAYOUT_NAMES:
+        raise UserError(f"--from-layout: unknown layout {args.from_layout!r}; layouts: {', '.join(LAYOUT_NAMES)}")
+    check_writable(args.out, args.force)
+    cfg = read_config(args.config, args.from_layout)
+    src_layout = cfg.layout
+    text = format_config(cfg, f"ECON-T configuration {Path(args.config).name} ({src_layout} layout) written in "
+                              f"the {args.layout} layout by `encoder econt convert`", args.layout)
+    write_text(args.out, text, overwrite=args.force)
+    cfg.layout = args.layout
+    print(f"{args.out}: {describe(cfg)} (read as {src_layout})"
+          + ("" if cfg.weight_blocks is not None else "; no weight image"))
+    return 0
+
+
 # -- decode-input --------------------------------------------------------
 
 def cmd_decode_input(args) -> int:
@@ -286,7 +321,7 @@ def cmd_frames(args) -> int:
     from ..files import check_writable, write_text
     from .erx import HEADER_BX_RESET
     from .framing import bx_counter_field, format_tx_csv, frame_words, full_mask
-    from .registers import MAX_ELINKS, read_config
+    from .registers import MAX_ELINKS, framed_elinks, read_config
 
     check_writable(args.out, args.force)
     if args.config is None and args.elinks is None:
@@ -295,7 +330,7 @@ def cmd_frames(args) -> int:
     if args.elinks is not None:
         n_elinks = args.elinks
     else:
-        n_elinks = cfg.need("n_elinks").n_elinks
+        n_elinks = framed_elinks(cfg)
     if not 1 <= n_elinks <= MAX_ELINKS:
         raise UserError(f"--elinks: {n_elinks} outside 1..{MAX_ELINKS}")
     lat, sc = _load_latents(args.latents)

@@ -197,6 +197,20 @@ def mask_of_count(n: int) -> int:
     return (1 << n) - 1
 
 
+def framed_elinks(cfg: ChipConfig) -> int:
+    """The e-link count the kit frames for; refuses masks that are not eTx 0..N-1.
+
+    The chip's test vectors only show e-links filled from eTx 0 up; where a gapped mask
+    (possible in the production layout) would put the words is not modelled.
+    """
+    cfg.need("n_elinks")
+    if cfg.active_etxs is not None and cfg.active_etxs != mask_of_count(cfg.n_elinks):
+        raise UserError(f"{cfg.path}: register {register_label(cfg.layout, 'active_etxs')} is "
+                        f"0x{cfg.active_etxs:x}, not eTx 0..{cfg.n_elinks - 1}; framing only models "
+                        "e-links used from eTx 0 up")
+    return cfg.n_elinks
+
+
 # -- reading and writing -----------------------------------------------------
 
 def read_config(path, layout: str | None = None) -> ChipConfig:

@@ -95,7 +95,10 @@ def chip_stimulus(config, input_csv, layout: str | None = None):
     from ..econt.erx import HEADER_BX_RESET, calibrate, decode_codes, headers, read_words, tc_codes
     from ..econt.registers import read_config
 
+    from ..econt.registers import framed_elinks
+
     cfg = read_config(config, layout).need("density", "mux", "cal", "n_elinks", "mask_ae", "mask_ae2")
+    framed_elinks(cfg)
     ir = ir_from_config(config, cfg=cfg)
     words = read_words(input_csv)
     calq = calibrate(decode_codes(tc_codes(words), cfg.density), cfg.mux, cfg.cal)

@@ -25,6 +25,8 @@ BIT_FIELDS = {
     "stc_type": (FMT, "config", "stc_type"),
 }
 REGISTERS = dict(R.FIELD_REGISTERS)
+FLAT_REGISTERS = dict(REGISTERS, **{f: f"{block}.{name}" for f, (block, _, name) in BIT_FIELDS.items()},
+                      active_etxs=f"{FMT}.eporttx_numen")
 
 
 def matches(doc) -> bool:
@@ -225,4 +227,4 @@ def _write(cfg: R.ChipConfig, header: str, flat: bool) -> str:
 
 
 NESTED = Layout("rw", REGISTERS, matches, read, lambda cfg, header: _write(cfg, header, flat=False))
-FLAT = Layout("rw-flat", REGISTERS, matches, read, lambda cfg, header: _write(cfg, header, flat=True))
+FLAT = Layout("rw-flat", FLAT_REGISTERS, matches, read, lambda cfg, header: _write(cfg, header, flat=True))

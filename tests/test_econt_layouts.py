@@ -328,3 +328,24 @@ def test_frames_refuse_a_gapped_etx_mask(tmp_path, capsys, golden_ir_data):
     out = tmp_path / "tx.csv"
     expect_refusal(capsys, out, "econt", "frames", tmp_path / "lat.npz", "--config", path, "--out", out,
                    needles=(str(path), "FormatterBuffer.Global.active_etxs is 0x25", "eTx 0 up"))
+
+
+def test_values_as_hex_text_decimal_text_or_yaml_integers_read_alike(tmp_path):
+    text = (ALGOS / "BC_5eTx" / "init.yaml").read_text()
+    text = text.replace("  7: 47\n", "  7: '0x2f'\n").replace("  8: 47\n", "  8: '0b10_1111'\n")
+    text = text.replace("  9: 47\n", "  9: '47'\n").replace("buff_t1: 338", "buff_t1: 0x152")
+    text = text.replace("buff_t2: 314", "buff_t2: '0x1_3a'")
+    assert all(t in text for t in ("'0x2f'", "'0b10_1111'", "9: '47'", "0x152", "'0x1_3a'"))
+    path = tmp_path / "mixed.yaml"
+    path.write_text(text)
+    assert same_registers(read_config(path), read_config(ALGOS / "BC_5eTx" / "init.yaml")) == []
+
+
+def test_a_production_file_gives_the_latent_mask_once(tmp_path, capsys):
+    doc = yaml.safe_load(format_config(read_config(INIT), "", "production"))
+    doc["FormatterBuffer"]["Global"]["mask_ae2"] = 0xFFFF
+    bad = tmp_path / "two_masks.yaml"
+    bad.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "ir.json"
+    expect_refusal(capsys, out, "econt", "import", bad, "--out", out,
+                   needles=(str(bad), "keep_auto_encoder_bits", "also writes FormatterBuffer.Global.mask_ae2"))

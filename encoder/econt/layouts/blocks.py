@@ -175,6 +175,10 @@ def read(doc, path: str, spec: Spec) -> R.ChipConfig:
         cfg.n_elinks = one(etx, "n_elinks", 1, R.MAX_ELINKS, resets.N_ELINKS)
         cfg.active_etxs = R.mask_of_count(cfg.n_elinks)
     if spec.keep_bits:
+        two = [k for k in ("mask_ae", "mask_ae2") if k in fb]
+        if two:
+            raise UserError(f"{w}{regs['mask_ae']}: the file also writes {FB}.Global.{two[0]}; "
+                            "give the latent mask once")
         keep = bits(fb.get("keep_auto_encoder_bits"), "mask_ae", R.LATENT_MASK_BITS,
                     (resets.MASK_AE << R.MASK_AE2_BITS) | resets.MASK_AE2)
         cfg.mask_ae, cfg.mask_ae2 = keep >> R.MASK_AE2_BITS, keep & ((1 << R.MASK_AE2_BITS) - 1)

@@ -6,7 +6,9 @@ econt_sw/zmq_i2c/reg_maps/ECON_I2C_params_regmap.yaml (commit 644f62dd8888,
 the version with mask_ae split into mask_ae (16 bytes) and mask_ae2 (2 bytes),
 as in AE/init.yaml). Each value below names its register and the ``value:``
 the map gives it; bit fields are cut from their register's value with the
-map's param_mask/param_shift.
+map's param_mask/param_shift. This is the prototype's (ECON-T-P1) map, the only
+one with reset values found in public material; the other layouts take the
+same values.
 """
 
 from __future__ import annotations

@@ -272,7 +272,7 @@ def config_text(**changes):
 @pytest.mark.parametrize("changes, needle", [
     ({"select": 7}, "select"),
     ({"buff_t1": None}, "buff_t1"),
-    ({"link_reset_pattern": None}, "link_reset_pattern"),
+    ({"use_sum": None}, "use_sum"),
     ({"select": 1, "stc_type": 5}, "stc_type"),
     ({"active_etxs": "0x5"}, "active_etxs"),
 ])
@@ -282,6 +282,18 @@ def test_bad_configuration_is_one_line_naming_file_and_register(tmp_path, capsys
     assert run("econt", "run", "--config", cfg, "--input", INPUT, "--out", tmp_path / "tx.csv") != 0
     one_line_error(capsys, str(cfg), needle)
     assert not (tmp_path / "tx.csv").exists()
+
+
+def test_absent_sync_word_takes_the_chips_reset_value_0x122(tmp_path):
+    # without link_reset_pattern the idle words carry 0x122, as the emulator's words do for
+    # cmantill/econt_test-vectors counterPatternInTC/TS_Thr47_13eTx; T1 = 400 lets the buffer run dry
+    cfg = tmp_path / "init.yaml"
+    cfg.write_text(config_text(link_reset_pattern=None, buff_t1=400, active_etxs=13))
+    out = tmp_path / "tx.csv"
+    assert run("econt", "run", "--config", cfg, "--input", INPUT, "--out", out) == 0
+    rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    last = [int(r[12], 16) & 0x7FF for r in rows]
+    assert last.count(0x122) > len(rows) // 2
 
 
 def test_threshold_sum_without_thresholds_names_the_register(tmp_path, capsys):

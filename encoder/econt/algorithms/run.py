@@ -12,6 +12,14 @@ else BX since the last reset mod 16). Then by ``algorithm``:
   gives the buffer thresholds the frames pass the buffer too (a frame of 2N
   words leaves unchanged unless 2N > T1).
 
+An absent ``link_reset_pattern`` (the 11-bit sync word of the idle words,
+FMTBUF_ALL.tx_sync_word in the I2C layout) takes the chip's reset value
+0b00100100010 = 0x122: the emulator's threshold-sum words for a
+configuration that leaves it out (cmantill/econt_test-vectors
+counterPatternInTC/TS_Thr47_13eTx) carry idle words ...0x122, as do those
+of configurations that set it to 290. Every other register the algorithm
+needs must be in the file.
+
 drop_lsb above 4 counts as 0, as the emulator's RunFromYamlInput.py
 (cmantill/ECONT_Emulator) treats it. One row per input BX: words still in
 the buffer after the last BX are not drained (the shipped vectors have
@@ -34,6 +42,7 @@ from .buffer import FRAME_SLOTS, Formatted, run_buffer
 
 THRESHOLD_SUM, SUPER_TRIGGER_CELL, BEST_CHOICE, REPEATER, AUTOENCODER = 0, 1, 2, 3, 4
 MAX_DROP_LSB = 4
+TX_SYNC_WORD_RESET = 0b00100100010
 
 # How each field's register is spelled in the chip's files (algorithm layout / I2C register layout).
 REGISTER_NAMES = {
@@ -125,11 +134,12 @@ def formatted(cfg, algorithm: int, calq: np.ndarray, bx_field: np.ndarray, n: in
     """The formatter's frames of a non-autoencoder algorithm."""
     drop = _drop_lsb(cfg)
     if algorithm == THRESHOLD_SUM:
-        require(cfg, "thresholds", "use_sum", "link_reset_pattern")
+        require(cfg, "thresholds", "use_sum")
         if len(cfg.thresholds) != registers.N_CELLS or min(cfg.thresholds) < 0:
             raise _bad(cfg, "thresholds", f"{len(cfg.thresholds)} values",
                        f"expected {registers.N_CELLS} non-negative thresholds")
-        return threshold_sum.format_bx(calq, bx_field, cfg.thresholds, drop, cfg.use_sum, cfg.link_reset_pattern)
+        sync = TX_SYNC_WORD_RESET if cfg.link_reset_pattern is None else cfg.link_reset_pattern
+        return threshold_sum.format_bx(calq, bx_field, cfg.thresholds, drop, cfg.use_sum, sync)
     if algorithm == SUPER_TRIGGER_CELL:
         require(cfg, "stc_type")
         if cfg.stc_type not in stc.TYPES:

@@ -237,11 +237,11 @@ def test_buffer_replaces_small_frames_when_filled_past_t2():
 def test_threshold_sum_run_truncates_more_with_a_smaller_t1(tmp_path):
     # the shipped threshold-sum configuration with T1 lowered from 120 to 40: more frames are cut and every
     # output row starts with a 16-bit word of the stream (a frame, a truncated frame or a frame's tail)
-    from encoder.econt.algorithms.cli import load_config
     from encoder.econt.algorithms.run import run_chip
     from encoder.econt.erx import read_words
+    from encoder.econt.registers import read_config
 
-    cfg = load_config(DATA / "algorithms" / "TS_Thr47_5eTx_MRL" / "init.yaml")
+    cfg = read_config(DATA / "algorithms" / "TS_Thr47_5eTx_MRL" / "init.yaml")
     words = read_words(INPUT)
     base = run_chip(cfg, words)
     cfg.buff_t1 = 40
@@ -255,9 +255,9 @@ def test_threshold_sum_run_truncates_more_with_a_smaller_t1(tmp_path):
 
 # -- bad configurations -------------------------------------------------------------------
 
-def config_text(**changes):
-    """The shipped threshold-sum configuration with some lines replaced (None: line removed)."""
-    lines = (DATA / "algorithms" / "TS_Thr47_5eTx_MRL" / "init.yaml").read_text().splitlines()
+def config_text(name="TS_Thr47_5eTx_MRL", **changes):
+    """A shipped configuration with some register lines replaced (None: line removed)."""
+    lines = (DATA / "algorithms" / name / "init.yaml").read_text().splitlines()
     out = []
     for line in lines:
         key = line.strip().split(":")[0]
@@ -269,38 +269,29 @@ def config_text(**changes):
     return "\n".join(out) + "\n"
 
 
-@pytest.mark.parametrize("changes, needle", [
-    ({"select": 7}, "select"),
-    ({"buff_t1": None}, "buff_t1"),
-    ({"use_sum": None}, "use_sum"),
-    ({"select": 1, "stc_type": 5}, "stc_type"),
-    ({"active_etxs": "0x5"}, "active_etxs"),
+@pytest.mark.parametrize("name, changes, needle", [
+    ("TS_Thr47_5eTx_MRL", {"select": 7}, "select"),                 # no such algorithm
+    ("STC_type0_eTx3", {"stc_type": 5}, "stc_type"),                 # STC types are 0..3
+    ("STC_type0_eTx3", {"active_etxs": "0x5"}, "active_etxs"),       # eTx 0 and 2: not eTx 0..N-1
+    ("TS_Thr47_5eTx_MRL", {"buff_t1": -3}, "buff_t1"),
+    ("TS_Thr47_5eTx_MRL", {"select": 4}, "Encoder"),                 # autoencoder without its weight image
 ])
-def test_bad_configuration_is_one_line_naming_file_and_register(tmp_path, capsys, changes, needle):
+def test_bad_configuration_is_one_line_naming_file_and_register(tmp_path, capsys, name, changes, needle):
     cfg = tmp_path / "init.yaml"
-    cfg.write_text(config_text(**changes))
+    cfg.write_text(config_text(name, **changes))
     assert run("econt", "run", "--config", cfg, "--input", INPUT, "--out", tmp_path / "tx.csv") != 0
     one_line_error(capsys, str(cfg), needle)
     assert not (tmp_path / "tx.csv").exists()
 
 
-def test_absent_sync_word_takes_the_chips_reset_value_0x122(tmp_path):
-    # without link_reset_pattern the idle words carry 0x122, as the emulator's words do for
-    # cmantill/econt_test-vectors counterPatternInTC/TS_Thr47_13eTx; T1 = 400 lets the buffer run dry
-    cfg = tmp_path / "init.yaml"
-    cfg.write_text(config_text(link_reset_pattern=None, buff_t1=400, active_etxs=13))
-    out = tmp_path / "tx.csv"
-    assert run("econt", "run", "--config", cfg, "--input", INPUT, "--out", out) == 0
-    rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
-    last = [int(r[12], 16) & 0x7FF for r in rows]
-    assert last.count(0x122) > len(rows) // 2
+def test_missing_register_is_named_with_file_and_register(tmp_path, capsys):
+    # read_config fills left-out registers with the chip's reset values; a configuration object that
+    # still lacks one (here the buffer's T2) stops run_chip with the file and the register's name
+    from encoder.econt.algorithms.run import run_chip
+    from encoder.econt.registers import read_config
+    from encoder.errors import UserError
 
-
-def test_threshold_sum_without_thresholds_names_the_register(tmp_path, capsys):
-    text = config_text()
-    start = text.index("AlgoThreshold:")
-    end = text.index("Algorithm:")
-    cfg = tmp_path / "init.yaml"
-    cfg.write_text(text[:start] + text[end:])
-    assert run("econt", "run", "--config", cfg, "--input", INPUT, "--out", tmp_path / "tx.csv") != 0
-    one_line_error(capsys, str(cfg), "AlgoThreshold")
+    cfg = read_config(DATA / "algorithms" / "BC_5eTx" / "init.yaml")
+    cfg.buff_t2 = None
+    with pytest.raises(UserError, match=r"BC_5eTx/init.yaml: missing register FormatterBuffer.Global.buff_t2"):
+        run_chip(cfg, np.full((2, 12), 0xA0000000, dtype=np.int64))

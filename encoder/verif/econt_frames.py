@@ -86,14 +86,20 @@ def read_tx_csv(path) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64)
 
 
-def chip_stimulus(config, input_csv):
-    """(ChipConfig, IR, CALQ (BX, 48) in the autoencoder's input order, bx_reset (BX,) bool)."""
+def chip_stimulus(config, input_csv, layout: str | None = None):
+    """(ChipConfig, IR, CALQ (BX, 48) in the autoencoder's input order, bx_reset (BX,) bool).
+
+    ``layout``: the configuration file's register layout (None: detected).
+    """
     from ..econt.chip import ir_from_config
     from ..econt.erx import HEADER_BX_RESET, calibrate, decode_codes, headers, read_words, tc_codes
     from ..econt.registers import read_config
 
-    cfg = read_config(config).need("density", "mux", "cal", "n_elinks", "mask_ae", "mask_ae2")
-    ir = ir_from_config(config)
+    from ..econt.registers import framed_elinks
+
+    cfg = read_config(config, layout).need("density", "mux", "cal", "n_elinks", "mask_ae", "mask_ae2")
+    framed_elinks(cfg)
+    ir = ir_from_config(config, cfg=cfg)
     words = read_words(input_csv)
     calq = calibrate(decode_codes(tc_codes(words), cfg.density), cfg.mux, cfg.cal)
     top = (1 << ir.input.charge_bits) - 1
@@ -104,7 +110,8 @@ def chip_stimulus(config, input_csv):
 
 
 def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = None,
-              flip_field: int | None = None, seed: int = 1, quiet: bool = True) -> FrameCheck:
+              flip_field: int | None = None, seed: int = 1, quiet: bool = True,
+              layout: str | None = None) -> FrameCheck:
     """Generate, simulate on Icarus and compare every BX with the chip's output words.
 
     ``quiet``: the compiler's and simulator's output go to OUT/build/build.log and sim.log.
@@ -114,7 +121,7 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
     from .toolchain import find_icarus
 
     find_icarus()          # one-line error when Icarus is missing
-    cfg, ir, calq, bx_reset = chip_stimulus(config, input_csv)
+    cfg, ir, calq, bx_reset = chip_stimulus(config, input_csv, layout)
     expected = read_tx_csv(expected_csv)
     if len(expected) != len(calq):
         raise UserError(f"{expected_csv}: {len(expected)} BX, {input_csv} has {len(calq)}")

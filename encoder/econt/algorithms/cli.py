@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import UserError
-
 HELP = "run the configuration's algorithm on eRx words -> the chip's output words (testOutput.csv)"
 DESCRIPTION = """\
 Run the ECON-T chip on its eRx input words with the algorithm the configuration
@@ -16,45 +14,32 @@ selects (Algorithm select / MFC_ALGORITHM_SEL_DENSITY.algo.select):
   3 repeater            every cell's charge
   4 autoencoder         the chip's encoder (weight image in the configuration)
 Frames go through the formatter buffer (thresholds buff_t1/t2/t3; frames that do
-not fit are replaced by truncated frames). Writes one row per BX in the chip's
+not fit are replaced by truncated frames). Registers the file leaves out hold the
+chip's reset values (see `encoder econt convert`). Writes one row per BX in the chip's
 testOutput.csv format: TX_DATA_0..12, 8 hex digits per 32-bit word, unused
 e-links 00000000.
 """
 
 
-def register(sub, raw_formatter) -> None:
+def register(sub, raw_formatter, layout_option) -> None:
     r = sub.add_parser("run", help=HELP, description=DESCRIPTION, formatter_class=raw_formatter)
-    r.add_argument("--config", required=True, help="ECON-T configuration (init.yaml)")
+    r.add_argument("--config", required=True, help="ECON-T configuration (init.yaml, any register layout)")
     r.add_argument("--input", required=True, help="testInput.csv (eRx words RX_DATA_0..11)")
     r.add_argument("--out", required=True, help="CSV to write (TX_DATA_0..12)")
+    layout_option(r)
     r.add_argument("--force", action="store_true", help="replace an existing output file")
     r.set_defaults(func=cmd_run)
-
-
-def load_config(path):
-    """The configuration as ``ChipConfig``; the algorithm layout through the stop-gap reader until
-    ``read_config`` reads it (see ``_stopgap_config``)."""
-    from ...files import read_yaml
-    from ..registers import read_config
-    from . import _stopgap_config
-
-    try:
-        return read_config(path)
-    except UserError as exc:
-        if "no 'ECON-T: RW:' section" in str(exc) and _stopgap_config.is_algorithm_layout(read_yaml(path)):
-            return _stopgap_config.read(path)
-        raise
 
 
 def cmd_run(args) -> int:
     from ...files import check_writable, write_text
     from ..erx import read_words
     from ..framing import format_tx_csv
-    from ..registers import ALGORITHMS
+    from ..registers import ALGORITHMS, read_config
     from .run import run_chip
 
     check_writable(args.out, args.force)
-    cfg = load_config(args.config)
+    cfg = read_config(args.config, args.layout)
     words = read_words(args.input)
     res = run_chip(cfg, words)
     write_text(args.out, format_tx_csv(res.words), overwrite=args.force)

@@ -253,6 +253,25 @@ def test_threshold_sum_run_truncates_more_with_a_smaller_t1(tmp_path):
     assert truncated.sum() > 0
 
 
+def test_threshold_sum_two_elinks_t1_48_matches_the_emulators_buffer_vectors():
+    # Public vectors cmantill/econt_test-vectors counterPatternInTC_MRLBuf/TS_Thr5_HDM_2eTx_MRL12_T148_noT2T3:
+    # every cell's code is 6 + BX (held at 127 from BX 121, zero after BX 450, as that folder's README
+    # says), thresholds 5, 2 e-links, T1 = 48. Frames of 25 words against 4 words out per BX: the buffer
+    # alternates whole frames with runs of truncated ones (0x164c: BX 2, type 110, sum 0x4c, ...).
+    codes = [min(6 + b, 127) if b <= 450 else 0 for b in range(140)]
+    w = np.asarray([[(0x9 if b == 0 else 0xA) << 28 | k | k << 7 | k << 14 | k << 21] * 12
+                    for b, k in enumerate(codes)], dtype=np.int64)
+    calq = calq_from_words(w, 1, AE_MUX, [2048] * 48)
+    bx = [31] + [b % 16 for b in range(1, 140)]
+    out = run_buffer(threshold_sum.format_bx(calq, bx, [5] * 48, 3, 0, 0x122), 2, 48, 500, 0).words
+    expect = {0: "fc00ffff,ffffffff", 1: "0c183060,c183060c", 6: "83060c00,ffffffff", 7: "ffff0e1c,3870e1c3",
+              12: "70e1c387,164c1e4e", 13: "264f2e50,36513e52", 14: "46524c00,ffffffff",
+              15: "ffff1e3c,78f1e3c7", 126: "46c24c00,ffffffff", 131: "ffffffff,ffffffff",
+              132: "ffffffff,56c35ec3", 133: "66c36ec3,76c37ec3", 134: "06c30c00,ffffffff"}
+    got = {i: f"{out[i, 0]:08x},{out[i, 1]:08x}" for i in expect}
+    assert got == expect
+
+
 # -- bad configurations -------------------------------------------------------------------
 
 def config_text(name="TS_Thr47_5eTx_MRL", **changes):

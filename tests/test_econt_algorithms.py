@@ -193,6 +193,27 @@ def test_stc_seven_bit_sums_drop_bits_after_the_sum():
     assert empty.numw == [2] and run_buffer(empty, 3, 338, 314, 25).words.tolist() == [[0, 0, 0]]
 
 
+def counter_pattern(n_bx=128):
+    """cmantill/econt_test-vectors counterPatternInTC/testInput.csv: every cell's code is BX mod 128."""
+    return np.asarray([[(0x9 if b == 0 else 0xA) << 28 | (b % 128) * 0x204081] * 12 for b in range(n_bx)],
+                      dtype=np.int64)
+
+
+@pytest.mark.parametrize("stc_type, n_elinks, density, drop, expect", [
+    # the emulator's words of counterPatternInTC/STC_type<T>_eTx<N>/testOutput.csv, rows 0, 1 and 120
+    (0, 1, 1, 3, ["ff080400", "1f140a00", "0f98cc40"]),
+    (1, 1, 0, 1, ["fff08040", "1ff140a0", "0ff98cc4"]),              # low density, 16-cell groups
+    (2, 1, 1, 3, ["f0408102", "10c18306", "0fffffff"]),              # 7-bit sums saturate at 127
+    (3, 2, 1, 3, ["ffff0408 10204080", "1fff0c18 3060c180", "0fffffff ffffffc0"]),
+])
+def test_stc_types_match_the_emulators_counter_pattern_vectors(stc_type, n_elinks, density, drop, expect):
+    w = counter_pattern()
+    calq = calq_from_words(w, density, AE_MUX, [2048] * 48)
+    bx = [31] + [b % 16 for b in range(1, len(w))]
+    out = run_buffer(stc.format_bx(calq, bx, drop, stc_type, n_elinks), n_elinks, 338, 314, 25).words
+    assert [" ".join(f"{x:08x}" for x in out[i]) for i in (0, 1, 120)] == expect
+
+
 # -- repeater -----------------------------------------------------------------------------
 
 def test_repeater_thirteen_elinks_on_the_alignment_pattern():

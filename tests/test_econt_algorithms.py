@@ -293,6 +293,20 @@ def test_threshold_sum_two_elinks_t1_48_matches_the_emulators_buffer_vectors():
     assert got == expect
 
 
+def test_threshold_sum_thirteen_elinks_sends_idle_words_when_the_buffer_runs_dry():
+    # cmantill/econt_test-vectors counterPatternInTC/TS_Thr47_13eTx (T1 = 400): below the threshold a frame
+    # is one word and the other 25 leave as idle words BX << 11 | 0x122; 48 cells over it fill 25 words
+    w = counter_pattern(130)
+    calq = calq_from_words(w, 1, AE_MUX, [2048] * 48)
+    bx = [31] + [b % 16 for b in range(1, len(w))]
+    out = run_buffer(threshold_sum.format_bx(calq, bx, [47] * 48, 3, 0, 0x122), 13, 400, 500, 0).words
+    assert ",".join(f"{x:08x}" for x in out[0]) == "f82cf922," + ",".join(["f922f922"] * 12)
+    assert ",".join(f"{x:08x}" for x in out[128]) == "002c0122," + ",".join(["01220122"] * 12)
+    assert ",".join(f"{x:08x}" for x in out[6]) == (
+        "3400ffff,ffffffff,0c183060,c183060c,183060c1,83060c18,3060c183,060c1830,60c18306,0c183060,c183060c,"
+        "183060c1,83063122")
+
+
 # -- bad configurations -------------------------------------------------------------------
 
 def config_text(name="TS_Thr47_5eTx_MRL", **changes):

@@ -214,6 +214,16 @@ def test_stc_types_match_the_emulators_counter_pattern_vectors(stc_type, n_elink
     assert [" ".join(f"{x:08x}" for x in out[i]) for i in (0, 1, 120)] == expect
 
 
+def test_stc_on_more_elinks_than_its_type_fills_sends_zeros_and_says_so(tmp_path, capsys):
+    cfg = tmp_path / "init.yaml"
+    cfg.write_text(config_text("STC_type0_eTx3", active_etxs="0x7f"))      # 7 e-links, type 0 fills 5
+    out = tmp_path / "tx.csv"
+    assert run("econt", "run", "--config", cfg, "--input", INPUT, "--out", out) == 0
+    assert "STC type 0 (STC4_9) fills at most 5 e-links" in capsys.readouterr().err
+    rows = out.read_text().splitlines()[1:]
+    assert len(rows) == 3564 and set(rows) == {",".join(["00000000"] * 13)}
+
+
 # -- repeater -----------------------------------------------------------------------------
 
 def test_repeater_thirteen_elinks_on_the_alignment_pattern():

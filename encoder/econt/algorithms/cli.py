@@ -36,16 +36,14 @@ def cmd_run(args) -> int:
     from ..erx import read_words
     from ..framing import format_tx_csv
     from ..registers import ALGORITHMS, read_config
-    from .run import run_chip
+    from .run import SUPER_TRIGGER_CELL, run_chip
 
     check_writable(args.out, args.force)
     cfg = read_config(args.config, args.layout)
     words = read_words(args.input)
     res = run_chip(cfg, words)
     write_text(args.out, format_tx_csv(res.words), overwrite=args.force)
-    extra = ""
-    if res.algorithm == 1:
-        extra = f" (STC type {cfg.stc_type})"
+    extra = f" (STC type {cfg.stc_type})" if res.algorithm == SUPER_TRIGGER_CELL else ""
     buf = (f"; buffer: {res.t1_truncations} frames truncated at T1, {res.t2_truncations} at T2/T3, "
            f"at most {res.max_fill} words waiting") if not res.notes else f"; {res.notes[0]}"
     print(f"{Path(args.out)}: {len(res.words)} BX of {ALGORITHMS[res.algorithm]}{extra} on {res.n_elinks} "

@@ -96,6 +96,10 @@ def formatted(cfg, algorithm: int, calq: np.ndarray, bx_field: np.ndarray, n: in
         if cfg.stc_type not in stc.TYPES:
             raise _bad(cfg, "stc_type", cfg.stc_type, "STC types are 0 (STC4_9), 1 (STC16_9), 2 (CTC4_7), "
                        "3 (STC4_7)")
+        if stc.n_groups_sent(cfg.stc_type, n) == 0:
+            from ...errors import warn
+            warn(f"{cfg.path}: STC type {cfg.stc_type} ({stc.TYPE_NAMES[cfg.stc_type]}) fills at most "
+                 f"{len(stc.GROUPS_SENT[cfg.stc_type])} e-links; on {n} the chip's emulator sends zeros")
         return stc.format_bx(calq, bx_field, drop, cfg.stc_type, n)
     if algorithm == BEST_CHOICE:
         cfg.need("use_sum")

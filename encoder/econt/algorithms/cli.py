@@ -14,10 +14,10 @@ selects (Algorithm select / MFC_ALGORITHM_SEL_DENSITY.algo.select):
   3 repeater            every cell's charge
   4 autoencoder         the chip's encoder (weight image in the configuration)
 Frames go through the formatter buffer (thresholds buff_t1/t2/t3; frames that do
-not fit are replaced by truncated frames). Registers the file leaves out hold the
-chip's reset values (see `encoder econt convert`). Writes one row per BX in the chip's
-testOutput.csv format: TX_DATA_0..12, 8 hex digits per 32-bit word, unused
-e-links 00000000.
+not fit are replaced by truncated frames). Registers the file leaves out hold
+the chip's reset values (see `encoder econt convert`). Writes one row per BX in
+the chip's testOutput.csv format: TX_DATA_0..12, 8 hex digits per 32-bit word,
+unused e-links 00000000.
 """
 
 

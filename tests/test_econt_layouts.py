@@ -349,3 +349,11 @@ def test_a_production_file_gives_the_latent_mask_once(tmp_path, capsys):
     out = tmp_path / "ir.json"
     expect_refusal(capsys, out, "econt", "import", bad, "--out", out,
                    needles=(str(bad), "keep_auto_encoder_bits", "also writes FormatterBuffer.Global.mask_ae2"))
+
+
+def test_the_elink_reset_value_is_what_the_chip_does_when_a_file_leaves_it_out():
+    # a public autoencoder configuration without eporttx_numen: the chip sent on 2 e-links
+    d = DATA / "AE_8x8_c8_S2_ele_qkeras"
+    cfg = read_config(d / "init_no_weights.yaml")
+    assert (cfg.layout, cfg.n_elinks, cfg.active_etxs) == ("rw", 2, 0b11)
+    assert cfg.n_elinks == active_columns(d / "testOutput_head.csv") == resets.N_ELINKS

@@ -64,7 +64,7 @@ def register(sub) -> None:
                                  "Refuses an e-link mask a count register cannot hold.")
     v.add_argument("config", help="ECON-T configuration (init.yaml)")
     v.add_argument("--out", required=True, help="configuration file to write")
-    v.add_argument("--from-layout", dest="from_layout", choices=None, default=None, metavar="LAYOUT",
+    v.add_argument("--from-layout", dest="from_layout", choices=_layout_names(), default=None,
                    help="register layout of CONFIG (default: detected)")
     _layout_option(v, writing=True)
     v.add_argument("--force", action="store_true", help="replace an existing output file")
@@ -123,13 +123,18 @@ def register(sub) -> None:
     register_run(s, _raw(), _layout_option)
 
 
+def _layout_names() -> tuple[str, ...]:
+    from .layouts import LAYOUT_NAMES
+    return LAYOUT_NAMES
+
+
 def _layout_option(p, writing: bool = False) -> None:
-    from .layouts import DEFAULT_WRITE_LAYOUT, LAYOUT_NAMES
+    from .layouts import DEFAULT_WRITE_LAYOUT
     if writing:
-        p.add_argument("--layout", choices=LAYOUT_NAMES, default=DEFAULT_WRITE_LAYOUT,
+        p.add_argument("--layout", choices=_layout_names(), default=DEFAULT_WRITE_LAYOUT,
                        help="register layout to write (default: %(default)s, the production chip's)")
     else:
-        p.add_argument("--layout", choices=LAYOUT_NAMES, default=None,
+        p.add_argument("--layout", choices=_layout_names(), default=None,
                        help="register layout of the configuration file (default: detected)")
 
 
@@ -245,11 +250,8 @@ def _warn_dropped_bits(n_elinks: int, selected: int) -> None:
 def cmd_convert(args) -> int:
     from ..files import check_writable, write_text
     from .chip import describe
-    from .layouts import LAYOUT_NAMES
     from .registers import format_config, read_config
 
-    if args.from_layout is not None and args.from_layout not in LAYOUT_NAMES:
-        raise UserError(f"--from-layout: unknown layout {args.from_layout!r}; layouts: {', '.join(LAYOUT_NAMES)}")
     check_writable(args.out, args.force)
     cfg = read_config(args.config, args.from_layout)
     src_layout = cfg.layout

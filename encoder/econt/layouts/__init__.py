@@ -5,18 +5,19 @@ The chip's configuration files exist in several layouts across its generations:
 - ``rw``: ``ECON-T: RW: <block>: registers: <reg>: value`` with bit fields as
   ``params: <field>: param_value`` (the prototype's test software, AE/init.yaml);
 - ``rw-flat``: the same blocks with bit fields written as flat registers
-  (``FMTBUF_ALL: registers: eporttx_numen: value: 5``); both ``rw`` forms may
-  leave registers out, which then hold the chip's reset value;
+  (``FMTBUF_ALL: registers: eporttx_numen: value: 5``);
 - ``intermediate``: top-level blocks ``Algorithm`` (or ``ConfigAlgo``),
-  ``AlgoThreshold``, ``AlgoDroplsb``, ``Cal``, ``Mux`` and ``FormatterBuffer:
-  Global`` (the emulator's test vectors, algorithms/*/init.yaml);
+  ``AlgoThreshold``, ``AlgoDroplsb``, ``Cal``, ``Mux``, ``FormatterBuffer:
+  Global`` and ``Encoder`` (the emulator's test vectors, algorithms/*/init.yaml);
 - ``production``: the production chip's blocks ``ConfigAlgo``, ``AlgoThreshold``,
   ``AlgoDroplsb``, ``Cal``, ``Mux``, ``Encoder`` and ``FormatterBuffer`` with
   decimal values, an ``active_etxs`` bit mask and the 144-bit
-  ``keep_auto_encoder_bits`` latent mask.
+  ``keep_auto_encoder_bits`` latent mask (which tells it from ``intermediate``).
 
-Each layout module has ``matches(doc)``, ``read(doc, path)``, ``write(cfg, header)``
-and ``REGISTERS`` (ChipConfig field -> register name in that layout's files).
+In every layout a register the file leaves out holds the chip's reset value
+(resets.py). Each layout is a ``base.Layout``: ``matches(doc)`` (the top level is
+this layout's), ``read(doc, path)``, ``write(cfg, header)`` and ``registers``
+(ChipConfig field -> the register's name in that layout's files, for messages).
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from __future__ import annotations
 from ..registers import N_CELLS
 
 # FMTBUF_ALL.config (addr 0x03b0): value 0x25 -> eporttx_numen = (0x25 >> 4) & 0xf = 2,
-# use_sum = (0x25 >> 2) & 1 = 1, stc_type = 0x25 & 3 = 1.
+# use_sum = (0x25 >> 2) & 1 = 1, stc_type = 0x25 & 3 = 1. The chip agrees: the public vectors'
+# mcDataset/AE_8x8_c8_S2_ele_qkeras (cmantill/econt_test-vectors) leave eporttx_numen out and
+# their output words fill 2 e-links (tests/data/econt/AE_8x8_c8_S2_ele_qkeras).
 _FMTBUF_CONFIG = 0x25
 N_ELINKS = (_FMTBUF_CONFIG >> 4) & 0x0F
 USE_SUM = (_FMTBUF_CONFIG >> 2) & 0x01

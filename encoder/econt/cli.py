@@ -16,6 +16,8 @@ Compatibility with the CMS HGCAL ECON-T concentrator chip:
   decode-input  testInput.csv (eRx words) -> data file of calibrated charges (CALQ)
   frames        latents from `encoder golden` -> testOutput.csv (the chip's e-link words)
   check-rtl     generated RTL with e-link framing on Icarus vs the chip's testOutput.csv
+  run           any algorithm the configuration selects (threshold sum, STC, best choice,
+                repeater, autoencoder) on eRx words -> the chip's output words
 
 Configuration files are read in every register layout of the chip's generations
 (rw, rw-flat, intermediate, production; detected, or named with --layout);
@@ -116,6 +118,9 @@ def register(sub) -> None:
                    help="load this register field with its lowest bit flipped (shows the check catches a "
                         "wrong configuration)")
     c.set_defaults(func=cmd_check_rtl)
+
+    from .algorithms.cli import register as register_run
+    register_run(s, _raw(), _layout_option)
 
 
 def _layout_names() -> tuple[str, ...]:

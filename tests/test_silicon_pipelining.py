@@ -8,7 +8,7 @@ import pytest
 
 from encoder.cli import main
 from encoder.ir.synthetic import synthetic_ir
-from encoder.silicon.pipelining import OUT, balanced, choose
+from encoder.silicon.pipelining import OUT, balanced, choose, longest_stage
 from rtl_helpers import need_tool
 
 
@@ -45,6 +45,10 @@ def test_balanced_cuts_minimise_the_longest_stage_then_the_flip_flops():
     assert balanced(order, delays, costs, 5) is None          # only four cut points
     # A forced cut is kept: with b forced and one cut, the stages are a+b | c+d+out.
     assert balanced(order, delays, costs, 1, forced=("b",)) == ["b"]
+    # The longest stage of a placement, as the squeeze predicts from it: a+b+c | d+out = 7 | 6.
+    assert longest_stage(order, delays, ["c"]) == 7.0
+    assert longest_stage(order, delays, []) == 13.0
+    assert longest_stage(order, delays, ["a", "b", "c", "d"]) == 5.0
 
 
 @pytest.mark.parametrize("weights", ["programmable"])

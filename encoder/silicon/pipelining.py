@@ -231,14 +231,24 @@ def _place(ir, weights, elinks, ir_text, order, delays, costs, budget, lib, cloc
         log(f"  try {len(iterations)}: {', '.join(cuts) or 'no inner stage'} -> latency "
             f"{design.manifest['latency']}, worst slack {tim.wns_ns:+.2f} ns")
         if tim.met:
-            return squeeze(ir, weights, elinks, ir_text, order, delays, costs, lib, clock_ns, work, iterations,
-                           progress, log, (cuts, design, mapped, tim), max_latency)
+            return squeeze(ir, weights, elinks, ir_text, order, delays, costs, lib, clock_ns, budget, work,
+                           iterations, progress, log, (cuts, design, mapped, tim), max_latency)
         budget += tim.wns_ns - 0.2          # shrink by the miss and a little more
     return None
 
 
-def squeeze(ir, weights, elinks, ir_text, order, delays, costs, lib, clock_ns, work, iterations, progress, log,
-            met, max_latency):
+def longest_stage(order: list[str], delays: dict[str, float], cuts: list[str]) -> float:
+    """The largest summed segment delay of one stage, with register stages at ``cuts``."""
+    worst, total = 0.0, 0.0
+    for name in order:
+        total += delays.get(name, 0.0)
+        if name in cuts or name == order[-1]:
+            worst, total = max(worst, total), 0.0
+    return worst
+
+
+def squeeze(ir, weights, elinks, ir_text, order, delays, costs, lib, clock_ns, budget, work, iterations,
+            progress, log, met, max_latency):
     """From a placement that meets the clock, try one stage fewer, balanced on the summed delays,
     while it keeps meeting the clock: ``SQUEEZE_TRIES`` tries, or as many as it takes to come
     down to ``max_latency``."""
@@ -250,6 +260,14 @@ def squeeze(ir, weights, elinks, ir_text, order, delays, costs, lib, clock_ns, w
             break
         cuts = balanced(order, delays, costs, len(met[0]) - 1, FORCED)
         if cuts is None:
+            break
+        # How much the summed delays overstated the placement that met: its longest stage really
+        # arrived at (budget - slack). A try predicted to miss even at that ratio is not mapped.
+        ratio = (budget - met[3].wns_ns) / max(longest_stage(order, delays, met[0]), 1e-9)
+        predicted = ratio * longest_stage(order, delays, cuts)
+        if predicted > budget and (max_latency is None or latency <= max_latency):
+            log(f"  one stage fewer ({', '.join(cuts) or 'no inner stage'}) not tried: predicted "
+                f"{predicted:.1f} ns against {budget:.1f} ns")
             break
         tries += 1
         design = generate(ir, weights, cuts=cuts, elinks=elinks, ir_text=ir_text)

@@ -274,6 +274,15 @@ class ChipBaselines:
                 "buffer": {"t1": s.buffer[0], "t2": s.buffer[1], "t3": s.buffer[2]},
                 "counts_per_mip": s.counts_per_mip, "erx_codes": s.erx_codes, "stc_placement": s.stc_placement}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "ChipBaselines":
+        """The inverse of ``to_dict`` (a study's task spec carries the plain dict to its workers)."""
+        b = d["buffer"]
+        settings = ChipSettings(drop_lsb=d["drop_lsb"], use_sum=d["use_sum"], buffer=(b["t1"], b["t2"], b["t3"]),
+                                counts_per_mip=d["counts_per_mip"], erx_codes=d["erx_codes"],
+                                stc_placement=d["stc_placement"])
+        return cls(tuple(d["threshold_mip"]), tuple(d["stc_types"]), d["best_choice"], settings)
+
 
 DEFAULT_CHIP = ChipBaselines()
 

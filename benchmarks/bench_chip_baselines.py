@@ -68,7 +68,7 @@ def datasets(n: int | None):
     yield f"synthetic, the e-link study's held-out split ({len(x):,} modules)", x, time.perf_counter() - t
     if REAL.exists():
         from encoder.data.csv_import import import_csv
-        d = import_csv(REAL, units_per_mip=35.0)
+        d = import_csv(REAL, units_per_mip=35.0).data
         yield f"CMS ttbar ({len(d.charges):,} modules)", d.charges, 0.0
 
 

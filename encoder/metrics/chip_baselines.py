@@ -20,7 +20,7 @@ The path for a set of modules (charges in MIPs, the data sets' units):
    are appended so the buffer drains.
 4. The back end. ``encoder.econt.algorithms.unpack`` reads the e-link
    words; codes are decoded to the centre of their interval (dropped bits
-   put back, ``charge_code.FloatCode``), divided by ``counts_per_mip`` and
+   put back, ``charge_code.FloatCode``; code 0 is 0), divided by ``counts_per_mip`` and
    put back through the mux into the geometry's cell order:
    - threshold sum: each sent cell at its address; a truncated frame
      (T1, or T2/T3) brings no cells (its module sum alone is not placed);
@@ -150,7 +150,10 @@ def _to_geometry(values_chip: np.ndarray, mux: np.ndarray) -> np.ndarray:
 
 
 def _decode(codes, exp_bits: int, mant_bits: int, drop: int) -> np.ndarray:
-    return FloatCode(exp_bits, mant_bits, drop_bits=drop).decode(codes).astype(np.float64)
+    """Codes -> CALQ at the centre of each code's interval, but code 0 -> 0: with dropped bits its
+    interval is [0, 2^drop), and an empty cell or group, the common case, must not gain charge."""
+    c = np.asarray(codes)
+    return np.where(c > 0, FloatCode(exp_bits, mant_bits, drop_bits=drop).decode(c), 0).astype(np.float64)
 
 
 def _run(fmt: Formatted, n_elinks: int, settings: ChipSettings):

@@ -50,13 +50,14 @@ def test_threshold_sum_stream_decodes_low_high_empty_truncated_and_skips_idle_wo
     high += "".join(b(10 + j, 7) for j in range(8))
     high += "0" * (-len(high) % 16)
     trunc = b(4, 5) + "110" + b(250, 8)
-    u = unpack.threshold_sum(stream_rows(low + empty + idle + high + trunc, 1), [1, 2, 3, 4])
-    assert u.frame_type.tolist() == [0b010, 0b000, 0b100, 0b110]
-    assert u.sum_code.tolist() == [200, 9, 77, 250]
+    trunc2 = b(5, 5) + "111" + b(3, 8) + b(5, 5) + b(0x122, 11)      # T2/T3 truncation, then its idle word
+    u = unpack.threshold_sum(stream_rows(low + empty + idle + high + trunc + trunc2, 1), [1, 2, 3, 4, 5])
+    assert u.frame_type.tolist() == [0b010, 0b000, 0b100, 0b110, 0b111]
+    assert u.sum_code.tolist() == [200, 9, 77, 250, 3]
     assert np.flatnonzero(u.sent[0]).tolist() == [5, 40] and u.codes[0, [5, 40]].tolist() == [0x11, 0x7F]
     assert not u.sent[1].any() and not u.sent[3].any()          # a truncated frame brings no cells
     assert np.flatnonzero(u.sent[2]).tolist() == cells and u.codes[2, cells].tolist() == list(range(10, 18))
-    assert u.frame_words.tolist() == [3, 1, 8, 1]               # 16 + 3 + 26 bits; 16 + 48 + 56 bits
+    assert u.frame_words.tolist() == [3, 1, 8, 1, 1]               # 16 + 3 + 26 bits; 16 + 48 + 56 bits
 
 
 def test_threshold_sum_stream_that_ends_early_names_the_frame():

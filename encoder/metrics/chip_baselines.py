@@ -45,7 +45,7 @@ from ..econt.algorithms import best_choice as bc_algo
 from ..econt.algorithms import stc as stc_algo
 from ..econt.algorithms import threshold_sum as ts_algo
 from ..econt.algorithms import unpack
-from ..econt.algorithms.buffer import FRAME_SLOTS, Formatted, run_buffer
+from ..econt.algorithms.buffer import Formatted, run_buffer
 from ..econt.framing import bx_counter_field
 from .charge_code import TC_CODE, FloatCode
 from .emd_solver import resolve_geometry

@@ -14,7 +14,9 @@ not fit saturates to the all-ones code. The chip uses:
 
 A frame is built most significant field first (the emulator concatenates
 bit strings) and cut into 16-bit words, the first word first, zero padded
-at the end to a whole number of words.
+at the end to a whole number of words. ``Frame`` builds one frame field by
+field (the reference); ``pack_fields`` builds the frames of many BXs at
+once from arrays of fields, which the formatters use.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .best_choice import ADDRESS_LIST_BELOW, TC_PER_LINKS, header4
-from .stc import GROUPS_SENT, TYPES, n_groups_sent
+from .stc import TYPES, n_groups_sent
 from .threshold_sum import LOW_OCCUPANCY, TYPE_EMPTY, TYPE_HIGH, TYPE_LOW, TYPE_TRUNCATED
 
 N_CELLS = 48
@@ -203,6 +203,3 @@ def _check_headers(got, want, what: str) -> None:
         b = int(bad[0])
         raise ValueError(f"{what} frame of BX {b}: header {int(got[b])}, expected {int(want[b])} "
                          f"({bad.size} frames out of step)")
-
-
-__all__ = ["Unpacked", "words16", "best_choice", "stc", "threshold_sum", "GROUPS_SENT"]

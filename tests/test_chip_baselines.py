@@ -60,6 +60,13 @@ def test_threshold_sum_stream_decodes_low_high_empty_truncated_and_skips_idle_wo
     assert u.frame_words.tolist() == [3, 1, 8, 1, 1]               # 16 + 3 + 26 bits; 16 + 48 + 56 bits
 
 
+def test_threshold_sum_frame_with_every_cell_takes_25_words():
+    full = b(7, 5) + "100" + b(1, 8) + "1" * 48 + "".join(b(j + 1, 7) for j in range(48))     # 400 bits
+    u = unpack.threshold_sum(stream_rows(full + b(8, 5) + "000" + b(0, 8), 1), [7, 8])
+    assert u.sent[0].all() and u.codes[0].tolist() == list(range(1, 49))
+    assert u.frame_words.tolist() == [25, 1] and u.frame_type.tolist() == [0b100, 0b000]
+
+
 def test_threshold_sum_stream_that_ends_early_names_the_frame():
     with pytest.raises(ValueError, match="ends after 1 of 2 frames"):
         unpack.threshold_sum(stream_rows(b(1, 5) + "000" + b(0, 8), 1), [1, 2])
@@ -218,3 +225,38 @@ def test_bad_settings_and_charges_name_the_field():
     with pytest.raises(ValueError, match="T1 = 2 words is below the 4-word best-choice frame"):
         cb.best_choice(np.ones((3, 48)), n_elinks=2, settings=cb.ChipSettings(buffer=(2, 0, 0)))
     assert not cb.supports("square8")
+
+
+def _chip_case(name):
+    """The shipped configuration's CALQ as charges in geometry order (chip order = the chip's CALQ),
+    and the chip's own output words for them."""
+    cfg = read_config(DATA / "algorithms" / name / "init.yaml", None)
+    q = calq_from_words(read_words(DATA / "testInput.csv"), cfg.density, cfg.mux, cfg.cal)
+    mux = cb.chip_mux("hgcal")
+    charges = np.empty(q.shape)
+    charges[:, mux] = q / 35.0
+    return cfg, charges, mux, read_tx_csv(DATA / "algorithms" / name / "testOutput.csv")
+
+
+def test_chip_threshold_sum_decodes_to_what_the_chips_words_carry_truncations_included():
+    cfg, charges, mux, words = _chip_case("TS_Thr47_5eTx_MRL")
+    assert set(cfg.thresholds) == {47} and cfg.buff_t1 == 120
+    s = cb.ChipSettings(drop_lsb=cfg.drop_lsb, use_sum=cfg.use_sum, buffer=(cfg.buff_t1, cfg.buff_t2, cfg.buff_t3))
+    # register 47 = floor(level x 35) + 1
+    r = cb.threshold_sum(charges, n_elinks=5, threshold_mip=46.5 / 35, settings=s)
+    n = 3500                      # frames that have left the chip within the orbit's 3,564 BX
+    from encoder.econt.framing import bx_counter_field
+    chip = unpack.threshold_sum(words[:, :5], bx_counter_field(len(words), [0])[:n])
+    assert int(r.truncated[:n].sum()) == int((chip.frame_type >= 0b110).sum()) > 2000
+    expect = np.where(chip.sent, FloatCode(4, 3, drop_bits=cfg.drop_lsb).decode(chip.codes), 0) / 35.0
+    np.testing.assert_allclose(r.reconstructed[:n][:, mux], expect, rtol=0, atol=1e-12)
+
+
+def test_chip_stc_decodes_to_what_the_chips_words_carry():
+    cfg, charges, mux, words = _chip_case("STC_type0_eTx3")
+    s = cb.ChipSettings(drop_lsb=cfg.drop_lsb)
+    r = cb.super_trigger_cells(charges, n_elinks=3, stc_type=cfg.stc_type, settings=s)
+    chip = unpack.stc(words[:, :3], cfg.stc_type, 3)
+    expect = np.where(chip.sent, FloatCode(5, 4).decode(chip.codes), 0) / 35.0
+    assert chip.sent.sum() == 8 * len(words)                     # 8 groups on 3 e-links
+    np.testing.assert_allclose(r.reconstructed[:, mux], np.where(chip.codes > 0, expect, 0.0), rtol=0, atol=1e-12)

@@ -34,6 +34,7 @@ from .threshold_sum import LOW_OCCUPANCY, TYPE_EMPTY, TYPE_HIGH, TYPE_LOW, TYPE_
 N_CELLS = 48
 TYPE_TRUNCATED_T2 = TYPE_TRUNCATED | 1
 FRAME_TYPES = (TYPE_EMPTY, TYPE_LOW, TYPE_HIGH, TYPE_TRUNCATED, TYPE_TRUNCATED_T2)
+MAX_BODY_WORDS = -(-(N_CELLS + 7 * N_CELLS) // 16)      # a threshold-sum frame after its first word
 
 
 @dataclass
@@ -169,11 +170,13 @@ def threshold_sum(tx_words: np.ndarray, expected_bx) -> Unpacked:
             nwords[f] = 1
             i += 1
             continue
-        # read enough words for the longest frame, then cut at the real length
+        # read enough words for the longest frame (48-bit map and 48 charges: 24 words after the
+        # header), then cut at the real length
+        body_words = stream[i + 1:i + 1 + MAX_BODY_WORDS]
         value = 0
-        for w in stream[i + 1:i + 22]:
+        for w in body_words:
             value = (value << 16) | w
-        avail = 16 * len(stream[i + 1:i + 22])
+        avail = 16 * len(body_words)
         if t == TYPE_LOW:
             n = (value >> (avail - 3)) & 7
             if n == 0 or n >= LOW_OCCUPANCY:

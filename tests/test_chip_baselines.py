@@ -260,3 +260,25 @@ def test_chip_stc_decodes_to_what_the_chips_words_carry():
     expect = np.where(chip.sent, FloatCode(5, 4).decode(chip.codes), 0) / 35.0
     assert chip.sent.sum() == 8 * len(words)                     # 8 groups on 3 e-links
     np.testing.assert_allclose(r.reconstructed[:, mux], np.where(chip.codes > 0, expect, 0.0), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_elinks", [1, 2, 3, 7])
+def test_chip_best_choice_keeps_the_cells_of_econt_run_words_on_other_elink_counts(n_elinks):
+    from encoder.econt.algorithms.run import run_chip
+    from encoder.econt.registers import mask_of_count
+    cfg = read_config(DATA / "algorithms" / "BC_5eTx" / "init.yaml", None)
+    cfg.n_elinks, cfg.active_etxs = n_elinks, mask_of_count(n_elinks)
+    words = read_words(DATA / "testInput.csv")[:200]
+    tx = run_chip(cfg, words).words                     # `encoder econt run`'s words for this configuration
+    q = calq_from_words(words, cfg.density, cfg.mux, cfg.cal)
+    mux = cb.chip_mux("hgcal")
+    charges = np.empty(q.shape)
+    charges[:, mux] = q / 35.0
+    r = cb.best_choice(charges, n_elinks=n_elinks, settings=cb.ChipSettings(drop_lsb=cfg.drop_lsb))
+    chip = unpack.best_choice(tx, n_elinks)
+    assert chip.sent.sum(axis=1).tolist() == [best_choice_cells(n_elinks)] * len(words)
+    assert np.array_equal(r.reconstructed[:, mux] > 0, chip.sent & (chip.codes > 0))
+
+
+def best_choice_cells(n_elinks):
+    return GEOM.best_choice_by_elinks[n_elinks]

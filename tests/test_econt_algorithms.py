@@ -359,3 +359,42 @@ def test_missing_register_is_named_with_file_and_register(tmp_path, capsys):
     cfg.buff_t2 = None
     with pytest.raises(UserError, match=r"BC_5eTx/init.yaml: missing register FormatterBuffer.Global.buff_t2"):
         run_chip(cfg, np.full((2, 12), 0xA0000000, dtype=np.int64))
+
+
+# -- the vectorised formatters against the field-by-field frames -----------------------------------
+
+def _random_calq(rng, n=300):
+    q = rng.integers(0, 3000, size=(n, 48)) * (rng.random((n, 48)) < rng.random((n, 1)))
+    q[:5] = 0                                                    # empty modules
+    return q
+
+
+def test_vectorised_threshold_sum_frames_equal_frame_by_frame_packing():
+    rng = np.random.default_rng(3)
+    q = _random_calq(rng)
+    thr = rng.integers(0, 400, size=48)
+    thr[:3] = 0                                                  # zero thresholds select empty cells
+    bx = rng.integers(0, 32, size=len(q))
+    for use_sum, drop in ((0, 0), (1, 3)):
+        fmt = threshold_sum.format_bx(q, bx, thr, drop, use_sum, 0x122)
+        s = threshold_sum.select(q, thr, drop)
+        sums = s["sum_all"] if use_sum else s["sum_not_sent"]
+        for i in range(len(q)):
+            w = threshold_sum.frame(bx[i], s["selected"][i], s["codes"][i], s["listed"][i], sums[i]).words()
+            idle = threshold_sum.idle_word(bx[i], 0x122)
+            assert fmt.numw[i] == len(w) and fmt.words[i] == (w + [idle] * 26)[:max(26, len(w))], i
+
+
+@pytest.mark.parametrize("n_elinks", [1, 2, 5, 13])
+def test_vectorised_best_choice_frames_equal_frame_by_frame_packing(n_elinks):
+    rng = np.random.default_rng(n_elinks)
+    q = _random_calq(rng)
+    bx = rng.integers(0, 32, size=len(q))
+    fmt = best_choice.format_bx(q, bx, 1, 0, n_elinks)
+    c = q >> 1
+    sq, sa = best_choice.sort_desc(c)
+    n = best_choice.TC_PER_LINKS[n_elinks]
+    sums = float_code(sq[:, n:].sum(axis=1), 5, 3)
+    for i in range(len(q)):
+        w = best_choice.frame(bx[i], sq[i], sa[i], n, sums[i]).words()
+        assert fmt.words[i] == (w + [0] * 26)[:max(26, len(w))], i

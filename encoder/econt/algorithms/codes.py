@@ -14,7 +14,9 @@ not fit saturates to the all-ones code. The chip uses:
 
 A frame is built most significant field first (the emulator concatenates
 bit strings) and cut into 16-bit words, the first word first, zero padded
-at the end to a whole number of words.
+at the end to a whole number of words. ``Frame`` builds one frame field by
+field (the reference); ``pack_fields`` builds the frames of many BXs at
+once from arrays of fields, which the formatters use.
 """
 
 from __future__ import annotations
@@ -83,3 +85,53 @@ class Frame:
         value, bits = self.value << pad, self.bits + pad
         n = bits // WORD_BITS
         return [(value >> (WORD_BITS * (n - 1 - i))) & 0xFFFF for i in range(n)]
+
+
+PACK_CHUNK = 4096           # rows packed at once (bounds the bit arrays' memory)
+
+
+def pack_fields(values, widths, align: int = WORD_BITS) -> tuple[np.ndarray, np.ndarray]:
+    """``Frame`` for many frames at once: per row the fields of ``widths`` bits, most significant first.
+
+    ``values`` and ``widths`` are (rows, fields); a field of width 0 is left
+    out, so rows may hold different fields (a frame lists only some cells).
+    Each row is zero padded to a multiple of ``align`` bits and cut into
+    16-bit words. Returns the words (rows, most words of any row; zeros past
+    a row's end) and each row's number of words.
+    """
+    v = np.asarray(values, dtype=np.int64)
+    w = np.asarray(widths, dtype=np.int64)
+    if v.shape != w.shape or v.ndim != 2:
+        raise ValueError(f"values and widths must be (rows, fields) of one shape, got {v.shape} and {w.shape}")
+    n_rows = len(v)
+    nbits = w.sum(axis=1)
+    nwords = (-(-nbits // align) * align) // WORD_BITS
+    words = np.zeros((n_rows, int(nwords.max(initial=0))), dtype=np.int64)
+    wmax = int(w.max(initial=0))
+    if wmax == 0:
+        return words, nwords
+    shifts = np.arange(wmax - 1, -1, -1, dtype=np.int64)
+    weights = 1 << np.arange(WORD_BITS - 1, -1, -1, dtype=np.int64)
+    for s in range(0, n_rows, PACK_CHUNK):
+        vv, ww = v[s:s + PACK_CHUNK], w[s:s + PACK_CHUNK]
+        bits = ((vv[:, :, None] >> shifts) & 1).astype(np.uint8).reshape(len(vv), -1)
+        keep = (shifts[None, None, :] < ww[:, :, None]).reshape(len(vv), -1)   # the low `width` bits
+        pos = np.cumsum(keep, axis=1) - 1
+        out = np.zeros((len(vv), WORD_BITS * words.shape[1]), dtype=np.int64)
+        r, c = np.nonzero(keep)
+        out[r, pos[r, c]] = bits[r, c]
+        words[s:s + PACK_CHUNK] = out.reshape(len(vv), -1, WORD_BITS) @ weights
+    return words, nwords
+
+
+def padded_rows(words: np.ndarray, nwords: np.ndarray, fill, slots: int) -> list[list[int]]:
+    """Per row the frame's words followed by ``fill`` (a value or one per row) up to ``slots`` words."""
+    n_rows = len(words)
+    width = max(slots, words.shape[1])
+    out = np.empty((n_rows, width), dtype=np.int64)
+    out[:] = np.asarray(fill, dtype=np.int64).reshape(-1, 1) if np.ndim(fill) else fill
+    cols = np.arange(words.shape[1])
+    inside = cols[None, :] < nwords[:, None]
+    out[:, :words.shape[1]] = np.where(inside, words, out[:, :words.shape[1]])
+    keep = np.maximum(slots, nwords)
+    return [row[:k] for row, k in zip(out.tolist(), keep.tolist())]

@@ -33,7 +33,7 @@ import numpy as np
 
 from .best_choice import header4
 from .buffer import FRAME_SLOTS, Formatted
-from .codes import Frame, float_code
+from .codes import float_code, pack_fields, padded_rows
 
 # stc_type -> (cells per group, position bits, (exponent, mantissa) bits of the sum, sends positions)
 TYPES = {
@@ -71,19 +71,21 @@ def n_groups_sent(stc_type: int, n_elinks: int) -> int:
 
 
 def format_bx(calq, bx_field, drop_lsb: int, stc_type: int, n_elinks: int) -> Formatted:
+    """Every BX's frame at once (``pack_fields``), aligned to 32 bits."""
     size, pos_bits, (e_bits, m_bits), with_pos = TYPES[stc_type]
     sums, pos = groups(calq, size)
     codes = sum_codes(sums, drop_lsb, e_bits, m_bits)
     k = n_groups_sent(stc_type, n_elinks)
-    words, numw = [], []
-    for i in range(len(codes)):
-        if k == 0:
-            w = []
-        else:
-            f = Frame().put(header4(bx_field[i]), 4)
-            if with_pos:
-                f.put_many(pos[i, :k], pos_bits)
-            w = f.put_many(codes[i, :k], e_bits + m_bits).words(align=32)
-        numw.append(len(w) or EMPTY_FRAME_WORDS)
-        words.append((w + [0] * FRAME_SLOTS)[:max(FRAME_SLOTS, len(w))])
-    return Formatted(words, numw, [(0, 0)] * len(codes))
+    n_bx = len(codes)
+    if k == 0:
+        return Formatted([[0] * FRAME_SLOTS for _ in range(n_bx)], [EMPTY_FRAME_WORDS] * n_bx, [(0, 0)] * n_bx)
+    bx = np.asarray(bx_field, dtype=np.int64).tolist()
+    cols = [np.array([header4(b) for b in bx], dtype=np.int64).reshape(n_bx, 1)]
+    widths = [np.full((n_bx, 1), 4)]
+    if with_pos:
+        cols.append(pos[:, :k])
+        widths.append(np.full((n_bx, k), pos_bits))
+    cols.append(codes[:, :k])
+    widths.append(np.full((n_bx, k), e_bits + m_bits))
+    words, nwords = pack_fields(np.hstack(cols), np.hstack(widths), align=32)
+    return Formatted(padded_rows(words, nwords, 0, FRAME_SLOTS), nwords.tolist(), [(0, 0)] * n_bx)

@@ -111,6 +111,7 @@ findings: study study-training  ## both studies, then the figures and tables of 
 	$(PY) tools/training_findings.py --elinks $(OUT)/study_elinks --training $(OUT)/study_training --out docs
 
 ECONT      := tests/data/econt
+ECONT_ALGORITHMS := BC_5eTx STC_type0_eTx3 TS_Thr47_5eTx_MRL
 econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit (golden model, then RTL on Icarus)
 	@mkdir -p $(OUT)/econt
 	$(ENC) econt import $(ECONT)/AE/init.yaml --out $(OUT)/econt/chip_ir.json --force
@@ -119,6 +120,10 @@ econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit (gol
 	$(ENC) econt frames $(OUT)/econt/latents.npz --config $(ECONT)/AE/init.yaml --data $(OUT)/econt/data.npz --out $(OUT)/econt/testOutput.csv --force
 	cmp $(OUT)/econt/testOutput.csv $(ECONT)/AE/testOutput.csv && echo "econt: all 3564 BX equal the chip's output words"
 	$(ENC) econt check-rtl --config $(ECONT)/AE/init.yaml --input $(ECONT)/testInput.csv --expected $(ECONT)/AE/testOutput.csv --out $(OUT)/econt/rtl --force
+	@for alg in $(ECONT_ALGORITHMS); do \
+	  $(ENC) econt run --config $(ECONT)/algorithms/$$alg/init.yaml --input $(ECONT)/testInput.csv --out $(OUT)/econt/$$alg.csv --force && \
+	  cmp $(OUT)/econt/$$alg.csv $(ECONT)/algorithms/$$alg/testOutput.csv && echo "econt run $$alg: all 3564 BX equal the chip's output words" || exit 1; \
+	done
 
 clean:  ## remove what the targets regenerate quickly (keeps .venv, data, trained runs, IRs, studies)
 	rm -rf sim/build .pytest_cache $(DEMO) $(OUT)/econt $(OUT)/*/rtl_* $(OUT)/*/synth_* $(OUT)/*/sim_* \

@@ -143,12 +143,16 @@ def test_framing_primitive_equals_python_framing_spec(tmp_path, n_elinks):
 
 @pytest.mark.slow
 def test_rtl_reproduces_all_3564_chip_frames(tmp_path):
-    """init.yaml -> IR -> RTL (programmable, 5 e-links); every BX's TX_DATA row equals the chip's."""
+    """init.yaml -> IR -> RTL (programmable, a port of 13 e-links); the e-link count (5) and the latent
+    mask written through the configuration port; every BX's 13 TX_DATA words equal the chip's."""
     need_tool("iverilog")
     from encoder.verif.econt_frames import check_rtl
     r = check_rtl(CONFIG, INPUT, EXPECTED, tmp_path)
     assert (r.n_bx, r.equal, r.n_elinks) == (3564, 3564, 5), r.mismatches
-    assert (r.fields, r.readback_errors) == (2144, 0)
+    # 2,144 weight fields, the e-link count and 24 six-bit words of the 144-bit latent mask
+    assert (r.fields, r.readback_errors) == (2144 + 1 + 24, 0)
+    m = json.loads((tmp_path / "design" / "manifest.json").read_text())
+    assert m["framing"]["elinks"] == 13 and m["framing"]["elinks_reset"] == 13   # 5 came through the port
     assert r.csv.read_text() == EXPECTED.read_text()
 
 

@@ -247,9 +247,14 @@ class EncoderTestbench:
                 if ev["kind"] == "reset":
                     await self.reset_in_flight()
                 elif ev["kind"] == "framing" and self.framing is not None:
-                    # No drain: the write goes in while the vectors stream on.
+                    # Replays settle: the vectors before go out under the old values, the next under
+                    # the new ones alone. Otherwise no drain: the write goes in while the vectors stream on.
+                    if ev.get("settle"):
+                        await self.drain()
                     self.framing_task = cocotb.start_soon(
                         self.write_framing(int(ev["elinks"]), int(ev["latent_mask"], 16), i))
+                    if ev.get("settle"):
+                        await self.framing_done()
                 elif ev["kind"] == "load" and self.regs is not None:
                     await self.drain()
                     await self.load(int(ev["model"]))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
 from .common import Options, _assign_concat, _instance, header
 from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, pipeline_order  # noqa: F401  (API)
-from .plan import DesignPlan
-from .verilog import Writer, fmt_name, ports_block, vec
-
 from .framing import BX_FIELD_BITS, ELINK_BITS, MAX_ELINKS, Framing, FramingRegs, framing_regs  # noqa: F401  (API)
 from .framing import emit as _emit_framing
 from .framing import header_lines as _framing_header
+from .plan import DesignPlan
+from .verilog import Writer, fmt_name, ports_block, vec
 
 CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
 

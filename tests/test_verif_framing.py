@@ -113,6 +113,17 @@ def test_count_register_seen_a_cycle_late_fails_at_the_writes(framed, tmp_path):
     assert all(any(1 <= f["cycle_in"] + s["latency_expected"] - w <= 4 for w in writes) for f in fails)
 
 
+def test_count_register_seen_a_cycle_early_fails_at_the_writes(framed, tmp_path):
+    # The other side of the boundary: a framing block that takes the count from the write itself (in
+    # the write's cycle, before the register holds it) frames the BX on the outputs in that cycle
+    # with the new value, one BX too early.
+    d = _planted(framed, tmp_path, "enc_frame_cfg.v", "    assign n_elinks = count_q;",
+                 "    assign n_elinks = (we && addr == {ADDR_BITS{1'b0}}) ? wdata[COUNT_BITS-1:0] : count_q;")
+    code, s, out, rd = _sim(d, tmp_path)
+    assert code == 1 and s["mismatches"] == 0 and s["register_read_back_errors"] == 0
+    assert 1 <= s["frame_mismatches"] <= 3          # at most one per count write
+
+
 def test_unused_elinks_not_zero_fail(framed, tmp_path):
     d = _planted(framed, tmp_path, "enc_elink_frame.v", "assign by_count[n] = {used, {EMPTY{1'b0}}};",
                  "assign by_count[n] = {used, {EMPTY{1'b1}}};")

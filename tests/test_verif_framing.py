@@ -78,6 +78,7 @@ def test_framed_design_passes_with_every_frame_checked(framed, tmp_path):
     writes = [e for e in result["events"] if e["event"] == "framing"]
     assert reads[0]["when"] == "reset values" and len(reads) == 4 and all(e["errors"] == 0 for e in reads)
     assert result["framing_writes"] == 3 == len(writes) and writes[0]["elinks"] == 1   # not the reset value 2
+    assert s["framing_writes"] == 3 and "3 writes of the e-link count and latent mask" in out
 
 
 def _framing_result(rd: Path) -> dict:

@@ -66,7 +66,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                       f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
         "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
-    ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
+    ] + (["rst also loads the framing registers' reset values (below)."] if framing else [])
+      + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
          if prog else ["Weights: constants (zero weights have no multiplier)."])
       + (_framing_header(framing, fregs, latency) if framing else [])))

@@ -85,6 +85,13 @@ def _framing_result(rd: Path) -> dict:
     return json.loads((rd / "shards" / "00" / "result.json").read_text())
 
 
+def test_programmable_design_passes_on_verilator_too(framed, tmp_path):
+    code, s, out, rd = _sim(framed, tmp_path, sim="verilator")
+    assert code == 0 and s["status"] == "pass", out
+    assert s["frames_checked"] == VECTORS and s["frame_mismatches"] == 0 and s["framing_writes"] == 3
+    assert s["register_read_back_errors"] == 0
+
+
 @pytest.mark.parametrize("simulator", ["icarus", "verilator"])
 def test_constant_weight_design_has_a_configuration_port_for_its_framing_registers(framed_constant, tmp_path,
                                                                                    simulator):

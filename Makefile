@@ -62,7 +62,7 @@ $(DATA): | setup
 
 data: $(DATA)  ## built-in synthetic data set (200k modules, seed 1)
 
-REAL_CSV   ?= ../shared/real_data/calq_ttbar_6050.csv
+REAL_CSV   ?= data/cms/calq_ttbar_6050.csv
 $(OUT)/real.npz: | setup
 	$(ENC) data import $(REAL_CSV) --units-per-mip 35 --out $@ --force
 

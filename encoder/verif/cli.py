@@ -28,7 +28,8 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="RUN_DIR",
                    help="run directory (default BUILD/runs/<top>-<sim>-<time>); must not exist unless --force")
     p.add_argument("--build-dir", metavar="BUILD",
-                   help="simulator build cache (default $ENCODER_SIM_BUILD or sim/build)")
+                   help="simulator build cache (default $ENCODER_SIM_BUILD, else sim/build of the kit's repository, "
+                        "else ~/.cache/encoder/sim/build; never the current folder)")
     p.add_argument("--ir", help="IR the design implements (default: the one its manifest records)")
     p.add_argument("--reload-ir", metavar="IR2",
                    help="programmable designs: weight set loaded mid-run (same architecture; default: the "

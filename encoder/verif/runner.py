@@ -33,7 +33,17 @@ from .models import check_design_ir, reweighted, same_architecture
 from .stimulus import Vectors, regression_set
 
 TEST_MODULE = "encoder.verif.tb.tests"
-DEFAULT_BUILD_ROOT = Path("sim") / "build"
+
+
+def default_build_root() -> Path:
+    """Never the caller's working folder: the repository's sim/build when the package runs from a
+    checkout (as `make` and the tests do), else the user's cache folder."""
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file() and (repo / "encoder" / "verif").is_dir():
+        return repo / "sim" / "build"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "encoder" / "sim" / "build"
+
 MAX_JOBS = 64
 MAX_VECTORS = 10_000_000        # the stimulus is held in memory: 48 int64 counts per vector
 
@@ -70,7 +80,7 @@ def model_opt(opts: SimOptions, n_vectors: int) -> str:
 
 
 def build_root(opts: SimOptions) -> Path:
-    return Path(opts.build_root or os.environ.get("ENCODER_SIM_BUILD") or DEFAULT_BUILD_ROOT)
+    return Path(opts.build_root or os.environ.get("ENCODER_SIM_BUILD") or default_build_root())
 
 
 def _models(design: Design, opts: SimOptions, stage: Path) -> list[dict]:

@@ -36,7 +36,8 @@ def register(sub) -> None:
                     "(signal energy, impact point, pileup) is stored beside the charges. "
                     "Deterministic for a seed.")
     s.add_argument("--modules", type=int, required=True, metavar="N", help="number of (non-empty) modules")
-    s.add_argument("--seed", type=int, required=True, metavar="S", help="random seed")
+    s.add_argument("--seed", type=int, default=1, metavar="S",
+                   help="random seed (default 1, as every command of the kit; the same seed gives the same modules)")
     s.add_argument("--out", required=True, metavar="FILE.npz", help="output data file")
     s.add_argument("--pileup", type=float, default=200.0, metavar="MU",
                    help="pileup interactions per crossing (default 200)")

@@ -65,6 +65,7 @@ def register(sub) -> None:
         description="Modules, occupancy (cells above 1 MIP), module-sum quantiles, "
                     "fraction of zero cells, largest cell, stored truth and metadata.")
     n.add_argument("data", metavar="FILE.npz", help="data file")
+    n.add_argument("--json", action="store_true", help="print the summary as JSON (with units) instead of a table")
     n.set_defaults(func=run_info)
 
     c = dsub.add_parser(
@@ -164,6 +165,11 @@ def run_info(args) -> int:
     data = load_data(args.data)
     if data.n_modules == 0:
         raise UserError(f"{args.data}: no modules")
+    if args.json:
+        import json
+        from .summary import summary_dict
+        print(json.dumps(summary_dict(summarize(data), str(args.data)), indent=1))
+        return 0
     print(f"{args.data}")
     print(format_summary(summarize(data)))
     return 0

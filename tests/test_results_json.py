@@ -1,0 +1,45 @@
+"""Machine-readable results: `data info --json` and the summary.json of `econt check-rtl`."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from encoder.cli import main
+from rtl_helpers import need_tool
+
+ROOT = Path(__file__).resolve().parents[1]
+ECONT = ROOT / "tests" / "data" / "econt"
+
+
+def test_data_info_json_equals_numpy_on_the_file(tmp_path, capsys):
+    path = tmp_path / "d.npz"
+    assert main(["data", "synth", "--modules", "300", "--seed", "4", "--out", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["data", "info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    with np.load(path) as z:
+        q = z["charges"]
+    sums = q.sum(axis=1)
+    assert info["n_modules"] == 300 and info["n_cells"] == 48 and info["file"] == str(path)
+    assert info["occupancy_mean"] == np.count_nonzero(q > 1.0, axis=1).mean()
+    assert info["sum_quantiles"]["50"] == np.median(sums)
+    assert info["zero_fraction"] == np.mean(q == 0)
+    assert "MIP" in info["units"]["sum_mean"]
+
+
+def test_check_rtl_writes_a_summary_that_agrees_with_its_csv(tmp_path, capsys):
+    need_tool("iverilog")
+    out = tmp_path / "chk"
+    args = ["econt", "check-rtl", "--config", str(ECONT / "AE" / "init.yaml"), "--input",
+            str(ECONT / "testInput.csv"), "--expected", str(ECONT / "AE" / "testOutput.csv"), "--out", str(out),
+            "--bx", "12"]
+    assert main(args) == 0
+    s = json.loads((out / "summary.json").read_text())
+    with open(out / "testOutput.csv") as a, open(ECONT / "AE" / "testOutput.csv") as b:
+        got, want = list(csv.reader(a))[1:13], list(csv.reader(b))[1:13]
+    equal = sum(g == w for g, w in zip(got, want))
+    assert (s["status"], s["bx"], s["bx_equal"], s["bx_different"]) == ("pass", 12, equal, 0) and equal == 12
+    assert s["register_fields"] == 2144 and s["register_read_back_errors"] == 0
+    assert s["rtl_words"] == str(out / "testOutput.csv")        # the final place, not the staging folder

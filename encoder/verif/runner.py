@@ -140,17 +140,32 @@ def _run_shard(sim: toolchain.Simulator, design: Design, bdir: Path, shard_dir: 
             "mismatches": json.loads((shard_dir / "mismatches.json").read_text())}
 
 
-def _poll_progress(shard_dirs: list[Path], total: int, done: threading.Event, enabled: bool) -> None:
-    from tqdm import tqdm
-    bar = tqdm(total=total, unit="vec", desc="sim", disable=None if enabled else True)
-    while not done.wait(0.5):
-        n = 0
+def _poll_progress(shard_dirs: list[Path], total: int, done: threading.Event, enabled: bool,
+                   first_phase: str = "reset", bar=None) -> None:
+    """The vectors bar. Its label names the phase: ``first_phase`` (reset, and the weight load of a
+    programmable design) until every shard has started its vectors (the testbench writes its first
+    progress file then), then "vectors". It is read once more after the shards finish, so a pass
+    ends at 100 %."""
+    if bar is None:
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit="vec", desc=f"sim: {first_phase}", disable=None if enabled else True)
+    phase = first_phase
+    while True:
+        stop = done.wait(0.5)
+        n, started = 0, 0
         for d in shard_dirs:
             try:
                 n += int((d / "progress").read_text() or 0)
+                started += 1
             except (OSError, ValueError):
                 pass
-        bar.update(n - bar.n)
+        want = "vectors" if started == len(shard_dirs) else first_phase
+        if want != phase:
+            phase = want
+            bar.set_description(f"sim: {phase}")
+        bar.update(min(n, total) - bar.n)
+        if stop:
+            break
     bar.close()
 
 
@@ -237,7 +252,9 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
 
     t0 = time.monotonic()
     done = threading.Event()
-    poll = threading.Thread(target=_poll_progress, args=(shard_dirs, len(vec), done, opts.progress), daemon=True)
+    first = "reset + weight load" if design.programmable else "reset"
+    poll = threading.Thread(target=_poll_progress, args=(shard_dirs, len(vec), done, opts.progress, first),
+                            daemon=True)
     poll.start()
     pool = ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans)))
     try:

@@ -177,6 +177,7 @@ class EncoderTestbench:
         if self.regs is not None:
             await self.load(0)
         t_stream = time.monotonic()
+        (self.dir / "progress").write_text("0")      # tells the runner's bar: reset and weight load done
         ids, counts, gaps = self.arrays["ids"], self.arrays["counts"], self.arrays["gaps"]
         bx_reset = self.arrays.get("bx_reset")
         if self.bus.framing and bx_reset is None:

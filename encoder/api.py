@@ -96,6 +96,20 @@ class IR:
         self._text = None
         return self.path
 
+    def write_hls4ml_config(self, path: str | Path, *, keras_model=None, force: bool = False) -> Path:
+        """The hls4ml configuration with this IR's exact types (as ``encoder export-hls4ml``); layer
+        names from ``keras_model`` when given, else those of ``encoder train``'s models."""
+        from .files import write_text
+        from .hls4ml_config import config_text, names_from_keras
+        names = names_from_keras(keras_model, self.raw) if keras_model is not None else None
+        return write_text(path, config_text(self.raw, names), overwrite=force)
+
+    def to_hls4ml(self, keras_model, output_dir: str | Path, *, default: bool = False):
+        """hls4ml's model of ``keras_model`` (the QKeras encoder this IR was exported from) with this
+        IR's types; ``.compile()`` then ``.predict(x)``. Needs the extra ``.[hls4ml]``."""
+        from .hls4ml_config import convert
+        return convert(keras_model, self.raw, output_dir, default=default)
+
     def write_rtl(self, out: str | Path, *, weights: str = "programmable", pipeline: int = 0,
                   elinks: int | str | None = None, cuts: list[str] | None = None,
                   force: bool = False) -> "Design":

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "encoder.verif.cli",
     "encoder.rtl_gen.cli",
     "encoder.studies.cli",
+    "encoder.hls4ml_config",
 )
 
 

@@ -131,3 +131,23 @@ def test_design_simulate_through_the_api_matches_the_cli_summary(tmp_path):
     rep = d.synthesize()            # generic yosys: the flip-flops it finds are the manifest's register bits
     assert rep["flip_flops"] == d.manifest["register_bits"]["total"] and rep["transistors"] > 0
     assert (d.dir / "synth" / "synth.json").is_file()
+
+
+def test_from_keras_takes_a_model_or_an_h5_and_predicts_what_qkeras_computes(tmp_path):
+    from encoder.training import model
+    from encoder.training.config import load_config
+    from encoder.training.inputs import model_inputs
+    cfg = load_config(ROOT / "configs" / "econt_8x8.yaml")
+    enc = model.build_encoder(cfg)
+    model.set_random_weights(enc, np.random.default_rng(5), scale=1.0)
+    ir = encoder.from_keras(enc, name="api_test")          # input path: the kit's defaults (hgcal 8x8, 35/MIP)
+    assert ir.name == "api_test" and ir.n_latent == 16
+    charges = encoder.synth_data(300, seed=9).charges
+    q = model.predict(enc, model_inputs(cfg, charges).image)           # QKeras itself, an independent path
+    assert np.array_equal(ir.predict(charges), np.rint(q / ir.latent_lsb).astype(np.int64))
+    enc.save(tmp_path / "enc.h5")
+    again = encoder.from_keras(tmp_path / "enc.h5", counts_per_mip=35)
+    assert again.name == "enc"                                          # named after the file
+    assert np.array_equal(again.predict(charges), ir.predict(charges))
+    with pytest.raises(UserError):
+        encoder.from_keras(tmp_path / "enc.h5", counts_per_mip=-1)

@@ -152,15 +152,16 @@ class Design:
 
     def simulate(self, *, sim: str = "icarus", vectors: int = 2000, seed: int = 1, jobs: int = 1,
                  data: str | Path | None = None, out: str | Path | None = None, force: bool = False,
-                 progress: bool = False, log=None) -> "SimResult":
+                 scheduler: str | None = None, progress: bool = False, log=None) -> "SimResult":
         """The cocotb regression against the golden model (as ``encoder sim``); returns its summary.
 
         ``out``: the run folder (default: under the kit's sim/build/runs). ``log``: a function taking
-        each line the command would print (default: silent).
+        each line the command would print (default: silent). ``scheduler``: a Dask scheduler address
+        to run the ``jobs`` shards on (as ``encoder sim --scheduler``).
         """
         from .verif.runner import SimOptions, run
         opts = SimOptions(sim=sim, vectors=vectors, data=str(data) if data else None, seed=seed, jobs=jobs,
-                          out=str(out) if out else None, force=force, progress=progress)
+                          out=str(out) if out else None, force=force, progress=progress, scheduler=scheduler)
         code, summary = run(self.dir, opts, log=log or (lambda line: None))
         return SimResult(code == 0, summary)
 

@@ -41,6 +41,10 @@ def register(sub) -> None:
     p.add_argument("--netlist", metavar="SYNTHDIR",
                    help="gate-level run: simulate SYNTHDIR/netlist.v (from `encoder synth DIR --liberty`) with the "
                         "library's cell models instead of DIR's Verilog; same testbench, manifest and golden model")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the --jobs shards on a Dask cluster (e.g. tcp://host:8786) instead of local threads; "
+                        "same plan, build and results as a local run; the workers must see the same file system "
+                        "and have the kit and the simulator installed")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=run)
 
@@ -51,6 +55,6 @@ def run(args) -> int:
     opts = SimOptions(sim=args.sim, vectors=args.vectors, data=args.data, seed=args.seed, waves=args.waves,
                       jobs=args.jobs, out=args.out, build_root=args.build_dir, ir=args.ir,
                       reload_ir=args.reload_ir, replay=args.replay, force=args.force, model_opt=args.model_opt,
-                      netlist=args.netlist)
+                      netlist=args.netlist, scheduler=args.scheduler)
     code, _ = sim_run(args.design, opts)
     return code

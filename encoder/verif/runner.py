@@ -66,6 +66,7 @@ class SimOptions:
     show: int = 5                     # mismatches printed
     model_opt: str = "auto"           # Verilator C++ optimisation: auto, fast-build or fast-sim
     netlist: str | None = None        # SYNTHDIR of `encoder synth --liberty`: simulate its netlist (gates)
+    scheduler: str | None = None      # a Dask scheduler: the shards run on its workers (encoder.verif.dask_shards)
 
 
 # Up to this many vectors a Verilator model compiled without optimisation
@@ -258,9 +259,13 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
     poll.start()
     pool = ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans)))
     try:
-        futures = [pool.submit(_run_shard, sim, design, bdir, d, opts.waves, p.seed)
-                   for p, d in zip(plans, shard_dirs)]
-        outcomes = [f.result() for f in futures]
+        calls = [(sim, design, bdir, d, opts.waves, p.seed) for p, d in zip(plans, shard_dirs)]
+        if opts.scheduler:
+            from .dask_shards import run_shards
+            outcomes = run_shards(opts.scheduler, _run_shard, calls)
+        else:
+            futures = [pool.submit(_run_shard, *c) for c in calls]
+            outcomes = [f.result() for f in futures]
     except BaseException:
         interrupts.stop_all()            # the shard threads wait on their simulators: stop those first
         raise
@@ -288,7 +293,7 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         "simulator": sim.name, "simulator_version": sim.version,
         "level": "gates" if design.gate_level else "rtl",
         **({"gate_level": design.gate_level} if design.gate_level else {}),
-        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans),
+        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans), "scheduler": opts.scheduler,
         "models": models, "stimulus": stim, **merged,
         "latency_expected": design.latency,
         **({"tx_latency_expected": design.framing.latency, "elinks": design.framing.elinks}

@@ -29,6 +29,9 @@ MAKEFILE = """\
 # Needs the encoder package and cocotb in the Python that cocotb-config runs.
 
 DESIGN_DIR  := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+ifeq ($(shell command -v cocotb-config),)
+$(error cocotb-config not found on PATH: activate the Python environment that has cocotb and the encoder kit (e.g. source .venv/bin/activate))
+endif
 SIM         ?= icarus
 VECTORS     ?= 200
 SEED        ?= 1

@@ -43,3 +43,27 @@ def test_check_rtl_writes_a_summary_that_agrees_with_its_csv(tmp_path, capsys):
     assert (s["status"], s["bx"], s["bx_equal"], s["bx_different"]) == ("pass", 12, equal, 0) and equal == 12
     assert s["register_fields"] == 2144 and s["register_read_back_errors"] == 0
     assert s["rtl_words"] == str(out / "testOutput.csv")        # the final place, not the staging folder
+
+
+def test_evaluate_table_counts_empty_outputs_and_explains_its_columns(tmp_path):
+    from encoder.studies.evaluate import Evaluation
+    from encoder.studies.outputs import headline, write_files
+    from encoder.studies.scoring import score
+    rng = np.random.default_rng(2)
+    x = rng.exponential(1.0, (40, 48)) * (rng.random((40, 48)) < 0.3)
+    x[:, 0] += 0.5                                     # no empty input
+    thr = np.where(x > 2.0, x, 0.0)                     # a threshold: some modules send nothing
+    n_empty = int((thr.sum(axis=1) == 0).sum())
+    assert 0 < n_empty < 40
+    scores = {"ae_golden": score("ae_golden", x, x * 0.9, 157, n_elinks=5),
+              "threshold_high": score("threshold_high", x, thr, 100, n_elinks=5)}
+    meta = {"n_modules": 40, "n_elinks": 5, "budget_bits": 160, "input_bits": 336, "geometry": "hgcal"}
+    text = headline(Evaluation(meta, scores, x, {}))
+    rows = {line.split("[")[1].split("]")[0]: line.split("]")[1].split() for line in text.splitlines()
+            if "[" in line and line[0] != "("}
+    assert int(rows["threshold_high"][2]) == n_empty and int(rows["ae_golden"][2]) == 0
+    assert "threshold 2.0 MIP [threshold_high]" in text
+    assert "half trigger-cell pitches" in text and "empty: modules whose output is all zero" in text
+    write_files(Evaluation(meta, scores, x, {}), tmp_path, plot=False)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert "trigger-cell" in m["units"]["emd"] and m["algorithms"]["threshold_high"]["emd"]["n_output_empty"] == n_empty

@@ -161,17 +161,20 @@ LEGEND = (
 
 def headline(ev: Evaluation) -> str:
     """A short text table of the main figures for the terminal, with its legend."""
+    import textwrap
+
     from .evaluate import label
-    lines = [f"{'algorithm':<44} {'EMD mean':>8} {'median':>6} {'empty':>6} {'bits/BX':>7} {'p99':>5} "
+    names = {k: f"{s.summary.get('label') or label(k)} [{k}]" for k, s in ev.scores.items()}
+    w = max(len("algorithm"), *(len(n) for n in names.values()))
+    lines = [f"{'algorithm':<{w}} {'EMD mean':>8} {'median':>6} {'empty':>6} {'bits/BX':>7} {'p99':>5} "
              f"{'e-links':>7} {'over':>6} {'ratio':>6}"]
     for k, s in ev.scores.items():
         e, b = s.summary["emd"], s.summary["bandwidth"]
         over = b.get("fraction_over_budget")
-        name = f"{s.summary.get('label') or label(k)} [{k}]"
-        lines.append(f"{name:<44} {e['mean']:8.3f} {e['median']:6.3f} {e['n_output_empty']:6d} "
+        lines.append(f"{names[k]:<{w}} {e['mean']:8.3f} {e['median']:6.3f} {e['n_output_empty']:6d} "
                      f"{b['bits_mean']:7.1f} {b['bits_p99']:5.0f} {b['elinks_p99']:7d} "
                      f"{'' if over is None else f'{100 * over:5.1f}%':>6} {b['compression_ratio']:6.2f}")
-    lines.append(LEGEND.format(n=ev.meta["n_modules"], e=ev.meta["n_elinks"]))
+    lines += textwrap.wrap(LEGEND.format(n=ev.meta["n_modules"], e=ev.meta["n_elinks"]), width=max(w + 60, 100))
     star = ev.scores[AE_GOLDEN].summary["bandwidth"]
     lines.append(f"(budget {ev.meta['n_elinks']} e-links = {ev.meta['budget_bits']} bits; autoencoder word "
                  f"{int(star['bits_mean'])} bits; input {ev.meta['input_bits']} bits)")

@@ -80,6 +80,23 @@ def test_study_force_refuses_a_bad_config_before_discarding(tmp_path, capsys):
     assert "nowhere.yaml" in capsys.readouterr().err and (out / "study.yaml").exists()
 
 
+def test_study_force_refuses_a_study_that_is_running(tmp_path, capsys):
+    from encoder.studies.runner import _lock
+    out = tmp_path / "st"
+    out.mkdir()
+    (out / "study.yaml").write_text("name: x\n")
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(f"extends: {ROOT / 'configs' / 'econt_8x8.yaml'}\ndata: {{synth: {{modules: 100, seed: 1}}}}\n"
+                   "sweep: {points: [{elinks: 5}]}\n")
+    held = _lock(out)                      # as a running study holds it
+    try:
+        assert main(["study", "--config", str(cfg), "--out", str(out), "--force"]) == 1
+        assert "another `encoder study` is running" in capsys.readouterr().err
+        assert (out / "study.yaml").is_file()
+    finally:
+        held.close()
+
+
 def test_study_configs_inherit_with_extends_and_read_base_config_with_a_note(tmp_path, capsys):
     base = ROOT / "configs" / "econt_8x8.yaml"
     body = "data: {synth: {modules: 100, seed: 1}}\nsweep: {points: [{elinks: 5}]}\n"

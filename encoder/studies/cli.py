@@ -109,8 +109,17 @@ def run_study(args) -> int:
         from ..files import discard
         from .study_config import load_study
         load_study(args.config)             # a bad config is refused before anything is discarded
-        if discard(args.out, marker="study.yaml"):
-            print(f"{args.out}: earlier study discarded (--force); starting over")
+        out = Path(args.out)
+        lock = None
+        if out.is_dir() and (out / "study.yaml").is_file():
+            from .runner import _lock
+            lock = _lock(out)               # refused while another `encoder study` runs there
+        try:
+            if discard(out, marker="study.yaml"):
+                print(f"{args.out}: earlier study discarded (--force); starting over")
+        finally:
+            if lock is not None:
+                lock.close()
     outcome = run(Path(args.config), Path(args.out), scheduler=args.scheduler,
                   workers=1 if args.in_process else args.jobs, in_process=args.in_process,
                   max_points=args.max_points)

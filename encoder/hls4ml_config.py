@@ -166,6 +166,44 @@ def config_text(ir, names: dict | None = None, **kw) -> str:
     return head + yaml.safe_dump(config(ir, names, **kw), sort_keys=False)
 
 
+def parse_type(text: str) -> dict | None:
+    """``[ap_][u]fixed<W,I[,Q[,O[,N]]]>`` -> {signed, bits, integer, rounding, overflow} (modes None when
+    left out); None for ``auto`` or anything else hls4ml would infer."""
+    import re
+    m = re.fullmatch(r"\s*(?:ap_)?(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*(\w+)\s*)?(?:,\s*(\w+)\s*)?"
+                     r"(?:,\s*\d+\s*)?>\s*", str(text))
+    if not m:
+        return None
+    return {"signed": m.group(1) == "", "bits": int(m.group(2)), "integer": int(m.group(3)),
+            "rounding": m.group(4), "overflow": m.group(5)}
+
+
+def compare_config(ir, other: dict, names: dict | None = None) -> list[str]:
+    """Where an hls4ml configuration (e.g. hls4ml's own ``config_from_keras_model``) departs from
+    the IR's exact types: one line per layer and precision. Quantization and overflow modes count
+    only where the IR's type can round or overflow (never on weights, biases, accumulators)."""
+    want = config(ir, names)["LayerName"]
+    have = (other or {}).get("LayerName", {})
+    problems = []
+    for layer, spec in want.items():
+        for key, wtype in spec["Precision"].items():
+            got = (have.get(layer, {}).get("Precision") or {})
+            got = got.get(key) if isinstance(got, dict) else got
+            w, g = parse_type(wtype), parse_type(got) if got is not None else None
+            if g is None:
+                problems.append(f"{layer}.{key}: {got if got is not None else 'not set'} (hls4ml infers it), "
+                                f"IR: {wtype}")
+                continue
+            same = (w["signed"], w["bits"], w["integer"]) == (g["signed"], g["bits"], g["integer"])
+            modes_matter = key == "result" and not layer.endswith("_linear") and layer not in [
+                x.name for x in ir.layers if hasattr(x, "weight")]
+            if modes_matter and same:
+                same = (g["rounding"] or "TRN") == w["rounding"] and (g["overflow"] or "WRAP") == w["overflow"]
+            if not same:
+                problems.append(f"{layer}.{key}: {got}, IR: {wtype}")
+    return problems
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "export-hls4ml",
@@ -176,9 +214,12 @@ def register(sub) -> None:
                     "`encoder train`; --keras reads them from another QKeras model (imports TensorFlow).",
     )
     p.add_argument("ir", help="encoder IR (JSON), QKeras arithmetic")
-    p.add_argument("--out", required=True, metavar="CFG.yaml", help="configuration file to write")
+    p.add_argument("--out", metavar="CFG.yaml", help="configuration file to write (required unless --check)")
     p.add_argument("--keras", metavar="MODEL.h5", help="read the Keras layer names from this model")
     p.add_argument("--reuse-factor", type=int, default=1, metavar="R", help="hls4ml ReuseFactor (default 1)")
+    p.add_argument("--check", metavar="CFG.yaml",
+                   help="instead of writing: list where this hls4ml configuration (e.g. hls4ml's own default) "
+                        "departs from the IR's exact types; exit 1 if anywhere")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=run)
 
@@ -186,14 +227,28 @@ def register(sub) -> None:
 def run(args) -> int:
     from .files import check_writable, write_text
     from .ir import load_ir
+    from .inputs import read_yaml
     if args.reuse_factor < 1:
         raise UserError(f"--reuse-factor: {args.reuse_factor} must be at least 1")
-    check_writable(args.out, args.force)
+    if (args.out is None) == (args.check is None):
+        raise UserError("give --out CFG.yaml (write) or --check CFG.yaml (compare), one of them")
+    if args.out:
+        check_writable(args.out, args.force)
     ir = load_ir(args.ir)
     names = None
     if args.keras:
         from .training.export import load_keras
         names = names_from_keras(load_keras(args.keras), ir)
+    if args.check:
+        other = read_yaml(args.check, UserError, "no such hls4ml configuration")
+        if not isinstance(other, dict) or not isinstance(other.get("LayerName"), dict):
+            raise UserError(f"{args.check}: LayerName: missing (an hls4ml configuration with granularity 'name')")
+        problems = compare_config(ir, other, names)
+        for line in problems:
+            print(f"  {line}")
+        print(f"{args.check}: {len(problems)} precisions depart from the exact types of {ir.name}" if problems
+              else f"{args.check}: every precision equals the IR's exact type")
+        return 1 if problems else 0
     text = config_text(ir, names, reuse_factor=args.reuse_factor)
     write_text(args.out, text, overwrite=args.force)
     n = len(config(ir, names)["LayerName"])

@@ -84,3 +84,31 @@ def test_hls4ml_c_simulation_equals_the_golden_model_and_its_default_does_not(tm
     print(f"latents differing from the golden model: ours {rates[False]:.4f}, hls4ml default {rates[True]:.4f}")
     assert rates[False] == 0.0
     assert rates[True] > 0.05          # the default's signed input type loses the top bit of u8.7
+
+
+def test_check_flags_what_hls4ml_would_infer_and_passes_our_own(tmp_path, capsys):
+    from encoder.ir import save_ir
+    ir = synthetic_ir("econt_8x8", "qkeras", seed=2)
+    save_ir(ir, tmp_path / "ir.json")
+    ours = tmp_path / "ours.yaml"
+    assert main(["export-hls4ml", str(tmp_path / "ir.json"), "--out", str(ours)]) == 0
+    assert main(["export-hls4ml", str(tmp_path / "ir.json"), "--check", str(ours)]) == 0
+    assert "every precision equals" in capsys.readouterr().out
+    # hls4ml's own inference (config_from_keras_model, as measured with hls4ml 1.3.0): a signed input type,
+    # accumulators and linear outputs left to "auto"
+    conv = ir.layers[0]
+    w = conv.weight_format
+    default = {"LayerName": {
+        "input_q": {"Precision": {"result": "fixed<8,2,RND_CONV,SAT,0>"}},
+        "conv": {"Precision": {"weight": f"fixed<{w.bits},{w.bits - w.frac},TRN,WRAP,0>", "accum": "auto"}}}}
+    other = tmp_path / "default.yaml"
+    other.write_text(yaml.safe_dump(default))
+    assert main(["export-hls4ml", str(tmp_path / "ir.json"), "--check", str(other)]) == 1
+    out = capsys.readouterr().out
+    assert "input_q.result: fixed<8,2,RND_CONV,SAT,0>" in out
+    assert "conv.accum: auto (hls4ml infers it)" in out
+    assert "conv.weight" not in out                     # same width and integer bits: modes never act on codes
+    assert main(["export-hls4ml", str(tmp_path / "ir.json")]) == 1      # neither --out nor --check
+    assert H.parse_type("ap_ufixed<9,1,RND_CONV,SAT>") == {"signed": False, "bits": 9, "integer": 1,
+                                                            "rounding": "RND_CONV", "overflow": "SAT"}
+    assert H.parse_type("auto") is None

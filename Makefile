@@ -12,7 +12,7 @@ CONFIG     ?= configs/econt_8x8.yaml
 OUT        ?= out
 DEMO       ?= $(OUT)/demo
 JOBS       ?= 2
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 NAME       := $(basename $(notdir $(CONFIG)))
 WORK       := $(OUT)/$(NAME)
@@ -62,7 +62,7 @@ $(DATA): | setup
 
 data: $(DATA)  ## built-in synthetic data set (200k modules, seed 1)
 
-REAL_CSV   ?= ../shared/real_data/calq_ttbar_6050.csv
+REAL_CSV   ?= data/cms/calq_ttbar_6050.csv
 $(OUT)/real.npz: | setup
 	$(ENC) data import $(REAL_CSV) --units-per-mip 35 --out $@ --force
 
@@ -102,10 +102,10 @@ sim-gates: setup  ## econt_8x8 mapped to SKY130 HD cells, both weight modes, VEC
 
 STUDY      ?= configs/study_elinks.yaml
 study: setup  ## e-link study: autoencoder at 2-5 e-links vs threshold/STC/best choice (about an hour)
-	$(ENC) study --config $(STUDY) --out $(OUT)/$(basename $(notdir $(STUDY))) --workers $(JOBS)
+	$(ENC) study --config $(STUDY) --out $(OUT)/$(basename $(notdir $(STUDY))) --jobs $(JOBS)
 
 study-training: setup  ## what limits the AE: loss, data, encoder and decoder capacity (about 2 hours)
-	$(ENC) study --config configs/study_training.yaml --out $(OUT)/study_training --workers $(JOBS)
+	$(ENC) study --config configs/study_training.yaml --out $(OUT)/study_training --jobs $(JOBS)
 
 findings: study study-training  ## both studies, then the figures and tables of docs/training_findings.md
 	$(PY) tools/training_findings.py --elinks $(OUT)/study_elinks --training $(OUT)/study_training --out docs

@@ -19,7 +19,7 @@ BASE = ROOT / "configs" / "econt_8x8.yaml"
 
 def write(tmp_path, body: str, name="study.yaml") -> Path:
     p = tmp_path / name
-    p.write_text(f"base_config: {BASE}\ndata: {{synth: {{modules: 100, seed: 1}}}}\n" + body)
+    p.write_text(f"extends: {BASE}\ndata: {{synth: {{modules: 100, seed: 1}}}}\n" + body)
     return p
 
 
@@ -80,7 +80,7 @@ def test_unknown_keys_and_missing_data_are_named(tmp_path):
     with pytest.raises(UserError, match=r"study.yaml: epoch: unknown key"):
         load_study(write(tmp_path, "epoch: 3\nsweep: {points: [{}]}\n"))
     bad = tmp_path / "nodata.yaml"
-    bad.write_text(f"base_config: {BASE}\nsweep: {{points: [{{}}]}}\n")
+    bad.write_text(f"extends: {BASE}\nsweep: {{points: [{{}}]}}\n")
     with pytest.raises(UserError, match="data: give exactly one of synth"):
         load_study(bad)
     with pytest.raises(UserError, match=r"evaluate_also\[0\].units_per_mip"):

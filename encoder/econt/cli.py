@@ -368,11 +368,29 @@ def cmd_frames(args) -> int:
 
 # -- check-rtl -----------------------------------------------------------
 
+def _check_summary(r, args) -> dict:
+    """check-rtl's verdict as JSON (DIR/summary.json), paths naming the folder's final place."""
+    return {
+        "status": "pass" if r.ok else "mismatch",
+        "config": str(args.config), "input": str(args.input), "expected": str(args.expected),
+        "bx": r.n_bx, "bx_equal": r.equal, "bx_different": r.n_bx - r.equal, "elinks": r.n_elinks,
+        "register_fields": r.fields, "register_read_back_errors": r.readback_errors,
+        "flipped_field": args.flip_field,
+        "first_mismatches": r.mismatches,
+        "seconds": {"build": round(r.build_seconds, 2), "simulation": round(r.sim_seconds, 2),
+                    "bx_stream": round(r.data_seconds, 2)},
+        "units": {"bx": "bunch crossings (one per clock)", "seconds": "wall-clock seconds"},
+        "rtl_words": str(r.csv) if r.csv else None, "log": str(r.log) if r.log else None,
+    }
+
+
 def cmd_check_rtl(args) -> int:
     import dataclasses
 
     from ..files import atomic_dir
     from ..verif.econt_frames import check_rtl
+
+    import json
 
     out = Path(args.out)
     # The work folder is built under a temporary name and renamed into place when the check is done.
@@ -380,9 +398,10 @@ def cmd_check_rtl(args) -> int:
         r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field,
                       layout=args.layout)
 
-    def moved(p):
-        return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
-    r = dataclasses.replace(r, csv=moved(r.csv), log=moved(r.log))
+        def moved(p):
+            return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
+        r = dataclasses.replace(r, csv=moved(r.csv), log=moved(r.log))
+        (tmp / "summary.json").write_text(json.dumps(_check_summary(r, args), indent=1) + "\n")
     rate = r.n_bx / r.data_seconds if r.data_seconds > 0 else float("nan")
     print(f"{args.out}: {r.equal}/{r.n_bx} BX equal {args.expected} (all 13 TX_DATA columns; e-link count "
           f"{r.n_elinks} and latent mask written through the configuration port); "
@@ -394,5 +413,5 @@ def cmd_check_rtl(args) -> int:
             print(f"  {m['note']}")
         else:
             print(f"  BX {m['bx']}: expected {' '.join(m['expected'])}, got {' '.join(m['got'])}")
-    print(f"  RTL words: {r.csv}")
+    print(f"  RTL words: {r.csv}; summary {out / 'summary.json'}")
     return 0 if r.ok else 1

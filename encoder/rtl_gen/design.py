@@ -203,6 +203,10 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     files["ir.json"] = ir_text if ir_text is not None else json.dumps(ir.to_dict(), indent=1) + "\n"
     manifest = _manifest(plan, opts, facts, sources, framing)
     files["manifest.json"] = json.dumps(manifest, indent=1) + "\n"
+    # cocotb habits: a file list and a Makefile, so that `make -C DIR SIM=icarus` runs the kit's testbench.
+    from ..verif.cocotb_make import files_f, makefile_text
+    files["files.f"] = files_f(sources)
+    files["Makefile"] = makefile_text(plan.top)
     return GeneratedDesign(plan, files, sources, manifest)
 
 

@@ -73,6 +73,7 @@ class Evaluation:
     charges: np.ndarray
     reconstructions: dict[str, np.ndarray]          # name -> (N, n_cells) for event displays
     display_modules: list[int] = field(default_factory=list)
+    sent: dict[str, np.ndarray] = field(default_factory=dict)   # name -> (N, n_cells) cells transmitted
 
     def summary(self) -> dict:
         return {**self.meta, "algorithms": {k: s.summary for k, s in self.scores.items()}}
@@ -285,7 +286,7 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
         meta["arithmetic_shift"] = shift
     shown = display_modules(x)
     displays = {AE_GOLDEN: ae.reconstructed, bc_name: base[bc_name].reconstructed}
-    return Evaluation(meta, scores, x, displays, shown)
+    return Evaluation(meta, scores, x, displays, shown, {bc_name: base[bc_name].sent})
 
 
 def _geometry(name):

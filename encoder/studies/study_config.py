@@ -3,7 +3,8 @@
 ```yaml
 name: study_elinks
 description: one line for the report
-base_config: econt_8x8.yaml          # model config; relative paths from this file
+extends: econt_8x8.yaml              # model config the points start from (relative to this file;
+                                      # the old key base_config: is read too, with a deprecation note)
 overrides:                            # dotted keys set in every point (before the sweep)
   training.learning_rate: 0.003
 data:
@@ -57,7 +58,7 @@ from ..errors import UserError
 from ..files import read_yaml
 from ..metrics.chip_baselines import DEFAULT_CHIP, ChipBaselines, ChipSettings, STC_PLACEMENTS
 
-TOP_KEYS = ("name", "description", "base_config", "overrides", "data", "evaluate_also", "epochs", "seed", "plots",
+TOP_KEYS = ("name", "description", "extends", "base_config", "overrides", "data", "evaluate_also", "epochs", "seed", "plots",
             "chip_baselines", "sweep")
 CHIP_KEYS = ("threshold_mip", "stc_types", "best_choice", "drop_lsb", "use_sum", "buffer", "stc_placement",
              "erx_codes")
@@ -323,11 +324,18 @@ def load_study(path) -> StudyConfig:
     description = top.get("description", "")
     if not isinstance(description, str):
         _fail(path, "description", "must be a string")
-    if "base_config" not in top:
-        _fail(path, "base_config", "missing (required): the model config the sweep starts from")
-    base_config = _resolve(here, top["base_config"])
+    # One inheritance key for every config of the kit: `extends:` (model configs use it too).
+    if "extends" in top and "base_config" in top:
+        _fail(path, "base_config", "give extends: only (base_config: is its old spelling)")
+    key = "extends" if "extends" in top or "base_config" not in top else "base_config"
+    if key == "base_config":
+        from ..errors import warn
+        warn(f"{path}: base_config: is deprecated; write extends: (same meaning)")
+    if key not in top:
+        _fail(path, "extends", "missing (required): the model config the sweep starts from")
+    base_config = _resolve(here, top[key])
     if not base_config.is_file():
-        _fail(path, "base_config", f"{base_config}: no such file")
+        _fail(path, key, f"{base_config}: no such file")
 
     dd = _mapping(top.get("data"), path, "data", DATA_KEYS)
     if ("synth" in dd) == ("path" in dd):

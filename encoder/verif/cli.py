@@ -28,7 +28,8 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="RUN_DIR",
                    help="run directory (default BUILD/runs/<top>-<sim>-<time>); must not exist unless --force")
     p.add_argument("--build-dir", metavar="BUILD",
-                   help="simulator build cache (default $ENCODER_SIM_BUILD or sim/build)")
+                   help="simulator build cache (default $ENCODER_SIM_BUILD, else sim/build of the kit's repository, "
+                        "else ~/.cache/encoder/sim/build; never the current folder)")
     p.add_argument("--ir", help="IR the design implements (default: the one its manifest records)")
     p.add_argument("--reload-ir", metavar="IR2",
                    help="programmable designs: weight set loaded mid-run (same architecture; default: the "
@@ -40,6 +41,10 @@ def register(sub) -> None:
     p.add_argument("--netlist", metavar="SYNTHDIR",
                    help="gate-level run: simulate SYNTHDIR/netlist.v (from `encoder synth DIR --liberty`) with the "
                         "library's cell models instead of DIR's Verilog; same testbench, manifest and golden model")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the --jobs shards on a Dask cluster (e.g. tcp://host:8786) instead of local threads; "
+                        "same plan, build and results as a local run; the workers must see the same file system "
+                        "and have the kit and the simulator installed")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=run)
 
@@ -50,6 +55,6 @@ def run(args) -> int:
     opts = SimOptions(sim=args.sim, vectors=args.vectors, data=args.data, seed=args.seed, waves=args.waves,
                       jobs=args.jobs, out=args.out, build_root=args.build_dir, ir=args.ir,
                       reload_ir=args.reload_ir, replay=args.replay, force=args.force, model_opt=args.model_opt,
-                      netlist=args.netlist)
+                      netlist=args.netlist, scheduler=args.scheduler)
     code, _ = sim_run(args.design, opts)
     return code

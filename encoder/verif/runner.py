@@ -33,7 +33,17 @@ from .models import check_design_ir, reweighted, same_architecture
 from .stimulus import Vectors, regression_set
 
 TEST_MODULE = "encoder.verif.tb.tests"
-DEFAULT_BUILD_ROOT = Path("sim") / "build"
+
+
+def default_build_root() -> Path:
+    """Never the caller's working folder: the repository's sim/build when the package runs from a
+    checkout (as `make` and the tests do), else the user's cache folder."""
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file() and (repo / "encoder" / "verif").is_dir():
+        return repo / "sim" / "build"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "encoder" / "sim" / "build"
+
 MAX_JOBS = 64
 MAX_VECTORS = 10_000_000        # the stimulus is held in memory: 48 int64 counts per vector
 
@@ -56,6 +66,7 @@ class SimOptions:
     show: int = 5                     # mismatches printed
     model_opt: str = "auto"           # Verilator C++ optimisation: auto, fast-build or fast-sim
     netlist: str | None = None        # SYNTHDIR of `encoder synth --liberty`: simulate its netlist (gates)
+    scheduler: str | None = None      # a Dask scheduler: the shards run on its workers (encoder.verif.dask_shards)
 
 
 # Up to this many vectors a Verilator model compiled without optimisation
@@ -70,7 +81,7 @@ def model_opt(opts: SimOptions, n_vectors: int) -> str:
 
 
 def build_root(opts: SimOptions) -> Path:
-    return Path(opts.build_root or os.environ.get("ENCODER_SIM_BUILD") or DEFAULT_BUILD_ROOT)
+    return Path(opts.build_root or os.environ.get("ENCODER_SIM_BUILD") or default_build_root())
 
 
 def _models(design: Design, opts: SimOptions, stage: Path) -> list[dict]:
@@ -130,17 +141,32 @@ def _run_shard(sim: toolchain.Simulator, design: Design, bdir: Path, shard_dir: 
             "mismatches": json.loads((shard_dir / "mismatches.json").read_text())}
 
 
-def _poll_progress(shard_dirs: list[Path], total: int, done: threading.Event, enabled: bool) -> None:
-    from tqdm import tqdm
-    bar = tqdm(total=total, unit="vec", desc="sim", disable=None if enabled else True)
-    while not done.wait(0.5):
-        n = 0
+def _poll_progress(shard_dirs: list[Path], total: int, done: threading.Event, enabled: bool,
+                   first_phase: str = "reset", bar=None) -> None:
+    """The vectors bar. Its label names the phase: ``first_phase`` (reset, and the weight load of a
+    programmable design) until every shard has started its vectors (the testbench writes its first
+    progress file then), then "vectors". It is read once more after the shards finish, so a pass
+    ends at 100 %."""
+    if bar is None:
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit="vec", desc=f"sim: {first_phase}", disable=None if enabled else True)
+    phase = first_phase
+    while True:
+        stop = done.wait(0.5)
+        n, started = 0, 0
         for d in shard_dirs:
             try:
                 n += int((d / "progress").read_text() or 0)
+                started += 1
             except (OSError, ValueError):
                 pass
-        bar.update(n - bar.n)
+        want = "vectors" if started == len(shard_dirs) else first_phase
+        if want != phase:
+            phase = want
+            bar.set_description(f"sim: {phase}")
+        bar.update(min(n, total) - bar.n)
+        if stop:
+            break
     bar.close()
 
 
@@ -238,13 +264,19 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
 
     t0 = time.monotonic()
     done = threading.Event()
-    poll = threading.Thread(target=_poll_progress, args=(shard_dirs, len(vec), done, opts.progress), daemon=True)
+    first = "reset + weight load" if design.programmable else "reset"
+    poll = threading.Thread(target=_poll_progress, args=(shard_dirs, len(vec), done, opts.progress, first),
+                            daemon=True)
     poll.start()
     pool = ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans)))
     try:
-        futures = [pool.submit(_run_shard, sim, design, bdir, d, opts.waves, p.seed)
-                   for p, d in zip(plans, shard_dirs)]
-        outcomes = [f.result() for f in futures]
+        calls = [(sim, design, bdir, d, opts.waves, p.seed) for p, d in zip(plans, shard_dirs)]
+        if opts.scheduler:
+            from .dask_shards import run_shards
+            outcomes = run_shards(opts.scheduler, _run_shard, calls)
+        else:
+            futures = [pool.submit(_run_shard, *c) for c in calls]
+            outcomes = [f.result() for f in futures]
     except BaseException:
         interrupts.stop_all()            # the shard threads wait on their simulators: stop those first
         raise
@@ -272,7 +304,7 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         "simulator": sim.name, "simulator_version": sim.version,
         "level": "gates" if design.gate_level else "rtl",
         **({"gate_level": design.gate_level} if design.gate_level else {}),
-        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans),
+        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans), "scheduler": opts.scheduler,
         "models": models, "stimulus": stim, **merged,
         "latency_expected": design.latency,
         **({"tx_latency_expected": design.framing.latency, "elinks": design.framing.elinks}

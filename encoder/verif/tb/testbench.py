@@ -230,6 +230,7 @@ class EncoderTestbench:
             fr = self.framing
             await self.read_back_framing(fr.count_reset, fr.mask, "reset values")
         t_stream = time.monotonic()
+        (self.dir / "progress").write_text("0")      # tells the runner's bar: reset and weight load done
         ids, counts, gaps = self.arrays["ids"], self.arrays["counts"], self.arrays["gaps"]
         bx_reset = self.arrays.get("bx_reset")
         if self.bus.framing and bx_reset is None:

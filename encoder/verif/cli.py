@@ -40,6 +40,20 @@ def register(sub) -> None:
     p.add_argument("--netlist", metavar="SYNTHDIR",
                    help="gate-level run: simulate SYNTHDIR/netlist.v (from `encoder synth DIR --liberty`) with the "
                         "library's cell models instead of DIR's Verilog; same testbench, manifest and golden model")
+    p.add_argument("--bulk", action="store_true",
+                   help="bulk mode: the whole stimulus (weight load, read-back, vectors, reset, reload) as a "
+                        "cycle image the simulator streams through a harness, outputs dumped and compared with "
+                        "the golden model in NumPy afterwards; no Python per cycle (Verilator: about a million "
+                        "vectors a minute). Failures go to failures.json for --replay as usual")
+    p.add_argument("--seu", type=int, default=0, metavar="N",
+                   help="inject N single-event upsets (implies --bulk): random register bits flipped at random "
+                        "cycles of the vector stream, seeded, at least 32 cycles apart; summary.json lists each "
+                        "upset that reached an output and the sensitivity")
+    p.add_argument("--seu-target", default=None, metavar="KINDS",
+                   help="register kinds upsets may hit, comma-separated: config, pipeline, valid, output, framing, "
+                        "readback, counter (default: all)")
+    p.add_argument("--seu-multiplicity", type=int, default=1, metavar="K",
+                   help="bits flipped in the same cycle per upset event (default 1; 2 = double upsets)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=run)
 
@@ -50,6 +64,7 @@ def run(args) -> int:
     opts = SimOptions(sim=args.sim, vectors=args.vectors, data=args.data, seed=args.seed, waves=args.waves,
                       jobs=args.jobs, out=args.out, build_root=args.build_dir, ir=args.ir,
                       reload_ir=args.reload_ir, replay=args.replay, force=args.force, model_opt=args.model_opt,
-                      netlist=args.netlist)
+                      netlist=args.netlist, bulk=args.bulk, seu=args.seu, seu_target=args.seu_target,
+                      seu_multiplicity=args.seu_multiplicity)
     code, _ = sim_run(args.design, opts)
     return code

@@ -1,0 +1,260 @@
+"""Single-event upsets in simulation: which registers a design has, where upsets land, what they did.
+
+- ``inventory(design)``: every flip-flop of a design, as registers with a
+  hierarchical path below the top, a width and a kind (configuration,
+  pipeline, valid, output, framing, read-back, counter). It is read from
+  the generated Verilog (``reg`` declarations of the top and of the clocked
+  modules it instantiates) and the primitives' known registers, so it needs
+  nothing the design does not already have.
+- ``campaign(...)``: N upsets, seeded: a register bit drawn uniformly over
+  the bits of the chosen kinds, a cycle drawn among the cycles of the
+  vector stream, upsets at least ``window`` cycles apart so each is judged
+  alone. An upset of a register that holds its value (configuration) is
+  given back after the window, as a scrub by the slow-control link would:
+  otherwise one upset of a weight would corrupt every later inference and
+  be blamed on the upsets after it.
+- ``attribute(...)``: which upsets reached an output (a mismatching,
+  missing or stale output or frame stamped within its window), and the
+  sensitivity: the fraction of upsets that did (over uniformly drawn bits:
+  the fraction of register bits whose upset corrupts an output) and the
+  affected crossings per upset.
+
+The injection itself is compiled into the bulk harness only
+(``encoder.verif.bulk``), never into the design.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+
+KINDS = ("config", "pipeline", "valid", "output", "framing", "readback", "counter")
+HELD_KINDS = ("config", "counter")       # hold their value until written: given back after the window
+DEFAULT_WINDOW = 32      # cycles between upsets: the hold below plus any latency of the kit's designs
+HOLD = 16                # cycles a held register keeps an upset before it is given back
+
+
+@dataclass(frozen=True)
+class Register:
+    path: str            # hierarchical name below the design's top, e.g. u_cfg_conv_weight_b0.bank
+    width: int
+    kind: str
+
+    @property
+    def held(self) -> bool:
+        return self.kind in HELD_KINDS
+
+
+# Registers inside the hand-written primitives: name, width (in the instance's parameters), kind.
+PRIMITIVE_REGS = {
+    "enc_cfg_block": [("bank", "COUNT*WIDTH", "config")],
+    "enc_elink_frame": [("bx_count", "4", "framing"), ("tx_valid", "1", "framing"),
+                        ("tx_data", "32*N_ELINKS", "framing")],
+}
+
+_REG = re.compile(r"^\s*(?:output\s+)?reg\s*(?:\[([^\]:]+):([^\]]+)\])?\s*(\w+)\s*[;,]", re.M)
+_INST = re.compile(r"^\s*(\w+)\s*(?:#\((.*?)\)\s*)?(\w+)\s*\(", re.M | re.S)
+_PARAM = re.compile(r"\.(\w+)\((\d+)\)")
+
+
+def _eval(expr: str, params: dict[str, int] | None = None) -> int:
+    expr = expr.strip()
+    for k, v in (params or {}).items():
+        expr = re.sub(rf"\b{k}\b", str(v), expr)
+    if not re.fullmatch(r"[\d\s+\-*/()]+", expr):
+        raise ValueError(f"cannot size register range {expr!r}")
+    return int(eval(expr, {"__builtins__": {}}))     # digits and + - * / ( ) only, checked above
+
+
+def _kind(name: str) -> str:
+    if name.startswith("valid_pipe") or name.startswith("bx_reset_pipe"):
+        return "valid"
+    if name in ("latents", "sum_code"):
+        return "output"
+    if name == "cfg_rdata":
+        return "readback"
+    if name.startswith("seu_") or name.endswith("_count"):
+        return "counter"
+    return "pipeline"
+
+
+def _module_regs(text: str) -> list[tuple[str, int]]:
+    """(name, width) of the registers a generated module declares (combinational regs excluded)."""
+    out = []
+    for hi, lo, name in _REG.findall(text):
+        width = 1 if not hi else _eval(hi) - _eval(lo) + 1
+        # A reg written only in always @* is a wire in hardware; the generated modules use
+        # `always @(posedge clk) NAME <=` or an output register block for every flip-flop.
+        if re.search(rf"\b{name}\s*<=", text):
+            out.append((name, width))
+    return out
+
+
+def inventory(design_dir: Path, top: str, sources: list[Path]) -> list[Register]:
+    """Every register of the generated design, depth first from the top."""
+    texts = {p.stem: p.read_text() for p in sources}
+    regs: list[Register] = []
+
+    def walk(module: str, prefix: str, params: dict[str, int]) -> None:
+        if module in PRIMITIVE_REGS:
+            for name, width, kind in PRIMITIVE_REGS[module]:
+                regs.append(Register(prefix + name, _eval(width, params), kind))
+            return
+        text = texts.get(module)
+        if text is None:
+            return
+        for name, width in _module_regs(text):
+            regs.append(Register(prefix + name, width, _kind(name)))
+        body = text.split(");", 1)[1] if ");" in text else text
+        for mod, ptext, inst in _INST.findall(body):
+            if mod in texts and mod != module:
+                walk(mod, f"{prefix}{inst}.", {k: int(v) for k, v in _PARAM.findall(ptext or "")})
+
+    walk(top, "", {})
+    return regs
+
+
+@dataclass
+class Upset:
+    cycle: int
+    target: int          # index into the inventory
+    bit: int
+    register: str
+    kind: str
+
+    def to_dict(self) -> dict:
+        return {"cycle": self.cycle, "register": self.register, "bit": self.bit, "kind": self.kind}
+
+
+def parse_kinds(text: str | None) -> tuple[str, ...]:
+    if not text or text == "all":
+        return KINDS
+    kinds = tuple(k.strip() for k in text.split(","))
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise UserError(f"--seu-target: unknown kind {bad[0]!r} (choose from all, {', '.join(KINDS)})")
+    return kinds
+
+
+def campaign(regs: list[Register], n: int, first: int, last: int, seed: int, kinds: tuple[str, ...] = KINDS,
+             window: int = DEFAULT_WINDOW, multiplicity: int = 1) -> list[list[Upset]]:
+    """``n`` upset events between cycles ``first`` and ``last``, seeded; each event flips ``multiplicity``
+    distinct bits in the same cycle (2 = a double upset). Returns one list of upsets per event."""
+    pool = [i for i, r in enumerate(regs) if r.kind in kinds]
+    if not pool:
+        raise UserError(f"--seu-target: the design has no register of kind {', '.join(kinds)}")
+    widths = np.array([regs[i].width for i in pool], np.int64)
+    span = last - first
+    if n * window > span:
+        raise UserError(f"--seu: {n} upsets {window} cycles apart need {n * window} cycles of vector stream, "
+                        f"the run has {span}; run more --vectors")
+    rng = np.random.default_rng([seed, 16])
+    # Cycles: n slots of `window`, in order, each at a random offset inside the free span.
+    slack = span - n * window
+    offsets = np.sort(rng.integers(0, slack + 1, n))
+    cycles = first + offsets + window * np.arange(n)
+    cum = np.cumsum(widths)
+    events = []
+    for c in cycles.tolist():
+        picks = rng.choice(int(cum[-1]), size=multiplicity, replace=False)
+        ups = []
+        for p in picks.tolist():
+            j = int(np.searchsorted(cum, p, side="right"))
+            bit = p - (int(cum[j - 1]) if j else 0)
+            r = regs[pool[j]]
+            ups.append(Upset(int(c), pool[j], int(bit), r.path, r.kind))
+        events.append(ups)
+    return events
+
+
+def write_events(path: Path, regs: list[Register], events: list[list[Upset]], window: int) -> None:
+    """The harness's upset file: 'cycle op target bit ref', in cycle order. Op 0 flips the bit (flip
+    number ref, counted from 0); op 1 gives a held register's bit back the value it had before flip ref."""
+    lines = []
+    k = 0
+    for ups in events:
+        for u in ups:
+            lines.append((u.cycle, 0, u.target, u.bit, k))
+            if regs[u.target].held:
+                lines.append((u.cycle + min(HOLD, window - 1), 1, u.target, u.bit, k))
+            k += 1
+    out = [f"{c} {op} {t} {b} {r}" for c, op, t, b, r in sorted(lines, key=lambda x: (x[0], x[1], x[4]))]
+    path.write_text("\n".join(out) + ("\n" if out else ""))
+
+
+def summarise(regs: list[Register], upsets: list[list[list[Upset]]], bad: list[np.ndarray], window: int,
+              counters: dict | None = None) -> dict:
+    """The campaign's figures for summary.json.
+
+    ``upsets``: per shard, the events (each a list of upsets in one cycle); ``bad``: per shard, every
+    wrong, missing or stale output and frame as (stamp, record of its crossing). A wrong output is
+    blamed on the latest event at or before its stamp, within ``window`` cycles.
+    """
+    injected = sum(len(ups) for shard in upsets for ups in shard)
+    reached, errors_total, unattributed = [], 0, 0
+    by_kind: dict[str, dict] = {}
+    crossings = 0
+    for k, (events, b) in enumerate(zip(upsets, bad)):
+        cycles = np.array([ups[0].cycle for ups in events], np.int64)
+        if len(b):
+            e = np.searchsorted(cycles, b[:, 0], side="right") - 1
+            ok = (e >= 0) & (b[:, 0] - cycles[np.maximum(e, 0)] < window) if len(cycles) else np.zeros(len(b), bool)
+            unattributed += int(np.count_nonzero(~ok))
+        else:
+            e, ok = np.zeros(0, np.int64), np.zeros(0, bool)
+        for i, ups in enumerate(events):
+            mine = b[(e == i) & ok] if len(b) else np.zeros((0, 2), np.int64)
+            hit = len(mine) > 0
+            n_cross = len(np.unique(mine[:, 1])) if hit else 0
+            errors_total += len(mine)
+            crossings += n_cross
+            for u in ups:
+                kd = by_kind.setdefault(u.kind, {"injected": 0, "reached_output": 0})
+                kd["injected"] += 1
+                kd["reached_output"] += int(hit)
+            if hit:
+                reached.append({"shard": k, "cycle": ups[0].cycle, "upsets": [u.to_dict() for u in ups],
+                                "wrong_outputs": int(len(mine)), "crossings": n_cross,
+                                "first_wrong_output_cycle": int(mine[:, 0].min())})
+    bits = {}
+    for r in regs:
+        bits[r.kind] = bits.get(r.kind, 0) + r.width
+    for kind, kd in by_kind.items():
+        kd["fraction"] = round(kd["reached_output"] / kd["injected"], 4) if kd["injected"] else None
+        kd["register_bits"] = bits.get(kind, 0)
+    n_events = sum(len(shard) for shard in upsets)
+    out = {
+        "seu_injected": injected,
+        "seu_events": n_events,
+        "seu_corrected": None if counters is None else counters.get("total"),
+        "seu_output_errors": errors_total + unattributed,
+        "seu_unattributed_errors": unattributed,
+        "seu_reached_output": reached,
+        "seu_sensitivity": {
+            "upsets_reaching_output": len(reached),
+            "fraction": round(len(reached) / n_events, 4) if n_events else None,
+            "affected_crossings_per_upset": round(crossings / n_events, 4) if n_events else None,
+            "by_kind": by_kind,
+            "register_bits": bits,
+            "window_cycles": window, "hold_cycles": HOLD,
+            "meaning": "fraction: upsets (register bits drawn uniformly over the targeted kinds) that corrupted "
+                       "at least one output or frame; affected crossings: wrong crossings per upset",
+        },
+    }
+    if counters is not None:
+        out["seu_counters"] = counters
+    return out
+
+
+def console_line(summary: dict) -> str:
+    s = summary["seu_sensitivity"]
+    corr = summary.get("seu_corrected")
+    return (f"encoder sim: upsets: {summary['seu_injected']} injected in {summary['seu_events']} events, "
+            f"{s['upsets_reaching_output']} reached an output ({summary['seu_output_errors']} wrong outputs or "
+            f"frames; sensitivity {s['fraction']}, {s['affected_crossings_per_upset']} crossings per upset)"
+            + (f"; counters report {corr} corrected" if corr is not None else ""))

@@ -94,7 +94,7 @@ synth: rtl  ## area (mm^2), timing (fmax) and power (mW, nJ) of the generated de
 sim: rtl  ## cocotb simulation of the generated design against the golden model
 	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS) --force
 
-sim-long: setup  ## 100,000 vectors on econt_8x8 with Verilator, build included (target under 2 minutes)
+sim-long: setup  ## 1,000,000 vectors on econt_8x8 with Verilator in bulk mode, build included (target: 60 s plus the build)
 	$(PY) benchmarks/bench_sim.py --long
 
 sim-gates: setup  ## econt_8x8 mapped to SKY130 HD cells, both weight modes, VECTORS gate-level vectors each (IR=... for trained weights)

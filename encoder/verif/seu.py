@@ -57,7 +57,7 @@ PRIMITIVE_REGS = {
                         ("tx_data", "32*N_ELINKS", "framing")],
 }
 
-_REG = re.compile(r"^\s*(?:output\s+)?reg\s*(?:\[([^\]:]+):([^\]]+)\])?\s*(\w+)\s*[;,]", re.M)
+_REG = re.compile(r"^\s*(?:output\s+)?reg\s*(?:\[([^\]:]+):([^\]]+)\])?\s*(\w+)\s*(?:[;,]|//|$)", re.M)
 _INST = re.compile(r"^\s*(\w+)\s*(?:#\((.*?)\)\s*)?(\w+)\s*\(", re.M | re.S)
 _PARAM = re.compile(r"\.(\w+)\((\d+)\)")
 
@@ -106,8 +106,8 @@ def inventory(design_dir: Path, top: str, sources: list[Path]) -> list[Register]
                 regs.append(Register(prefix + name, _eval(width, params), kind))
             return
         text = texts.get(module)
-        if text is None:
-            return
+        if text is None or module.startswith("enc_"):
+            return          # the other primitives are combinational
         for name, width in _module_regs(text):
             regs.append(Register(prefix + name, width, _kind(name)))
         body = text.split(");", 1)[1] if ");" in text else text

@@ -17,6 +17,7 @@ from .input_path import input_path_module
 from .layer import layer_module, mac_modules
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
+from .framing import manifest_registers
 from .top import Framing, top_module
 
 def _rtl_dir() -> Path:
@@ -33,7 +34,7 @@ RTL_DIR = _rtl_dir()
 # Primitives each generated design uses, in compile order.
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
 PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block"], "constant": ["enc_mul_const"]}
-PRIMITIVES_FRAMING = ["enc_elink_frame"]
+PRIMITIVES_FRAMING = ["enc_frame_cfg", "enc_elink_frame"]
 
 
 def primitive_path(name: str) -> Path:
@@ -248,12 +249,18 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         "multipliers": _multiplier_facts(plan),
         "register_bits": _register_bits(plan, facts),
     }
+    fregs = facts.get("framing_regs")
     if framing:
         m["framing"] = {
             "elinks": framing.elinks, "elink_bits": 32, "latency": facts["latency"] + 1,
             "frame": f"BX counter (5 bits) | module-sum code ({ip.sum_code_bits} bits) | latent field "
-                     f"({framing.field_bits(ip.sum_code_bits)} bits); TX_DATA_0 most significant",
+                     f"(32 count - {5 + ip.sum_code_bits} bits) on TX_DATA_0..count-1, TX_DATA_0 most "
+                     f"significant; e-links count..{framing.elinks - 1} zero",
+            "elinks_reset": framing.elinks,
             "latent_mask": f"0x{framing.mask:x}", "latent_mask_source": framing.mask_source,
+            "registers": ["elinks", "latent_mask"],
+            "takes_effect": "a write with cfg_we high in cycle t applies to every BX with valid_out high after "
+                            "cycle t; rst loads the reset values",
             "bx_counter": "counts valid BXs modulo 16 from reset; 31 on a BX with bx_reset, 1 on the next",
             "reference": "encoder.econt.framing.frame_words",
         }
@@ -280,6 +287,12 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
             "image_function": "encoder.rtl_gen.register_image(ir)",
             "map": fields,
         }
+    if fregs:
+        # The framing registers, on the weights' port (programmable) or on a port of their own.
+        regs = m.setdefault("registers", {"read_latency": 1, "keep_through_reset": False, "fields": 0,
+                                          "total_bits": 0, "blocks": 0, "groups": [], "map": []})
+        regs.update(data_width=fregs.data_bits, addr_width=fregs.addr_bits)
+        regs["framing"] = manifest_registers(framing, fregs)
     return m
 
 
@@ -287,6 +300,10 @@ def _register_bits(plan: DesignPlan, facts: dict) -> dict:
     """Flip-flops by purpose: pipeline (data and valid), configuration fields, read-back register."""
     config = plan.config_bits if plan.groups else 0
     readback = plan.cfg_data_bits if plan.groups else 0
+    fregs = facts.get("framing_regs")
+    if fregs:
+        config += fregs.count_bits + fregs.mask_bits
+        readback = fregs.data_bits
     return {"pipeline": facts["pipeline_bits"], "config": config, "readback": readback,
             "total": facts["pipeline_bits"] + config + readback}
 

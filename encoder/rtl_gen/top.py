@@ -10,32 +10,11 @@ from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, pipeline_order  
 from .plan import DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 
+from .framing import BX_FIELD_BITS, ELINK_BITS, MAX_ELINKS, Framing, FramingRegs, framing_regs  # noqa: F401  (API)
+from .framing import emit as _emit_framing
+from .framing import header_lines as _framing_header
+
 CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
-ELINK_BITS = 32         # bits one e-link carries per BX
-BX_FIELD_BITS = 5       # the frame's BX counter field
-MAX_ELINKS = 13         # the ECON-T's output e-links
-
-
-@dataclass
-class Framing:
-    """The e-link framing block on the outputs (enc_elink_frame): N e-links, a fixed latent mask."""
-
-    elinks: int
-    mask: int             # bit k keeps bit k of the latent word; all ones keeps every bit
-    mask_source: str      # where the mask came from, for the manifest
-
-    def check(self, n_latent_bits: int, sum_code_bits: int) -> None:
-        if not 1 <= self.elinks <= MAX_ELINKS:
-            raise UserError(f"--elinks: {self.elinks} outside 1..{MAX_ELINKS}")
-        if ELINK_BITS * self.elinks <= BX_FIELD_BITS + sum_code_bits:
-            raise UserError(f"--elinks: {self.elinks} e-links carry {ELINK_BITS * self.elinks} bits, not more than "
-                            f"the {BX_FIELD_BITS + sum_code_bits}-bit header")
-        if not 0 <= self.mask < (1 << n_latent_bits):
-            raise UserError(f"latent mask {self.mask:#x} ({self.mask_source}) is wider than the "
-                            f"{n_latent_bits}-bit latent word")
-
-    def field_bits(self, sum_code_bits: int) -> int:
-        return ELINK_BITS * self.elinks - BX_FIELD_BITS - sum_code_bits
 
 
 @dataclass
@@ -72,6 +51,12 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     lat_bits = plan.latent_bits
     lat_fmt = plan.ir.latent_format
     aw, dw = (plan.cfg_addr_bits, plan.cfg_data_bits) if prog else (0, 0)
+    # The framing registers share the configuration port (and may widen it); without
+    # programmable weights they are its only registers.
+    fregs = framing_regs(plan, framing) if framing else None
+    if fregs:
+        aw, dw = fregs.addr_bits, fregs.data_bits
+    has_cfg = prog or fregs is not None
     pipe_bits = 0
 
     w = Writer()
@@ -86,10 +71,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
          if prog else ["Weights: constants (zero weights have no multiplier)."])
-      + ([f"E-link framing (--elinks {framing.elinks}): tx_data carries each BX's frame on {framing.elinks} e-links "
-          f"(TX_DATA_0 in the top",
-          f"32 bits), tx_valid {latency + 1} cycles after valid_in; bx_reset (with valid_in) restarts the "
-          f"BX counter."] if framing else [])))
+      + (_framing_header(framing, fregs, latency) if framing else [])))
     w("`default_nettype none")
     w()
     w(f"module {plan.top} (")
@@ -105,7 +87,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                   ("output wire", "", "tx_valid"),
                   ("output wire", f"[{framing.elinks}*{ELINK_BITS}-1:0]",
                    f"tx_data  // e-link i at [{ELINK_BITS}*({framing.elinks}-1-i) +: {ELINK_BITS}]")]
-    if prog:
+    if has_cfg:
         ports += [("input  wire", "", "cfg_we"),
                   ("input  wire", vec(aw), "cfg_addr"),
                   ("input  wire", vec(dw), "cfg_wdata"),
@@ -190,19 +172,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                     ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]"),
                     ("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")])
             _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
-        w()
-        w("// Read-back: the addressed field, zero-extended, registered.", 1)
-        terms = []
-        for b in blocks:
-            tag = f"{b.group}_b{b.index}"
-            val = f"cfg_rd_{tag}" if b.bits == dw else f"{{{dw - b.bits}'d0, cfg_rd_{tag}}}"
-            terms.append(f"({{{dw}{{cfg_sel_{tag}}}}} & {val})" if dw > 1 else f"(cfg_sel_{tag} & {val})")
-        w(f"wire {vec(dw)} cfg_rdata_next =", 1)
-        for i, t in enumerate(terms):
-            w(("  " if i == 0 else "| ") + t + (";" if i == len(terms) - 1 else ""), 2)
-        # Not reset: the configuration interface works whatever the datapath does (weights
-        # are loaded and read back while the encoder is held in reset).
-        w("always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
+        if not fregs:
+            _readback(w, dw, [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits)
+                              for b in blocks])
 
     # -- layers
     for lp in plan.layers:
@@ -250,7 +222,10 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 2)
     w("end", 1)
     if framing:
-        pipe_bits += _framing(w, plan, framing, latency)
+        pipe_bits += _emit_framing(w, plan, framing, fregs, latency)
+        # After the framing registers: the read-back mux takes theirs too.
+        _readback(w, dw, [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits)
+                          for b in blocks] + [("cfg_sel_framing", "cfg_rd_framing", dw)])
     w("endmodule")
     w()
     w("`default_nettype wire")
@@ -266,7 +241,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
          "fields": n_lat, "field_width": lat_bits, "signed": lat_fmt.signed},
         {"name": "sum_code", "direction": "output", "width": ip.sum_code_bits, "role": "out_sum_code"},
     ]
-    if prog:
+    if has_cfg:
         port_facts += [
             {"name": "cfg_we", "direction": "input", "width": 1, "role": "cfg_we"},
             {"name": "cfg_addr", "direction": "input", "width": aw, "role": "cfg_addr"},
@@ -284,39 +259,24 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         ]
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
-             "cfg_blocks": len(blocks)}
+             "cfg_blocks": len(blocks), "framing_regs": fregs}
     return w.text(), facts
 
 
-def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int) -> int:
-    """The e-link framing block on the output registers; returns its flip-flops outside the primitive's."""
-    ip = plan.input
-    n_lat, lat_bits = plan.ir.n_latent, plan.latent_bits
-    word = n_lat * lat_bits
+def _readback(w: Writer, dw: int, sources: list[tuple[str, str, int]]) -> None:
+    """cfg_rdata: the addressed register (select, read data, width), zero-extended, registered."""
     w()
-    w(f"// E-link framing on {framing.elinks} e-links: BX counter, module-sum code, latent field "
-      f"({framing.field_bits(ip.sum_code_bits)} bits).", 1)
-    w(f"// bx_reset travels with its BX through the {latency}-cycle datapath so that the counter, which", 1)
-    w("// sits at the outputs, restarts on the frame of that BX.", 1)
-    w(f"reg {vec(latency)} bx_reset_pipe;", 1)
-    w("always @(posedge clk) begin", 1)
-    w(f"if (rst) bx_reset_pipe <= {latency}'d0;", 2)
-    w("else bx_reset_pipe <= " + ("valid_in && bx_reset;" if latency == 1
-                                   else f"{{bx_reset_pipe[{latency - 2}:0], valid_in && bx_reset}};"), 2)
-    w("end", 1)
-    full = framing.mask == (1 << word) - 1
-    note = "all ones: every latent bit is sent" if full else "bits with a 0 are dropped, the rest packed down"
-    w()
-    w(f"// Latent mask ({framing.mask_source}): {note}.", 1)
-    w(f"localparam [{word}-1:0] LATENT_MASK = {word}'h{framing.mask:x};", 1)
-    bxr = "bx_reset_pipe" if latency == 1 else f"bx_reset_pipe[{latency - 1}]"
-    _instance(w, "enc_elink_frame", [("N_ELINKS", str(framing.elinks)), ("N_LATENT", str(n_lat)),
-                                     ("LATENT_BITS", str(lat_bits)), ("SUM_BITS", str(ip.sum_code_bits))],
-              "u_elink_frame", [("clk", "clk"), ("rst", "rst"), ("valid", "valid_out"), ("bx_reset", bxr),
-                                ("latents", "latents"), ("sum_code", "sum_code"), ("mask", "LATENT_MASK"),
-                                ("tx_valid", "tx_valid"), ("tx_data", "tx_data")])
-    # bx_reset pipeline, BX counter (4), tx_valid and tx_data
-    return latency + 4 + 1 + ELINK_BITS * framing.elinks
+    w("// Read-back: the addressed field, zero-extended, registered.", 1)
+    terms = []
+    for sel, rd, bits in sources:
+        val = rd if bits == dw else f"{{{dw - bits}'d0, {rd}}}"
+        terms.append(f"({{{dw}{{{sel}}}}} & {val})" if dw > 1 else f"({sel} & {val})")
+    w(f"wire {vec(dw)} cfg_rdata_next =", 1)
+    for i, t in enumerate(terms):
+        w(("  " if i == 0 else "| ") + t + (";" if i == len(terms) - 1 else ""), 2)
+    # Not reset: the configuration interface works whatever the datapath does (weights
+    # are loaded and read back while the encoder is held in reset).
+    w("always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
 
 
 def _stages_lines(text: str, wrap: bool) -> list[str]:

@@ -11,7 +11,11 @@ vector (bx_reset, driven with valid_in): set on the first vector of the
 shard and the first after each reset event, so every stretch between design
 resets starts from a known counter, and on seeded random vectors (about
 one in ``BX_RESET_EVERY``), so the counter both restarts mid-stream and
-wraps past 15.
+wraps past 15. They also get ``FRAMING_WRITES`` writes of the framing
+registers (e-link count and latent mask) at random points: the testbench
+makes them while the vectors stream on, so frames of BXs on either side of
+each write, and of BXs in flight during it, are checked against the value in
+force when each BX reaches the framing block.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .design import Design
+from .design import Design, Framing
 from .stimulus import Vectors
 
 MAX_BURST = 64
 MAX_GAP = 7
 BX_RESET_EVERY = 32
+FRAMING_WRITES = 3
 
 
 @dataclass
@@ -68,8 +73,42 @@ def bx_resets_for(n: int, events: list[dict], rng: np.random.Generator) -> np.nd
     return flags.astype(np.int64)
 
 
+def framing_writes_for(n: int, fr: Framing, rng: np.random.Generator) -> list[dict]:
+    """Events writing a new e-link count and latent mask before random vectors.
+
+    Counts: mostly 1..N (the first write one other than the reset value), now and then 0 (nothing
+    sent) and, where the register has room, a count above N (all N sent). Masks: all ones, or
+    random with a third to nine tenths of the bits kept.
+    """
+    if n < 8:
+        return []
+    top = (1 << fr.count_bits) - 1
+    full = (1 << fr.mask_bits) - 1
+    events = []
+    spots = sorted(int(v) for v in rng.choice(np.arange(1, n), size=FRAMING_WRITES, replace=False))
+    for k, before in enumerate(spots):
+        r = rng.random()
+        if k == 0 and fr.elinks > 1:
+            count = int(rng.choice([c for c in range(1, fr.elinks + 1) if c != fr.count_reset]))
+        elif r < 0.15:
+            count = 0
+        elif r < 0.3 and top > fr.elinks:
+            count = int(rng.integers(fr.elinks + 1, top + 1))
+        else:
+            count = int(rng.integers(1, fr.elinks + 1))
+        if rng.random() < 0.3:
+            mask = full
+        else:
+            keep = rng.random(fr.mask_bits) < rng.uniform(0.33, 0.9)
+            mask = sum(1 << int(b) for b in np.flatnonzero(keep))
+        events.append({"before": before, "kind": "framing", "elinks": count, "latent_mask": f"0x{mask:x}"})
+    return events
+
+
 def split(vectors: Vectors, shards: int, seed: int, *, programmable: bool, n_models: int,
-          with_events: bool = True, framing: bool = False) -> list[ShardPlan]:
+          with_events: bool = True, framing: bool | Framing | None = False) -> list[ShardPlan]:
+    """``framing``: the design's framing block (or True): BX-counter reset flags, and with a
+    ``Framing`` and events, writes of its registers mid-stream."""
     n = len(vectors)
     shards = max(1, min(shards, n)) if n else 1
     bounds = np.linspace(0, n, shards + 1).astype(int)
@@ -88,6 +127,8 @@ def split(vectors: Vectors, shards: int, seed: int, *, programmable: bool, n_mod
         if framing:
             # A generator of its own: gaps, events and seeds stay those of the same design without framing.
             plan.bx_reset = bx_resets_for(m, events, np.random.default_rng([seed, k, 1]))
+            if with_events and isinstance(framing, Framing):
+                plan.events += framing_writes_for(m, framing, np.random.default_rng([seed, k, 2]))
         plans.append(plan)
     return plans
 

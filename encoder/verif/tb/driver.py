@@ -66,7 +66,7 @@ class ResetDriver:
             b.in_counts.handle.value = b.junk(self.rng)
             if b.framing:
                 b.bx_reset.value = self.rng.getrandbits(1)
-            if b.programmable:
+            if b.has_cfg:
                 b.cfg_we.value = 0
             await self.rise
         b.rst.value = 1 - b.rst_on

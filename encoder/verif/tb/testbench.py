@@ -4,9 +4,13 @@ The plan (written by ``encoder.verif.plan``) lists the vectors of one
 shard with the idle cycles before each, and events between vectors: a reset
 asserted while vectors are in flight, or a load of another weight set
 (programmable designs). On designs with the e-link framing block the
-plan also gives each vector's bx_reset flag, and a frame monitor and
-scoreboard check every frame on tx_data. The testbench writes result.json
-and mismatches.json into the shard directory.
+plan also gives each vector's bx_reset flag and writes of the framing
+registers (e-link count, latent mask), which go through the configuration
+port while the vectors stream on and are read back; a configuration
+monitor reports every write the pins show to the reference model, and a
+frame monitor and scoreboard check every frame on tx_data against the
+registers in force when its BX reached the framing block. The testbench
+writes result.json and mismatches.json into the shard directory.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import random
 import time
 from pathlib import Path
 
+import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.simtime import convert, get_sim_time
@@ -23,11 +28,11 @@ from cocotb.triggers import RisingEdge
 
 from ...ir import load_ir
 from .. import regmap
-from ..design import RegField, RegisterMap
+from ..design import Framing, RegField, RegisterMap
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
 from .model import FrameSpec, ReferenceModel
-from .monitor import FrameMonitor, InputMonitor, OutputMonitor, Sampler
+from .monitor import ConfigMonitor, FrameMonitor, InputMonitor, OutputMonitor, Sampler
 from .scoreboard import FrameScoreboard, Scoreboard, frame_words_hex
 
 CLOCK_NS = 10
@@ -74,7 +79,8 @@ class EncoderTestbench:
         self.ref = ReferenceModel(self.models, None if fr is None else FrameSpec(
             elinks=int(fr["elinks"]), mask=int(fr["latent_mask"], 16),
             latent_bits=int(ports["out_latents"].get("field_width") or ports["out_latents"]["width"]),
-            sum_code_bits=int(ports["out_sum_code"]["width"])))
+            sum_code_bits=int(ports["out_sum_code"]["width"]), count=int(fr["count_reset"]),
+            latency=self.latency))
         self.board = Scoreboard(self.ref, self.latency, design["reset_sync"])
         self.in_mon.subscribers.append(self.ref.write)
         self.in_mon.reset_subscribers += [self.ref.on_reset, self.board.on_reset]
@@ -87,10 +93,18 @@ class EncoderTestbench:
             self.frame_board = FrameScoreboard(self.ref, self.tx_latency, int(fr["elinks"]), design["reset_sync"])
             self.frame_mon.subscribers.append(self.frame_board.observe)
             self.in_mon.reset_subscribers.append(self.frame_board.on_reset)
+            # The config monitor samples after the input monitor, in the same cycle.
+            self.cfg_mon = ConfigMonitor(self.bus, fr)
+            self.sampler.monitors.append(self.cfg_mon)
+            self.cfg_mon.subscribers.append(self.ref.on_config)
+        self.framing = None if fr is None else Framing(
+            **{k: v for k, v in fr.items() if k != "latent_mask"}, mask=int(fr["latent_mask"], 16))
+        self.framing_task = None
+        self.framing_writes = 0
         self.boards = [self.board] + ([self.frame_board] if self.frame_board else [])
         self.drain_cycles = max(self.latency, self.tx_latency or 0)
         self.regs = _register_map(design["registers"]) if self.bus.programmable else None
-        self.cfg = ConfigDriver(self.bus, self.regs.read_latency) if self.regs else None
+        self.cfg = ConfigDriver(self.bus, self.regs.read_latency if self.regs else 1) if self.bus.has_cfg else None
         self.readback: list[dict] = []
         self.loaded = None
         self.events_done: list[dict] = []
@@ -108,7 +122,7 @@ class EncoderTestbench:
         b.in_counts.handle.value = 0
         if b.framing:
             b.bx_reset.value = 0
-        if b.programmable:
+        if b.has_cfg:
             b.cfg_we.value = 0
             b.cfg_addr.value = 0
             b.cfg_wdata.value = 0
@@ -145,6 +159,40 @@ class EncoderTestbench:
                                  "cycle": self.cycle()})
         return errors
 
+    # ---- framing registers ---------------------------------------------
+    async def read_back_framing(self, count: int, mask: int, when: str) -> int:
+        """Read the e-link count and latent mask registers; compare with what they should hold."""
+        fr = self.framing
+        want = fr.image(count, mask)
+        got = await self.cfg.read(list(want))
+        errors = 0
+        for addr, word in want.items():
+            val = got[addr]
+            if not (val.is_resolvable and val.to_unsigned() == word):
+                errors += 1
+                if len(self.readback) < 200:
+                    self.readback.append({"when": when, "addr": addr, "expected": word, "got": str(val)})
+        self.events_done.append({"event": "read_back_framing", "when": when, "registers": len(want),
+                                 "errors": errors, "cycle": self.cycle()})
+        return errors
+
+    async def write_framing(self, count: int, mask: int, before: int) -> None:
+        """Write the count, then the mask words, then read both back; runs beside the vector stream."""
+        at = self.cycle()
+        await self.cfg.write(self.framing.image(count, mask))
+        self.events_done.append({"event": "framing", "elinks": count, "latent_mask": f"0x{mask:x}",
+                                 "cycle": at, "before_vector": before})
+        self.framing_writes += 1
+        await self.read_back_framing(count, mask, f"framing write before vector {before}")
+
+    async def framing_done(self) -> None:
+        """Let a framing write in progress finish before anything else uses the configuration port."""
+        if self.framing_task is not None:
+            # Idle cycles meanwhile: valid_in must not stay high from the last vector.
+            while not self.framing_task.done():
+                await self.driver.idle(1)
+            self.framing_task = None
+
     # ---- events --------------------------------------------------------
     def check(self, final: bool = False) -> None:
         for board in self.boards:
@@ -155,7 +203,9 @@ class EncoderTestbench:
         self.check()
 
     async def reset_in_flight(self) -> None:
-        """Fill the pipeline with throw-away vectors, then reset while they are inside."""
+        """Fill the pipeline with throw-away vectors, then reset while they are inside.
+
+        The reset also loads the framing registers' reset values (the model follows the pins)."""
         n = max(self.drain_cycles, 1)
         top = (1 << self.bus.in_counts.width) - 1
         for _ in range(n):
@@ -176,6 +226,9 @@ class EncoderTestbench:
         await self.start()
         if self.regs is not None:
             await self.load(0)
+        if self.framing is not None:
+            fr = self.framing
+            await self.read_back_framing(fr.count_reset, fr.mask, "reset values")
         t_stream = time.monotonic()
         ids, counts, gaps = self.arrays["ids"], self.arrays["counts"], self.arrays["gaps"]
         bx_reset = self.arrays.get("bx_reset")
@@ -189,8 +242,14 @@ class EncoderTestbench:
         for i in range(len(ids)):
             for ev in events.get(i, ()):
                 t_event = time.monotonic()
+                if ev["kind"] in ("reset", "load", "framing"):
+                    await self.framing_done()
                 if ev["kind"] == "reset":
                     await self.reset_in_flight()
+                elif ev["kind"] == "framing" and self.framing is not None:
+                    # No drain: the write goes in while the vectors stream on.
+                    self.framing_task = cocotb.start_soon(
+                        self.write_framing(int(ev["elinks"]), int(ev["latent_mask"], 16), i))
                 elif ev["kind"] == "load" and self.regs is not None:
                     await self.drain()
                     await self.load(int(ev["model"]))
@@ -205,6 +264,7 @@ class EncoderTestbench:
                 if now - last_progress > PROGRESS_SECONDS:
                     (self.dir / "progress").write_text(str(i + 1))
                     last_progress = now
+        await self.framing_done()
         await self.driver.idle(self.drain_cycles + 4)
         self.check(final=True)
         (self.dir / "progress").write_text(str(len(ids)))
@@ -284,6 +344,7 @@ class EncoderTestbench:
                                       for o in fb.unexpected[:50]],
                 "n_unexpected_frames": len(fb.unexpected), "frames_flushed_by_reset": len(fb.flushed),
                 "bx_resets": int(sum(int(f) for f in self.arrays.get("bx_reset", []))),
+                "framing_writes": self.framing_writes,
                 "tx_latency_expected": self.tx_latency,
                 "tx_latency_seen": {str(k): v for k, v in sorted(fb.latency_seen.items())},
             })

@@ -57,8 +57,8 @@ def test_bulk_flags_exactly_the_vectors_the_per_vector_testbench_flags(simulator
     assert code_r == 1 and sr["mismatches"] == sb["mismatches"]
 
 
-def test_bulk_sees_a_wrong_latency_and_a_read_back_error(tmp_path):
-    """A register stage added on the outputs: every output one cycle late is missing plus stale."""
+def test_bulk_sees_a_wrong_latency(tmp_path):
+    """The manifest promises one cycle more than the design takes: no output comes when it is due."""
     late = tmp_path / "late"
     shutil.copytree(DATA / "tiny", late)
     for f in ("tiny_a.json", "tiny_b.json"):
@@ -67,17 +67,15 @@ def test_bulk_sees_a_wrong_latency_and_a_read_back_error(tmp_path):
     m["latency"] += 1
     (late / "manifest.json").write_text(json.dumps(m))
     code, s, _, _ = sim(late, tmp_path / "run", sim="icarus", vectors=200, seed=2, bulk=True)
-    assert code == 1 and s["mismatches"] >= 200 and s["stale_outputs"] >= 200
+    assert code == 1 and s["checked"] == 200 and s["mismatches"] == 200 and s["stale_outputs"] > 0
 
 
-def test_dump_reader_splits_fields_as_the_harness_packs_them(tmp_path):
-    # cycle 7, sum 0x1ab (9 bits), latents [3, 5] of 4 bits, latent 0 least significant
-    value = (7 << 17) | (0x1AB << 8) | (5 << 4) | 3
-    (tmp_path / "d.hex").write_text(f"{value:012x}\n")
-    got, unknown = bulk.read_dump(tmp_path / "d.hex", [("cycle", 1, 32, False), ("sum", 1, 9, False),
-                                                        ("lat", 2, 4, True)])
-    assert got["cycle"].tolist() == [7] and got["sum"].tolist() == [0x1AB] and got["lat"].tolist() == [[3, 5]]
-    assert not unknown.any()
+def test_dump_reader_splits_fields_as_the_harness_prints_them(tmp_path):
+    # cycle 7 (8 digits), sum 0x1ab (9 bits: 3 digits), latents [3, 5] of 4 bits (1 digit each), then X
+    (tmp_path / "d.hex").write_text("000000071ab35\n000000080x012\n")
+    got, unknown = bulk.read_dump(tmp_path / "d.hex", [("cycle", 1, 32), ("sum", 1, 9), ("lat", 2, 4)])
+    assert got["cycle"].tolist() == [7, 8] and got["sum"][0] == 0x1AB and got["lat"][0].tolist() == [3, 5]
+    assert unknown.tolist() == [False, True]
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,8 @@ class Layout:
         self.design = design
         p = design.port("in_counts")
         self.cells, self.count_bits = p.fields, p.element_width
-        self.prog = design.programmable
+        # A configuration port: programmable weights, or the framing registers (either weight mode).
+        self.prog = design.has_cfg
         self.addr_bits = design.port("cfg_addr").width if self.prog else 0
         self.data_bits = design.port("cfg_wdata").width if self.prog else 0
         # Every field starts on a byte: the record is packed byte-wise in NumPy.
@@ -106,8 +107,9 @@ def harness(design: Design, targets: list | None = None) -> str:
     a("//")
     a("// Reads one record per clock from the cycle image (+bulk_stim=FILE, binary, first byte =")
     a("// control bits) and applies it after the rising edge; at each rising edge it appends what the")
-    a("// design shows to the dumps (+bulk_out, +bulk_tx, +bulk_rd: one hex line per valid output,")
-    a("// frame and sampled read-back word, stamped with the cycle). done rises at the end of the image.")
+    a("// design shows to the dumps (+bulk_out, +bulk_tx, +bulk_rd: one line per valid output, frame and")
+    a("// sampled read-back word: the cycle, then each element in hex, latent 0 and e-link 0 first).")
+    a("// done rises at the end of the image.")
     a("// Upsets (+bulk_seu=FILE: lines 'cycle op target bit ref'): at the falling edge of that cycle")
     a("// the bit of register number `target` is flipped (op 0, flip number ref) or given back the value")
     a("// it had before flip ref (op 1: held registers, so that each upset is judged alone).")
@@ -177,11 +179,15 @@ def harness(design: Design, targets: list | None = None) -> str:
     a("    // Record layout, most significant byte first: control, [cfg address, cfg data,] charges.")
     a("    always @(posedge clk) begin")
     a("        if (!done) begin")
-    a("            if (valid_o) $fwrite(out_fd, \"%h\\n\", {cycle, sum_code_o, latents_o});")
+    lat = design.port("out_latents")
+    elems = [f"latents_o[{lat.element_width * j} +: {lat.element_width}]" for j in range(lat.fields)]
+    a(f"            if (valid_o) $fwrite(out_fd, \"{'%h' * (2 + lat.fields)}\\n\", cycle, sum_code_o, "
+      f"{', '.join(elems)});")
     if fr:
-        a("            if (tx_valid_o) $fwrite(tx_fd, \"%h\\n\", {cycle, tx_data_o});")
+        links = [f"tx_data_o[{32 * (fr.elinks - 1 - i)} +: 32]" for i in range(fr.elinks)]
+        a(f"            if (tx_valid_o) $fwrite(tx_fd, \"{'%h' * (1 + fr.elinks)}\\n\", cycle, {', '.join(links)});")
     if lay.prog:
-        a("            if (sample_rd) $fwrite(rd_fd, \"%h\\n\", {cycle, cfg_rdata_o});")
+        a("            if (sample_rd) $fwrite(rd_fd, \"%h%h\\n\", cycle, cfg_rdata_o);")
     a("            got = $fread(rec, stim_fd);")
     a("            if (got == 0) begin")
     a("                $fclose(out_fd); $fclose(tx_fd); $fclose(rd_fd); $fclose(stim_fd);")
@@ -261,8 +267,9 @@ class Image:
         self.vec_model: list[np.ndarray] = []
         self.vec_bx: list[np.ndarray] = []
         self.vec_counts: list[np.ndarray] = []
-        self.reads: list[tuple[int, int, int]] = []      # (record of the address, address, model)
+        self.reads: list[tuple[int, int, int, int, str]] = []   # (record of the address, address, expected, mask, when)
         self.resets: list[int] = []                      # first record of each reset
+        self.frame_cfg: list[tuple[int, int, int]] = []  # framing registers (first record in force, count, mask)
         self.labels: dict[int, str] = {}
 
     def add(self, ctrl, counts, addr=None, data=None) -> int:
@@ -295,13 +302,16 @@ class Image:
         self.add(np.full(len(addrs), CTRL_CFG_WE, np.uint8), self.junk(len(addrs), rng), addrs,
                  np.array(list(words.values()), np.int64))
 
-    def read_config(self, addrs: list[int], model: int, read_latency: int, rng: np.random.Generator) -> None:
+    def read_config(self, want: dict[int, int], masks: dict[int, int], when: str, read_latency: int,
+                    rng: np.random.Generator) -> None:
+        """Read every address of ``want`` back; the dump must show want[addr] in the bits of masks[addr]."""
+        addrs = list(want)
         k = len(addrs) + read_latency
         ctrl = np.zeros(k, np.uint8)
         ctrl[read_latency:] |= CTRL_SAMPLE_RD
-        a = np.array(list(addrs) + [addrs[-1]] * read_latency, np.int64)
+        a = np.array(addrs + [addrs[-1]] * read_latency, np.int64)
         first = self.add(ctrl, self.junk(k, rng), a)
-        self.reads += [(first + i, int(x), model) for i, x in enumerate(addrs)]
+        self.reads += [(first + i, int(x), int(want[x]), int(masks[x]), when) for i, x in enumerate(addrs)]
 
     def vectors(self, ids, counts, gaps, bx, model: int, rng: np.random.Generator, framing: bool) -> None:
         """Vectors with their idle gaps, laid out in one go."""
@@ -337,42 +347,60 @@ class Image:
         lay = self.lay
         ctrl = np.concatenate(self.ctrl)
         addr, data, counts = (np.concatenate(x) for x in (self.addr, self.data, self.counts))
-        nbits = lay.cells * lay.count_bits
-        shifts = np.arange(lay.count_bits, dtype=np.int64)
+        n_words = (8 * lay.charges_bytes + 63) // 64
         with open(path, "wb") as fh:
-            for s in range(0, len(ctrl), 32768):
-                e = min(s + 32768, len(ctrl))
-                k = e - s
+            for s in range(0, len(ctrl), 65536):
+                e = min(s + 65536, len(ctrl))
                 cols = [ctrl[s:e, None]]
                 for val, nb in ((addr, lay.addr_bytes), (data, lay.data_bytes)):
                     if nb:
                         cols.append(((val[s:e, None] >> (8 * np.arange(nb - 1, -1, -1))) & 0xFF).astype(np.uint8))
-                # Charges: cell 0 in the least significant bits, the whole word big-endian.
-                bits = ((counts[s:e, :, None] >> shifts) & 1).astype(np.uint8).reshape(k, nbits)
-                pad = 8 * lay.charges_bytes - nbits
-                msb_first = bits[:, ::-1]
-                if pad:
-                    msb_first = np.concatenate([np.zeros((k, pad), np.uint8), msb_first], axis=1)
-                cols.append(np.packbits(msb_first, axis=1))
-                fh.write(np.concatenate(cols, axis=1).tobytes())
+                # Charges: cell c at bits [count_bits*c +: count_bits] of one wide word, built in 64-bit
+                # limbs (least significant first), written big-endian.
+                limbs = np.zeros((e - s, n_words + 1), np.uint64)
+                for c in range(lay.cells):
+                    v = counts[s:e, c].astype(np.uint64)
+                    pos = c * lay.count_bits
+                    w, sh = divmod(pos, 64)
+                    limbs[:, w] |= v << np.uint64(sh)
+                    if sh + lay.count_bits > 64:
+                        limbs[:, w + 1] |= v >> np.uint64(64 - sh)
+                le = limbs.astype("<u8").view(np.uint8).reshape(e - s, -1)[:, :lay.charges_bytes]
+                cols.append(le[:, ::-1])
+                fh.write(np.ascontiguousarray(np.concatenate(cols, axis=1)).tobytes())
 
 
 def build_image(plan: ShardPlan, design: Design, words: list[dict[int, int]], seed: int,
-                read_latency: int = 1) -> tuple[Image, dict]:
+                read_latency: int = 1, names: list[str] | None = None,
+                masks: dict[int, int] | None = None) -> tuple[Image, dict]:
     """The shard's plan as a cycle image, as the per-vector testbench would run it.
 
-    ``words``: the register image of every weight set (programmable designs).
+    ``words``: the register image of every weight set (programmable designs), ``masks`` the bits of
+    each address that hold codes. Framing-register writes are made between vectors after the ones in
+    flight have left (the per-vector testbench also makes them while vectors stream on), then read back.
     Returns the image and the per-vector table (record, id, model, bx flag, counts).
     """
     lay = Layout(design)
     rng = np.random.default_rng([seed, plan.shard, 7])
     img = Image(lay)
-    fr = design.framing is not None
+    framing = design.framing
+    fr = framing is not None
+    names = names or [str(k) for k in range(len(words))]
+    full_word = (1 << lay.data_bits) - 1
+
+    def reset_framing() -> None:
+        if fr:
+            img.frame_cfg.append((img.n, framing.count_reset, framing.mask))
+
     img.reset(RESET_CYCLES, rng)
+    reset_framing()
     active = 0
-    if lay.prog:
+    if design.programmable:
         img.write_config(words[0], rng)
-        img.read_config(list(words[0]), 0, read_latency, rng)
+        img.read_config(words[0], masks, f"load {names[0]}", read_latency, rng)
+    if fr:
+        want = framing.image(framing.count_reset, framing.mask)
+        img.read_config(want, {a: full_word for a in want}, "framing reset values", read_latency, rng)
     events: dict[int, list[dict]] = {}
     for ev in plan.events:
         events.setdefault(int(ev["before"]), []).append(ev)
@@ -387,13 +415,22 @@ def build_image(plan: ShardPlan, design: Design, words: list[dict[int, int]], se
                 img.vectors(np.full(n, ID_FILLER), img.junk(n, rng), np.zeros(n, np.int64),
                             rng.integers(0, 2, n), active, rng, fr)
                 img.reset(RESET_CYCLES, rng)
-                if lay.prog and not design.registers.keep_through_reset:
+                reset_framing()
+                if design.programmable and not design.registers.keep_through_reset:
                     img.write_config(words[active], rng)
-            elif ev["kind"] == "load" and lay.prog:
+            elif ev["kind"] == "load" and design.programmable:
                 img.idle(drain, rng, fr)
                 active = int(ev["model"])
                 img.write_config(words[active], rng)
-                img.read_config(list(words[active]), active, read_latency, rng)
+                img.read_config(words[active], masks, f"load {names[active]}", read_latency, rng)
+            elif ev["kind"] == "framing" and fr:
+                img.idle(drain, rng, fr)
+                count, mask = int(ev["elinks"]), int(ev["latent_mask"], 16)
+                want = framing.image(count, mask)
+                img.write_config(want, rng)
+                img.frame_cfg.append((img.n, count, mask))
+                img.read_config(want, {a: full_word for a in want}, f"framing write before vector {lo}",
+                                read_latency, rng)
         img.vectors(plan.ids[lo:hi], plan.vectors.counts[lo:hi], plan.gaps[lo:hi], bx[lo:hi], active, rng, fr)
     img.idle(drain + 2, rng, fr)
     return img, img.finish()
@@ -409,33 +446,26 @@ for _i, _c in enumerate(b"ABCDEF"):
 _HEX[ord("x")] = _HEX[ord("X")] = _HEX[ord("z")] = _HEX[ord("Z")] = 254     # unknown digits (Icarus)
 
 
-def read_dump(path, fields: list[tuple[str, int, int, bool]]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """A dump of fixed-width hex lines -> {field: (n,) or (n, count) int64}, and a per-line X/Z flag.
+def read_dump(path, fields: list[tuple[str, int, int]]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """A dump of the harness -> {field: (n,) or (n, count) int64}, and a per-line X/Z flag.
 
-    ``fields``: (name, count, width, lsb_first) from the most significant end of the line; a packed
-    field with lsb_first has element 0 in its least significant bits (latents), else in its most
-    significant bits (tx_data: e-link 0 on top). Elements are at most 63 bits.
+    ``fields``: (name, count, width) in line order; each element is printed on its own in
+    ceil(width / 4) hex digits (as %h prints it), element 0 first. Elements are at most 63 bits.
     """
     raw = np.fromfile(path, dtype=np.uint8)
-    total = sum(c * w for _, c, w, _ in fields)
-    digits = (total + 3) // 4
+    digits = [(w + 3) // 4 for _, _, w in fields]
+    line = sum(c * d for (_, c, _), d in zip(fields, digits))
     if raw.size == 0:
-        return {n: np.zeros((0,) if c == 1 else (0, c), np.int64) for n, c, _, _ in fields}, np.zeros(0, bool)
-    rows = raw.reshape(-1, digits + 1)[:, :digits]
-    nib = _HEX[rows]
+        return {n: np.zeros((0,) if c == 1 else (0, c), np.int64) for n, c, _ in fields}, np.zeros(0, bool)
+    nib = _HEX[raw.reshape(-1, line + 1)[:, :line]]
     unknown = (nib >= 254).any(axis=1)
-    nib = np.where(nib >= 254, 0, nib)
-    out = {n: np.zeros((len(nib),) if c == 1 else (len(nib), c), np.int64) for n, c, _, _ in fields}
-    for s in range(0, len(nib), 65536):
-        blk = nib[s:s + 65536]
-        bits = ((blk[:, :, None] >> np.array([3, 2, 1, 0], np.uint8)) & 1).reshape(len(blk), -1)
-        bits = bits[:, 4 * digits - total:]          # drop the pad digit's top bits
-        pos = 0
-        for name, count, width, lsb_first in fields:
-            weights = (1 << np.arange(width - 1, -1, -1, dtype=np.int64))
-            seg = bits[:, pos:pos + count * width].reshape(len(blk), count, width).astype(np.int64) @ weights
-            out[name][s:s + len(blk)] = seg[:, 0] if count == 1 else (seg[:, ::-1] if lsb_first else seg)
-            pos += count * width
+    nib = np.where(nib >= 254, 0, nib).astype(np.int64)
+    out, pos = {}, 0
+    for (name, count, _), d in zip(fields, digits):
+        seg = nib[:, pos:pos + count * d].reshape(len(nib), count, d)
+        val = seg @ (np.int64(16) ** np.arange(d - 1, -1, -1, dtype=np.int64))
+        out[name] = val[:, 0] if count == 1 else val
+        pos += count * d
     return out, unknown
 
 
@@ -459,10 +489,19 @@ def bx_fields(table: dict, resets: list[int]) -> np.ndarray:
     return field.astype(np.int64)
 
 
-def frames(design: Design, latents: np.ndarray, sum_code: np.ndarray, bx: np.ndarray) -> np.ndarray:
-    """(n, elinks) 32-bit words of the expected frames."""
+def frames(design: Design, img: Image, rec: np.ndarray, latents: np.ndarray, sum_code: np.ndarray,
+           bx: np.ndarray) -> np.ndarray:
+    """(n, elinks) 32-bit words of the expected frames, each with the framing registers in force when
+    its vector (record ``rec``) went in (writes are made with no vector in flight)."""
     fr = design.framing
     lat_port = design.port("out_latents")
     lat = latents & ((1 << lat_port.element_width) - 1)
-    return np.asarray(econt_framing.frame_words(lat, sum_code, bx, fr.elinks, fr.mask, lat_port.element_width,
-                                                design.port("out_sum_code").width), dtype=np.int64)
+    starts = np.array([c[0] for c in img.frame_cfg], np.int64)
+    which = np.searchsorted(starts, rec, side="right") - 1
+    out = np.zeros((len(rec), fr.elinks), np.int64)
+    for k in np.unique(which):
+        idx = np.flatnonzero(which == k)
+        _, count, mask = img.frame_cfg[int(k)]
+        out[idx] = econt_framing.port_words(lat[idx], sum_code[idx], bx[idx], count, fr.elinks, mask,
+                                            lat_port.element_width, design.port("out_sum_code").width)
+    return out

@@ -70,8 +70,9 @@ class ShardCheck:
     """The dumps of one shard against the golden model."""
 
     def __init__(self, design: Design, irs, names, plan: planner.ShardPlan, img: bulk.Image, table: dict,
-                 words, vec_labels):
+                 words, vec_labels, read_latency: int = 1):
         self.design, self.irs, self.names, self.plan = design, irs, names, plan
+        self.read_latency = read_latency
         self.img, self.table, self.words, self.labels = img, table, words, vec_labels
         self.listed: list[dict] = []
         self.bad_stamps: list[np.ndarray] = []        # every wrong output or frame: (stamp, crossing's record)
@@ -118,8 +119,8 @@ class ShardCheck:
         exp_lat_m = exp_lat & lat_mask
         real = t["id"] >= 0
         stamp = t["rec"] + L + 1
-        got, unknown = bulk.read_dump(shard_dir / "out.hex", [("cycle", 1, 32, False), ("sum", 1, sum_w, False),
-                                                              ("lat", lat_port.fields, lat_port.element_width, True)])
+        got, unknown = bulk.read_dump(shard_dir / "out.hex", [("cycle", 1, 32), ("sum", 1, sum_w),
+                                                              ("lat", lat_port.fields, lat_port.element_width)])
         j = _match(stamp, got["cycle"])
         paired = j >= 0
         jj = j[paired]
@@ -170,22 +171,19 @@ class ShardCheck:
         if not self.img.reads:
             return []
         d = self.design
-        rl = d.registers.read_latency
-        got, unknown = bulk.read_dump(shard_dir / "rd.hex", [("cycle", 1, 32, False),
-                                                             ("word", 1, d.port("cfg_rdata").width, False)])
-        reads = np.array(self.img.reads, np.int64)
-        stamp = reads[:, 0] + rl + 1
-        masks = regmap.field_mask(d.registers)
-        want = np.array([self.words[m][a] for _, a, m in self.img.reads], np.int64)
-        mask = np.array([masks[a] for _, a, _ in self.img.reads], np.int64)
+        rl = self.read_latency
+        got, unknown = bulk.read_dump(shard_dir / "rd.hex", [("cycle", 1, 32),
+                                                             ("word", 1, d.port("cfg_rdata").width)])
+        reads = self.img.reads
+        stamp = np.array([r[0] for r in reads], np.int64) + rl + 1
         j = _match(got["cycle"], stamp)
         errors = []
-        for k in range(len(stamp)):
+        for k, (_, addr, want, mask, when) in enumerate(reads):
             i = int(j[k])
-            ok = i >= 0 and not unknown[i] and (int(got["word"][i]) & int(mask[k])) == int(want[k])
+            ok = i >= 0 and not unknown[i] and (int(got["word"][i]) & mask) == want
             if not ok and len(errors) < 200:
-                errors.append({"when": f"load {self.names[int(reads[k, 2])]}", "addr": int(reads[k, 1]),
-                               "expected": int(want[k]), "got": None if i < 0 else int(got["word"][i])})
+                errors.append({"when": when, "addr": addr, "expected": want,
+                               "got": None if i < 0 else int(got["word"][i])})
         return errors
 
     def _frames(self, shard_dir: Path, exp_lat, exp_sum, real) -> dict:
@@ -193,9 +191,9 @@ class ShardCheck:
         t = self.table
         fr = d.framing
         bxf = bulk.bx_fields(t, self.img.resets)
-        exp = bulk.frames(d, exp_lat, exp_sum, bxf)
+        exp = bulk.frames(d, self.img, t["rec"], exp_lat, exp_sum, bxf)
         stamp = t["rec"] + fr.latency + 1
-        got, unknown = bulk.read_dump(shard_dir / "tx.hex", [("cycle", 1, 32, False), ("tx", fr.elinks, 32, False)])
+        got, unknown = bulk.read_dump(shard_dir / "tx.hex", [("cycle", 1, 32), ("tx", fr.elinks, 32)])
         j = _match(stamp, got["cycle"])
         paired = j >= 0
         jj = j[paired]
@@ -245,15 +243,16 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
     t0 = time.monotonic()
     vec, stim = regression_set(irs[0], opts.vectors, opts.seed, opts.data)
     plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
-                          framing=design.framing is not None)
+                          framing=design.framing)
     words = [regmap.image(design.registers, ir) for ir in irs] if design.programmable else []
+    masks = regmap.field_mask(design.registers) if design.programmable else {}
+    read_latency = design.registers.read_latency if design.programmable else 1
     targets = seu.inventory(design.dir, design.top, design.sources)
     shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
     images = []
     for p, sd in zip(plans, shard_dirs):
         sd.mkdir(parents=True, exist_ok=True)
-        img, table = bulk.build_image(p, design, words, opts.seed,
-                                      design.registers.read_latency if design.programmable else 1)
+        img, table = bulk.build_image(p, design, words, opts.seed, read_latency, names, masks)
         img.write(sd / "stim.bin")
         images.append((img, table))
     t_stim = time.monotonic() - t0
@@ -297,7 +296,7 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
             crashed.append(f"shard {p.shard}: {err}")
             shards.append({"shard": p.shard, "vectors": len(p), "error": err})
             continue
-        chk = ShardCheck(design, irs, names, p, img, table, words, vec.labels)
+        chk = ShardCheck(design, irs, names, p, img, table, words, vec.labels, read_latency)
         res = chk.compare(sd)
         res["seconds"] = float((sd / "bulk_seconds").read_text())
         res["vectors_per_second"] = res["stream_vectors_per_second"] = len(p) / max(res["seconds"], 1e-9)

@@ -50,11 +50,20 @@ class Register:
         return self.kind in HELD_KINDS
 
 
-# Registers inside the hand-written primitives: name, width (in the instance's parameters), kind.
+def _frame_cfg_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
+    """enc_frame_cfg: the e-link count and one register per latent-mask word (a generate loop)."""
+    data, mask = p.get("DATA_BITS", 6), p.get("MASK_BITS", 144)
+    words = (mask + data - 1) // data
+    return [("count_q", p.get("COUNT_BITS", 3), "config")] + [
+        (f"g_mask[{j}].word_q", min(data, mask - data * j), "config") for j in range(words)]
+
+
+# Registers inside the hand-written primitives, from the instance's parameters: (path, width, kind).
 PRIMITIVE_REGS = {
-    "enc_cfg_block": [("bank", "COUNT*WIDTH", "config")],
-    "enc_elink_frame": [("bx_count", "4", "framing"), ("tx_valid", "1", "framing"),
-                        ("tx_data", "32*N_ELINKS", "framing")],
+    "enc_cfg_block": lambda p: [("bank", p.get("COUNT", 64) * p.get("WIDTH", 6), "config")],
+    "enc_elink_frame": lambda p: [("bx_count", 4, "framing"), ("tx_valid", 1, "framing"),
+                                  ("tx_data", 32 * p.get("N_ELINKS", 5), "framing")],
+    "enc_frame_cfg": _frame_cfg_regs,
 }
 
 _REG = re.compile(r"^\s*(?:output\s+)?reg\s*(?:\[([^\]:]+):([^\]]+)\])?\s*(\w+)\s*(?:[;,]|//|$)", re.M)
@@ -102,8 +111,8 @@ def inventory(design_dir: Path, top: str, sources: list[Path]) -> list[Register]
 
     def walk(module: str, prefix: str, params: dict[str, int]) -> None:
         if module in PRIMITIVE_REGS:
-            for name, width, kind in PRIMITIVE_REGS[module]:
-                regs.append(Register(prefix + name, _eval(width, params), kind))
+            for name, width, kind in PRIMITIVE_REGS[module](params):
+                regs.append(Register(prefix + name, width, kind))
             return
         text = texts.get(module)
         if text is None or module.startswith("enc_"):

@@ -48,6 +48,11 @@ def register(sub) -> None:
                    help="add the e-link framing block (enc_elink_frame) on N e-links (1..13): ports bx_reset, "
                         "tx_valid, tx_data[N*32-1:0], one more cycle of latency; 'chip' takes N and the latent "
                         "mask from the IR's chip configuration (`encoder econt import`). Default: no framing")
+    p.add_argument("--tmr", default="none", metavar="none|config",
+                   help="radiation tolerance: none (default, the design as always) or config: the configuration "
+                        "bank triplicated (three copies, majority voter, every copy reloaded with the voted value "
+                        "each cycle) with a counter of corrected upsets per block on the configuration port; "
+                        "the manifest lists the triplicated registers and the counters")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=run_rtl)
 
@@ -161,10 +166,12 @@ def run_rtl(args) -> int:
     out = Path(args.out)
     check_writable(out, args.force, marker="manifest.json")
     if args.pipeline == "auto":
+        if args.tmr != "none":
+            raise UserError("--tmr: not yet combined with --pipeline auto; give --pipeline N or --cuts")
         design = _auto(args)
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
-                                    cuts=_cuts_arg(args.cuts))
+                                    cuts=_cuts_arg(args.cuts), tmr_mode=args.tmr)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]

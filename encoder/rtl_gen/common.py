@@ -16,15 +16,17 @@ class Options:
     pipeline: int = 0
     cuts: tuple[str, ...] | None = None                   # --cuts as given (None: from --pipeline)
     stages: frozenset[str] = field(default_factory=frozenset)  # every register stage, by cut name
+    tmr: str = "none"                                     # --tmr (encoder.rtl_gen.tmr)
 
     def cut(self, name: str) -> bool:
         return name in self.stages
 
     def describe(self) -> str:
         """The options as the command line would say them, for the file headers."""
+        tmr = "" if self.tmr == "none" else f" --tmr {self.tmr}"       # none: the headers as they always were
         if self.cuts is None:
-            return f"--weights {self.weights} --pipeline {self.pipeline}"
-        return f"--weights {self.weights} --cuts {','.join(self.cuts) or 'none'}"
+            return f"--weights {self.weights} --pipeline {self.pipeline}{tmr}"
+        return f"--weights {self.weights} --cuts {','.join(self.cuts) or 'none'}{tmr}"
 
 
 class Emitted(NamedTuple):

@@ -15,6 +15,7 @@ from ..ir import EncoderIR, load_ir
 from .common import Options
 from .input_path import input_path_module
 from .layer import layer_module, mac_modules
+from . import tmr
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
 from .framing import manifest_registers
@@ -151,7 +152,8 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 
 
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
-             elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None) -> GeneratedDesign:
+             elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
+             tmr_mode: str = "none") -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
@@ -162,7 +164,7 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
-    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen))
+    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), tmr.check_mode(tmr_mode, weights))
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
@@ -196,6 +198,8 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     gen_order.append(f"{plan.top}.v")
 
     prims = PRIMITIVES_BY_MODE[weights] + PRIMITIVES_COMMON + (PRIMITIVES_FRAMING if framing else [])
+    if tmr_mode != "none":
+        prims = [p for p in prims if p != "enc_cfg_block"] + tmr.PRIMITIVES
     for p in prims:
         files[f"{p}.v"] = primitive_path(p).read_text()
     sources = [f"{p}.v" for p in prims] + gen_order
@@ -293,6 +297,14 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
                                           "total_bits": 0, "blocks": 0, "groups": [], "map": []})
         regs.update(data_width=fregs.data_bits, addr_width=fregs.addr_bits)
         regs["framing"] = manifest_registers(framing, fregs)
+    if "tmr" in facts:
+        # Triplicated registers and the counters; the counters may have widened the address.
+        t = dict(facts["tmr"])
+        m["registers"]["addr_width"] = t.pop("addr_width")
+        m["tmr"] = t
+        m["register_bits"]["tmr_copies"] = 2 * t["triplicated_bits"]
+        m["register_bits"]["tmr_counters"] = t["counters"]["bits"] * len(t["counters"]["blocks"])
+        m["register_bits"]["total"] += m["register_bits"]["tmr_copies"] + m["register_bits"]["tmr_counters"]
     return m
 
 
@@ -318,10 +330,11 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 
 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
-                       elinks: int | str | None = None, cuts: list[str] | None = None) -> GeneratedDesign:
+                       elinks: int | str | None = None, cuts: list[str] | None = None,
+                       tmr_mode: str = "none") -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
-    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts)
+    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts, tmr_mode=tmr_mode)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR"]

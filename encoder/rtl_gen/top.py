@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import UserError
 from .common import Options, _assign_concat, _instance, header
 from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, pipeline_order  # noqa: F401  (API)
+from . import tmr
 from .plan import DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 
@@ -57,6 +58,12 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     if fregs:
         aw, dw = fregs.addr_bits, fregs.data_bits
     has_cfg = prog or fregs is not None
+    # --tmr config: corrected-upset counters after every other register (the port widens only if it must).
+    counters = None
+    if opts.tmr != "none":
+        counters = tmr.Counters(fregs.base + fregs.count if fregs else plan.n_fields,
+                                [f"{b.group}_b{b.index}" for b in cfg_blocks(plan)], dw)
+        aw = max(aw, counters.addr_bits())
     pipe_bits = 0
 
     w = Writer()
@@ -71,7 +78,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
          if prog else ["Weights: constants (zero weights have no multiplier)."])
-      + (_framing_header(framing, fregs, latency) if framing else [])))
+      + (_framing_header(framing, fregs, latency) if framing else [])
+      + (tmr.header_lines(counters) if counters else [])))
     w("`default_nettype none")
     w()
     w(f"module {plan.top} (")
@@ -145,6 +153,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
           f"{CFG_BLOCK}.", 1)
         for g in plan.groups:
             w(f"// {g.name}: addresses {g.base}..{g.base + g.count - 1}, {g.bits} bits each, {g.order}.", 1)
+        if counters:
+            tmr.emit_counter_decode(w, counters, aw)
         for g in plan.groups:
             w()
             w(f"wire [{g.count}*{g.bits}-1:0] cfg_{g.name};", 1)
@@ -165,16 +175,23 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                 else:
                     w(f"wire cfg_sel_{tag} = cfg_in_{g.name};", 1)
                 w(f"wire {vec(b.bits)} cfg_rd_{tag};", 1)
-                _instance(w, "enc_cfg_block", [("COUNT", str(b.count)), ("WIDTH", str(b.bits)),
-                                               ("ADDR_BITS", str(b.addr_bits))], f"u_cfg_{tag}", [
-                    ("clk", "clk"), ("we", f"cfg_we && cfg_sel_{tag}"),
-                    ("addr", f"{off}[{b.addr_bits - 1}:0]" if b.addr_bits > 1 else f"{off}[0]"),
-                    ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]"),
-                    ("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")])
+                conns = [("clk", "clk"), ("we", f"cfg_we && cfg_sel_{tag}"),
+                         ("addr", f"{off}[{b.addr_bits - 1}:0]" if b.addr_bits > 1 else f"{off}[0]"),
+                         ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]")]
+                if counters:
+                    _instance(w, "enc_cfg_block_tmr", [("COUNT", str(b.count)), ("WIDTH", str(b.bits)),
+                                                       ("ADDR_BITS", str(b.addr_bits)),
+                                                       ("CNT_BITS", str(counters.bits))], f"u_cfg_{tag}",
+                              conns + [("clear", f"cfg_we && cfg_seu_hit_{tag}"), ("fields", f"cfg_fields_{tag}"),
+                                       ("rdata", f"cfg_rd_{tag}"), ("corrected", f"seu_corrected_{tag}")])
+                else:
+                    _instance(w, "enc_cfg_block", [("COUNT", str(b.count)), ("WIDTH", str(b.bits)),
+                                                   ("ADDR_BITS", str(b.addr_bits))], f"u_cfg_{tag}",
+                              conns + [("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")])
             _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
         if not fregs:
             _readback(w, dw, [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits)
-                              for b in blocks])
+                              for b in blocks] + ([("cfg_sel_seu", "cfg_rd_seu", dw)] if counters else []))
 
     # -- layers
     for lp in plan.layers:
@@ -225,7 +242,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         pipe_bits += _emit_framing(w, plan, framing, fregs, latency)
         # After the framing registers: the read-back mux takes theirs too.
         _readback(w, dw, [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits)
-                          for b in blocks] + [("cfg_sel_framing", "cfg_rd_framing", dw)])
+                          for b in blocks] + [("cfg_sel_framing", "cfg_rd_framing", dw)]
+                  + ([("cfg_sel_seu", "cfg_rd_seu", dw)] if counters else []))
     w("endmodule")
     w()
     w("`default_nettype wire")
@@ -260,6 +278,11 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
              "cfg_blocks": len(blocks), "framing_regs": fregs}
+    if counters:
+        facts["tmr"] = tmr.manifest(counters, [
+            {"register": f"u_cfg_{b.group}_b{b.index}.u_bank", "bits": b.count * b.bits,
+             "copies": [f"u_cfg_{b.group}_b{b.index}.u_bank.u_copy{k}.q" for k in range(3)]} for b in blocks])
+        facts["tmr"]["addr_width"] = aw
     return w.text(), facts
 
 

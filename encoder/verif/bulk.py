@@ -270,6 +270,7 @@ class Image:
         self.reads: list[tuple[int, int, int, int, str]] = []   # (record of the address, address, expected, mask, when)
         self.resets: list[int] = []                      # first record of each reset
         self.frame_cfg: list[tuple[int, int, int]] = []  # framing registers (first record in force, count, mask)
+        self.counter_reads: list[tuple[int, int]] = []   # (record of the address, address): TMR counters
         self.labels: dict[int, str] = {}
 
     def add(self, ctrl, counts, addr=None, data=None) -> int:
@@ -312,6 +313,14 @@ class Image:
         a = np.array(addrs + [addrs[-1]] * read_latency, np.int64)
         first = self.add(ctrl, self.junk(k, rng), a)
         self.reads += [(first + i, int(x), int(want[x]), int(masks[x]), when) for i, x in enumerate(addrs)]
+
+    def read_counters(self, addrs: list[int], read_latency: int, rng: np.random.Generator) -> None:
+        """Read words whose value the run decides (the corrected-upset counters of --tmr designs)."""
+        k = len(addrs) + read_latency
+        ctrl = np.zeros(k, np.uint8)
+        ctrl[read_latency:] |= CTRL_SAMPLE_RD
+        first = self.add(ctrl, self.junk(k, rng), np.array(list(addrs) + [addrs[-1]] * read_latency, np.int64))
+        self.counter_reads += [(first + i, int(a)) for i, a in enumerate(addrs)]
 
     def vectors(self, ids, counts, gaps, bx, model: int, rng: np.random.Generator, framing: bool) -> None:
         """Vectors with their idle gaps, laid out in one go."""
@@ -398,6 +407,12 @@ def build_image(plan: ShardPlan, design: Design, words: list[dict[int, int]], se
     if design.programmable:
         img.write_config(words[0], rng)
         img.read_config(words[0], masks, f"load {names[0]}", read_latency, rng)
+    cnt = counter_words(design)
+    if cnt:
+        # Clear the corrected-upset counters (a write to any of a counter's addresses), then check they read 0.
+        img.write_config({a: 0 for a, _ in cnt[::_cnt_words(design)]}, rng)
+        img.read_config({a: 0 for a, _ in cnt}, {a: (1 << lay.data_bits) - 1 for a, _ in cnt},
+                        "corrected-upset counters cleared", read_latency, rng)
     if fr:
         want = framing.image(framing.count_reset, framing.mask)
         img.read_config(want, {a: full_word for a in want}, "framing reset values", read_latency, rng)
@@ -433,7 +448,23 @@ def build_image(plan: ShardPlan, design: Design, words: list[dict[int, int]], se
                                 read_latency, rng)
         img.vectors(plan.ids[lo:hi], plan.vectors.counts[lo:hi], plan.gaps[lo:hi], bx[lo:hi], active, rng, fr)
     img.idle(drain + 2, rng, fr)
+    if cnt:
+        img.read_counters([a for a, _ in cnt], read_latency, rng)
+        img.idle(read_latency + 2, rng, fr)
     return img, img.finish()
+
+
+def _cnt_words(design: Design) -> int:
+    return int(design.manifest["tmr"]["counters"]["words"])
+
+
+def counter_words(design: Design) -> list[tuple[int, str]]:
+    """(address, counter register) of every word of the --tmr corrected-upset counters, in address order."""
+    t = design.manifest.get("tmr")
+    if not t:
+        return []
+    c = t["counters"]
+    return [(int(b["addr"]) + j, b["register"]) for b in c["blocks"] for j in range(int(c["words"]))]
 
 
 # ---- reading the dumps -----------------------------------------------------

@@ -186,6 +186,27 @@ class ShardCheck:
                                "got": None if i < 0 else int(got["word"][i])})
         return errors
 
+    def counters(self, shard_dir: Path) -> dict[str, int]:
+        """Counter register -> value read at the end of the shard (--tmr designs)."""
+        d = self.design
+        if not self.img.counter_reads:
+            return {}
+        got, unknown = bulk.read_dump(shard_dir / "rd.hex", [("cycle", 1, 32), ("word", 1, d.port("cfg_rdata").width)])
+        stamp = np.array([r for r, _ in self.img.counter_reads], np.int64) + self.read_latency + 1
+        j = _match(got["cycle"], stamp)
+        words = dict(bulk.counter_words(d))
+        c = d.manifest["tmr"]["counters"]
+        dw = d.port("cfg_rdata").width
+        base = {int(b["addr"]): b["register"] for b in c["blocks"]}
+        out: dict[str, int] = {}
+        for k, (_, addr) in enumerate(self.img.counter_reads):
+            i = int(j[k])
+            reg = words[addr]
+            first = [a for a, r in base.items() if r == reg][0]
+            val = 0 if i < 0 or unknown[i] else int(got["word"][i])
+            out[reg] = out.get(reg, 0) | (val << (dw * (addr - first)))
+        return out
+
     def _frames(self, shard_dir: Path, exp_lat, exp_sum, real) -> dict:
         d = self.design
         t = self.table
@@ -263,8 +284,10 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
         per = np.diff(np.linspace(0, opts.seu, len(plans) + 1).astype(int))
         for k, ((img, table), sd) in enumerate(zip(images, shard_dirs)):
             first, last = int(table["rec"][0]) + 2, int(table["rec"][-1]) - seu.DEFAULT_WINDOW
+            ctrl = np.concatenate(img.ctrl)
+            writes = np.flatnonzero(ctrl & (bulk.CTRL_CFG_WE | bulk.CTRL_SAMPLE_RD))   # loads and read-backs
             upsets[k] = seu.campaign(targets, int(per[k]), first, last, opts.seed * 1000 + k, kinds,
-                                     multiplicity=opts.seu_multiplicity)
+                                     multiplicity=opts.seu_multiplicity, writes=writes)
             seu.write_events(sd / "seu.txt", targets, upsets[k], seu.DEFAULT_WINDOW)
 
     bd = bulk_design(design, stage, targets)
@@ -291,6 +314,7 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
 
     t2 = time.monotonic()
     shards, listed, crashed, bad = [], [], [], []
+    counter_values: dict[str, int] = {}
     for p, sd, (img, table), err in zip(plans, shard_dirs, images, errors):
         if err:
             crashed.append(f"shard {p.shard}: {err}")
@@ -303,6 +327,8 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
         (sd / "result.json").write_text(json.dumps(res, indent=1))
         shards.append({"shard": p.shard, "vectors": res["vectors"], "result": res})
         listed += chk.listed
+        for reg, v in chk.counters(sd).items():
+            counter_values[reg] = counter_values.get(reg, 0) + v
         bad.append(np.concatenate(chk.bad_stamps) if chk.bad_stamps else np.zeros((0, 2), np.int64))
     compare_seconds = time.monotonic() - t2
 
@@ -329,7 +355,13 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
                           if "result" in s else {"error": s["error"]})} for s in shards],
     }
     if opts.seu:
-        summary.update(seu.summarise(targets, upsets, bad, seu.DEFAULT_WINDOW))
+        counters = None
+        if counter_values:
+            cbits = int(design.manifest["tmr"]["counters"]["bits"])
+            counters = {"blocks": {reg.rsplit(".", 1)[0]: v for reg, v in counter_values.items()},
+                        "total": sum(counter_values.values()),
+                        "saturated": [r for r, v in counter_values.items() if v == (1 << cbits) - 1]}
+        summary.update(seu.summarise(targets, upsets, bad, seu.DEFAULT_WINDOW, counters))
     summary["total_seconds"] = round(time.monotonic() - t_start, 2)
 
     def final(obj):

@@ -51,11 +51,12 @@ class Register:
 
 
 def _frame_cfg_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
-    """enc_frame_cfg: the e-link count and one register per latent-mask word (a generate loop)."""
+    """enc_frame_cfg: the e-link count and one register per latent-mask word (a generate loop); counted
+    with the framing block, not with the configuration bank that --tmr config triplicates."""
     data, mask = p.get("DATA_BITS", 6), p.get("MASK_BITS", 144)
     words = (mask + data - 1) // data
-    return [("count_q", p.get("COUNT_BITS", 3), "config")] + [
-        (f"g_mask[{j}].word_q", min(data, mask - data * j), "config") for j in range(words)]
+    return [("count_q", p.get("COUNT_BITS", 3), "framing")] + [
+        (f"g_mask[{j}].word_q", min(data, mask - data * j), "framing") for j in range(words)]
 
 
 # Registers inside the hand-written primitives, from the instance's parameters: (path, width, kind).
@@ -64,7 +65,18 @@ PRIMITIVE_REGS = {
     "enc_elink_frame": lambda p: [("bx_count", 4, "framing"), ("tx_valid", 1, "framing"),
                                   ("tx_data", 32 * p.get("N_ELINKS", 5), "framing")],
     "enc_frame_cfg": _frame_cfg_regs,
+    # --tmr: the bank's three copies (one triplet), and the corrected-upset counter
+    "enc_cfg_block_tmr": lambda p: [(f"u_bank.u_copy{k}.q", p.get("COUNT", 64) * p.get("WIDTH", 6), "config")
+                                    for k in range(3)] + [("corrected", p.get("CNT_BITS", 12), "counter")],
 }
+
+_COPY = re.compile(r"^(.*)\.u_copy([012])\.q$")
+
+
+def triplet(path: str) -> tuple[str, int] | None:
+    """(triplet, copy number) of a register that is one copy of a triplicated register, else None."""
+    m = _COPY.match(path)
+    return (m.group(1), int(m.group(2))) if m else None
 
 _REG = re.compile(r"^\s*(?:output\s+)?reg\s*(?:\[([^\]:]+):([^\]]+)\])?\s*(\w+)\s*(?:[;,]|//|$)", re.M)
 _INST = re.compile(r"^\s*(\w+)\s*(?:#\((.*?)\)\s*)?(\w+)\s*\(", re.M | re.S)
@@ -151,23 +163,41 @@ def parse_kinds(text: str | None) -> tuple[str, ...]:
 
 
 def campaign(regs: list[Register], n: int, first: int, last: int, seed: int, kinds: tuple[str, ...] = KINDS,
-             window: int = DEFAULT_WINDOW, multiplicity: int = 1) -> list[list[Upset]]:
+             window: int = DEFAULT_WINDOW, multiplicity: int = 1, writes=None) -> list[list[Upset]]:
     """``n`` upset events between cycles ``first`` and ``last``, seeded; each event flips ``multiplicity``
-    distinct bits in the same cycle (2 = a double upset). Returns one list of upsets per event."""
+    bits in the same cycle. On a triplicated register the further bits are the same bit in other copies
+    of its triplet (a double upset in one triplet, which the voter cannot correct); elsewhere they are
+    other random bits. ``writes``: sorted records with a configuration write, kept clear of.
+    Returns one list of upsets per event."""
     pool = [i for i, r in enumerate(regs) if r.kind in kinds]
     if not pool:
         raise UserError(f"--seu-target: the design has no register of kind {', '.join(kinds)}")
     widths = np.array([regs[i].width for i in pool], np.int64)
     span = last - first
-    if n * window > span:
+    rng = np.random.default_rng([seed, 16])
+    # One upset per slot of span / n cycles, at a random cycle of its slot that leaves `window` cycles
+    # before the next slot and has no configuration write within reach: a write landing on a flipped
+    # (or given-back) bit would mix the upset with the load.
+    slot = span // n if n else span
+    if slot < window:
         raise UserError(f"--seu: {n} upsets {window} cycles apart need {n * window} cycles of vector stream, "
                         f"the run has {span}; run more --vectors")
-    rng = np.random.default_rng([seed, 16])
-    # Cycles: n slots of `window`, in order, each at a random offset inside the free span.
-    slack = span - n * window
-    offsets = np.sort(rng.integers(0, slack + 1, n))
-    cycles = first + offsets + window * np.arange(n)
+    writes = np.asarray(writes if writes is not None else [], np.int64)
+    cycles = []
+    for k in range(n):
+        lo = first + k * slot
+        cand = np.arange(lo, lo + slot - window + 1)
+        if len(writes):
+            near = np.searchsorted(writes, cand - 4)
+            clash = (near < len(writes)) & (writes[np.minimum(near, len(writes) - 1)] <= cand + window + 4)
+            cand = cand[~clash]
+        if not len(cand):
+            raise UserError(f"--seu: no cycle free of configuration writes for upset {k + 1} of {n}; "
+                            "run more --vectors")
+        cycles.append(int(rng.choice(cand)))
+    cycles = np.array(cycles, np.int64)
     cum = np.cumsum(widths)
+    by_path = {r.path: i for i, r in enumerate(regs)}
     events = []
     for c in cycles.tolist():
         picks = rng.choice(int(cum[-1]), size=multiplicity, replace=False)
@@ -177,6 +207,13 @@ def campaign(regs: list[Register], n: int, first: int, last: int, seed: int, kin
             bit = p - (int(cum[j - 1]) if j else 0)
             r = regs[pool[j]]
             ups.append(Upset(int(c), pool[j], int(bit), r.path, r.kind))
+            t = triplet(r.path)
+            if t is not None and multiplicity > 1:
+                others = [k for k in range(3) if k != t[1]]
+                for k in rng.permutation(others)[:multiplicity - 1].tolist():
+                    i = by_path[f"{t[0]}.u_copy{k}.q"]
+                    ups.append(Upset(int(c), i, int(bit), regs[i].path, regs[i].kind))
+                break
         events.append(ups)
     return events
 
@@ -189,7 +226,9 @@ def write_events(path: Path, regs: list[Register], events: list[list[Upset]], wi
     for ups in events:
         for u in ups:
             lines.append((u.cycle, 0, u.target, u.bit, k))
-            if regs[u.target].held:
+            # A held register is given back its value after the hold; a copy of a triplet needs it
+            # only when its triplet took more than one upset (the voter corrects a single one).
+            if regs[u.target].held and (triplet(u.register) is None or len(ups) > 1):
                 lines.append((u.cycle + min(HOLD, window - 1), 1, u.target, u.bit, k))
             k += 1
     out = [f"{c} {op} {t} {b} {r}" for c, op, t, b, r in sorted(lines, key=lambda x: (x[0], x[1], x[4]))]
@@ -205,7 +244,7 @@ def summarise(regs: list[Register], upsets: list[list[list[Upset]]], bad: list[n
     blamed on the latest event at or before its stamp, within ``window`` cycles.
     """
     injected = sum(len(ups) for shard in upsets for ups in shard)
-    reached, errors_total, unattributed = [], 0, 0
+    reached, errors_total, unattributed, doubles = [], 0, 0, []
     by_kind: dict[str, dict] = {}
     crossings = 0
     for k, (events, b) in enumerate(zip(upsets, bad)):
@@ -226,6 +265,12 @@ def summarise(regs: list[Register], upsets: list[list[list[Upset]]], bad: list[n
                 kd = by_kind.setdefault(u.kind, {"injected": 0, "reached_output": 0})
                 kd["injected"] += 1
                 kd["reached_output"] += int(hit)
+            trip = [triplet(u.register) for u in ups]
+            double = len(ups) > 1 and trip[0] is not None and all(t is not None and t[0] == trip[0][0] for t in trip)
+            if double:
+                doubles.append({"shard": k, "cycle": ups[0].cycle, "triplet": trip[0][0], "bit": ups[0].bit,
+                                "copies": sorted(t[1] for t in trip), "reached_output": bool(hit),
+                                "wrong_outputs": int(len(mine))})
             if hit:
                 reached.append({"shard": k, "cycle": ups[0].cycle, "upsets": [u.to_dict() for u in ups],
                                 "wrong_outputs": int(len(mine)), "crossings": n_cross,
@@ -255,8 +300,24 @@ def summarise(regs: list[Register], upsets: list[list[list[Upset]]], bad: list[n
                        "at least one output or frame; affected crossings: wrong crossings per upset",
         },
     }
+    if doubles:
+        # Two copies of one triplet hit in the same cycle: the voter takes the wrong value (and the
+        # counter counts one correction); listed apart so they are never mistaken for single upsets.
+        out["seu_double_upsets_in_one_triplet"] = doubles
     if counters is not None:
-        out["seu_counters"] = counters
+        injected_in = {}
+        for shard in upsets:
+            for ups in shard:
+                for u in ups:
+                    t = triplet(u.register)
+                    if t is not None:
+                        injected_in[t[0]] = injected_in.get(t[0], 0) + 1
+        per = {}
+        for block, value in counters["blocks"].items():
+            per[block] = {"counter": value, "upsets_in_its_copies": injected_in.get(f"{block}.u_bank", 0)}
+        out["seu_counters"] = {"blocks": per, "total": counters["total"], "saturated": counters["saturated"],
+                               "equal_to_upsets_injected": all(v["counter"] == v["upsets_in_its_copies"]
+                                                               for v in per.values())}
     return out
 
 

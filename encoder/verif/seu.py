@@ -175,26 +175,28 @@ def campaign(regs: list[Register], n: int, first: int, last: int, seed: int, kin
     widths = np.array([regs[i].width for i in pool], np.int64)
     span = last - first
     rng = np.random.default_rng([seed, 16])
-    # One upset per slot of span / n cycles, at a random cycle of its slot that leaves `window` cycles
-    # before the next slot and has no configuration write within reach: a write landing on a flipped
-    # (or given-back) bit would mix the upset with the load.
-    slot = span // n if n else span
-    if slot < window:
-        raise UserError(f"--seu: {n} upsets {window} cycles apart need {n * window} cycles of vector stream, "
-                        f"the run has {span}; run more --vectors")
+    # Cycles free of configuration writes and read-backs within reach: a write landing on a flipped (or
+    # given-back) bit would mix the upset with the load, a read-back would show it.
+    free = np.arange(first, last - window + 1)
     writes = np.asarray(writes if writes is not None else [], np.int64)
-    cycles = []
+    if len(writes) and len(free):
+        near = np.searchsorted(writes, free - 4)
+        free = free[~((near < len(writes)) & (writes[np.minimum(near, len(writes) - 1)] <= free + window + 4))]
+    # One upset per share of the free cycles, at a random one of its share, `window` after the last.
+    step = len(free) // n if n else 0
+    if n and step < 1:
+        raise UserError(f"--seu: {n} upsets {window} cycles apart need more vector stream than the run's "
+                        f"{span} cycles; run more --vectors")
+    cycles, prev = [], None
     for k in range(n):
-        lo = first + k * slot
-        cand = np.arange(lo, lo + slot - window + 1)
-        if len(writes):
-            near = np.searchsorted(writes, cand - 4)
-            clash = (near < len(writes)) & (writes[np.minimum(near, len(writes) - 1)] <= cand + window + 4)
-            cand = cand[~clash]
-        if not len(cand):
-            raise UserError(f"--seu: no cycle free of configuration writes for upset {k + 1} of {n}; "
-                            "run more --vectors")
-        cycles.append(int(rng.choice(cand)))
+        i = k * step + int(rng.integers(0, step))
+        if prev is not None and free[i] < prev + window:
+            i = int(np.searchsorted(free, prev + window))
+        if i >= len(free):
+            raise UserError(f"--seu: {n} upsets {window} cycles apart do not fit the {len(free)} cycles free of "
+                            f"configuration accesses; run more --vectors or fewer --seu")
+        cycles.append(int(free[i]))
+        prev = cycles[-1]
     cycles = np.array(cycles, np.int64)
     cum = np.cumsum(widths)
     by_path = {r.path: i for i, r in enumerate(regs)}

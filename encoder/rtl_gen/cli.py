@@ -24,6 +24,11 @@ def register(sub) -> None:
                    help="programmable: weights in a configuration register file written through "
                         "cfg_addr/cfg_wdata/cfg_we (as the ECON-T chip); constant: weights as literals, "
                         "no multiplier for a zero weight (default: %(default)s)")
+    p.add_argument("--config-bank", choices=("shadow", "direct"), default="shadow",
+                   help="programmable weights: shadow (writes land in a shadow bank; a COMMIT register write "
+                        "copies it into the active bank so that every crossing meets one complete weight set) "
+                        "or direct (one bank written in place: half the configuration flip-flops, but a reload "
+                        "mixes weight sets while data flows) (default: %(default)s)")
     p.add_argument("--pipeline", default=None, metavar="N|auto",
                    help="N: extra register stages beyond the default 2-cycle latency (default: 0), taken in "
                         "this order: after each MAC layer but the last, after the input path, on the charges. "
@@ -164,7 +169,7 @@ def run_rtl(args) -> int:
         design = _auto(args)
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
-                                    cuts=_cuts_arg(args.cuts))
+                                    cuts=_cuts_arg(args.cuts), config_bank=args.config_bank)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]

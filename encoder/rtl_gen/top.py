@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from .common import Options, _assign_concat, _instance, header
-from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, pipeline_order  # noqa: F401  (API)
-from .plan import DesignPlan
+from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, cut_points, pipeline_order  # noqa: F401  (API)
+from .plan import CFG_CONTROL_REGS, DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 
 CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
@@ -84,7 +84,11 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
         "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
     ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
-          f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
+          f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address.",
+          (f"Writes land in shadow banks until a COMMIT (address {plan.n_fields}); " if opts.config_bank == "shadow"
+           else "One bank written in place (--config-bank direct); ")
+          + "valid_in is ignored until a weight set",
+          f"is committed and ENABLE (address {plan.n_fields + 1}) is set; cfg_rst clears the configuration."]
          if prog else ["Weights: constants (zero weights have no multiplier)."])
       + ([f"E-link framing (--elinks {framing.elinks}): tx_data carries each BX's frame on {framing.elinks} e-links "
           f"(TX_DATA_0 in the top",
@@ -106,7 +110,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                   ("output wire", f"[{framing.elinks}*{ELINK_BITS}-1:0]",
                    f"tx_data  // e-link i at [{ELINK_BITS}*({framing.elinks}-1-i) +: {ELINK_BITS}]")]
     if prog:
-        ports += [("input  wire", "", "cfg_we"),
+        ports += [("input  wire", "", "cfg_rst  // configuration reset, synchronous, active high"),
+                  ("input  wire", "", "cfg_we"),
                   ("input  wire", vec(aw), "cfg_addr"),
                   ("input  wire", vec(dw), "cfg_wdata"),
                   ("output reg ", vec(dw), "cfg_rdata")]
@@ -114,15 +119,28 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         w(line)
     w(");")
 
+    # -- configuration register file
+    blocks = cfg_blocks(plan) if prog else []
+    stage_of = commit_stages(plan, cut_after) if prog else {}
+    n_commit = max(stage_of.values(), default=0) + 1
+    if prog:
+        _config(w, plan, opts, blocks, stage_of, n_commit)
+
     # -- valid pipeline
+    valid = "valid_in"
+    if prog:
+        w()
+        w("// Nothing enters the datapath before a weight set has been committed and ENABLE set.", 1)
+        w("wire valid_taken = valid_in && cfg_run;", 1)
+        valid = "valid_taken"
     w()
-    w(f"// Valid pipeline: valid_out follows valid_in by {latency} cycles.", 1)
+    w(f"// Valid pipeline: valid_out follows {valid} by {latency} cycles.", 1)
     w(f"reg {vec(latency)} valid_pipe;", 1)
     w("always @(posedge clk) begin", 1)
     w("if (rst) begin", 2)
     w(f"valid_pipe <= {latency}'d0;", 3)
     w("end else begin", 2)
-    w("valid_pipe <= " + ("valid_in;" if latency == 1 else f"{{valid_pipe[{latency - 2}:0], valid_in}};"), 3)
+    w("valid_pipe <= " + (f"{valid};" if latency == 1 else f"{{valid_pipe[{latency - 2}:0], {valid}}};"), 3)
     w("end", 2)
     w("end", 1)
     w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
@@ -154,55 +172,6 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         w("// Register stage after the input path.", 1)
         bus = register("cell_codes", f"{nu}*{ip.code_bits}", nu * ip.code_bits)
         sum_bus = register("module_sum_code", str(ip.sum_code_bits), ip.sum_code_bits)
-
-    # -- configuration register file
-    blocks = cfg_blocks(plan) if prog else []
-    if prog:
-        w()
-        w(f"// Configuration register file: {plan.n_fields} fields, one per address, in blocks of up to "
-          f"{CFG_BLOCK}.", 1)
-        for g in plan.groups:
-            w(f"// {g.name}: addresses {g.base}..{g.base + g.count - 1}, {g.bits} bits each, {g.order}.", 1)
-        for g in plan.groups:
-            w()
-            w(f"wire [{g.count}*{g.bits}-1:0] cfg_{g.name};", 1)
-            g_blocks = [b for b in blocks if b.group == g.name]
-            off = f"cfg_off_{g.name}"
-            if g.base:
-                w(f"wire {vec(aw)} {off} = cfg_addr - {aw}'d{g.base};  // address within the group", 1)
-            else:
-                w(f"wire {vec(aw)} {off} = cfg_addr;  // address within the group", 1)
-            w(f"wire cfg_in_{g.name} = {off} < {aw}'d{g.count};", 1)
-            for b in g_blocks:
-                tag = f"{g.name}_b{b.index}"
-                w(f"wire [{b.count}*{b.bits}-1:0] cfg_fields_{tag};", 1)
-                if g.count > CFG_BLOCK:
-                    hi_bits = aw - b.addr_bits
-                    w(f"wire cfg_sel_{tag} = cfg_in_{g.name} && ({off}[{aw - 1}:{b.addr_bits}] == "
-                      f"{hi_bits}'d{b.index});", 1)
-                else:
-                    w(f"wire cfg_sel_{tag} = cfg_in_{g.name};", 1)
-                w(f"wire {vec(b.bits)} cfg_rd_{tag};", 1)
-                _instance(w, "enc_cfg_block", [("COUNT", str(b.count)), ("WIDTH", str(b.bits)),
-                                               ("ADDR_BITS", str(b.addr_bits))], f"u_cfg_{tag}", [
-                    ("clk", "clk"), ("we", f"cfg_we && cfg_sel_{tag}"),
-                    ("addr", f"{off}[{b.addr_bits - 1}:0]" if b.addr_bits > 1 else f"{off}[0]"),
-                    ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]"),
-                    ("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")])
-            _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
-        w()
-        w("// Read-back: the addressed field, zero-extended, registered.", 1)
-        terms = []
-        for b in blocks:
-            tag = f"{b.group}_b{b.index}"
-            val = f"cfg_rd_{tag}" if b.bits == dw else f"{{{dw - b.bits}'d0, cfg_rd_{tag}}}"
-            terms.append(f"({{{dw}{{cfg_sel_{tag}}}}} & {val})" if dw > 1 else f"(cfg_sel_{tag} & {val})")
-        w(f"wire {vec(dw)} cfg_rdata_next =", 1)
-        for i, t in enumerate(terms):
-            w(("  " if i == 0 else "| ") + t + (";" if i == len(terms) - 1 else ""), 2)
-        # Not reset: the configuration interface works whatever the datapath does (weights
-        # are loaded and read back while the encoder is held in reset).
-        w("always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
 
     # -- layers
     for lp in plan.layers:
@@ -239,7 +208,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     # simulation), and nothing of that may reach the pins.
     w("// Output registers: cleared by reset, loaded only when the stage before them holds valid data.", 1)
     pipe_bits += n_lat * lat_bits + ip.sum_code_bits
-    out_valid = "valid_in" if latency == 1 else f"valid_pipe[{latency - 2}]"
+    out_valid = valid if latency == 1 else f"valid_pipe[{latency - 2}]"
     w("always @(posedge clk) begin", 1)
     w("if (rst) begin", 2)
     w(f"latents  <= {n_lat * lat_bits}'d0;", 3)
@@ -250,7 +219,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 2)
     w("end", 1)
     if framing:
-        pipe_bits += _framing(w, plan, framing, latency)
+        pipe_bits += _framing(w, plan, framing, latency, valid)
     w("endmodule")
     w()
     w("`default_nettype wire")
@@ -268,6 +237,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ]
     if prog:
         port_facts += [
+            {"name": "cfg_rst", "direction": "input", "width": 1, "role": "cfg_reset"},
             {"name": "cfg_we", "direction": "input", "width": 1, "role": "cfg_we"},
             {"name": "cfg_addr", "direction": "input", "width": aw, "role": "cfg_addr"},
             {"name": "cfg_wdata", "direction": "input", "width": dw, "role": "cfg_wdata"},
@@ -284,11 +254,103 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         ]
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
-             "cfg_blocks": len(blocks)}
+             "cfg_blocks": len(blocks), "commit_stages": n_commit,
+             "control_bits": (3 + 2 * dw + n_commit) if prog else 0}
     return w.text(), facts
 
 
-def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int) -> int:
+def commit_stages(plan: DesignPlan, cut_after: set[str]) -> dict[str, int]:
+    """Register group -> the pipeline stage that consumes it: the number of register stages a
+    crossing has passed when it meets the group's fields. A layer's weights meet it at the
+    products, its bias in the adder tree (after a products stage, before a tree stage)."""
+    order = [c.name for c in cut_points(plan)]
+
+    def before(name: str) -> int:
+        return sum(1 for c in order[:order.index(name)] if c in cut_after)
+
+    stages = {}
+    for g in plan.groups:
+        lp = next(lp for lp in plan.layers if lp.layer.name == g.layer)
+        stages[g.name] = before(f"{lp.name}.products" if g.kind == "weight" else f"{lp.name}.tree")
+    return stages
+
+
+def _config(w: Writer, plan: DesignPlan, opts: Options, blocks: list[CfgBlock], stage_of: dict[str, int],
+            n_commit: int) -> None:
+    """The register file: the weight banks (enc_cfg_block) and control/status (enc_cfg_ctrl)."""
+    aw, dw = plan.cfg_addr_bits, plan.cfg_data_bits
+    shadow = opts.config_bank == "shadow"
+    base = plan.n_fields
+    w()
+    w(f"// Configuration register file: {plan.n_fields} fields, one per address, in blocks of up to "
+      f"{CFG_BLOCK}.", 1)
+    for g in plan.groups:
+        w(f"// {g.name}: addresses {g.base}..{g.base + g.count - 1}, {g.bits} bits each, {g.order}.", 1)
+    w(f"// Control and status: addresses {base}..{base + CFG_CONTROL_REGS - 1} (COMMIT, ENABLE, RD_ACTIVE, "
+      f"STATUS, COMMITS, UNMAPPED); above: unmapped.", 1)
+    if shadow:
+        w("// Writes land in shadow banks; a COMMIT copies them into the active banks that the datapath", 1)
+        w("// reads, each bank when the first crossing after the commit reaches the stage that uses it.", 1)
+    else:
+        w("// --config-bank direct: one bank per block, written in place (a reload mixes weight sets).", 1)
+    w(f"wire {vec(n_commit)} cfg_commit;  // cfg_commit[k]: the banks read by pipeline stage k copy", 1)
+    w("wire cfg_run;        // ENABLE and a committed weight set: valid_in may enter", 1)
+    w("wire cfg_rd_active;  // read-back shows the active banks", 1)
+    w("wire cfg_sel_ctrl;", 1)
+    w(f"wire {vec(dw)} cfg_rd_ctrl;", 1)
+    _instance(w, "enc_cfg_ctrl", [("ADDR_BITS", str(aw)), ("DATA_BITS", str(dw)), ("BASE", str(base)),
+                                  ("STAGES", str(n_commit))], "u_cfg_ctrl", [
+        ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_we"), ("addr", "cfg_addr"), ("wdata", "cfg_wdata"),
+        ("commit", "cfg_commit"), ("run", "cfg_run"), ("rd_active", "cfg_rd_active"), ("sel", "cfg_sel_ctrl"),
+        ("rdata", "cfg_rd_ctrl")])
+    for g in plan.groups:
+        w()
+        stage = stage_of[g.name]
+        commit = "cfg_commit" if n_commit == 1 else f"cfg_commit[{stage}]"
+        w(f"wire [{g.count}*{g.bits}-1:0] cfg_{g.name};  // read in pipeline stage {stage}", 1)
+        g_blocks = [b for b in blocks if b.group == g.name]
+        off = f"cfg_off_{g.name}"
+        if g.base:
+            w(f"wire {vec(aw)} {off} = cfg_addr - {aw}'d{g.base};  // address within the group", 1)
+        else:
+            w(f"wire {vec(aw)} {off} = cfg_addr;  // address within the group", 1)
+        w(f"wire cfg_in_{g.name} = {off} < {aw}'d{g.count};", 1)
+        for b in g_blocks:
+            tag = f"{g.name}_b{b.index}"
+            w(f"wire [{b.count}*{b.bits}-1:0] cfg_fields_{tag};", 1)
+            if g.count > CFG_BLOCK:
+                hi_bits = aw - b.addr_bits
+                w(f"wire cfg_sel_{tag} = cfg_in_{g.name} && ({off}[{aw - 1}:{b.addr_bits}] == "
+                  f"{hi_bits}'d{b.index});", 1)
+            else:
+                w(f"wire cfg_sel_{tag} = cfg_in_{g.name};", 1)
+            w(f"wire {vec(b.bits)} cfg_rd_{tag};", 1)
+            _instance(w, "enc_cfg_block", [("COUNT", str(b.count)), ("WIDTH", str(b.bits)),
+                                           ("ADDR_BITS", str(b.addr_bits)), ("SHADOW", str(int(shadow))),
+                                           ("CLEAR_ON_RESET", "1")], f"u_cfg_{tag}", [
+                ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", f"cfg_we && cfg_sel_{tag}"),
+                ("addr", f"{off}[{b.addr_bits - 1}:0]" if b.addr_bits > 1 else f"{off}[0]"),
+                ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]"),
+                ("commit", commit), ("rd_active", "cfg_rd_active"),
+                ("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")])
+        _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
+    w()
+    w("// Read-back: the addressed field or control register, zero-extended, registered (0 if unmapped).", 1)
+    terms = []
+    for b in blocks:
+        tag = f"{b.group}_b{b.index}"
+        val = f"cfg_rd_{tag}" if b.bits == dw else f"{{{dw - b.bits}'d0, cfg_rd_{tag}}}"
+        terms.append(f"({{{dw}{{cfg_sel_{tag}}}}} & {val})" if dw > 1 else f"(cfg_sel_{tag} & {val})")
+    terms.append(f"({{{dw}{{cfg_sel_ctrl}}}} & cfg_rd_ctrl)" if dw > 1 else "(cfg_sel_ctrl & cfg_rd_ctrl)")
+    w(f"wire {vec(dw)} cfg_rdata_next =", 1)
+    for i, t in enumerate(terms):
+        w(("  " if i == 0 else "| ") + t + (";" if i == len(terms) - 1 else ""), 2)
+    # Not reset: the configuration interface works whatever the datapath does (weights
+    # are loaded and read back while the encoder is held in reset).
+    w("always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
+
+
+def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int, valid: str) -> int:
     """The e-link framing block on the output registers; returns its flip-flops outside the primitive's."""
     ip = plan.input
     n_lat, lat_bits = plan.ir.n_latent, plan.latent_bits
@@ -301,8 +363,8 @@ def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int) -> int
     w(f"reg {vec(latency)} bx_reset_pipe;", 1)
     w("always @(posedge clk) begin", 1)
     w(f"if (rst) bx_reset_pipe <= {latency}'d0;", 2)
-    w("else bx_reset_pipe <= " + ("valid_in && bx_reset;" if latency == 1
-                                   else f"{{bx_reset_pipe[{latency - 2}:0], valid_in && bx_reset}};"), 2)
+    w("else bx_reset_pipe <= " + (f"{valid} && bx_reset;" if latency == 1
+                                   else f"{{bx_reset_pipe[{latency - 2}:0], {valid} && bx_reset}};"), 2)
     w("end", 1)
     full = framing.mask == (1 << word) - 1
     note = "all ones: every latent bit is sent" if full else "bits with a 0 are dropped, the rest packed down"

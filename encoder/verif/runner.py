@@ -215,7 +215,8 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         models = _models(design, opts, stage)
         vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data)
         plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
-                              framing=design.framing is not None)
+                              framing=design.framing is not None,
+                              live_reload=design.registers is not None and design.registers.live_reload)
     shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
     for p, d in zip(plans, shard_dirs):
         planner.write(p, d, design, models, stage, sim.name, replay=bool(opts.replay))

@@ -38,6 +38,18 @@ class InputDriver:
             if b.framing:
                 b.bx_reset.value = self.rng.getrandbits(1)
 
+    async def hold(self, cycles: int) -> None:
+        """Idle cycles with the data bus left as it is: a long wait (a live weight reload) without the
+        cost of the datapath computing junk every cycle in simulation."""
+        if cycles <= 0:
+            return
+        await self.rise
+        self.bus.in_valid.value = 0
+        if self.bus.framing:
+            self.bus.bx_reset.value = 0
+        for _ in range(cycles - 1):
+            await self.rise
+
     async def send(self, vector_id: int, word: int, gap: int = 0, bx_reset: int = 0) -> None:
         if gap:
             await self.idle(gap)

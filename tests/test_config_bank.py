@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 def _design(tmp_path, name="design", cuts=None, bank="shadow", arch="tiny_conv", seed=4):
     ir = synthetic_ir(arch, "econt", seed=seed)
-    save_ir(ir, tmp_path / "ir.json")
+    save_ir(ir, tmp_path / f"{name}.json")
     d = generate(ir, "programmable", 0, cuts=cuts, config_bank=bank)
     return write_design(d, tmp_path / name), d.manifest
 

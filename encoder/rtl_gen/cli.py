@@ -50,9 +50,12 @@ def register(sub) -> None:
                         "layer). 'none': output registers only. 'list' prints this IR's names with the "
                         "flip-flops each stage costs, and exits")
     p.add_argument("--elinks", default=None, metavar="N|chip",
-                   help="add the e-link framing block (enc_elink_frame) on N e-links (1..13): ports bx_reset, "
-                        "tx_valid, tx_data[N*32-1:0], one more cycle of latency; 'chip' takes N and the latent "
-                        "mask from the IR's chip configuration (`encoder econt import`). Default: no framing")
+                   help="add the e-link framing block (enc_elink_frame) with up to N e-links (1..13): ports "
+                        "bx_reset, tx_valid, tx_data[N*32-1:0], one more cycle of latency, and two configuration "
+                        "registers on the configuration port (a byte-wide one on constant-weight designs): the "
+                        "e-link count (reset N) and the latent mask (reset all ones, or the chip "
+                        "configuration's). 'chip' takes N and the mask from the IR's chip configuration "
+                        "(`encoder econt import`). Default: no framing")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=run_rtl)
 
@@ -185,12 +188,16 @@ def run_rtl(args) -> int:
     print(f"  multipliers: {mult['total']} = {widths}")
     print(f"  accumulators: {accs}")
     rb = m["register_bits"]
-    extra = f", configuration {rb['config']} ({m['registers']['fields']} fields)" if "registers" in m else ""
+    extra = (f", configuration {rb['config']} ({m['registers']['fields']} weight fields"
+             f"{' and the framing registers' if 'framing' in m['registers'] else ''})" if "registers" in m else "")
     print(f"  register bits: {rb['total']} (pipeline {rb['pipeline']}{extra})")
     if "framing" in m:
         fr = m["framing"]
-        print(f"  e-link framing: {fr['elinks']} e-links (tx_data {32 * fr['elinks']} bits), latency "
-              f"{fr['latency']} cycles, latent mask from {fr['latent_mask_source']}")
+        regs = {r["name"]: r for r in m["registers"]["framing"]}
+        print(f"  e-link framing: up to {fr['elinks']} e-links (tx_data {32 * fr['elinks']} bits), latency "
+              f"{fr['latency']} cycles; e-link count at address {regs['elinks']['addr']} (reset {fr['elinks']}), "
+              f"latent mask at {regs['latent_mask']['addr']}..{regs['latent_mask']['addr'] + regs['latent_mask']['words'] - 1} "
+              f"(reset from {fr['latent_mask_source']})")
     return 0
 
 

@@ -17,6 +17,7 @@ from .input_path import input_path_module
 from .layer import layer_module, mac_modules
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
+from .framing import manifest_registers
 from .top import Framing, top_module
 
 def _rtl_dir() -> Path:
@@ -34,7 +35,7 @@ RTL_DIR = _rtl_dir()
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
 PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block", "enc_cfg_ctrl"], "constant": ["enc_mul_const"]}
 CONFIG_BANKS = ("shadow", "direct")
-PRIMITIVES_FRAMING = ["enc_elink_frame"]
+PRIMITIVES_FRAMING = ["enc_frame_cfg", "enc_elink_frame"]
 
 
 def primitive_path(name: str) -> Path:
@@ -255,12 +256,18 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         "multipliers": _multiplier_facts(plan),
         "register_bits": _register_bits(plan, facts),
     }
+    fregs = facts.get("framing_regs")
     if framing:
         m["framing"] = {
             "elinks": framing.elinks, "elink_bits": 32, "latency": facts["latency"] + 1,
             "frame": f"BX counter (5 bits) | module-sum code ({ip.sum_code_bits} bits) | latent field "
-                     f"({framing.field_bits(ip.sum_code_bits)} bits); TX_DATA_0 most significant",
+                     f"(32 count - {5 + ip.sum_code_bits} bits) on TX_DATA_0..count-1, TX_DATA_0 most "
+                     f"significant; e-links count..{framing.elinks - 1} zero",
+            "elinks_reset": framing.elinks,
             "latent_mask": f"0x{framing.mask:x}", "latent_mask_source": framing.mask_source,
+            "registers": ["elinks", "latent_mask"],
+            "takes_effect": "a write with cfg_we high in cycle t applies to every BX with valid_out high after "
+                            "cycle t; rst loads the reset values",
             "bx_counter": "counts valid BXs modulo 16 from reset; 31 on a BX with bx_reset, 1 on the next",
             "reference": "encoder.econt.framing.frame_words",
         }
@@ -288,12 +295,19 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
             "image_function": "encoder.rtl_gen.register_image(ir)",
             "map": fields,
         }
+    if fregs:
+        # The framing registers, on the weights' port (programmable) or on a port of their own.
+        regs = m.setdefault("registers", {"read_latency": 1, "keep_through_reset": False, "fields": 0,
+                                          "total_bits": 0, "blocks": 0, "groups": [], "map": []})
+        regs.update(data_width=fregs.data_bits, addr_width=fregs.addr_bits)
+        regs["framing"] = manifest_registers(framing, fregs)
     return m
 
 
 def _control_map(plan: DesignPlan, opts: Options, facts: dict) -> dict:
     """The control and status registers (rtl/enc_cfg_ctrl.v) and the commit protocol, for the manifest."""
-    base = plan.n_fields
+    base = facts["ctrl_base"]
+    data_bits = facts["cfg_data_bits"]
     return {
         "base": base,
         "registers": [
@@ -306,9 +320,9 @@ def _control_map(plan: DesignPlan, opts: Options, facts: dict) -> dict:
             {"name": "STATUS", "addr": base + 3, "access": "r", "meaning": "bit 0: weights loaded (a commit "
                                                                              "since the configuration reset)"},
             {"name": "COMMITS", "addr": base + 4, "access": "r",
-             "meaning": f"commits since the configuration reset, modulo 2^{plan.cfg_data_bits}"},
+             "meaning": f"commits since the configuration reset, modulo 2^{data_bits}"},
             {"name": "UNMAPPED", "addr": base + 5, "access": "r",
-             "meaning": f"writes to addresses >= {base + 6}, saturating at {(1 << plan.cfg_data_bits) - 1}"},
+             "meaning": f"writes to addresses >= {base + 6}, saturating at {(1 << data_bits) - 1}"},
         ],
         "unmapped_read_value": 0,
         "commit_stages": facts["commit_stages"],
@@ -328,6 +342,10 @@ def _register_bits(plan: DesignPlan, facts: dict) -> dict:
     shadow = config if plan.groups and facts.get("config_bank") == "shadow" else 0
     control = facts.get("control_bits", 0)
     readback = plan.cfg_data_bits if plan.groups else 0
+    fregs = facts.get("framing_regs")
+    if fregs:
+        config += fregs.count_bits + fregs.mask_bits
+        readback = fregs.data_bits
     return {"pipeline": facts["pipeline_bits"], "config": config, "shadow": shadow, "control": control,
             "readback": readback, "total": facts["pipeline_bits"] + config + shadow + control + readback}
 

@@ -4,38 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
 from .common import Options, _assign_concat, _instance, header
 from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, cut_points, pipeline_order  # noqa: F401  (API)
+from .framing import BX_FIELD_BITS, ELINK_BITS, MAX_ELINKS, Framing, FramingRegs, framing_regs  # noqa: F401  (API)
+from .framing import emit as _emit_framing
+from .framing import header_lines as _framing_header
 from .plan import CFG_CONTROL_REGS, DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 
 CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
-ELINK_BITS = 32         # bits one e-link carries per BX
-BX_FIELD_BITS = 5       # the frame's BX counter field
-MAX_ELINKS = 13         # the ECON-T's output e-links
-
-
-@dataclass
-class Framing:
-    """The e-link framing block on the outputs (enc_elink_frame): N e-links, a fixed latent mask."""
-
-    elinks: int
-    mask: int             # bit k keeps bit k of the latent word; all ones keeps every bit
-    mask_source: str      # where the mask came from, for the manifest
-
-    def check(self, n_latent_bits: int, sum_code_bits: int) -> None:
-        if not 1 <= self.elinks <= MAX_ELINKS:
-            raise UserError(f"--elinks: {self.elinks} outside 1..{MAX_ELINKS}")
-        if ELINK_BITS * self.elinks <= BX_FIELD_BITS + sum_code_bits:
-            raise UserError(f"--elinks: {self.elinks} e-links carry {ELINK_BITS * self.elinks} bits, not more than "
-                            f"the {BX_FIELD_BITS + sum_code_bits}-bit header")
-        if not 0 <= self.mask < (1 << n_latent_bits):
-            raise UserError(f"latent mask {self.mask:#x} ({self.mask_source}) is wider than the "
-                            f"{n_latent_bits}-bit latent word")
-
-    def field_bits(self, sum_code_bits: int) -> int:
-        return ELINK_BITS * self.elinks - BX_FIELD_BITS - sum_code_bits
 
 
 @dataclass
@@ -72,6 +49,14 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     lat_bits = plan.latent_bits
     lat_fmt = plan.ir.latent_format
     aw, dw = (plan.cfg_addr_bits, plan.cfg_data_bits) if prog else (0, 0)
+    # The framing registers share the configuration port (and may widen it); without
+    # programmable weights they are its only registers.
+    fregs = framing_regs(plan, framing) if framing else None
+    if fregs:
+        aw, dw = fregs.addr_bits, fregs.data_bits
+    has_cfg = prog or fregs is not None
+    # Control and status registers (programmable weights) after the weights and the framing registers.
+    ctrl_base = plan.n_fields + (fregs.count if fregs else 0)
     pipe_bits = 0
 
     w = Writer()
@@ -85,15 +70,12 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
     ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address.",
-          (f"Writes land in shadow banks until a COMMIT (address {plan.n_fields}); " if opts.config_bank == "shadow"
+          (f"Writes land in shadow banks until a COMMIT (address {ctrl_base}); " if opts.config_bank == "shadow"
            else "One bank written in place (--config-bank direct); ")
           + "valid_in is ignored until a weight set",
-          f"is committed and ENABLE (address {plan.n_fields + 1}) is set; cfg_rst clears the configuration."]
+          f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."]
          if prog else ["Weights: constants (zero weights have no multiplier)."])
-      + ([f"E-link framing (--elinks {framing.elinks}): tx_data carries each BX's frame on {framing.elinks} e-links "
-          f"(TX_DATA_0 in the top",
-          f"32 bits), tx_valid {latency + 1} cycles after valid_in; bx_reset (with valid_in) restarts the "
-          f"BX counter."] if framing else [])))
+      + (_framing_header(framing, fregs, latency) if framing else [])))
     w("`default_nettype none")
     w()
     w(f"module {plan.top} (")
@@ -110,8 +92,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                   ("output wire", f"[{framing.elinks}*{ELINK_BITS}-1:0]",
                    f"tx_data  // e-link i at [{ELINK_BITS}*({framing.elinks}-1-i) +: {ELINK_BITS}]")]
     if prog:
-        ports += [("input  wire", "", "cfg_rst  // configuration reset, synchronous, active high"),
-                  ("input  wire", "", "cfg_we"),
+        ports += [("input  wire", "", "cfg_rst  // configuration reset, synchronous, active high")]
+    if has_cfg:
+        ports += [("input  wire", "", "cfg_we"),
                   ("input  wire", vec(aw), "cfg_addr"),
                   ("input  wire", vec(dw), "cfg_wdata"),
                   ("output reg ", vec(dw), "cfg_rdata")]
@@ -123,8 +106,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     blocks = cfg_blocks(plan) if prog else []
     stage_of = commit_stages(plan, cut_after) if prog else {}
     n_commit = max(stage_of.values(), default=0) + 1
+    readback = []              # (select, read data, width) of every register on the port
     if prog:
-        _config(w, plan, opts, blocks, stage_of, n_commit)
+        readback = _config(w, plan, opts, aw, dw, ctrl_base, blocks, stage_of, n_commit)
 
     # -- valid pipeline
     valid = "valid_in"
@@ -219,7 +203,11 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 2)
     w("end", 1)
     if framing:
-        pipe_bits += _framing(w, plan, framing, latency, valid)
+        pipe_bits += _emit_framing(w, plan, framing, fregs, latency, valid)
+        readback.append(("cfg_sel_framing", "cfg_rd_framing", dw))
+    if readback:
+        # After the framing registers: the read-back mux takes theirs too.
+        _readback(w, dw, readback)
     w("endmodule")
     w()
     w("`default_nettype wire")
@@ -236,8 +224,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         {"name": "sum_code", "direction": "output", "width": ip.sum_code_bits, "role": "out_sum_code"},
     ]
     if prog:
+        port_facts.append({"name": "cfg_rst", "direction": "input", "width": 1, "role": "cfg_reset"})
+    if has_cfg:
         port_facts += [
-            {"name": "cfg_rst", "direction": "input", "width": 1, "role": "cfg_reset"},
             {"name": "cfg_we", "direction": "input", "width": 1, "role": "cfg_we"},
             {"name": "cfg_addr", "direction": "input", "width": aw, "role": "cfg_addr"},
             {"name": "cfg_wdata", "direction": "input", "width": dw, "role": "cfg_wdata"},
@@ -254,8 +243,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         ]
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
-             "cfg_blocks": len(blocks), "commit_stages": n_commit,
-             "control_bits": (3 + 2 * dw + n_commit) if prog else 0}
+             "cfg_blocks": len(blocks), "framing_regs": fregs, "commit_stages": n_commit,
+             "control_bits": (3 + 2 * dw + n_commit) if prog else 0, "ctrl_base": ctrl_base, "cfg_data_bits": dw}
     return w.text(), facts
 
 
@@ -275,12 +264,11 @@ def commit_stages(plan: DesignPlan, cut_after: set[str]) -> dict[str, int]:
     return stages
 
 
-def _config(w: Writer, plan: DesignPlan, opts: Options, blocks: list[CfgBlock], stage_of: dict[str, int],
-            n_commit: int) -> None:
-    """The register file: the weight banks (enc_cfg_block) and control/status (enc_cfg_ctrl)."""
-    aw, dw = plan.cfg_addr_bits, plan.cfg_data_bits
+def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: int, blocks: list[CfgBlock],
+            stage_of: dict[str, int], n_commit: int) -> list[tuple[str, str, int]]:
+    """The register file: the weight banks (enc_cfg_block) and control/status (enc_cfg_ctrl, at ``base``);
+    returns the read-back sources (select, read data, width)."""
     shadow = opts.config_bank == "shadow"
-    base = plan.n_fields
     w()
     w(f"// Configuration register file: {plan.n_fields} fields, one per address, in blocks of up to "
       f"{CFG_BLOCK}.", 1)
@@ -334,51 +322,24 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, blocks: list[CfgBlock], 
                 ("commit", commit), ("rd_active", "cfg_rd_active"),
                 ("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")])
         _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
+    return [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits) for b in blocks] \
+        + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)]
+
+
+def _readback(w: Writer, dw: int, sources: list[tuple[str, str, int]]) -> None:
+    """cfg_rdata: the addressed register (select, read data, width), zero-extended, registered."""
     w()
-    w("// Read-back: the addressed field or control register, zero-extended, registered (0 if unmapped).", 1)
+    w("// Read-back: the addressed register, zero-extended, registered (0 at an unmapped address).", 1)
     terms = []
-    for b in blocks:
-        tag = f"{b.group}_b{b.index}"
-        val = f"cfg_rd_{tag}" if b.bits == dw else f"{{{dw - b.bits}'d0, cfg_rd_{tag}}}"
-        terms.append(f"({{{dw}{{cfg_sel_{tag}}}}} & {val})" if dw > 1 else f"(cfg_sel_{tag} & {val})")
-    terms.append(f"({{{dw}{{cfg_sel_ctrl}}}} & cfg_rd_ctrl)" if dw > 1 else "(cfg_sel_ctrl & cfg_rd_ctrl)")
+    for sel, rd, bits in sources:
+        val = rd if bits == dw else f"{{{dw - bits}'d0, {rd}}}"
+        terms.append(f"({{{dw}{{{sel}}}}} & {val})" if dw > 1 else f"({sel} & {val})")
     w(f"wire {vec(dw)} cfg_rdata_next =", 1)
     for i, t in enumerate(terms):
         w(("  " if i == 0 else "| ") + t + (";" if i == len(terms) - 1 else ""), 2)
     # Not reset: the configuration interface works whatever the datapath does (weights
     # are loaded and read back while the encoder is held in reset).
     w("always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
-
-
-def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int, valid: str) -> int:
-    """The e-link framing block on the output registers; returns its flip-flops outside the primitive's."""
-    ip = plan.input
-    n_lat, lat_bits = plan.ir.n_latent, plan.latent_bits
-    word = n_lat * lat_bits
-    w()
-    w(f"// E-link framing on {framing.elinks} e-links: BX counter, module-sum code, latent field "
-      f"({framing.field_bits(ip.sum_code_bits)} bits).", 1)
-    w(f"// bx_reset travels with its BX through the {latency}-cycle datapath so that the counter, which", 1)
-    w("// sits at the outputs, restarts on the frame of that BX.", 1)
-    w(f"reg {vec(latency)} bx_reset_pipe;", 1)
-    w("always @(posedge clk) begin", 1)
-    w(f"if (rst) bx_reset_pipe <= {latency}'d0;", 2)
-    w("else bx_reset_pipe <= " + (f"{valid} && bx_reset;" if latency == 1
-                                   else f"{{bx_reset_pipe[{latency - 2}:0], {valid} && bx_reset}};"), 2)
-    w("end", 1)
-    full = framing.mask == (1 << word) - 1
-    note = "all ones: every latent bit is sent" if full else "bits with a 0 are dropped, the rest packed down"
-    w()
-    w(f"// Latent mask ({framing.mask_source}): {note}.", 1)
-    w(f"localparam [{word}-1:0] LATENT_MASK = {word}'h{framing.mask:x};", 1)
-    bxr = "bx_reset_pipe" if latency == 1 else f"bx_reset_pipe[{latency - 1}]"
-    _instance(w, "enc_elink_frame", [("N_ELINKS", str(framing.elinks)), ("N_LATENT", str(n_lat)),
-                                     ("LATENT_BITS", str(lat_bits)), ("SUM_BITS", str(ip.sum_code_bits))],
-              "u_elink_frame", [("clk", "clk"), ("rst", "rst"), ("valid", "valid_out"), ("bx_reset", bxr),
-                                ("latents", "latents"), ("sum_code", "sum_code"), ("mask", "LATENT_MASK"),
-                                ("tx_valid", "tx_valid"), ("tx_data", "tx_data")])
-    # bx_reset pipeline, BX counter (4), tx_valid and tx_data
-    return latency + 4 + 1 + ELINK_BITS * framing.elinks
 
 
 def _stages_lines(text: str, wrap: bool) -> list[str]:

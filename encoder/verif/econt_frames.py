@@ -5,12 +5,15 @@ Two halves in one module, as ``cocotb_first``:
 - ``check_rtl(config, input_csv, expected_csv, out_dir)`` (plain Python)
   imports the chip configuration into an IR, decodes the chip's eRx input
   words into CALQ charges and BX-counter resets, generates the design with
-  programmable weights and the framing block for the configuration's
-  e-links, builds it with Icarus and runs the cocotb test below, then
-  compares every BX's e-link words with the chip's testOutput.csv.
+  programmable weights and the framing block on all 13 of the chip's
+  e-links (count and latent mask at their reset values: 13, all ones),
+  builds it with Icarus and runs the cocotb test below, then compares every
+  BX's 13 e-link words with the chip's testOutput.csv, unused columns too.
 - ``chip_frames_match`` (the cocotb test) loads the register image through
-  the configuration port, reads every field back, drives one BX per clock
-  (bx_reset from the eRx header) and records tx_data while tx_valid is high.
+  the configuration port, writes the framing registers from the chip
+  configuration (eporttx_numen, mask_ae/mask_ae2) through the same port,
+  reads every field back, drives one BX per clock (bx_reset from the eRx
+  header) and records tx_data while tx_valid is high.
 
 Nothing here is fitted to one configuration: weights, mux, calibration,
 density, e-links and latent mask all come from the init.yaml given.
@@ -32,6 +35,7 @@ ENV_DESIGN = "ENCODER_FRAMES_DESIGN"
 ENV_STIMULUS = "ENCODER_FRAMES_STIMULUS"
 ENV_RESULT = "ENCODER_FRAMES_RESULT"
 ENV_FLIP = "ENCODER_FRAMES_FLIP_FIELD"     # testing the test: load one field with its LSB flipped
+ENV_FRAMING = "ENCODER_FRAMES_FRAMING"     # JSON: the e-link count and latent mask to write
 
 
 @dataclass
@@ -133,11 +137,14 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
 
     out = Path(out_dir)
     design_dir, build_dir = out / "design", (out / "build").resolve()
-    design = generate(ir, "programmable", 0, elinks="chip")
+    # The framing registers are written at run time, as on the chip: the design carries every
+    # e-link the chip has, and its reset values are not the configuration's.
+    from ..rtl_gen.top import MAX_ELINKS
+    design = generate(ir, "programmable", 0, elinks=MAX_ELINKS)
     write_design(design, design_dir, force=True)
     build_dir.mkdir(parents=True, exist_ok=True)
     stim = build_dir / "stimulus.npz"
-    np.savez(stim, counts=calq, bx_reset=bx_reset.astype(np.int64), expected=expected[:, :n_links])
+    np.savez(stim, counts=calq, bx_reset=bx_reset.astype(np.int64), expected=expected[:, :MAX_ELINKS])
     result = build_dir / "frames.npz"
     result.unlink(missing_ok=True)
 
@@ -155,6 +162,7 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
                     build_dir=build_dir, test_dir=build_dir, seed=seed, results_xml=str(build_dir / "results.xml"),
                     extra_env={ENV_DESIGN: str(design_dir.resolve()), ENV_STIMULUS: str(stim),
                                ENV_RESULT: str(result),
+                               ENV_FRAMING: json.dumps({"elinks": n_links, "latent_mask": hex(cfg.latent_mask)}),
                                **({ENV_FLIP: str(flip_field)} if flip_field is not None else {})},
                     log_file=sim_log)
     except SystemExit:
@@ -167,19 +175,18 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
         n_fields = int(z["fields"])
         data_seconds = float(z["data_seconds"])
 
-    # Every row of the chip's CSV, unused e-links included (the RTL drives only the active ones).
+    # Every column of the chip's CSV, unused e-links included: the RTL sends them as zero.
     n = min(len(got), len(expected))
     got_rows = np.zeros((len(got), expected.shape[1]), dtype=np.int64)
-    got_rows[:, :n_links] = got
+    got_rows[:, :got.shape[1]] = got
     same = (got_rows[:n] == expected[:n]).all(axis=1)
     bad = np.flatnonzero(~same)
-    mismatches = [{"bx": int(i), "expected": [f"{v:08x}" for v in expected[i, :n_links]],
-                   "got": [f"{v:08x}" for v in got_rows[i, :n_links]],
-                   "unused_links_nonzero": bool(expected[i, n_links:].any())} for i in bad[:5]]
+    mismatches = [{"bx": int(i), "expected": [f"{v:08x}" for v in expected[i]],
+                   "got": [f"{v:08x}" for v in got_rows[i]]} for i in bad[:5]]
     if len(got) != len(expected):
         mismatches.append({"bx": n, "note": f"{len(got)} frames out for {len(expected)} BX in"})
     csv = out / "testOutput.csv"
-    csv.write_text(format_tx_csv(got))
+    csv.write_text(format_tx_csv(got_rows))
     return FrameCheck(n_bx=len(expected), n_elinks=n_links, equal=int(same.sum()),
                       readback_errors=int(np.count_nonzero(readback)), fields=n_fields, mismatches=mismatches,
                       sim_seconds=t2 - t1, data_seconds=data_seconds, build_seconds=t1 - t0, csv=csv, log=sim_log)
@@ -240,15 +247,32 @@ if cocotb is not None:
             dut.cfg_wdata.value = int(code)
         await FallingEdge(dut.clk)
         dut.cfg_we.value = 0
+        # The framing registers out of reset (rst loads their reset values, 13 e-links and all
+        # ones): the chip configuration's e-link count and latent mask, after the weights.
+        dut.rst.value = 0
+        chip = json.loads(os.environ[ENV_FRAMING])
+        regs = {r["name"]: r for r in manifest["registers"]["framing"]}
+        count, mask = regs["elinks"], regs["latent_mask"]
+        wb = mask["word_bits"]
+        framing = {count["addr"]: int(chip["elinks"])}
+        framing.update({mask["addr"] + j: (int(chip["latent_mask"], 16) >> (wb * j)) & ((1 << wb) - 1)
+                        for j in range(mask["words"])})
+        for addr, word in framing.items():
+            await FallingEdge(dut.clk)
+            dut.cfg_we.value = 1
+            dut.cfg_addr.value = addr
+            dut.cfg_wdata.value = word
+        await FallingEdge(dut.clk)
+        dut.cfg_we.value = 0
         # Read back out of reset, in normal operation (a design may hold cfg_rdata in reset;
         # the fields themselves keep their value through it).
-        dut.rst.value = 0
-        readback = np.zeros(len(image), dtype=np.int64)
-        for addr in range(len(image)):
+        want = dict(enumerate(int(v) for v in image)) | framing
+        readback = np.zeros(len(want), dtype=np.int64)
+        for k, (addr, word) in enumerate(want.items()):
             dut.cfg_addr.value = addr
             await FallingEdge(dut.clk)
             got = dut.cfg_rdata.value
-            readback[addr] = 0 if got.is_resolvable and got.to_unsigned() == image[addr] else 1
+            readback[k] = 0 if got.is_resolvable and got.to_unsigned() == word else 1
 
         tx: list[list[int]] = []
 
@@ -280,13 +304,14 @@ if cocotb is not None:
             await FallingEdge(dut.clk)
 
         got = np.asarray(tx, dtype=np.int64).reshape(-1, n_links)
-        np.savez(os.environ[ENV_RESULT], tx=got, readback_errors=readback, fields=len(image),
+        np.savez(os.environ[ENV_RESULT], tx=got, readback_errors=readback, fields=len(want),
                  data_seconds=time.monotonic() - t_data)
-        assert not readback.any(), f"{int(readback.sum())} of {len(image)} configuration fields read back wrong"
+        assert not readback.any(), f"{int(readback.sum())} of {len(want)} configuration fields read back wrong"
         assert len(got) == len(expected), f"{len(got)} frames for {len(expected)} BX"
         bad = np.flatnonzero((got != expected).any(axis=1))
         for i in bad[:5]:
             dut._log.error(f"BX {i}: expected {' '.join(f'{v:08x}' for v in expected[i])}, "
                            f"got {' '.join(f'{v:08x}' for v in got[i])}")
         assert not bad.size, f"{bad.size} of {len(expected)} BX differ from the chip's output words"
-        dut._log.info(f"{len(expected)} BX equal the chip's output words on {n_links} e-links")
+        dut._log.info(f"{len(expected)} BX equal the chip's output words on {n_links} e-links "
+                      f"({chip['elinks']} enabled)")

@@ -75,7 +75,9 @@ class Bus:
         self.out_latents = field("out_latents")
         self.out_sum_code = handle("out_sum_code")
         self.programmable = design["weights"] == "programmable"
-        if self.programmable:
+        # A configuration port: programmable weights, or the framing registers (either weight mode).
+        self.has_cfg = "cfg_we" in ports
+        if self.has_cfg:
             self.cfg_we = handle("cfg_we")
             self.cfg_addr = handle("cfg_addr")
             self.cfg_wdata = handle("cfg_wdata")

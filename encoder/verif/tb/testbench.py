@@ -4,9 +4,13 @@ The plan (written by ``encoder.verif.plan``) lists the vectors of one
 shard with the idle cycles before each, and events between vectors: a reset
 asserted while vectors are in flight, or a load of another weight set
 (programmable designs). On designs with the e-link framing block the
-plan also gives each vector's bx_reset flag, and a frame monitor and
-scoreboard check every frame on tx_data. The testbench writes result.json
-and mismatches.json into the shard directory.
+plan also gives each vector's bx_reset flag and writes of the framing
+registers (e-link count, latent mask), which go through the configuration
+port while the vectors stream on and are read back; a configuration
+monitor reports every write the pins show to the reference model, and a
+frame monitor and scoreboard check every frame on tx_data against the
+registers in force when its BX reached the framing block. The testbench
+writes result.json and mismatches.json into the shard directory.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import random
 import time
 from pathlib import Path
 
+import cocotb
 import numpy as np
 import cocotb
 from cocotb.clock import Clock
@@ -25,11 +30,11 @@ from cocotb.triggers import RisingEdge
 
 from ...ir import load_ir
 from .. import regmap
-from ..design import RegField, RegisterMap
+from ..design import Framing, RegField, RegisterMap
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
 from .model import FrameSpec, ReferenceModel
-from .monitor import CommitMonitor, FrameMonitor, InputMonitor, OutputMonitor, Sampler
+from .monitor import CommitMonitor, ConfigMonitor, FrameMonitor, InputMonitor, OutputMonitor, Sampler
 from .scoreboard import FrameScoreboard, Scoreboard, frame_words_hex
 
 CLOCK_NS = 10
@@ -39,6 +44,7 @@ PROGRESS_SECONDS = 0.5
 BLOCKED_VECTORS = 8        # vectors driven before the weights are committed: the design must drop them
 UNMAPPED_WRITES = 3        # writes to unmapped addresses at power-up: counted by the design
 COMMIT_TAIL = 16           # vectors kept for after the shadow is written, so the commit falls among them
+SHADOW_BURST = 64         # register writes a live reload makes before it lets other writes use the port
 MAX_PACE = 64              # most idle cycles added after a vector while a live reload writes the shadow
 
 
@@ -81,7 +87,8 @@ class EncoderTestbench:
         self.ref = ReferenceModel(self.models, None if fr is None else FrameSpec(
             elinks=int(fr["elinks"]), mask=int(fr["latent_mask"], 16),
             latent_bits=int(ports["out_latents"].get("field_width") or ports["out_latents"]["width"]),
-            sum_code_bits=int(ports["out_sum_code"]["width"])))
+            sum_code_bits=int(ports["out_sum_code"]["width"]), count=int(fr["count_reset"]),
+            latency=self.latency))
         self.board = Scoreboard(self.ref, self.latency, design["reset_sync"])
         self.in_mon.subscribers.append(self.ref.write)
         self.in_mon.reset_subscribers += [self.ref.on_reset, self.board.on_reset]
@@ -94,10 +101,18 @@ class EncoderTestbench:
             self.frame_board = FrameScoreboard(self.ref, self.tx_latency, int(fr["elinks"]), design["reset_sync"])
             self.frame_mon.subscribers.append(self.frame_board.observe)
             self.in_mon.reset_subscribers.append(self.frame_board.on_reset)
+            # The config monitor samples after the input monitor, in the same cycle.
+            self.cfg_mon = ConfigMonitor(self.bus, fr)
+            self.sampler.monitors.append(self.cfg_mon)
+            self.cfg_mon.subscribers.append(self.ref.on_config)
+        self.framing = None if fr is None else Framing(
+            **{k: v for k, v in fr.items() if k != "latent_mask"}, mask=int(fr["latent_mask"], 16))
+        self.framing_task = None
+        self.framing_writes = 0
         self.boards = [self.board] + ([self.frame_board] if self.frame_board else [])
         self.drain_cycles = max(self.latency, self.tx_latency or 0)
         self.regs = _register_map(design["registers"]) if self.bus.programmable else None
-        self.cfg = ConfigDriver(self.bus, self.regs.read_latency) if self.regs else None
+        self.cfg = ConfigDriver(self.bus, self.regs.read_latency if self.regs else 1) if self.bus.has_cfg else None
         self.readback: list[dict] = []
         self.config_errors: list[dict] = []
         self.ctrl = self.regs.control if self.regs is not None else None
@@ -127,7 +142,7 @@ class EncoderTestbench:
         b.in_counts.handle.value = 0
         if b.framing:
             b.bx_reset.value = 0
-        if b.programmable:
+        if b.has_cfg:
             b.cfg_we.value = 0
             b.cfg_addr.value = 0
             b.cfg_wdata.value = 0
@@ -167,8 +182,13 @@ class EncoderTestbench:
         await self.check_status(f"load {self.model_names[m]}")
 
     async def commit(self) -> None:
+        """COMMIT, then wait until the last stage's banks have copied: the active banks switch stage by
+        stage, as the first crossing after the commit reaches them, so an earlier read-back of a late
+        stage would still show the old set."""
         await self.cfg.write({self.ctrl["COMMIT"]: 1})
         self.commits_written += 1
+        for _ in range(self.latency + 1):
+            await self.rise
 
     async def read_ctrl(self, *names: str) -> dict[str, int | None]:
         got = await self.cfg.read([self.ctrl[n] for n in names])
@@ -254,7 +274,11 @@ class EncoderTestbench:
 
     # ---- live reload (shadow banks) ------------------------------------
     async def _write_shadow(self, m: int) -> None:
-        await self.cfg.write(regmap.image(self.regs, self.models[m]))
+        """The weight set into the shadow banks, in bursts, so that other writes (framing registers)
+        get the port between them."""
+        words = list(regmap.image(self.regs, self.models[m]).items())
+        for k in range(0, len(words), SHADOW_BURST):
+            await self.cfg.write(dict(words[k:k + SHADOW_BURST]))
         self.ref.shadow = m
 
     async def _commit_live(self, m: int, read_back: bool) -> None:
@@ -264,6 +288,39 @@ class EncoderTestbench:
         if read_back:
             await self.read_back(m, f"live reload {self.model_names[m]}")
             await self.check_status(f"live reload {self.model_names[m]}")
+    # ---- framing registers ---------------------------------------------
+    async def read_back_framing(self, count: int, mask: int, when: str) -> int:
+        """Read the e-link count and latent mask registers; compare with what they should hold."""
+        fr = self.framing
+        want = fr.image(count, mask)
+        got = await self.cfg.read(list(want))
+        errors = 0
+        for addr, word in want.items():
+            val = got[addr]
+            if not (val.is_resolvable and val.to_unsigned() == word):
+                errors += 1
+                if len(self.readback) < 200:
+                    self.readback.append({"when": when, "addr": addr, "expected": word, "got": str(val)})
+        self.events_done.append({"event": "read_back_framing", "when": when, "registers": len(want),
+                                 "errors": errors, "cycle": self.cycle()})
+        return errors
+
+    async def write_framing(self, count: int, mask: int, before: int) -> None:
+        """Write the count, then the mask words, then read both back; runs beside the vector stream."""
+        at = self.cycle()
+        await self.cfg.write(self.framing.image(count, mask))
+        self.events_done.append({"event": "framing", "elinks": count, "latent_mask": f"0x{mask:x}",
+                                 "cycle": at, "before_vector": before})
+        self.framing_writes += 1
+        await self.read_back_framing(count, mask, f"framing write before vector {before}")
+
+    async def framing_done(self) -> None:
+        """Let a framing write in progress finish before anything else uses the configuration port."""
+        if self.framing_task is not None:
+            # Idle cycles meanwhile: valid_in must not stay high from the last vector.
+            while not self.framing_task.done():
+                await self.driver.idle(1)
+            self.framing_task = None
 
     # ---- events --------------------------------------------------------
     def check(self, final: bool = False) -> None:
@@ -275,7 +332,9 @@ class EncoderTestbench:
         self.check()
 
     async def reset_in_flight(self) -> None:
-        """Fill the pipeline with throw-away vectors, then reset while they are inside."""
+        """Fill the pipeline with throw-away vectors, then reset while they are inside.
+
+        The reset also loads the framing registers' reset values (the model follows the pins)."""
         n = max(self.drain_cycles, 1)
         top = (1 << self.bus.in_counts.width) - 1
         for _ in range(n):
@@ -298,6 +357,9 @@ class EncoderTestbench:
             await self.power_up()
         if self.regs is not None:
             await self.load(0)
+        if self.framing is not None:
+            fr = self.framing
+            await self.read_back_framing(fr.count_reset, fr.mask, "reset values")
         t_stream = time.monotonic()
         ids, counts, gaps = self.arrays["ids"], self.arrays["counts"], self.arrays["gaps"]
         bx_reset = self.arrays.get("bx_reset")
@@ -307,7 +369,8 @@ class EncoderTestbench:
         for ev in self.plan["events"]:
             events.setdefault(int(ev["before"]), []).append(ev)
         loads_left = sum(1 for ev in self.plan["events"] if ev["kind"] == "load")
-        starts = sorted(events) + [len(ids)]
+        # A live reload's shadow writes are spread over the vectors up to the next reset or load.
+        starts = sorted(i for i, evs in events.items() if any(e["kind"] in ("reset", "load") for e in evs)) + [len(ids)]
         field = self.bus.in_counts
         last_progress = t0
         reload = None              # live reload in progress: model, shadow task, pace, commit point
@@ -315,10 +378,23 @@ class EncoderTestbench:
         for i in range(len(ids)):
             for ev in events.get(i, ()):
                 t_event = time.monotonic()
+                if ev["kind"] in ("reset", "load", "framing"):
+                    await self.framing_done()
+                # A framing write shares the port with a live reload (ConfigDriver takes turns); a reset or
+                # another load waits for the reload.
                 if ev["kind"] == "reset":
                     # The configuration port is the reload's until it is done.
                     reload = await self._finish_reload(reload, background)
                     await self.reset_in_flight()
+                elif ev["kind"] == "framing" and self.framing is not None:
+                    # Replays settle: the vectors before go out under the old values, the next under
+                    # the new ones alone. Otherwise no drain: the write goes in while the vectors stream on.
+                    if ev.get("settle"):
+                        await self.drain()
+                    self.framing_task = cocotb.start_soon(
+                        self.write_framing(int(ev["elinks"]), int(ev["latent_mask"], 16), i))
+                    if ev.get("settle"):
+                        await self.framing_done()
                 elif ev["kind"] == "load" and self.regs is not None:
                     loads_left -= 1
                     m = int(ev["model"])
@@ -356,6 +432,7 @@ class EncoderTestbench:
                 if now - last_progress > PROGRESS_SECONDS:
                     (self.dir / "progress").write_text(str(i + 1))
                     last_progress = now
+        await self.framing_done()
         await self._finish_reload(reload, background)
         await self.driver.idle(self.drain_cycles + 4)
         self.check(final=True)
@@ -452,6 +529,7 @@ class EncoderTestbench:
                                       for o in fb.unexpected[:50]],
                 "n_unexpected_frames": len(fb.unexpected), "frames_flushed_by_reset": len(fb.flushed),
                 "bx_resets": int(sum(int(f) for f in self.arrays.get("bx_reset", []))),
+                "framing_writes": self.framing_writes,
                 "tx_latency_expected": self.tx_latency,
                 "tx_latency_seen": {str(k): v for k, v in sorted(fb.latency_seen.items())},
             })

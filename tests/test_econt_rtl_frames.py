@@ -179,6 +179,16 @@ def test_framing_option_manifest_and_lint(tmp_path):
     assert ports["out_tx_data"]["width"] == 160 and ports["out_tx_data"]["latency"] == m["latency"] + 1
     assert "in_bx_reset" in ports and m["framing"]["elinks"] == 5 and "enc_elink_frame.v" in m["sources"]
     assert m["framing"]["latent_mask"] == hex((1 << WORD) - 1)
+    # The framing registers after the 2,144 weight fields, on the weights' 6-bit port: count (3 bits,
+    # reset 5), then the 144-bit mask in 24 words; the header states them.
+    regs = {r["name"]: r for r in m["registers"]["framing"]}
+    assert (regs["elinks"]["addr"], regs["elinks"]["width"], regs["elinks"]["reset"]) == (2144, 3, 5)
+    assert (regs["latent_mask"]["addr"], regs["latent_mask"]["words"], regs["latent_mask"]["word_bits"]) == \
+        (2145, 24, 6) and regs["latent_mask"]["reset"] == hex((1 << WORD) - 1)
+    assert m["registers"]["data_width"] == 6 and m["registers"]["addr_width"] == 12
+    top = d.files[f"{d.top}.v"]
+    assert "//   address 2144: e-link count, 3 bits, reset 5" in top
+    assert "//   addresses 2145..2168: latent mask, 144 bits in 24 words of 6" in top
     # a trained-model IR (constant weights, 2 e-links, all latent bits) lints as clean as the chip's
     small = generate(synthetic_ir("tiny_conv", "econt", seed=3), "constant", 1, elinks=2)
     for label, design in (("chip", d), ("small", small)):
@@ -189,8 +199,10 @@ def test_framing_option_manifest_and_lint(tmp_path):
         r = run(["verilator", "--lint-only", "-Wall", "--top-module", design.top, *srcs])
         assert r.returncode == 0 and r.stderr.strip() == "", r.stderr[-2000:]
         assert json.loads((out / "manifest.json").read_text())["framing"]["elinks"] in (5, 2)
-    # without the option the design has no framing block
-    assert "framing" not in generate(synthetic_ir("tiny_conv", "econt", seed=3), "constant", 0).manifest
+    # without the option the design has no framing block, and a constant-weight one no configuration port
+    plain = generate(synthetic_ir("tiny_conv", "econt", seed=3), "constant", 0).manifest
+    assert "framing" not in plain and "registers" not in plain
+    assert not {p["role"] for p in plain["ports"]} & {"cfg_we", "cfg_addr", "cfg_wdata", "cfg_rdata"}
 
 
 @pytest.mark.parametrize("elinks,msg", [(0, "outside 1..13"), (14, "outside 1..13"), ("x", "expected a number"),

@@ -120,6 +120,16 @@ def test_unused_elinks_not_zero_fail(framed, tmp_path):
     assert code == 1 and s["mismatches"] == 0 and s["frame_mismatches"] > 0
     fails = json.loads((rd / "failures.json").read_text())["vectors"]
     assert all(f["expected"]["elinks"] == 1 and f["got"]["tx_data"][1] == "ffffffff" for f in fails)
+    # Replayed, they are framed with the count and mask they failed under (written before them): they
+    # fail again bit for bit, though the design resets to 2 e-links.
+    saved = json.loads((rd / "failures.json").read_text())
+    saved["vectors"] = [f for f in fails if f["id"] >= 0][:3]
+    (tmp_path / "some.json").write_text(json.dumps(saved))
+    code, s2, out2, rd2 = _sim(d, tmp_path, "replay", replay=str(tmp_path / "some.json"))
+    again = {f["id"]: f for f in json.loads((rd2 / "failures.json").read_text())["vectors"] if f["id"] >= 0}
+    assert code == 1 and sorted(again) == sorted(f["id"] for f in saved["vectors"])
+    for f in saved["vectors"]:
+        assert again[f["id"]]["expected"] == f["expected"] and again[f["id"]]["got"] == f["got"]
 
 
 def test_mask_register_ignoring_writes_fails_read_back_and_frames(framed, tmp_path):

@@ -99,9 +99,10 @@ def register(sub) -> None:
 
     c = s.add_parser("check-rtl", help="simulate the generated RTL of a chip configuration against its output words",
                      description="Import init.yaml, generate the design with programmable weights and the e-link "
-                                 "framing block for the configuration's e-links (`encoder rtl --elinks chip`), "
-                                 "load the register image through the configuration port and read every field "
-                                 "back, drive the decoded testInput.csv one BX per clock on Icarus (cocotb; "
+                                 "framing block on all 13 of the chip's e-links (`encoder rtl --elinks 13`), "
+                                 "load the register image through the configuration port, write the e-link count "
+                                 "and latent mask from the configuration into the framing registers through the "
+                                 "same port, read every field back, drive the decoded testInput.csv one BX per clock on Icarus (cocotb; "
                                  "bx_reset from the eRx header) and compare every BX's TX_DATA words with the "
                                  "expected CSV. Writes DIR/design, DIR/build and DIR/testOutput.csv (the RTL's "
                                  "words). Exit status 1 on any difference.")

@@ -24,6 +24,11 @@ def register(sub) -> None:
                    help="programmable: weights in a configuration register file written through "
                         "cfg_addr/cfg_wdata/cfg_we (as the ECON-T chip); constant: weights as literals, "
                         "no multiplier for a zero weight (default: %(default)s)")
+    p.add_argument("--config-bank", choices=("shadow", "direct"), default="shadow",
+                   help="programmable weights: shadow (writes land in a shadow bank; a COMMIT register write "
+                        "copies it into the active bank so that every crossing meets one complete weight set) "
+                        "or direct (one bank written in place: half the configuration flip-flops, but a reload "
+                        "mixes weight sets while data flows) (default: %(default)s)")
     p.add_argument("--pipeline", default=None, metavar="N|auto",
                    help="N: extra register stages beyond the default 2-cycle latency (default: 0), taken in "
                         "this order: after each MAC layer but the last, after the input path, on the charges. "
@@ -45,9 +50,12 @@ def register(sub) -> None:
                         "layer). 'none': output registers only. 'list' prints this IR's names with the "
                         "flip-flops each stage costs, and exits")
     p.add_argument("--elinks", default=None, metavar="N|chip",
-                   help="add the e-link framing block (enc_elink_frame) on N e-links (1..13): ports bx_reset, "
-                        "tx_valid, tx_data[N*32-1:0], one more cycle of latency; 'chip' takes N and the latent "
-                        "mask from the IR's chip configuration (`encoder econt import`). Default: no framing")
+                   help="add the e-link framing block (enc_elink_frame) with up to N e-links (1..13): ports "
+                        "bx_reset, tx_valid, tx_data[N*32-1:0], one more cycle of latency, and two configuration "
+                        "registers on the configuration port (a byte-wide one on constant-weight designs): the "
+                        "e-link count (reset N) and the latent mask (reset all ones, or the chip "
+                        "configuration's). 'chip' takes N and the mask from the IR's chip configuration "
+                        "(`encoder econt import`). Default: no framing")
     p.add_argument("--tmr", default="none", metavar="none|config",
                    help="radiation tolerance: none (default, the design as always) or config: the configuration "
                         "bank triplicated (three copies, majority voter, every copy reloaded with the voted value "
@@ -171,7 +179,8 @@ def run_rtl(args) -> int:
         design = _auto(args)
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
-                                    cuts=_cuts_arg(args.cuts), tmr_mode=args.tmr)
+                                    cuts=_cuts_arg(args.cuts), config_bank=args.config_bank,
+                                    tmr_mode=args.tmr)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]
@@ -187,12 +196,16 @@ def run_rtl(args) -> int:
     print(f"  multipliers: {mult['total']} = {widths}")
     print(f"  accumulators: {accs}")
     rb = m["register_bits"]
-    extra = f", configuration {rb['config']} ({m['registers']['fields']} fields)" if "registers" in m else ""
+    extra = (f", configuration {rb['config']} ({m['registers']['fields']} weight fields"
+             f"{' and the framing registers' if 'framing' in m['registers'] else ''})" if "registers" in m else "")
     print(f"  register bits: {rb['total']} (pipeline {rb['pipeline']}{extra})")
     if "framing" in m:
         fr = m["framing"]
-        print(f"  e-link framing: {fr['elinks']} e-links (tx_data {32 * fr['elinks']} bits), latency "
-              f"{fr['latency']} cycles, latent mask from {fr['latent_mask_source']}")
+        regs = {r["name"]: r for r in m["registers"]["framing"]}
+        print(f"  e-link framing: up to {fr['elinks']} e-links (tx_data {32 * fr['elinks']} bits), latency "
+              f"{fr['latency']} cycles; e-link count at address {regs['elinks']['addr']} (reset {fr['elinks']}), "
+              f"latent mask at {regs['latent_mask']['addr']}..{regs['latent_mask']['addr'] + regs['latent_mask']['words'] - 1} "
+              f"(reset from {fr['latent_mask_source']})")
     return 0
 
 

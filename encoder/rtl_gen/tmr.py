@@ -2,12 +2,13 @@
 
 ``none`` is the design as it always was, byte for byte. ``config``
 triplicates the configuration bank: every configuration block becomes an
-``enc_cfg_block_tmr`` (its bank an ``enc_tmr_reg``: three copies, separate
-instances so synthesis keeps them, a bitwise majority voter, each copy
-reloaded with the voted value every cycle), with a counter of corrected
-upsets per block. The counters sit on the configuration port after every
-other register, ``CNT_WORDS`` addresses each (low word first), read like any
-register and cleared by a write to any of their addresses.
+``enc_cfg_block_tmr`` (each of its banks, shadow and active, an
+``enc_tmr_reg``: three copies, separate instances so synthesis keeps them,
+a bitwise majority voter, each copy reloaded with the voted value every
+cycle), with a counter of corrected upsets per block. The counters sit on
+the configuration port after the control registers, ``CNT_WORDS``
+read-only addresses each (low word first); the configuration reset
+(cfg_rst) clears them, as it clears the rest of the configuration.
 
 This module holds what the TMR adds to a design: the counter addresses,
 the header lines, the counter decode and read-back sources, and the
@@ -61,32 +62,27 @@ class Counters:
 
 def header_lines(c: Counters) -> list[str]:
     return [
-        f"Radiation tolerance (--tmr config): the configuration bank is triplicated (enc_cfg_block_tmr: three copies",
-        "behind a bitwise majority voter, every copy reloaded with the voted value each cycle, so a single upset is",
-        "outvoted at once and corrected at the next edge; read-back shows the voted value). Per block a counter of",
-        f"corrected upsets ({c.bits} bits, saturating, kept through rst) at addresses {c.base}..{c.base + c.count - 1},"
-        f" {CNT_WORDS} words each,",
-        "low word first, in block order; a write to a counter's address clears it. Pipeline, output and framing",
-        "registers are not triplicated.",
+        "Radiation tolerance (--tmr config): the configuration bank is triplicated. Each block is an enc_cfg_block_tmr:",
+        "its banks (shadow and active) are kept in three copies behind a bitwise majority voter, every copy reloaded",
+        "with the voted bank each cycle, so a single upset is outvoted at once and corrected at the next edge; the",
+        "datapath and the read-back see voted values. Per block a counter of corrected upsets "
+        f"({c.bits} bits, saturating,",
+        f"cleared by cfg_rst, kept through rst), read-only at addresses {c.base}..{c.base + c.count - 1}, "
+        f"{CNT_WORDS} words each, low word first,",
+        "in block order. Pipeline, valid, output, framing, control and read-back registers are not triplicated.",
     ]
 
 
-def emit_counter_decode(w: Writer, c: Counters, aw: int) -> None:
-    """Wires selecting the counter addresses, and the clear of each counter."""
+def emit_counters(w: Writer, c: Counters, aw: int) -> None:
+    """The counters' address decode and read data (the blocks drive seu_corrected_<tag>)."""
     dw = c.data_bits
     w()
-    w(f"// Corrected-upset counters: {len(c.tags)} blocks x {CNT_WORDS} words from address {c.base}.", 1)
+    w(f"// Corrected-upset counters: {len(c.tags)} blocks x {CNT_WORDS} read-only words from address "
+      f"{c.base}.", 1)
     w(f"wire {vec(aw)} cfg_off_seu = cfg_addr - {aw}'d{c.base};  // address within the counters", 1)
     w(f"wire cfg_sel_seu = cfg_off_seu < {aw}'d{c.count};", 1)
-    for k, tag in enumerate(c.tags):
-        lo = CNT_WORDS * k
-        above = f" && (cfg_off_seu >= {aw}'d{lo})" if lo else ""
-        w(f"wire cfg_seu_hit_{tag} = cfg_sel_seu{above} && (cfg_off_seu < {aw}'d{lo + CNT_WORDS});", 1)
-        w(f"wire [{c.bits}-1:0] seu_corrected_{tag};", 1)
-    # Read-back: the addressed word of the addressed counter.
     w(f"reg {vec(dw)} cfg_rd_seu;", 1)
     w("always @* begin", 1)
-    w(f"cfg_rd_seu = {dw}'d0;", 2)
     w("case (cfg_off_seu)", 2)
     for k, tag in enumerate(c.tags):
         for j in range(CNT_WORDS):
@@ -94,6 +90,11 @@ def emit_counter_decode(w: Writer, c: Counters, aw: int) -> None:
     w(f"default: cfg_rd_seu = {dw}'d0;", 3)
     w("endcase", 2)
     w("end", 1)
+
+
+def counter_wires(w: Writer, c: Counters) -> None:
+    for tag in c.tags:
+        w(f"wire [{c.bits}-1:0] seu_corrected_{tag};", 1)
 
 
 def manifest(c: Counters, triplicated: list[dict]) -> dict:
@@ -104,10 +105,11 @@ def manifest(c: Counters, triplicated: list[dict]) -> dict:
         "triplicated": triplicated,
         "triplicated_bits": sum(t["bits"] for t in triplicated),
         "not_triplicated": ["pipeline registers", "valid pipeline", "output registers", "read-back register",
-                            "framing block and its registers", "the counters"],
+                            "control and status registers (enc_cfg_ctrl)", "framing block and its registers",
+                            "the counters"],
         "counters": {
-            "meaning": "cycles in which the copies of a block disagreed: one per corrected upset; saturating; "
-                       "cleared by a write to any of the counter's addresses; kept through rst",
+            "meaning": "cycles in which the copies of a block's banks disagreed: one per corrected upset; "
+                       "saturating; read-only; cleared by cfg_rst; kept through rst",
             "bits": c.bits, "words": CNT_WORDS, "word_order": "low word first", "base": c.base,
             "blocks": [{"block": tag, "addr": c.addr(k), "register": f"u_cfg_{tag}.corrected"}
                        for k, tag in enumerate(c.tags)],

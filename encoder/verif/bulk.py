@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..econt import framing as econt_framing
+from ..rtl_gen.design import control_writes
 from .design import Design
 from .plan import ShardPlan
 
@@ -47,6 +48,7 @@ CTRL_VALID = 2
 CTRL_BX_RESET = 4
 CTRL_CFG_WE = 8
 CTRL_SAMPLE_RD = 16    # dump cfg_rdata at the next edge
+CTRL_CFG_RST = 32      # configuration reset (designs with a cfg_reset port), active high
 
 RESET_CYCLES = 3
 BX_COUNT_MODULO = 16
@@ -126,7 +128,7 @@ def harness(design: Design, targets: list | None = None) -> str:
     a("    reg [7:0] ctrl;")
     a("")
     a("    // Inputs of the design, from the current record.")
-    a("    reg rst_i, valid_i, bx_reset_i, cfg_we_i, sample_rd;")
+    a("    reg rst_i, valid_i, bx_reset_i, cfg_we_i, sample_rd, cfg_rst_i;")
     a(f"    reg [{charges_w - 1}:0] charges_i;")
     if lay.prog:
         a(f"    reg [{lay.addr_bits - 1}:0] cfg_addr_i;")
@@ -145,6 +147,8 @@ def harness(design: Design, targets: list | None = None) -> str:
     if lay.prog:
         conns += [(ports["cfg_we"], "cfg_we_i"), (ports["cfg_addr"], "cfg_addr_i"),
                   (ports["cfg_wdata"], "cfg_wdata_i"), (ports["cfg_rdata"], "cfg_rdata_o")]
+    if "cfg_reset" in ports:
+        conns.append((ports["cfg_reset"], "cfg_rst_i"))
     if fr:
         conns += [(ports["in_bx_reset"], "bx_reset_i"), (ports["out_tx_valid"], "tx_valid_o"),
                   (ports["out_tx_data"], "tx_data_o")]
@@ -156,7 +160,7 @@ def harness(design: Design, targets: list | None = None) -> str:
     a("        done = 1'b0;")
     a("        cycle = 32'd0;")
     a(f"        rst_i = {rst_on};")
-    a("        valid_i = 1'b0; bx_reset_i = 1'b0; cfg_we_i = 1'b0; sample_rd = 1'b0;")
+    a("        valid_i = 1'b0; bx_reset_i = 1'b0; cfg_we_i = 1'b0; sample_rd = 1'b0; cfg_rst_i = 1'b1;")
     a(f"        charges_i = {charges_w}'d0;")
     if lay.prog:
         a(f"        cfg_addr_i = {lay.addr_bits}'d0; cfg_wdata_i = {lay.data_bits}'d0;")
@@ -199,6 +203,7 @@ def harness(design: Design, targets: list | None = None) -> str:
     a("                bx_reset_i <= ctrl[2];")
     a("                cfg_we_i <= ctrl[3];")
     a("                sample_rd <= ctrl[4];")
+    a("                cfg_rst_i <= ctrl[5];")
     pos = rb - 8
     if lay.prog:
         a(f"                cfg_addr_i <= rec[{pos - 8 * lay.addr_bytes + lay.addr_bits - 1}:{pos - 8 * lay.addr_bytes}];")
@@ -293,10 +298,12 @@ class Image:
             ctrl |= (rng.integers(0, 2, k) * CTRL_BX_RESET).astype(np.uint8)
         self.add(ctrl, self.junk(k, rng))
 
-    def reset(self, k: int, rng: np.random.Generator) -> None:
+    def reset(self, k: int, rng: np.random.Generator, configuration: bool = False) -> None:
+        """The datapath reset for k cycles (and the configuration reset with it: power-up)."""
         self.resets.append(self.n)
         # valid stays high with junk during reset: nothing of it may come out
-        self.add(np.full(k, CTRL_RST | CTRL_VALID, np.uint8), self.junk(k, rng))
+        self.add(np.full(k, CTRL_RST | CTRL_VALID | (CTRL_CFG_RST if configuration else 0), np.uint8),
+                 self.junk(k, rng))
 
     def write_config(self, words: dict[int, int], rng: np.random.Generator) -> None:
         addrs = np.array(list(words), np.int64)
@@ -401,18 +408,29 @@ def build_image(plan: ShardPlan, design: Design, words: list[dict[int, int]], se
         if fr:
             img.frame_cfg.append((img.n, framing.count_reset, framing.mask))
 
-    img.reset(RESET_CYCLES, rng)
+    # Power-up: the datapath and the configuration reset (designs with a cfg_reset port) together.
+    img.reset(RESET_CYCLES, rng, configuration="cfg_reset" in design.ports)
     reset_framing()
     active = 0
+    control = control_writes(design.manifest)
+    settle = int(design.manifest.get("registers", {}).get("control", {}).get("commit_stages", 0)) + 3
+
+    def load(m: int, first: bool) -> None:
+        img.write_config(words[m], rng)
+        if control:
+            # Shadow banks: COMMIT puts the set in force (the first load also sets RD_ACTIVE and ENABLE);
+            # the read-back then shows the active banks, once every stage's copy has been made.
+            img.write_config(dict(control) if first else dict(control[:1]), rng)
+            img.idle(settle, rng, fr)
+        img.read_config(words[m], masks, f"load {names[m]}", read_latency, rng)
+
     if design.programmable:
-        img.write_config(words[0], rng)
-        img.read_config(words[0], masks, f"load {names[0]}", read_latency, rng)
+        load(0, True)
     cnt = counter_words(design)
     if cnt:
-        # Clear the corrected-upset counters (a write to any of a counter's addresses), then check they read 0.
-        img.write_config({a: 0 for a, _ in cnt[::_cnt_words(design)]}, rng)
+        # The configuration reset cleared the corrected-upset counters: they must read 0.
         img.read_config({a: 0 for a, _ in cnt}, {a: (1 << lay.data_bits) - 1 for a, _ in cnt},
-                        "corrected-upset counters cleared", read_latency, rng)
+                        "corrected-upset counters after the configuration reset", read_latency, rng)
     if fr:
         want = framing.image(framing.count_reset, framing.mask)
         img.read_config(want, {a: full_word for a in want}, "framing reset values", read_latency, rng)
@@ -436,8 +454,7 @@ def build_image(plan: ShardPlan, design: Design, words: list[dict[int, int]], se
             elif ev["kind"] == "load" and design.programmable:
                 img.idle(drain, rng, fr)
                 active = int(ev["model"])
-                img.write_config(words[active], rng)
-                img.read_config(words[active], masks, f"load {names[active]}", read_latency, rng)
+                load(active, False)
             elif ev["kind"] == "framing" and fr:
                 img.idle(drain, rng, fr)
                 count, mask = int(ev["elinks"]), int(ev["latent_mask"], 16)
@@ -452,10 +469,6 @@ def build_image(plan: ShardPlan, design: Design, words: list[dict[int, int]], se
         img.read_counters([a for a, _ in cnt], read_latency, rng)
         img.idle(read_latency + 2, rng, fr)
     return img, img.finish()
-
-
-def _cnt_words(design: Design) -> int:
-    return int(design.manifest["tmr"]["counters"]["words"])
 
 
 def counter_words(design: Design) -> list[tuple[int, str]]:

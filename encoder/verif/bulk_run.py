@@ -263,8 +263,9 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
     names = [m["name"] for m in models]
     t0 = time.monotonic()
     vec, stim = regression_set(irs[0], opts.vectors, opts.seed, opts.data)
+    # One reload mid-run, between vectors (live reloads beside the stream are the per-vector testbench's).
     plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
-                          framing=design.framing)
+                          framing=design.framing, live_reload=False)
     words = [regmap.image(design.registers, ir) for ir in irs] if design.programmable else []
     masks = regmap.field_mask(design.registers) if design.programmable else {}
     read_latency = design.registers.read_latency if design.programmable else 1

@@ -208,7 +208,7 @@ if cocotb is not None:
     async def chip_frames_match(dut):
         """Every BX's tx_data equals the chip's output words; every register field reads back."""
         from ..ir import load_ir
-        from ..rtl_gen import register_image
+        from ..rtl_gen import control_writes, has_cfg_reset, register_image
 
         design_dir = Path(os.environ[ENV_DESIGN])
         manifest = json.loads((design_dir / "manifest.json").read_text())
@@ -230,12 +230,17 @@ if cocotb is not None:
         dut.cfg_we.value = 0
         dut.cfg_addr.value = 0
         dut.cfg_wdata.value = 0
+        cfg_rst = has_cfg_reset(manifest)
+        if cfg_rst:
+            getattr(dut, cfg_rst).value = 1
         for _ in range(3):
             await RisingEdge(dut.clk)
+        if cfg_rst:
+            getattr(dut, cfg_rst).value = 0
 
-        # Configuration port: write the whole image, then read every field back
-        # (read data is registered: the value of the address set one cycle before).
-        for addr, code in enumerate(image):
+        # Configuration port: write the whole image and put it in force (commit, enable), then read
+        # every field back (read data is registered: the value of the address set one cycle before).
+        for addr, code in list(enumerate(image)) + control_writes(manifest):
             await FallingEdge(dut.clk)
             dut.cfg_we.value = 1
             dut.cfg_addr.value = addr

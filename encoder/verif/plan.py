@@ -33,6 +33,8 @@ from .stimulus import Vectors
 MAX_BURST = 64
 MAX_GAP = 7
 BX_RESET_EVERY = 32
+LIVE_RELOAD_EVERY = 250     # vectors per live reload (shadow-bank designs), at least MIN_LIVE_RELOADS a shard
+MIN_LIVE_RELOADS = 3
 FRAMING_WRITES = 3
 
 
@@ -106,9 +108,12 @@ def framing_writes_for(n: int, fr: Framing, rng: np.random.Generator) -> list[di
 
 
 def split(vectors: Vectors, shards: int, seed: int, *, programmable: bool, n_models: int,
-          with_events: bool = True, framing: bool | Framing | None = False) -> list[ShardPlan]:
+          with_events: bool = True, framing: bool | Framing | None = False,
+          live_reload: bool = False) -> list[ShardPlan]:
     """``framing``: the design's framing block (or True): BX-counter reset flags, and with a
-    ``Framing`` and events, writes of its registers mid-stream."""
+    ``Framing`` and events, writes of its registers mid-stream. ``live_reload``: the design has
+    shadow banks; weight sets are reloaded while vectors flow, every ``LIVE_RELOAD_EVERY`` vectors
+    (at least ``MIN_LIVE_RELOADS`` a shard), alternating the two sets."""
     n = len(vectors)
     shards = max(1, min(shards, n)) if n else 1
     bounds = np.linspace(0, n, shards + 1).astype(int)
@@ -121,8 +126,13 @@ def split(vectors: Vectors, shards: int, seed: int, *, programmable: bool, n_mod
         events = []
         if with_events and m >= 4:
             events.append({"before": int(rng.integers(m // 4, m // 2 + 1)), "kind": "reset"})
-            if programmable and n_models > 1:
+            if programmable and n_models > 1 and not live_reload:
                 events.append({"before": int(rng.integers(m // 2 + 1, 3 * m // 4 + 1)), "kind": "load", "model": 1})
+            elif programmable and n_models > 1:
+                n_loads = max(MIN_LIVE_RELOADS, m // LIVE_RELOAD_EVERY)
+                for j in range(n_loads):
+                    before = int(j * m / n_loads) + int(rng.integers(1, max(2, m // (4 * n_loads))))
+                    events.append({"before": min(before, m - 1), "kind": "load", "model": (j + 1) % 2})
         plan = ShardPlan(k, ids, vectors.take(ids), gaps_for(m, rng), events, seed=int(rng.integers(0, 2**31)))
         if framing:
             # A generator of its own: gaps, events and seeds stay those of the same design without framing.
@@ -137,7 +147,9 @@ PREAMBLE_LABEL = "replay:bx-counter-preamble"
 
 
 def replay_plan(vectors: Vectors, ids: np.ndarray, gaps: np.ndarray, models: np.ndarray,
-                bx_reset: np.ndarray | None = None, bx_field: np.ndarray | None = None) -> ShardPlan:
+                bx_reset: np.ndarray | None = None, bx_field: np.ndarray | None = None,
+                framing: list[tuple[int, int] | None] | None = None,
+                framing_reset: tuple[int, int] | None = None) -> ShardPlan:
     """One shard re-running saved vectors, grouped by the weight set each ran under.
 
     ``bx_reset`` (framing): the flags the vectors ran with. ``bx_field``: for
@@ -147,13 +159,25 @@ def replay_plan(vectors: Vectors, ids: np.ndarray, gaps: np.ndarray, models: np.
     preceded by all-zero preamble vectors (id -1, not counted as replayed
     vectors): one with bx_reset, then as many as bring the counter to that
     field again.
+
+    ``framing``: for each vector whose frame failed, the (e-link count, latent mask) it was framed
+    with (None for the others); ``framing_reset``: the registers' reset values. Where a vector needs
+    other values than those in force, a framing write settles before its rows (``settle``: the
+    testbench waits for the write and its read-back before the next vector).
     """
     order = np.argsort(models, kind="stable")
+    current = framing_reset
+    framing_events = []
     n_cells = vectors.counts.shape[1]
     rows: list[tuple[int, np.ndarray, str, int, int, int]] = []      # id, counts, label, gap, model, bx_reset
     for i in order.tolist():
         flag = int(bx_reset[i]) if bx_reset is not None else 0
         f = int(bx_field[i]) if bx_field is not None else -1
+        want = framing[i] if framing is not None else None
+        if want is not None and want != current:
+            framing_events.append({"before": len(rows), "kind": "framing", "elinks": int(want[0]),
+                                   "latent_mask": f"0x{int(want[1]):x}", "settle": True})
+            current = want
         if bx_reset is not None and 0 <= f < 16 and not flag:
             zero = np.zeros(n_cells, dtype=np.int64)
             # The reset BX sends 31, the k-th BX after it k (mod 16): f - 1 more BXs, then the vector.
@@ -165,6 +189,7 @@ def replay_plan(vectors: Vectors, ids: np.ndarray, gaps: np.ndarray, models: np.
         first = int(np.flatnonzero(row_models == m)[0])
         if m != 0 or first != 0:
             events.append({"before": first, "kind": "load", "model": int(m)})
+    events += framing_events
     vec = Vectors(np.array([r[1] for r in rows], dtype=np.int64), np.array([r[2] for r in rows]))
     return ShardPlan(0, np.array([r[0] for r in rows]), vec, np.array([r[3] for r in rows], dtype=np.int64),
                      events, bx_reset=None if bx_reset is None else np.array([r[5] for r in rows], dtype=np.int64))

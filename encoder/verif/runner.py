@@ -214,12 +214,21 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
             check_design_ir(design, load_ir(m["path"]), m["path"])
         # A vector whose latents and frame both failed is listed twice: drive it once, before its
         # frame with the BX-counter field the frame should have carried.
-        vs, bx_field = {}, {}
+        vs, bx_field, framing_cfg = {}, {}, {}
         for v in failed["vectors"]:
             key = (v["id"], v["model"], tuple(v["counts"]))
             vs.setdefault(key, v)
             if v.get("stream") == "frame" and isinstance(v.get("expected"), dict):
                 bx_field[key] = int(v["expected"].get("bx_field", -1))
+                exp = v["expected"]
+                # The framing registers the frame went out with (failures files from before they
+                # were registers have none: the reset values then).
+                if isinstance(exp.get("elinks"), int) and isinstance(exp.get("latent_mask"), str):
+                    try:
+                        framing_cfg[key] = (exp["elinks"], int(exp["latent_mask"], 16))
+                    except ValueError:
+                        raise UserError(f"{opts.replay}: vector {v['id']}: latent_mask "
+                                        f"{exp['latent_mask']!r} is not hex") from None
         if not vs:
             raise UserError(f"{opts.replay}: holds no failing vectors")
         keys = list(vs)
@@ -229,13 +238,16 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         plans = [planner.replay_plan(vec, np.array([v["id"] for v in vs]), np.array([v["gap"] for v in vs]),
                                      np.array([v["model"] for v in vs]),
                                      np.array([int(v.get("bx_reset", 0)) for v in vs]) if framing else None,
-                                     np.array([bx_field.get(k, -1) for k in keys]) if framing else None)]
+                                     np.array([bx_field.get(k, -1) for k in keys]) if framing else None,
+                                     [framing_cfg.get(k) for k in keys] if framing else None,
+                                     (design.framing.count_reset, design.framing.mask) if framing else None)]
         stim = {"replay": str(opts.replay), "vectors": len(vs)}
     else:
         models = _models(design, opts, stage)
         vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data)
         plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
-                              framing=design.framing)
+                              framing=design.framing,
+                              live_reload=design.registers is not None and design.registers.live_reload)
     shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
     for p, d in zip(plans, shard_dirs):
         planner.write(p, d, design, models, stage, sim.name, replay=bool(opts.replay))

@@ -33,8 +33,8 @@ import numpy as np
 
 from ..errors import UserError
 
-KINDS = ("config", "pipeline", "valid", "output", "framing", "readback", "counter")
-HELD_KINDS = ("config", "counter")       # hold their value until written: given back after the window
+KINDS = ("config", "control", "pipeline", "valid", "output", "framing", "readback", "counter")
+HELD_KINDS = ("config", "control", "counter")       # hold their value until written: given back after the window
 DEFAULT_WINDOW = 32      # cycles between upsets: the hold below plus any latency of the kit's designs
 HOLD = 16                # cycles a held register keeps an upset before it is given back
 
@@ -59,15 +59,35 @@ def _frame_cfg_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
         (f"g_mask[{j}].word_q", min(data, mask - data * j), "framing") for j in range(words)]
 
 
+def _bank_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
+    """enc_cfg_block: the bank writes land in and, with SHADOW, the active bank."""
+    bits = p.get("COUNT", 64) * p.get("WIDTH", 6)
+    return [("written", bits, "config")] + ([("g_shadow.active", bits, "config")] if p.get("SHADOW", 1) else [])
+
+
+def _bank_tmr_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
+    """enc_cfg_block_tmr: three copies of each bank (one triplet per bank), and the counter."""
+    bits = p.get("COUNT", 64) * p.get("WIDTH", 6)
+    banks = ["u_written"] + (["g_shadow.u_active"] if p.get("SHADOW", 1) else [])
+    return [(f"{b}.u_copy{k}.q", bits, "config") for b in banks for k in range(3)] + [
+        ("corrected", p.get("CNT_BITS", 12), "counter")]
+
+
+def _ctrl_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
+    """enc_cfg_ctrl: ENABLE, RD_ACTIVE, the loaded flag, COMMITS, UNMAPPED and the commit strobes."""
+    data = p.get("DATA_BITS", 6)
+    return [("enable", 1, "control"), ("read_active", 1, "control"), ("loaded", 1, "control"),
+            ("commits", data, "control"), ("unmapped", data, "control"), ("commit_pipe", p.get("STAGES", 1), "control")]
+
+
 # Registers inside the hand-written primitives, from the instance's parameters: (path, width, kind).
 PRIMITIVE_REGS = {
-    "enc_cfg_block": lambda p: [("bank", p.get("COUNT", 64) * p.get("WIDTH", 6), "config")],
+    "enc_cfg_block": _bank_regs,
+    "enc_cfg_block_tmr": _bank_tmr_regs,
+    "enc_cfg_ctrl": _ctrl_regs,
     "enc_elink_frame": lambda p: [("bx_count", 4, "framing"), ("tx_valid", 1, "framing"),
                                   ("tx_data", 32 * p.get("N_ELINKS", 5), "framing")],
     "enc_frame_cfg": _frame_cfg_regs,
-    # --tmr: the bank's three copies (one triplet), and the corrected-upset counter
-    "enc_cfg_block_tmr": lambda p: [(f"u_bank.u_copy{k}.q", p.get("COUNT", 64) * p.get("WIDTH", 6), "config")
-                                    for k in range(3)] + [("corrected", p.get("CNT_BITS", 12), "counter")],
 }
 
 _COPY = re.compile(r"^(.*)\.u_copy([012])\.q$")
@@ -316,7 +336,8 @@ def summarise(regs: list[Register], upsets: list[list[list[Upset]]], bad: list[n
                         injected_in[t[0]] = injected_in.get(t[0], 0) + 1
         per = {}
         for block, value in counters["blocks"].items():
-            per[block] = {"counter": value, "upsets_in_its_copies": injected_in.get(f"{block}.u_bank", 0)}
+            mine = sum(v for t, v in injected_in.items() if t.startswith(block + "."))
+            per[block] = {"counter": value, "upsets_in_its_copies": mine}
         out["seu_counters"] = {"blocks": per, "total": counters["total"], "saturated": counters["saturated"],
                                "equal_to_upsets_injected": all(v["counter"] == v["upsets_in_its_copies"]
                                                                for v in per.values())}

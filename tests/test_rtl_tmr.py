@@ -35,7 +35,8 @@ def test_tmr_config_header_manifest_and_errors(tmp_path):
     assert "--tmr config" in top and "the configuration bank is triplicated" in top
     assert top.count("enc_cfg_block_tmr #(") == d.manifest["registers"]["blocks"]
     t = d.manifest["tmr"]
-    assert t["mode"] == "config" and t["triplicated_bits"] == d.manifest["registers"]["total_bits"]
+    # both banks of every block: shadow (writes) and active (datapath)
+    assert t["mode"] == "config" and t["triplicated_bits"] == 2 * d.manifest["registers"]["total_bits"]
     assert all(len(r["copies"]) == 3 for r in t["triplicated"])
     blocks = t["counters"]["blocks"]
     assert len(blocks) == d.manifest["registers"]["blocks"]
@@ -75,7 +76,7 @@ def test_single_upsets_in_the_bank_are_outvoted_and_counted(designs, tmp_path):
         code, s, _, _ = sim(d, tmp_path / mode, sim="verilator", vectors=3000, seed=5, seu=40, seu_target="config")
         runs[mode] = (code, s)
     code, s = runs["none"]
-    assert code == 1 and s["seu_output_errors"] > 0 and s["seu_sensitivity"]["fraction"] > 0.3
+    assert code == 1 and s["seu_output_errors"] > 0 and s["seu_sensitivity"]["fraction"] > 0.2
     code, s = runs["config"]
     assert code == 0 and s["status"] == "pass" and s["seu_output_errors"] == 0 and s["seu_reached_output"] == []
     assert s["seu_injected"] == 40 and s["seu_corrected"] == 40

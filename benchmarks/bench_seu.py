@@ -45,7 +45,7 @@ def main() -> int:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     ir_path = Path(args.ir) if args.ir else work / "ir.json"
-    if not args.ir:
+    if not args.ir and not ir_path.exists():
         save_ir(preset_ir(ROOT / "configs" / "econt_8x8.yaml", args.seed), ir_path)
     ok = True
     for mode in args.modes.split(","):

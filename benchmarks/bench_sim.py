@@ -118,8 +118,8 @@ def long_run(args) -> int:
         run_s = total - built
         print(f"long run (bulk): {s['checked']:,} vectors checked on {design.name}, {s['mismatches']} mismatches, "
               f"{s['stale_outputs']} stale outputs, {s['register_read_back_errors']} read-back errors; "
-              f"Verilator build {built:.1f} s; stimulus and cycle images {s['stimulus_seconds']:.1f} s, "
-              f"simulation {s['simulation_seconds']:.1f} s ({s['vectors_per_second']:,.0f} vectors/s, 2 shards), "
+              f"Verilator build {built:.1f} s; stimulus {s['stimulus_seconds']:.1f} s, "
+              f"image writing and simulation {s['simulation_seconds']:.1f} s ({s['vectors_per_second']:,.0f} vectors/s, 2 shards), "
               f"comparison {s['compare_seconds']:.1f} s; run without the build {run_s:.1f} s "
               f"({'within' if run_s <= BULK_TARGET_S else 'OVER'} the {BULK_TARGET_S:.0f} s target), "
               f"total {total:.1f} s")

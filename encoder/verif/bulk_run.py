@@ -40,7 +40,10 @@ def bulk_design(design: Design, stage: Path, targets: list[seu.Register]) -> Des
     return dataclasses.replace(design, top=name, sources=list(design.sources) + [path])
 
 
-def _sim_shard(sim: toolchain.Simulator, top: str, bdir: Path, shard_dir: Path, seed: int, plusargs: list[str]) -> str | None:
+def _sim_shard(sim: toolchain.Simulator, top: str, bdir: Path, shard_dir: Path, seed: int, plusargs: list[str],
+               img: bulk.Image) -> str | None:
+    # Each shard writes its own image and starts at once: one shard simulates while the next writes.
+    img.write(shard_dir / "stim.bin")
     runner = toolchain.get_runner(sim)
     try:
         runner.test(test_module=TEST_MODULE, hdl_toplevel=top, hdl_toplevel_lang="verilog", build_dir=str(bdir),
@@ -275,7 +278,6 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
     for p, sd in zip(plans, shard_dirs):
         sd.mkdir(parents=True, exist_ok=True)
         img, table = bulk.build_image(p, design, words, opts.seed, read_latency, names, masks)
-        img.write(sd / "stim.bin")
         images.append((img, table))
     t_stim = time.monotonic() - t0
 
@@ -295,16 +297,16 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
     log(f"encoder sim: building {bd.top} (bulk harness) with {sim.name} {sim.version}")
     bdir, binfo = builder.build(bd, sim, build_root(opts), opt=model_opt(opts, len(vec)))
     log(f"encoder sim: {'reusing' if binfo['reused'] else 'built'} {bdir} ({binfo['seconds']} s); "
-        f"{len(vec)} vectors in {len(plans)} shard(s), cycle images written in {t_stim:.1f} s")
+        f"{len(vec)} vectors in {len(plans)} shard(s), stimulus and cycle images built in {t_stim:.1f} s")
 
     t1 = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans)))
     try:
         futures = []
-        for p, sd in zip(plans, shard_dirs):
+        for p, sd, (img, _) in zip(plans, shard_dirs, images):
             plus = [f"+bulk_stim={sd / 'stim.bin'}", f"+bulk_out={sd / 'out.hex'}", f"+bulk_tx={sd / 'tx.hex'}",
                     f"+bulk_rd={sd / 'rd.hex'}"] + ([f"+bulk_seu={sd / 'seu.txt'}"] if opts.seu else [])
-            futures.append(pool.submit(_sim_shard, sim, bd.top, bdir, sd, p.seed, plus))
+            futures.append(pool.submit(_sim_shard, sim, bd.top, bdir, sd, p.seed, plus, img))
         errors = [f.result() for f in futures]
     except BaseException:
         interrupts.stop_all()
@@ -384,7 +386,8 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
           f"checked, {merged.get('mismatches', 0)} mismatches, {merged.get('stale_outputs', 0)} stale outputs, "
           f"{merged.get('x_or_z_samples', 0)} X/Z samples, {merged.get('register_read_back_errors', 0)} read-back "
           f"errors; {summary['vectors_per_second']} vectors/s on {len(plans)} shard(s) "
-          f"(images {t_stim:.1f} s, simulation {sim_seconds:.1f} s, comparison {compare_seconds:.1f} s)")
+          f"(stimulus {t_stim:.1f} s, image writing and simulation {sim_seconds:.1f} s, comparison "
+          f"{compare_seconds:.1f} s)")
     if design.framing:
         after(f"encoder sim: frames on {design.framing.elinks} e-links: {merged.get('frames_checked', 0)} checked, "
               f"{merged.get('frame_mismatches', 0)} mismatches, {merged.get('stale_frames', 0)} stale")

@@ -123,6 +123,12 @@ def long_run(args) -> int:
               f"comparison {s['compare_seconds']:.1f} s; run without the build {run_s:.1f} s "
               f"({'within' if run_s <= BULK_TARGET_S else 'OVER'} the {BULK_TARGET_S:.0f} s target), "
               f"total {total:.1f} s")
+        c = s["cpu_seconds"]
+        print(f"  CPU seconds (what the run costs, whatever else the machine runs): stimulus {c['stimulus']:.1f}, "
+              f"image writing {c['image_writing']:.1f}, simulators {c['simulators']:.1f} (both shards), "
+              f"comparison {c['comparison']:.1f}; on two free cores about "
+              f"{c['stimulus'] + max(c['simulators'] / 2, c['image_writing']) + c['comparison']:.0f} s "
+              f"without the build")
         return code
     print(f"long run: {s['checked']} vectors checked on {design.name}, {s['mismatches']} mismatches, "
           f"Verilator build {built:.1f} s, simulation {s['simulation_seconds']:.1f} s "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -264,7 +265,7 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
     models = models_for(design, opts, stage)
     irs = [load_ir(m["path"]) for m in models]
     names = [m["name"] for m in models]
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     vec, stim = regression_set(irs[0], opts.vectors, opts.seed, opts.data)
     # One reload mid-run, between vectors (live reloads beside the stream are the per-vector testbench's).
     plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
@@ -279,7 +280,7 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
         sd.mkdir(parents=True, exist_ok=True)
         img, table = bulk.build_image(p, design, words, opts.seed, read_latency, names, masks)
         images.append((img, table))
-    t_stim = time.monotonic() - t0
+    t_stim, cpu_stim = time.monotonic() - t0, time.process_time() - c0
 
     upsets: list[list[list[seu.Upset]]] = [[] for _ in plans]
     if opts.seu:
@@ -300,6 +301,9 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
         f"{len(vec)} vectors in {len(plans)} shard(s), stimulus and cycle images built in {t_stim:.1f} s")
 
     t1 = time.monotonic()
+    # CPU time of the simulators (children) and of this process: on a shared machine the wall-clock
+    # figures say how busy it was, these what the run itself costs.
+    r0, c1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time()
     pool = ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans)))
     try:
         futures = []
@@ -314,8 +318,11 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     sim_seconds = time.monotonic() - t1
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_sim = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    cpu_write = time.process_time() - c1          # this process meanwhile: writing the images
 
-    t2 = time.monotonic()
+    t2, c2 = time.monotonic(), time.process_time()
     shards, listed, crashed, bad = [], [], [], []
     counter_values: dict[str, int] = {}
     for p, sd, (img, table), err in zip(plans, shard_dirs, images, errors):
@@ -333,7 +340,7 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
         for reg, v in chk.counters(sd).items():
             counter_values[reg] = counter_values.get(reg, 0) + v
         bad.append(np.concatenate(chk.bad_stamps) if chk.bad_stamps else np.zeros((0, 2), np.int64))
-    compare_seconds = time.monotonic() - t2
+    compare_seconds, cpu_compare = time.monotonic() - t2, time.process_time() - c2
 
     results = [s["result"] for s in shards if "result" in s]
     merged = report.merge(results) if results else {}
@@ -350,6 +357,8 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
         "vectors_per_second": round(len(vec) / sim_seconds, 1) if sim_seconds > 0 else None,
         "simulation_seconds": round(sim_seconds, 2),
         "stimulus_seconds": round(t_stim, 2), "compare_seconds": round(compare_seconds, 2),
+        "cpu_seconds": {"stimulus": round(cpu_stim, 2), "image_writing": round(cpu_write, 2),
+                        "simulators": round(cpu_sim, 2), "comparison": round(cpu_compare, 2)},
         "build": {k: binfo.get(k) for k in ("seconds", "reused", "key", "opt")} | {"dir": str(bdir)},
         "errors": crashed,
         "per_shard": [{"shard": s["shard"], "vectors": s["vectors"],

@@ -92,11 +92,6 @@ def emit_counters(w: Writer, c: Counters, aw: int) -> None:
     w("end", 1)
 
 
-def counter_wires(w: Writer, c: Counters) -> None:
-    for tag in c.tags:
-        w(f"wire [{c.bits}-1:0] seu_corrected_{tag};", 1)
-
-
 def manifest(c: Counters, triplicated: list[dict]) -> dict:
     return {
         "mode": "config",

@@ -91,3 +91,13 @@ def test_double_upsets_in_one_triplet_are_reported_as_such(designs, tmp_path):
     assert all(len(d["copies"]) == 2 for d in doubles)
     # Two copies outvote the third: most such upsets of a weight corrupt outputs.
     assert sum(d["reached_output"] for d in doubles) > 0 and code == 1
+
+
+def test_a_campaign_over_every_kind_blames_nothing_on_the_triplicated_bank(designs, tmp_path):
+    """Every upset ends within its window (held registers given back, the BX counter hit only where a
+    bx_reset follows), so a mixed campaign attributes each wrong output to the upset that caused it."""
+    code, s, _, _ = sim(designs["config"], tmp_path / "all", sim="verilator", vectors=6000, seed=3, seu=150)
+    kinds = s["seu_sensitivity"]["by_kind"]
+    assert kinds["config"]["injected"] > 0 and kinds["config"]["reached_output"] == 0
+    assert kinds["pipeline"]["reached_output"] > 0 and code == 1          # the rest is not hardened
+    assert s["seu_unattributed_errors"] == 0 and s["seu_counters"]["equal_to_upsets_injected"]

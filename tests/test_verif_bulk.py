@@ -93,7 +93,7 @@ def test_inventory_lists_every_flip_flop_of_the_generated_design(conv_design):
     assert {"config", "output", "valid", "framing", "readback"} <= kinds
     # framing: bx_reset pipeline (latency), counter, tx_valid, tx_data, the e-link count and latent mask
     # registers; the rest is in register_bits
-    framing_bits = sum(r.width for r in regs if r.kind == "framing") + sum(
+    framing_bits = sum(r.width for r in regs if r.kind in ("framing", "framing_config")) + sum(
         r.width for r in regs if r.path.startswith("bx_reset_pipe"))
     assert sum(r.width for r in regs) == rb["total"]
     assert framing_bits == d.latency + 4 + 1 + 64 + d.framing.count_bits + d.framing.mask_bits

@@ -290,8 +290,10 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
             first, last = int(table["rec"][0]) + 2, int(table["rec"][-1]) - seu.DEFAULT_WINDOW
             ctrl = np.concatenate(img.ctrl)
             writes = np.flatnonzero(ctrl & (bulk.CTRL_CFG_WE | bulk.CTRL_SAMPLE_RD))   # loads and read-backs
+            # The BX counter restarts on a bx_reset BX (taken one edge after its record) and on resets.
+            restarts = np.union1d(table["rec"][table["bx"].astype(bool)] + 1, np.array(img.resets, np.int64) + 1)
             upsets[k] = seu.campaign(targets, int(per[k]), first, last, opts.seed * 1000 + k, kinds,
-                                     multiplicity=opts.seu_multiplicity, writes=writes)
+                                     multiplicity=opts.seu_multiplicity, writes=writes, restarts=restarts)
             seu.write_events(sd / "seu.txt", targets, upsets[k], seu.DEFAULT_WINDOW)
 
     bd = bulk_design(design, stage, targets)

@@ -50,8 +50,8 @@ def register(sub) -> None:
                         "cycles of the vector stream, seeded, at least 32 cycles apart; summary.json lists each "
                         "upset that reached an output and the sensitivity")
     p.add_argument("--seu-target", default=None, metavar="KINDS",
-                   help="register kinds upsets may hit, comma-separated: config, pipeline, valid, output, framing, "
-                        "readback, counter (default: all)")
+                   help="register kinds upsets may hit, comma-separated: config (the weight bank), control, "
+                        "pipeline, valid, output, framing, framing_config, readback, counter (default: all)")
     p.add_argument("--seu-multiplicity", type=int, default=1, metavar="K",
                    help="bits flipped in the same cycle per upset event (default 1; 2 = double upsets)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")

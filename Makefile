@@ -25,7 +25,7 @@ PIPELINE   ?= 0
 CLOCK      ?= 25
 LIBERTY    ?= sky130hd
 
-.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-gates study study-training findings econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long seu sim-gates study study-training findings econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -94,8 +94,11 @@ synth: rtl  ## area (mm^2), timing (fmax) and power (mW, nJ) of the generated de
 sim: rtl  ## cocotb simulation of the generated design against the golden model
 	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS) --force
 
-sim-long: setup  ## 100,000 vectors on econt_8x8 with Verilator, build included (target under 2 minutes)
+sim-long: setup  ## 1,000,000 vectors on econt_8x8 with Verilator in bulk mode, build included (target: 60 s plus the build)
 	$(PY) benchmarks/bench_sim.py --long
+
+seu: setup  ## upset campaigns on econt_8x8: 1,000 single upsets in the configuration bank with --tmr config and none, bulk mode on Verilator, plus synth cost
+	$(PY) benchmarks/bench_seu.py --synth
 
 sim-gates: setup  ## econt_8x8 mapped to SKY130 HD cells, both weight modes, VECTORS gate-level vectors each (IR=... for trained weights)
 	$(PY) benchmarks/bench_gates.py --vectors $(VECTORS) --sim $(SIM) --jobs $(JOBS) $(if $(IR),--ir $(IR))

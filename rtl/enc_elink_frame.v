@@ -45,6 +45,26 @@ module enc_elink_frame #(
     output reg                             tx_valid,
     output reg  [32*N_ELINKS-1:0]          tx_data
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (N_ELINKS < 1 || N_ELINKS > 13) begin : g_check_0
+            enc_elink_frame_N_ELINKS_must_be_1_to_13 check_failed ();
+        end
+        if (32 * N_ELINKS <= 5 + SUM_BITS) begin : g_check_1
+            enc_elink_frame_frame_must_have_room_after_the_header check_failed ();
+        end
+        if (N_LATENT < 1) begin : g_check_2
+            enc_elink_frame_N_LATENT_must_be_at_least_1 check_failed ();
+        end
+        if (LATENT_BITS < 1) begin : g_check_3
+            enc_elink_frame_LATENT_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (SUM_BITS < 1) begin : g_check_4
+            enc_elink_frame_SUM_BITS_must_be_at_least_1 check_failed ();
+        end
+    endgenerate
+
     localparam integer W         = N_LATENT * LATENT_BITS;   // latent word
     localparam integer BX_BITS   = 5;
     localparam integer HEADER    = BX_BITS + SUM_BITS;

@@ -118,6 +118,9 @@ def register(sub) -> None:
     c.add_argument("--flip-field", type=int, default=None, metavar="ADDR",
                    help="load this register field with its lowest bit flipped (shows the check catches a "
                         "wrong configuration)")
+    c.add_argument("--tmr", default="none", metavar="none|config",
+                   help="generate the design with `encoder rtl --tmr` (config: triplicated configuration bank; the "
+                        "corrected-upset counters are read at the end and must be 0)")
     c.set_defaults(func=cmd_check_rtl)
 
     from .algorithms.cli import register as register_run
@@ -396,7 +399,7 @@ def cmd_check_rtl(args) -> int:
     # The work folder is built under a temporary name and renamed into place when the check is done.
     with atomic_dir(out, overwrite=args.force, marker="design/manifest.json") as tmp:
         r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field,
-                      layout=args.layout)
+                      layout=args.layout, tmr=args.tmr)
 
         def moved(p):
             return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
@@ -414,4 +417,9 @@ def cmd_check_rtl(args) -> int:
         else:
             print(f"  BX {m['bx']}: expected {' '.join(m['expected'])}, got {' '.join(m['got'])}")
     print(f"  RTL words: {r.csv}; summary {out / 'summary.json'}")
-    return 0 if r.ok else 1
+    bad_counters = {}
+    if r.counters is not None:
+        bad_counters = {k: v for k, v in r.counters.items() if v}
+        print(f"  --tmr {r.tmr}: {len(r.counters)} corrected-upset counters read, "
+              + ("all 0" if not bad_counters else f"non-zero: {bad_counters}"))
+    return 0 if r.ok and not bad_counters else 1

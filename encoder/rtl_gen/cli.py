@@ -24,6 +24,11 @@ def register(sub) -> None:
                    help="programmable: weights in a configuration register file written through "
                         "cfg_addr/cfg_wdata/cfg_we (as the ECON-T chip); constant: weights as literals, "
                         "no multiplier for a zero weight (default: %(default)s)")
+    p.add_argument("--config-bank", choices=("shadow", "direct"), default="shadow",
+                   help="programmable weights: shadow (writes land in a shadow bank; a COMMIT register write "
+                        "copies it into the active bank so that every crossing meets one complete weight set) "
+                        "or direct (one bank written in place: half the configuration flip-flops, but a reload "
+                        "mixes weight sets while data flows) (default: %(default)s)")
     p.add_argument("--pipeline", default=None, metavar="N|auto",
                    help="N: extra register stages beyond the default 2-cycle latency (default: 0), taken in "
                         "this order: after each MAC layer but the last, after the input path, on the charges. "
@@ -51,6 +56,11 @@ def register(sub) -> None:
                         "e-link count (reset N) and the latent mask (reset all ones, or the chip "
                         "configuration's). 'chip' takes N and the mask from the IR's chip configuration "
                         "(`encoder econt import`). Default: no framing")
+    p.add_argument("--tmr", default="none", metavar="none|config",
+                   help="radiation tolerance: none (default, the design as always) or config: the configuration "
+                        "bank triplicated (three copies, majority voter, every copy reloaded with the voted value "
+                        "each cycle) with a counter of corrected upsets per block on the configuration port; "
+                        "the manifest lists the triplicated registers and the counters")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=run_rtl)
 
@@ -164,10 +174,13 @@ def run_rtl(args) -> int:
     out = Path(args.out)
     check_writable(out, args.force, marker="manifest.json")
     if args.pipeline == "auto":
+        if args.tmr != "none":
+            raise UserError("--tmr: not yet combined with --pipeline auto; give --pipeline N or --cuts")
         design = _auto(args)
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
-                                    cuts=_cuts_arg(args.cuts))
+                                    cuts=_cuts_arg(args.cuts), config_bank=args.config_bank,
+                                    tmr_mode=args.tmr)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]

@@ -16,15 +16,22 @@ class Options:
     pipeline: int = 0
     cuts: tuple[str, ...] | None = None                   # --cuts as given (None: from --pipeline)
     stages: frozenset[str] = field(default_factory=frozenset)  # every register stage, by cut name
+    config_bank: str = "shadow"                           # programmable: "shadow" (+ active, commit) or "direct"
+    tmr: str = "none"                                     # --tmr (encoder.rtl_gen.tmr)
 
     def cut(self, name: str) -> bool:
         return name in self.stages
 
     def describe(self) -> str:
         """The options as the command line would say them, for the file headers."""
+        tmr = "" if self.tmr == "none" else f" --tmr {self.tmr}"       # none: the headers as they always were
         if self.cuts is None:
-            return f"--weights {self.weights} --pipeline {self.pipeline}"
-        return f"--weights {self.weights} --cuts {','.join(self.cuts) or 'none'}"
+            return f"{self.weights_option()} --pipeline {self.pipeline}{tmr}"
+        return f"{self.weights_option()} --cuts {','.join(self.cuts) or 'none'}{tmr}"
+
+    def weights_option(self) -> str:
+        bank = f" --config-bank {self.config_bank}" if self.weights == "programmable" else ""
+        return f"--weights {self.weights}{bank}"
 
 
 class Emitted(NamedTuple):
@@ -72,7 +79,7 @@ def _options_lines(opts: Options, limit: int = 112) -> list[str]:
     one = f"// Options: {opts.describe()}. Regenerate rather than edit."
     if len(one) <= limit or not opts.cuts:
         return [one]
-    lines, cur = [], f"// Options: --weights {opts.weights} --cuts "
+    lines, cur = [], f"// Options: {opts.weights_option()} --cuts "
     for i, name in enumerate(opts.cuts):
         item = name + ("," if i < len(opts.cuts) - 1 else ".")
         if len(cur) + len(item) > limit:

@@ -15,6 +15,7 @@ from ..ir import EncoderIR, load_ir
 from .common import Options
 from .input_path import input_path_module
 from .layer import layer_module, mac_modules
+from . import tmr
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
 from .framing import manifest_registers
@@ -33,7 +34,8 @@ RTL_DIR = _rtl_dir()
 
 # Primitives each generated design uses, in compile order.
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
-PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block"], "constant": ["enc_mul_const"]}
+PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block", "enc_cfg_ctrl"], "constant": ["enc_mul_const"]}
+CONFIG_BANKS = ("shadow", "direct")
 PRIMITIVES_FRAMING = ["enc_frame_cfg", "enc_elink_frame"]
 
 
@@ -151,18 +153,24 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 
 
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
-             elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None) -> GeneratedDesign:
+             elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
+             config_bank: str = "shadow", tmr_mode: str = "none") -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
     ``cuts``: the exact set of register stages by name (see ``encoder.rtl_gen.cuts``; order does
     not matter), instead of ``pipeline``; [] leaves only the output registers.
+    ``config_bank`` (programmable weights): "shadow" (writes to a shadow bank, COMMIT copies it into
+    the active bank) or "direct" (one bank written in place).
     """
+    if config_bank not in CONFIG_BANKS:
+        raise UserError(f"--config-bank: {config_bank!r} is not one of {', '.join(CONFIG_BANKS)}")
     plan = plan_design(ir, weights)
     chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
-    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen))
+    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank,
+                   tmr.check_mode(tmr_mode, weights))
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
@@ -192,10 +200,13 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     top_text, facts = top_module(plan, opts, chosen, framing, frozenset(clocked))
     facts["pipeline_bits"] += inner_flops
     facts["cuts"] = [c.name for c in chosen]
+    facts["config_bank"] = config_bank
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
     prims = PRIMITIVES_BY_MODE[weights] + PRIMITIVES_COMMON + (PRIMITIVES_FRAMING if framing else [])
+    if tmr_mode != "none":
+        prims = [p for p in prims if p != "enc_cfg_block"] + tmr.PRIMITIVES
     for p in prims:
         files[f"{p}.v"] = primitive_path(p).read_text()
     sources = [f"{p}.v" for p in prims] + gen_order
@@ -285,7 +296,8 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         m["registers"] = {
             "data_width": plan.cfg_data_bits, "addr_width": plan.cfg_addr_bits, "read_latency": 1,
             "keep_through_reset": True, "fields": plan.n_fields, "total_bits": plan.config_bits,
-            "blocks": facts["cfg_blocks"],
+            "blocks": facts["cfg_blocks"], "bank": opts.config_bank,
+            "control": _control_map(plan, opts, facts),
             "groups": [{"name": g.name, "layer": g.layer, "kind": g.kind, "address": g.base, "count": g.count,
                         "width": g.bits, "order": g.order} for g in plan.groups],
             "image_function": "encoder.rtl_gen.register_image(ir)",
@@ -297,19 +309,76 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
                                           "total_bits": 0, "blocks": 0, "groups": [], "map": []})
         regs.update(data_width=fregs.data_bits, addr_width=fregs.addr_bits)
         regs["framing"] = manifest_registers(framing, fregs)
+    if "tmr" in facts:
+        # Triplicated registers and the counters; the counters may have widened the address.
+        t = dict(facts["tmr"])
+        m["registers"]["addr_width"] = t.pop("addr_width")
+        m["tmr"] = t
+        m["register_bits"]["tmr_copies"] = 2 * t["triplicated_bits"]
+        m["register_bits"]["tmr_counters"] = t["counters"]["bits"] * len(t["counters"]["blocks"])
+        m["register_bits"]["total"] += m["register_bits"]["tmr_copies"] + m["register_bits"]["tmr_counters"]
     return m
 
 
+def _control_map(plan: DesignPlan, opts: Options, facts: dict) -> dict:
+    """The control and status registers (rtl/enc_cfg_ctrl.v) and the commit protocol, for the manifest."""
+    base = facts["ctrl_base"]
+    data_bits = facts["cfg_data_bits"]
+    return {
+        "base": base,
+        "registers": [
+            {"name": "COMMIT", "addr": base, "access": "w", "meaning": "write 1: copy the shadow banks into the "
+                                                                          "active banks (reads 0)"},
+            {"name": "ENABLE", "addr": base + 1, "access": "rw", "meaning": "bit 0: let valid_in through once a "
+                                                                              "weight set is committed"},
+            {"name": "RD_ACTIVE", "addr": base + 2, "access": "rw", "meaning": "bit 0: read-back shows the "
+                                                                                 "active banks (0: shadow)"},
+            {"name": "STATUS", "addr": base + 3, "access": "r", "meaning": "bit 0: weights loaded (a commit "
+                                                                             "since the configuration reset)"},
+            {"name": "COMMITS", "addr": base + 4, "access": "r",
+             "meaning": f"commits since the configuration reset, modulo 2^{data_bits}"},
+            {"name": "UNMAPPED", "addr": base + 5, "access": "r",
+             "meaning": f"writes to addresses >= {base + 6}, saturating at {(1 << data_bits) - 1}"},
+        ],
+        "unmapped_read_value": 0,
+        "commit_stages": facts["commit_stages"],
+        "first_crossing_after_commit": 2,
+        "commit": ("a crossing sampled on valid_in 2 or more clock edges after the edge that takes the COMMIT "
+                   "write uses the new weight set, every earlier crossing the old one"
+                   if opts.config_bank == "shadow" else
+                   "direct bank: writes take effect at once; COMMIT only marks the weights loaded"),
+        "reset": "cfg_rst clears both banks to zero and every control register",
+    }
+
+
 def _register_bits(plan: DesignPlan, facts: dict) -> dict:
-    """Flip-flops by purpose: pipeline (data and valid), configuration fields, read-back register."""
+    """Flip-flops by purpose: pipeline (data and valid), configuration fields (the active bank), the shadow
+    bank, control and status, read-back register."""
     config = plan.config_bits if plan.groups else 0
+    shadow = config if plan.groups and facts.get("config_bank") == "shadow" else 0
+    control = facts.get("control_bits", 0)
     readback = plan.cfg_data_bits if plan.groups else 0
     fregs = facts.get("framing_regs")
     if fregs:
         config += fregs.count_bits + fregs.mask_bits
         readback = fregs.data_bits
-    return {"pipeline": facts["pipeline_bits"], "config": config, "readback": readback,
-            "total": facts["pipeline_bits"] + config + readback}
+    return {"pipeline": facts["pipeline_bits"], "config": config, "shadow": shadow, "control": control,
+            "readback": readback, "total": facts["pipeline_bits"] + config + shadow + control + readback}
+
+
+def control_writes(manifest: dict) -> list[tuple[int, int]]:
+    """(address, word) written after a design's weight image to put it in force: COMMIT, RD_ACTIVE (the
+    read-back then shows what the datapath uses) and ENABLE. Empty for designs without control registers."""
+    control = manifest.get("registers", {}).get("control")
+    if not control:
+        return []
+    addr = {r["name"]: r["addr"] for r in control["registers"]}
+    return [(addr["COMMIT"], 1), (addr["RD_ACTIVE"], 1), (addr["ENABLE"], 1)]
+
+
+def has_cfg_reset(manifest: dict) -> str | None:
+    """The configuration reset port's name (held high with the datapath reset at power-up), or None."""
+    return next((p["name"] for p in manifest.get("ports", []) if p.get("role") == "cfg_reset"), None)
 
 
 def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) -> Path:
@@ -322,10 +391,13 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 
 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
-                       elinks: int | str | None = None, cuts: list[str] | None = None) -> GeneratedDesign:
+                       elinks: int | str | None = None, cuts: list[str] | None = None,
+                       config_bank: str = "shadow", tmr_mode: str = "none") -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
-    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts)
+    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts,
+                    config_bank=config_bank, tmr_mode=tmr_mode)
 
 
-__all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR"]
+__all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR",
+           "control_writes", "has_cfg_reset"]

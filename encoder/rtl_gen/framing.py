@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 from .common import _instance
-from .plan import DesignPlan
+from .plan import CFG_CONTROL_REGS, DesignPlan
 from .verilog import Writer, vec
 
 ELINK_BITS = 32         # bits one e-link carries per BX
@@ -90,7 +90,8 @@ def framing_regs(plan: DesignPlan, framing: Framing) -> FramingRegs:
     mask_bits = plan.ir.n_latent * plan.latent_bits
     mask_words = -(-mask_bits // dw)
     last = base + mask_words
-    aw = max(plan.cfg_addr_bits if prog else 1, last.bit_length())
+    # Programmable designs keep room for the control registers after these (rtl/enc_cfg_ctrl.v).
+    aw = max(plan.cfg_addr_bits if prog else 1, (last + (CFG_CONTROL_REGS if prog else 0)).bit_length())
     return FramingRegs(base, dw, aw, max(1, mask_words.bit_length()), framing.count_bits, mask_bits)
 
 
@@ -114,8 +115,10 @@ def header_lines(framing: Framing, regs: FramingRegs, latency: int) -> list[str]
     ]
 
 
-def emit(w: Writer, plan: DesignPlan, framing: Framing, regs: FramingRegs, latency: int) -> int:
-    """The framing registers and block on the output registers; returns the flip-flops outside the primitives'."""
+def emit(w: Writer, plan: DesignPlan, framing: Framing, regs: FramingRegs, latency: int,
+         valid: str = "valid_in") -> int:
+    """The framing registers and block on the output registers; returns the flip-flops outside the primitives'.
+    ``valid``: the valid the datapath takes (valid_in gated by the configuration on programmable designs)."""
     ip = plan.input
     n_lat, lat_bits = plan.ir.n_latent, plan.latent_bits
     word = n_lat * lat_bits
@@ -127,8 +130,8 @@ def emit(w: Writer, plan: DesignPlan, framing: Framing, regs: FramingRegs, laten
     w(f"reg {vec(latency)} bx_reset_pipe;", 1)
     w("always @(posedge clk) begin", 1)
     w(f"if (rst) bx_reset_pipe <= {latency}'d0;", 2)
-    w("else bx_reset_pipe <= " + ("valid_in && bx_reset;" if latency == 1
-                                   else f"{{bx_reset_pipe[{latency - 2}:0], valid_in && bx_reset}};"), 2)
+    w("else bx_reset_pipe <= " + (f"{valid} && bx_reset;" if latency == 1
+                                   else f"{{bx_reset_pipe[{latency - 2}:0], {valid} && bx_reset}};"), 2)
     w("end", 1)
 
     full = framing.mask == (1 << word) - 1

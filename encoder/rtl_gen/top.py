@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .common import Options, _assign_concat, _instance, header
-from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, pipeline_order  # noqa: F401  (API)
+from .cuts import MAC_STAGES, Cut, available_cuts, choose_cuts, cut_points, pipeline_order  # noqa: F401  (API)
 from .framing import BX_FIELD_BITS, ELINK_BITS, MAX_ELINKS, Framing, FramingRegs, framing_regs  # noqa: F401  (API)
 from .framing import emit as _emit_framing
 from .framing import header_lines as _framing_header
-from .plan import DesignPlan
+from . import tmr
+from .plan import CFG_CONTROL_REGS, DesignPlan
 from .verilog import Writer, fmt_name, ports_block, vec
 
 CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
@@ -55,6 +56,13 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     if fregs:
         aw, dw = fregs.addr_bits, fregs.data_bits
     has_cfg = prog or fregs is not None
+    # Control and status registers (programmable weights) after the weights and the framing registers.
+    ctrl_base = plan.n_fields + (fregs.count if fregs else 0)
+    # --tmr config: corrected-upset counters after the control registers (the port widens only if it must).
+    counters = None
+    if opts.tmr != "none":
+        counters = tmr.Counters(ctrl_base + CFG_CONTROL_REGS, [f"{b.group}_b{b.index}" for b in cfg_blocks(plan)], dw)
+        aw = max(aw, counters.addr_bits())
     pipe_bits = 0
 
     w = Writer()
@@ -68,9 +76,14 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
     ] + (["rst also loads the framing registers' reset values (below)."] if framing else [])
       + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
-          f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
+          f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address.",
+          (f"Writes land in shadow banks until a COMMIT (address {ctrl_base}); " if opts.config_bank == "shadow"
+           else "One bank written in place (--config-bank direct); ")
+          + "valid_in is ignored until a weight set",
+          f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."]
          if prog else ["Weights: constants (zero weights have no multiplier)."])
-      + (_framing_header(framing, fregs, latency) if framing else [])))
+      + (_framing_header(framing, fregs, latency) if framing else [])
+      + (tmr.header_lines(counters) if counters else [])))
     w("`default_nettype none")
     w()
     w(f"module {plan.top} (")
@@ -86,6 +99,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                   ("output wire", "", "tx_valid"),
                   ("output wire", f"[{framing.elinks}*{ELINK_BITS}-1:0]",
                    f"tx_data  // e-link i at [{ELINK_BITS}*({framing.elinks}-1-i) +: {ELINK_BITS}]")]
+    if prog:
+        ports += [("input  wire", "", "cfg_rst  // configuration reset, synchronous, active high")]
     if has_cfg:
         ports += [("input  wire", "", "cfg_we"),
                   ("input  wire", vec(aw), "cfg_addr"),
@@ -95,15 +110,29 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         w(line)
     w(");")
 
+    # -- configuration register file
+    blocks = cfg_blocks(plan) if prog else []
+    stage_of = commit_stages(plan, cut_after) if prog else {}
+    n_commit = max(stage_of.values(), default=0) + 1
+    readback = []              # (select, read data, width) of every register on the port
+    if prog:
+        readback = _config(w, plan, opts, aw, dw, ctrl_base, blocks, stage_of, n_commit, counters)
+
     # -- valid pipeline
+    valid = "valid_in"
+    if prog:
+        w()
+        w("// Nothing enters the datapath before a weight set has been committed and ENABLE set.", 1)
+        w("wire valid_taken = valid_in && cfg_run;", 1)
+        valid = "valid_taken"
     w()
-    w(f"// Valid pipeline: valid_out follows valid_in by {latency} cycles.", 1)
+    w(f"// Valid pipeline: valid_out follows {valid} by {latency} cycles.", 1)
     w(f"reg {vec(latency)} valid_pipe;", 1)
     w("always @(posedge clk) begin", 1)
     w("if (rst) begin", 2)
     w(f"valid_pipe <= {latency}'d0;", 3)
     w("end else begin", 2)
-    w("valid_pipe <= " + ("valid_in;" if latency == 1 else f"{{valid_pipe[{latency - 2}:0], valid_in}};"), 3)
+    w("valid_pipe <= " + (f"{valid};" if latency == 1 else f"{{valid_pipe[{latency - 2}:0], {valid}}};"), 3)
     w("end", 2)
     w("end", 1)
     w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
@@ -135,45 +164,6 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         w("// Register stage after the input path.", 1)
         bus = register("cell_codes", f"{nu}*{ip.code_bits}", nu * ip.code_bits)
         sum_bus = register("module_sum_code", str(ip.sum_code_bits), ip.sum_code_bits)
-
-    # -- configuration register file
-    blocks = cfg_blocks(plan) if prog else []
-    if prog:
-        w()
-        w(f"// Configuration register file: {plan.n_fields} fields, one per address, in blocks of up to "
-          f"{CFG_BLOCK}.", 1)
-        for g in plan.groups:
-            w(f"// {g.name}: addresses {g.base}..{g.base + g.count - 1}, {g.bits} bits each, {g.order}.", 1)
-        for g in plan.groups:
-            w()
-            w(f"wire [{g.count}*{g.bits}-1:0] cfg_{g.name};", 1)
-            g_blocks = [b for b in blocks if b.group == g.name]
-            off = f"cfg_off_{g.name}"
-            if g.base:
-                w(f"wire {vec(aw)} {off} = cfg_addr - {aw}'d{g.base};  // address within the group", 1)
-            else:
-                w(f"wire {vec(aw)} {off} = cfg_addr;  // address within the group", 1)
-            w(f"wire cfg_in_{g.name} = {off} < {aw}'d{g.count};", 1)
-            for b in g_blocks:
-                tag = f"{g.name}_b{b.index}"
-                w(f"wire [{b.count}*{b.bits}-1:0] cfg_fields_{tag};", 1)
-                if g.count > CFG_BLOCK:
-                    hi_bits = aw - b.addr_bits
-                    w(f"wire cfg_sel_{tag} = cfg_in_{g.name} && ({off}[{aw - 1}:{b.addr_bits}] == "
-                      f"{hi_bits}'d{b.index});", 1)
-                else:
-                    w(f"wire cfg_sel_{tag} = cfg_in_{g.name};", 1)
-                w(f"wire {vec(b.bits)} cfg_rd_{tag};", 1)
-                _instance(w, "enc_cfg_block", [("COUNT", str(b.count)), ("WIDTH", str(b.bits)),
-                                               ("ADDR_BITS", str(b.addr_bits))], f"u_cfg_{tag}", [
-                    ("clk", "clk"), ("we", f"cfg_we && cfg_sel_{tag}"),
-                    ("addr", f"{off}[{b.addr_bits - 1}:0]" if b.addr_bits > 1 else f"{off}[0]"),
-                    ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]"),
-                    ("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")])
-            _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
-        if not fregs:
-            _readback(w, dw, [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits)
-                              for b in blocks])
 
     # -- layers
     for lp in plan.layers:
@@ -210,7 +200,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     # simulation), and nothing of that may reach the pins.
     w("// Output registers: cleared by reset, loaded only when the stage before them holds valid data.", 1)
     pipe_bits += n_lat * lat_bits + ip.sum_code_bits
-    out_valid = "valid_in" if latency == 1 else f"valid_pipe[{latency - 2}]"
+    out_valid = valid if latency == 1 else f"valid_pipe[{latency - 2}]"
     w("always @(posedge clk) begin", 1)
     w("if (rst) begin", 2)
     w(f"latents  <= {n_lat * lat_bits}'d0;", 3)
@@ -221,10 +211,11 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 2)
     w("end", 1)
     if framing:
-        pipe_bits += _emit_framing(w, plan, framing, fregs, latency)
+        pipe_bits += _emit_framing(w, plan, framing, fregs, latency, valid)
+        readback.append(("cfg_sel_framing", "cfg_rd_framing", dw))
+    if readback:
         # After the framing registers: the read-back mux takes theirs too.
-        _readback(w, dw, [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits)
-                          for b in blocks] + [("cfg_sel_framing", "cfg_rd_framing", dw)])
+        _readback(w, dw, readback)
     w("endmodule")
     w()
     w("`default_nettype wire")
@@ -240,6 +231,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
          "fields": n_lat, "field_width": lat_bits, "signed": lat_fmt.signed},
         {"name": "sum_code", "direction": "output", "width": ip.sum_code_bits, "role": "out_sum_code"},
     ]
+    if prog:
+        port_facts.append({"name": "cfg_rst", "direction": "input", "width": 1, "role": "cfg_reset"})
     if has_cfg:
         port_facts += [
             {"name": "cfg_we", "direction": "input", "width": 1, "role": "cfg_we"},
@@ -258,14 +251,110 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         ]
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
-             "cfg_blocks": len(blocks), "framing_regs": fregs}
+             "cfg_blocks": len(blocks), "framing_regs": fregs, "commit_stages": n_commit,
+             "control_bits": (3 + 2 * dw + n_commit) if prog else 0, "ctrl_base": ctrl_base, "cfg_data_bits": dw}
+    if counters:
+        shadow = opts.config_bank == "shadow"
+        banks = [("u_written", "shadow bank" if shadow else "bank")] + ([("g_shadow.u_active", "active bank")]
+                                                                       if shadow else [])
+        facts["tmr"] = tmr.manifest(counters, [
+            {"register": f"u_cfg_{b.group}_b{b.index}.{inst}", "what": what, "bits": b.count * b.bits,
+             "copies": [f"u_cfg_{b.group}_b{b.index}.{inst}.u_copy{k}.q" for k in range(3)]}
+            for b in blocks for inst, what in banks])
+        facts["tmr"]["addr_width"] = aw
     return w.text(), facts
+
+
+def commit_stages(plan: DesignPlan, cut_after: set[str]) -> dict[str, int]:
+    """Register group -> the pipeline stage that consumes it: the number of register stages a
+    crossing has passed when it meets the group's fields. A layer's weights meet it at the
+    products, its bias in the adder tree (after a products stage, before a tree stage)."""
+    order = [c.name for c in cut_points(plan)]
+
+    def before(name: str) -> int:
+        return sum(1 for c in order[:order.index(name)] if c in cut_after)
+
+    stages = {}
+    for g in plan.groups:
+        lp = next(lp for lp in plan.layers if lp.layer.name == g.layer)
+        stages[g.name] = before(f"{lp.name}.products" if g.kind == "weight" else f"{lp.name}.tree")
+    return stages
+
+
+def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: int, blocks: list[CfgBlock],
+            stage_of: dict[str, int], n_commit: int, counters: tmr.Counters | None = None
+            ) -> list[tuple[str, str, int]]:
+    """The register file: the weight banks (enc_cfg_block, or enc_cfg_block_tmr with ``counters``) and
+    control/status (enc_cfg_ctrl, at ``base``); returns the read-back sources (select, read data, width)."""
+    shadow = opts.config_bank == "shadow"
+    w()
+    w(f"// Configuration register file: {plan.n_fields} fields, one per address, in blocks of up to "
+      f"{CFG_BLOCK}.", 1)
+    for g in plan.groups:
+        w(f"// {g.name}: addresses {g.base}..{g.base + g.count - 1}, {g.bits} bits each, {g.order}.", 1)
+    w(f"// Control and status: addresses {base}..{base + CFG_CONTROL_REGS - 1} (COMMIT, ENABLE, RD_ACTIVE, "
+      f"STATUS, COMMITS, UNMAPPED); above: unmapped.", 1)
+    if shadow:
+        w("// Writes land in shadow banks; a COMMIT copies them into the active banks that the datapath", 1)
+        w("// reads, each bank when the first crossing after the commit reaches the stage that uses it.", 1)
+    else:
+        w("// --config-bank direct: one bank per block, written in place (a reload mixes weight sets).", 1)
+    w(f"wire {vec(n_commit)} cfg_commit;  // cfg_commit[k]: the banks read by pipeline stage k copy", 1)
+    w("wire cfg_run;        // ENABLE and a committed weight set: valid_in may enter", 1)
+    w("wire cfg_rd_active;  // read-back shows the active banks", 1)
+    w("wire cfg_sel_ctrl;", 1)
+    w(f"wire {vec(dw)} cfg_rd_ctrl;", 1)
+    _instance(w, "enc_cfg_ctrl", [("ADDR_BITS", str(aw)), ("DATA_BITS", str(dw)), ("BASE", str(base)),
+                                  ("STAGES", str(n_commit))], "u_cfg_ctrl", [
+        ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_we"), ("addr", "cfg_addr"), ("wdata", "cfg_wdata"),
+        ("commit", "cfg_commit"), ("run", "cfg_run"), ("rd_active", "cfg_rd_active"), ("sel", "cfg_sel_ctrl"),
+        ("rdata", "cfg_rd_ctrl")])
+    for g in plan.groups:
+        w()
+        stage = stage_of[g.name]
+        commit = "cfg_commit" if n_commit == 1 else f"cfg_commit[{stage}]"
+        w(f"wire [{g.count}*{g.bits}-1:0] cfg_{g.name};  // read in pipeline stage {stage}", 1)
+        g_blocks = [b for b in blocks if b.group == g.name]
+        off = f"cfg_off_{g.name}"
+        if g.base:
+            w(f"wire {vec(aw)} {off} = cfg_addr - {aw}'d{g.base};  // address within the group", 1)
+        else:
+            w(f"wire {vec(aw)} {off} = cfg_addr;  // address within the group", 1)
+        w(f"wire cfg_in_{g.name} = {off} < {aw}'d{g.count};", 1)
+        for b in g_blocks:
+            tag = f"{g.name}_b{b.index}"
+            w(f"wire [{b.count}*{b.bits}-1:0] cfg_fields_{tag};", 1)
+            if g.count > CFG_BLOCK:
+                hi_bits = aw - b.addr_bits
+                w(f"wire cfg_sel_{tag} = cfg_in_{g.name} && ({off}[{aw - 1}:{b.addr_bits}] == "
+                  f"{hi_bits}'d{b.index});", 1)
+            else:
+                w(f"wire cfg_sel_{tag} = cfg_in_{g.name};", 1)
+            w(f"wire {vec(b.bits)} cfg_rd_{tag};", 1)
+            params = [("COUNT", str(b.count)), ("WIDTH", str(b.bits)), ("ADDR_BITS", str(b.addr_bits)),
+                      ("SHADOW", str(int(shadow))), ("CLEAR_ON_RESET", "1")]
+            conns = [("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", f"cfg_we && cfg_sel_{tag}"),
+                     ("addr", f"{off}[{b.addr_bits - 1}:0]" if b.addr_bits > 1 else f"{off}[0]"),
+                     ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]"),
+                     ("commit", commit), ("rd_active", "cfg_rd_active"),
+                     ("fields", f"cfg_fields_{tag}"), ("rdata", f"cfg_rd_{tag}")]
+            if counters:
+                w(f"wire [{counters.bits}-1:0] seu_corrected_{tag};", 1)
+                _instance(w, "enc_cfg_block_tmr", params + [("CNT_BITS", str(counters.bits))], f"u_cfg_{tag}",
+                          conns + [("corrected", f"seu_corrected_{tag}")])
+            else:
+                _instance(w, "enc_cfg_block", params, f"u_cfg_{tag}", conns)
+        _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
+    if counters:
+        tmr.emit_counters(w, counters, aw)
+    return [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits) for b in blocks] \
+        + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)] + ([("cfg_sel_seu", "cfg_rd_seu", dw)] if counters else [])
 
 
 def _readback(w: Writer, dw: int, sources: list[tuple[str, str, int]]) -> None:
     """cfg_rdata: the addressed register (select, read data, width), zero-extended, registered."""
     w()
-    w("// Read-back: the addressed field, zero-extended, registered.", 1)
+    w("// Read-back: the addressed register, zero-extended, registered (0 at an unmapped address).", 1)
     terms = []
     for sel, rd, bits in sources:
         val = rd if bits == dw else f"{{{dw - bits}'d0, {rd}}}"

@@ -130,19 +130,25 @@ if cocotb is not None:
         dut.valid_in.value = 0
         dut.charges.value = 0
         programmable = manifest["weights"] == "programmable"
+        from ..rtl_gen import control_writes, has_cfg_reset, register_image
+        cfg_rst = has_cfg_reset(manifest) if programmable else None
         if programmable:
             dut.cfg_we.value = 0
             dut.cfg_addr.value = 0
             dut.cfg_wdata.value = 0
+            if cfg_rst:
+                getattr(dut, cfg_rst).value = 1
         for _ in range(3):
             await RisingEdge(dut.clk)
 
         if programmable:
-            from ..rtl_gen import register_image
+            if cfg_rst:
+                getattr(dut, cfg_rst).value = 0
             image = register_image(ir)
             if ENV_FLIP in os.environ:
                 image[int(os.environ[ENV_FLIP])] ^= 1
-            for addr, code in enumerate(image):
+            # The image, then the control writes that put it in force (commit, enable).
+            for addr, code in list(enumerate(image)) + control_writes(manifest):
                 await FallingEdge(dut.clk)
                 dut.cfg_we.value = 1
                 dut.cfg_addr.value = addr

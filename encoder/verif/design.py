@@ -57,6 +57,16 @@ class RegisterMap:
     read_latency: int
     fields: list[RegField]
     keep_through_reset: bool = True
+    # Control and status registers (generated designs: rtl/enc_cfg_ctrl.v): register name -> address,
+    # and the bank ("shadow": writes wait for a COMMIT; "direct": written in place). None: weights only.
+    control: dict[str, int] | None = None
+    bank: str = "direct"
+    commit_delay: int = 2       # a crossing this many edges after the COMMIT write meets the new set
+
+    @property
+    def live_reload(self) -> bool:
+        """Weights can be reloaded while data flows: shadow banks and a commit."""
+        return self.control is not None and self.bank == "shadow"
 
     @property
     def addresses(self) -> list[int]:
@@ -151,7 +161,9 @@ class Design:
             d["registers"] = {"data_width": self.registers.data_width,
                               "read_latency": self.registers.read_latency,
                               "keep_through_reset": self.registers.keep_through_reset,
-                              "fields": [vars(f) for f in self.registers.fields]}
+                              "fields": [vars(f) for f in self.registers.fields],
+                              "control": self.registers.control, "bank": self.registers.bank,
+                              "commit_delay": self.registers.commit_delay}
         if self.framing is not None:
             d["framing"] = self.framing.to_dict()
         return d
@@ -199,9 +211,17 @@ def _registers(m: dict, where: str) -> RegisterMap:
                                index=_int(_req(f, "index", w), f"{w}.index"),
                                bits=_int(_req(f, "bits", w), f"{w}.bits", 1), lsb=_int(f.get("lsb", 0), f"{w}.lsb")))
     where_r = f"{where}: registers"
+    control, delay = None, 2
+    if "control" in r:
+        c = r["control"]
+        control = {_req(reg, "name", f"{where_r}.control"): _int(_req(reg, "addr", f"{where_r}.control"),
+                                                                 f"{where_r}.control.addr")
+                   for reg in _req(c, "registers", f"{where_r}.control")}
+        delay = _int(c.get("first_crossing_after_commit", 2), f"{where_r}.control.first_crossing_after_commit")
     return RegisterMap(data_width=_int(_req(r, "data_width", where_r), f"{where_r}.data_width", 1),
                        read_latency=_int(r.get("read_latency", 1), f"{where_r}.read_latency"),
-                       fields=fields, keep_through_reset=bool(r.get("keep_through_reset", True)))
+                       fields=fields, keep_through_reset=bool(r.get("keep_through_reset", True)),
+                       control=control, bank=str(r.get("bank", "direct")), commit_delay=delay)
 
 
 def _framing(m: dict, ports: dict[str, Port], where: str) -> Framing | None:

@@ -53,6 +53,8 @@ class FrameCheck:
     build_seconds: float = 0.0
     log: Path | None = None          # the simulator's output
     csv: Path | None = None          # the RTL's frames in the chip's CSV format
+    tmr: str = "none"
+    counters: dict | None = None     # --tmr config: corrected-upset counter of every block, read at the end
 
     @property
     def ok(self) -> bool:
@@ -115,7 +117,7 @@ def chip_stimulus(config, input_csv, layout: str | None = None):
 
 def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = None,
               flip_field: int | None = None, seed: int = 1, quiet: bool = True,
-              layout: str | None = None) -> FrameCheck:
+              layout: str | None = None, tmr: str = "none") -> FrameCheck:
     """Generate, simulate on Icarus and compare every BX with the chip's output words.
 
     ``quiet``: the compiler's and simulator's output go to OUT/build/build.log and sim.log.
@@ -140,7 +142,7 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
     # The framing registers are written at run time, as on the chip: the design carries every
     # e-link the chip has, and its reset values are not the configuration's.
     from ..rtl_gen.top import MAX_ELINKS
-    design = generate(ir, "programmable", 0, elinks=MAX_ELINKS)
+    design = generate(ir, "programmable", 0, elinks=MAX_ELINKS, tmr_mode=tmr)
     write_design(design, design_dir, force=True)
     build_dir.mkdir(parents=True, exist_ok=True)
     stim = build_dir / "stimulus.npz"
@@ -174,6 +176,8 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
         got, readback = z["tx"], z["readback_errors"]
         n_fields = int(z["fields"])
         data_seconds = float(z["data_seconds"])
+        counters = ({str(k): int(v) for k, v in zip(z["counter_blocks"], z["counters"])}
+                    if "counters" in z.files else None)
 
     # Every column of the chip's CSV, unused e-links included: the RTL sends them as zero.
     n = min(len(got), len(expected))
@@ -189,7 +193,8 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
     csv.write_text(format_tx_csv(got_rows))
     return FrameCheck(n_bx=len(expected), n_elinks=n_links, equal=int(same.sum()),
                       readback_errors=int(np.count_nonzero(readback)), fields=n_fields, mismatches=mismatches,
-                      sim_seconds=t2 - t1, data_seconds=data_seconds, build_seconds=t1 - t0, csv=csv, log=sim_log)
+                      sim_seconds=t2 - t1, data_seconds=data_seconds, build_seconds=t1 - t0, csv=csv, log=sim_log,
+                      tmr=tmr, counters=counters)
 
 
 # -- the cocotb side ---------------------------------------------------------
@@ -208,7 +213,7 @@ if cocotb is not None:
     async def chip_frames_match(dut):
         """Every BX's tx_data equals the chip's output words; every register field reads back."""
         from ..ir import load_ir
-        from ..rtl_gen import register_image
+        from ..rtl_gen import control_writes, has_cfg_reset, register_image
 
         design_dir = Path(os.environ[ENV_DESIGN])
         manifest = json.loads((design_dir / "manifest.json").read_text())
@@ -230,12 +235,17 @@ if cocotb is not None:
         dut.cfg_we.value = 0
         dut.cfg_addr.value = 0
         dut.cfg_wdata.value = 0
+        cfg_rst = has_cfg_reset(manifest)
+        if cfg_rst:
+            getattr(dut, cfg_rst).value = 1
         for _ in range(3):
             await RisingEdge(dut.clk)
+        if cfg_rst:
+            getattr(dut, cfg_rst).value = 0
 
-        # Configuration port: write the whole image, then read every field back
-        # (read data is registered: the value of the address set one cycle before).
-        for addr, code in enumerate(image):
+        # Configuration port: write the whole image and put it in force (commit, enable), then read
+        # every field back (read data is registered: the value of the address set one cycle before).
+        for addr, code in list(enumerate(image)) + control_writes(manifest):
             await FallingEdge(dut.clk)
             dut.cfg_we.value = 1
             dut.cfg_addr.value = addr
@@ -299,8 +309,26 @@ if cocotb is not None:
             await FallingEdge(dut.clk)
 
         got = np.asarray(tx, dtype=np.int64).reshape(-1, n_links)
+        data_seconds = time.monotonic() - t_data
+        # --tmr: the corrected-upset counters, read through the port (0 in a run without upsets).
+        extra = {}
+        if "tmr" in manifest:
+            c = manifest["tmr"]["counters"]
+            dw = ports["cfg_wdata"]["width"]
+            values = []
+            for b in c["blocks"]:
+                v = 0
+                for j in range(c["words"]):
+                    dut.cfg_addr.value = b["addr"] + j
+                    await FallingEdge(dut.clk)
+                    await FallingEdge(dut.clk)
+                    r = dut.cfg_rdata.value
+                    v |= (r.to_unsigned() if r.is_resolvable else (1 << dw) - 1) << (dw * j)
+                values.append(v)
+            extra = {"counters": np.array(values, dtype=np.int64),
+                     "counter_blocks": np.array([b["block"] for b in c["blocks"]])}
         np.savez(os.environ[ENV_RESULT], tx=got, readback_errors=readback, fields=len(want),
-                 data_seconds=time.monotonic() - t_data)
+                 data_seconds=data_seconds, **extra)
         assert not readback.any(), f"{int(readback.sum())} of {len(want)} configuration fields read back wrong"
         assert len(got) == len(expected), f"{len(got)} frames for {len(expected)} BX"
         bad = np.flatnonzero((got != expected).any(axis=1))

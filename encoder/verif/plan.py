@@ -33,6 +33,8 @@ from .stimulus import Vectors
 MAX_BURST = 64
 MAX_GAP = 7
 BX_RESET_EVERY = 32
+LIVE_RELOAD_EVERY = 250     # vectors per live reload (shadow-bank designs), at least MIN_LIVE_RELOADS a shard
+MIN_LIVE_RELOADS = 3
 FRAMING_WRITES = 3
 
 
@@ -106,9 +108,12 @@ def framing_writes_for(n: int, fr: Framing, rng: np.random.Generator) -> list[di
 
 
 def split(vectors: Vectors, shards: int, seed: int, *, programmable: bool, n_models: int,
-          with_events: bool = True, framing: bool | Framing | None = False) -> list[ShardPlan]:
+          with_events: bool = True, framing: bool | Framing | None = False,
+          live_reload: bool = False) -> list[ShardPlan]:
     """``framing``: the design's framing block (or True): BX-counter reset flags, and with a
-    ``Framing`` and events, writes of its registers mid-stream."""
+    ``Framing`` and events, writes of its registers mid-stream. ``live_reload``: the design has
+    shadow banks; weight sets are reloaded while vectors flow, every ``LIVE_RELOAD_EVERY`` vectors
+    (at least ``MIN_LIVE_RELOADS`` a shard), alternating the two sets."""
     n = len(vectors)
     shards = max(1, min(shards, n)) if n else 1
     bounds = np.linspace(0, n, shards + 1).astype(int)
@@ -121,8 +126,13 @@ def split(vectors: Vectors, shards: int, seed: int, *, programmable: bool, n_mod
         events = []
         if with_events and m >= 4:
             events.append({"before": int(rng.integers(m // 4, m // 2 + 1)), "kind": "reset"})
-            if programmable and n_models > 1:
+            if programmable and n_models > 1 and not live_reload:
                 events.append({"before": int(rng.integers(m // 2 + 1, 3 * m // 4 + 1)), "kind": "load", "model": 1})
+            elif programmable and n_models > 1:
+                n_loads = max(MIN_LIVE_RELOADS, m // LIVE_RELOAD_EVERY)
+                for j in range(n_loads):
+                    before = int(j * m / n_loads) + int(rng.integers(1, max(2, m // (4 * n_loads))))
+                    events.append({"before": min(before, m - 1), "kind": "load", "model": (j + 1) % 2})
         plan = ShardPlan(k, ids, vectors.take(ids), gaps_for(m, rng), events, seed=int(rng.integers(0, 2**31)))
         if framing:
             # A generator of its own: gaps, events and seeds stay those of the same design without framing.

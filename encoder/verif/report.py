@@ -24,6 +24,12 @@ def merge(results: list[dict]) -> dict:
         "latency_seen": {str(k): v for k, v in sorted(lat.items())},
         "cycles": sum(r["cycles"] for r in results),
     }
+    if any("live_reloads" in r for r in results):            # designs with control registers
+        merged.update({
+            "live_reloads": sum(r.get("live_reloads", 0) for r in results),
+            "config_errors": sum(len(r.get("config_errors", [])) for r in results),
+            "blocked_before_load": sum(r.get("blocked_before_load", 0) for r in results),
+        })
     if any("frames_checked" in r for r in results):          # designs with the e-link framing block
         tx_lat = Counter()
         for r in results:

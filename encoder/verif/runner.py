@@ -45,6 +45,7 @@ def default_build_root() -> Path:
     return Path(cache) / "encoder" / "sim" / "build"
 
 MAX_JOBS = 64
+MAX_UPSETS = 1_000_000
 MAX_VECTORS = 10_000_000        # the stimulus is held in memory: 48 int64 counts per vector
 
 
@@ -67,6 +68,10 @@ class SimOptions:
     model_opt: str = "auto"           # Verilator C++ optimisation: auto, fast-build or fast-sim
     netlist: str | None = None        # SYNTHDIR of `encoder synth --liberty`: simulate its netlist (gates)
     scheduler: str | None = None      # a Dask scheduler: the shards run on its workers (encoder.verif.dask_shards)
+    bulk: bool = False                # stream a cycle image through a harness, compare in NumPy (encoder.verif.bulk)
+    seu: int = 0                      # upsets to inject (bulk harness; encoder.verif.seu)
+    seu_target: str | None = None     # register kinds upsets may hit (default all)
+    seu_multiplicity: int = 1         # bits flipped per upset event (2: double upsets)
 
 
 # Up to this many vectors a Verilator model compiled without optimisation
@@ -188,6 +193,16 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
         raise UserError(f"--vectors: {opts.vectors:,} is more than {MAX_VECTORS:,} (split the run with --seed)")
     if opts.jobs > MAX_JOBS:
         raise UserError(f"--jobs: {opts.jobs} is more than {MAX_JOBS} simulator processes")
+    if opts.seu < 0 or opts.seu > MAX_UPSETS:
+        raise UserError(f"--seu: {opts.seu} outside 0..{MAX_UPSETS}")
+    if not 1 <= opts.seu_multiplicity <= 3:
+        raise UserError(f"--seu-multiplicity: {opts.seu_multiplicity} outside 1..3")
+    if opts.seu and not opts.bulk:
+        opts.bulk = True                 # upsets are injected by the bulk harness
+    if opts.bulk and opts.replay:
+        raise UserError("--bulk: a replay runs in the per-vector testbench; drop --bulk")
+    if opts.bulk and opts.netlist:
+        raise UserError("--bulk: gate-level netlists run in the per-vector testbench; drop --bulk")
     if opts.netlist:
         from .gates import gate_level
         design = gate_level(design, opts.netlist, build_root(opts))
@@ -200,7 +215,12 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
     # claimed meanwhile, so a second run for the same --out is refused at once.
     lines: list[str] = []
     with atomic_dir(out, overwrite=opts.force, marker="summary.json") as stage:
-        code, summary = _run_staged(design, sim, opts, out, stage, log, lines.append)
+        if opts.bulk:
+            from . import bulk_run
+            code, summary = bulk_run.run_staged(design, sim, opts, out, stage, log, lines.append,
+                                                _models, model_opt, build_root)
+        else:
+            code, summary = _run_staged(design, sim, opts, out, stage, log, lines.append)
     for line in lines:          # only once the run is in place
         log(line)
     return code, summary
@@ -252,7 +272,8 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         models = _models(design, opts, stage)
         vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data)
         plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
-                              framing=design.framing)
+                              framing=design.framing,
+                              live_reload=design.registers is not None and design.registers.live_reload)
     shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
     for p, d in zip(plans, shard_dirs):
         planner.write(p, d, design, models, stage, sim.name, replay=bool(opts.replay))

@@ -83,6 +83,8 @@ class Bus:
             self.cfg_wdata = handle("cfg_wdata")
             self.cfg_rdata = handle("cfg_rdata")
             self.cfg_data_width = ports["cfg_wdata"]["width"]
+            # The configuration reset (generated designs); hand-written designs may have none.
+            self.cfg_rst = handle("cfg_reset") if "cfg_reset" in ports else None
         self.data_outputs = [self.out_valid, self.out_latents.handle, self.out_sum_code]
         # E-link framing: bx_reset goes in with valid_in; frames come out on tx_data while tx_valid.
         self.framing = "out_tx_data" in ports

@@ -81,6 +81,12 @@ class ReferenceModel:
     def __init__(self, models: list[EncoderIR], frames: FrameSpec | None = None):
         self.models = models
         self.active = 0
+        # Designs with shadow banks: the set written into the shadow (the testbench says), and the
+        # switches a COMMIT schedules: (first input cycle that meets the new set, its model).
+        self.shadow: int | None = None
+        self.commit_delay = 2
+        self.switches: deque[tuple[int, int]] = deque()
+        self.commits_seen: list[int] = []
         self.frame_spec = frames
         self._pending: list[tuple[int, InputTxn, int, int]] = []
         self._seq = 0
@@ -103,8 +109,17 @@ class ReferenceModel:
         k = bisect_left(self._cfg_cycles, cycle + self.frame_spec.latency) - 1
         return self._cfg_values[k]
 
+    def commit(self, cycle: int) -> None:
+        """Configuration monitor subscriber: a COMMIT write sampled at ``cycle``. Inputs sampled
+        ``commit_delay`` cycles later or after meet the shadow's weight set."""
+        self.commits_seen.append(cycle)
+        if self.shadow is not None:
+            self.switches.append((cycle + self.commit_delay, self.shadow))
+
     def write(self, txn: InputTxn) -> None:
         """Input monitor subscriber."""
+        while self.switches and txn.cycle >= self.switches[0][0]:
+            self.active = self.switches.popleft()[1]
         bx_field = 0
         if self.frame_spec is not None:
             if txn.bx_reset:

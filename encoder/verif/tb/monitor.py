@@ -71,6 +71,9 @@ class InputMonitor:
         self.reset_subscribers = []
         self.count = 0
         self.in_reset = False
+        # Inputs the design must refuse (weights not committed yet): counted, not passed on.
+        self.blocked = False
+        self.blocked_count = 0
 
     def sample(self, cycle: int) -> None:
         b = self.bus
@@ -82,6 +85,9 @@ class InputMonitor:
             self.in_reset = True
             return
         self.in_reset = False
+        if bits(b.in_valid) == "1" and self.blocked:
+            self.blocked_count += 1
+            return
         if bits(b.in_valid) == "1":
             word = bits(b.in_counts.handle)
             txn = InputTxn(cycle, b.in_counts.unpack(int(word, 2) if known(word) else 0),
@@ -89,6 +95,26 @@ class InputMonitor:
             self.count += 1
             for fn in self.subscribers:
                 fn(txn)
+
+
+class CommitMonitor:
+    """COMMIT writes on the configuration port go to the subscribers (the reference model), stamped
+    with the cycle like the inputs, so that the switch of weight sets is placed by what the design
+    was given, not by when the testbench meant to give it."""
+
+    def __init__(self, bus: Bus, commit_addr: int):
+        self.bus = bus
+        self.addr = commit_addr
+        self.subscribers = []
+
+    def sample(self, cycle: int) -> None:
+        b = self.bus
+        if bits(b.cfg_we) != "1" or (b.cfg_rst is not None and bits(b.cfg_rst) != "0"):
+            return
+        addr, data = bits(b.cfg_addr), bits(b.cfg_wdata)
+        if known(addr) and known(data) and int(addr, 2) == self.addr and int(data, 2) & 1:
+            for fn in self.subscribers:
+                fn(cycle)
 
 
 class OutputMonitor:

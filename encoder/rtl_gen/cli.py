@@ -29,6 +29,13 @@ def register(sub) -> None:
                         "copies it into the active bank so that every crossing meets one complete weight set) "
                         "or direct (one bank written in place: half the configuration flip-flops, but a reload "
                         "mixes weight sets while data flows) (default: %(default)s)")
+    p.add_argument("--config-port", choices=("parallel", "i2c"), default="parallel",
+                   help="programmable weights: parallel (cfg_we/cfg_addr/cfg_wdata/cfg_rdata, one field per "
+                        "address) or i2c (an I2C target on scl/sda/sda_oe, byte registers with auto-increment, "
+                        "the weights as the chip's AUTOENCODER_<b>INPUT blocks; map in manifest.json and "
+                        "i2c_map.md) (default: %(default)s)")
+    p.add_argument("--i2c-address", default="0x20", metavar="ADDR",
+                   help="--config-port i2c: the target's 7-bit address (default: %(default)s)")
     p.add_argument("--pipeline", default=None, metavar="N|auto",
                    help="N: extra register stages beyond the default 2-cycle latency (default: 0), taken in "
                         "this order: after each MAC layer but the last, after the input path, on the charges. "
@@ -135,6 +142,13 @@ def _auto(args):
     return design
 
 
+def _i2c_address(value: str) -> int:
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise UserError(f"--i2c-address: {value!r} is not a number (e.g. 0x20)") from None
+
+
 def _cuts_arg(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -172,7 +186,8 @@ def run_rtl(args) -> int:
         design = _auto(args)
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
-                                    cuts=_cuts_arg(args.cuts), config_bank=args.config_bank)
+                                    cuts=_cuts_arg(args.cuts), config_bank=args.config_bank,
+                                    config_port=args.config_port, i2c_address=_i2c_address(args.i2c_address))
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]

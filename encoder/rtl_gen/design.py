@@ -18,6 +18,8 @@ from .layer import layer_module, mac_modules
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
 from .framing import manifest_registers
+from .i2c import manifest_map as i2c_manifest_map
+from .i2c import table as i2c_table
 from .top import Framing, top_module
 
 def _rtl_dir() -> Path:
@@ -35,6 +37,9 @@ RTL_DIR = _rtl_dir()
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
 PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block", "enc_cfg_ctrl"], "constant": ["enc_mul_const"]}
 CONFIG_BANKS = ("shadow", "direct")
+CONFIG_PORTS = ("parallel", "i2c")
+# --config-port i2c: the byte-image bank and the I2C target instead of the field banks.
+PRIMITIVES_I2C = ["enc_mul", "enc_cfg_image", "enc_cfg_ctrl", "enc_i2c_sync_filter", "enc_i2c_target"]
 PRIMITIVES_FRAMING = ["enc_frame_cfg", "enc_elink_frame"]
 
 
@@ -153,7 +158,8 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
              elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
-             config_bank: str = "shadow") -> GeneratedDesign:
+             config_bank: str = "shadow", config_port: str = "parallel",
+             i2c_address: int = 0x20) -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
@@ -164,11 +170,17 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     """
     if config_bank not in CONFIG_BANKS:
         raise UserError(f"--config-bank: {config_bank!r} is not one of {', '.join(CONFIG_BANKS)}")
+    if config_port not in CONFIG_PORTS:
+        raise UserError(f"--config-port: {config_port!r} is not one of {', '.join(CONFIG_PORTS)}")
+    if config_port == "i2c" and weights != "programmable":
+        raise UserError("--config-port i2c: constant weights have no configuration registers to reach; "
+                        "use --weights programmable")
     plan = plan_design(ir, weights)
     chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
-    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank)
+    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank, config_port,
+                   i2c_address)
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
@@ -202,7 +214,8 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
-    prims = PRIMITIVES_BY_MODE[weights] + PRIMITIVES_COMMON + (PRIMITIVES_FRAMING if framing else [])
+    prims = (PRIMITIVES_I2C if config_port == "i2c" else PRIMITIVES_BY_MODE[weights]) + PRIMITIVES_COMMON \
+        + (PRIMITIVES_FRAMING if framing else [])
     for p in prims:
         files[f"{p}.v"] = primitive_path(p).read_text()
     sources = [f"{p}.v" for p in prims] + gen_order
@@ -210,6 +223,8 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     files["ir.json"] = ir_text if ir_text is not None else json.dumps(ir.to_dict(), indent=1) + "\n"
     manifest = _manifest(plan, opts, facts, sources, framing)
     files["manifest.json"] = json.dumps(manifest, indent=1) + "\n"
+    if config_port == "i2c":
+        files["i2c_map.md"] = i2c_table(manifest)
     return GeneratedDesign(plan, files, sources, manifest)
 
 
@@ -288,7 +303,7 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         m["registers"] = {
             "data_width": plan.cfg_data_bits, "addr_width": plan.cfg_addr_bits, "read_latency": 1,
             "keep_through_reset": True, "fields": plan.n_fields, "total_bits": plan.config_bits,
-            "blocks": facts["cfg_blocks"], "bank": opts.config_bank,
+            "blocks": facts["cfg_blocks"], "bank": opts.config_bank, "port": opts.config_port,
             "control": _control_map(plan, opts, facts),
             "groups": [{"name": g.name, "layer": g.layer, "kind": g.kind, "address": g.base, "count": g.count,
                         "width": g.bits, "order": g.order} for g in plan.groups],
@@ -301,6 +316,11 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
                                           "total_bits": 0, "blocks": 0, "groups": [], "map": []})
         regs.update(data_width=fregs.data_bits, addr_width=fregs.addr_bits)
         regs["framing"] = manifest_registers(framing, fregs)
+    if facts.get("i2c_map") is not None:
+        # Over I2C the registers are bytes: the field addresses of the parallel port do not apply.
+        regs = m["registers"]
+        regs.update(port="i2c", data_width=8, addr_width=16, map=[],
+                    i2c=i2c_manifest_map(plan, facts["i2c_map"], regs.get("framing")))
     return m
 
 
@@ -376,11 +396,12 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
                        elinks: int | str | None = None, cuts: list[str] | None = None,
-                       config_bank: str = "shadow") -> GeneratedDesign:
+                       config_bank: str = "shadow", config_port: str = "parallel",
+                       i2c_address: int = 0x20) -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
     return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts,
-                    config_bank=config_bank)
+                    config_bank=config_bank, config_port=config_port, i2c_address=i2c_address)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR",

@@ -10,6 +10,7 @@ from .framing import BX_FIELD_BITS, ELINK_BITS, MAX_ELINKS, Framing, FramingRegs
 from .framing import emit as _emit_framing
 from .framing import header_lines as _framing_header
 from .plan import CFG_CONTROL_REGS, DesignPlan
+from . import i2c
 from .verilog import Writer, fmt_name, ports_block, vec
 
 CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
@@ -57,6 +58,12 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     has_cfg = prog or fregs is not None
     # Control and status registers (programmable weights) after the weights and the framing registers.
     ctrl_base = plan.n_fields + (fregs.count if fregs else 0)
+    # --config-port i2c: the same registers as bytes behind an I2C target (programmable weights only).
+    i2c_map = i2c.i2c_map(plan, framing, opts.i2c_address) if opts.config_port == "i2c" else None
+    if i2c_map:
+        aw, dw = i2c.ADDR_BITS, i2c.DATA_BITS
+        fregs = i2c.framing_regs_i2c(plan, framing, i2c_map) if framing else None
+        ctrl_base = i2c_map.control_base
     pipe_bits = 0
 
     w = Writer()
@@ -68,12 +75,17 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                       f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
         "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
-    ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
-          f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address.",
+    ] + ((([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
+           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
+          if not i2c_map else
+          [f"Configuration over I2C (target address 7'h{opts.i2c_address:02x}, 16-bit register addresses, byte "
+           f"registers, auto-increment):",
+           f"the weight image ({plan.config_bits} bits) in bytes 0..{i2c_map.image_bytes - 1}; map in "
+           f"manifest.json and i2c_map.md."]) + [
           (f"Writes land in shadow banks until a COMMIT (address {ctrl_base}); " if opts.config_bank == "shadow"
            else "One bank written in place (--config-bank direct); ")
           + "valid_in is ignored until a weight set",
-          f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."]
+          f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."])
          if prog else ["Weights: constants (zero weights have no multiplier)."])
       + (_framing_header(framing, fregs, latency) if framing else [])))
     w("`default_nettype none")
@@ -93,7 +105,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                    f"tx_data  // e-link i at [{ELINK_BITS}*({framing.elinks}-1-i) +: {ELINK_BITS}]")]
     if prog:
         ports += [("input  wire", "", "cfg_rst  // configuration reset, synchronous, active high")]
-    if has_cfg:
+    if i2c_map:
+        ports += i2c.ports()
+    elif has_cfg:
         ports += [("input  wire", "", "cfg_we"),
                   ("input  wire", vec(aw), "cfg_addr"),
                   ("input  wire", vec(dw), "cfg_wdata"),
@@ -107,7 +121,14 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     stage_of = commit_stages(plan, cut_after) if prog else {}
     n_commit = max(stage_of.values(), default=0) + 1
     readback = []              # (select, read data, width) of every register on the port
-    if prog:
+    if i2c_map:
+        i2c.emit_target(w, i2c_map)
+        _control(w, aw, dw, ctrl_base, n_commit, f"cfg_addr < {aw}'d{i2c_map.image_bytes}"
+                 + (f" || (cfg_addr >= {aw}'d{fregs.base} && cfg_addr < {aw}'d{fregs.base + fregs.count})"
+                    if fregs else ""))
+        readback = i2c.emit_image(w, plan, opts.config_bank == "shadow", stage_of, n_commit, i2c_map) \
+            + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)]
+    elif prog:
         readback = _config(w, plan, opts, aw, dw, ctrl_base, blocks, stage_of, n_commit)
 
     # -- valid pipeline
@@ -225,7 +246,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ]
     if prog:
         port_facts.append({"name": "cfg_rst", "direction": "input", "width": 1, "role": "cfg_reset"})
-    if has_cfg:
+    if i2c_map:
+        port_facts += i2c.port_facts()
+    elif has_cfg:
         port_facts += [
             {"name": "cfg_we", "direction": "input", "width": 1, "role": "cfg_we"},
             {"name": "cfg_addr", "direction": "input", "width": aw, "role": "cfg_addr"},
@@ -244,7 +267,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
              "cfg_blocks": len(blocks), "framing_regs": fregs, "commit_stages": n_commit,
-             "control_bits": (3 + 2 * dw + n_commit) if prog else 0, "ctrl_base": ctrl_base, "cfg_data_bits": dw}
+             "control_bits": (3 + 2 * dw + n_commit) if prog else 0, "ctrl_base": ctrl_base, "cfg_data_bits": dw,
+             "i2c_map": i2c_map}
     return w.text(), facts
 
 
@@ -281,16 +305,7 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
         w("// reads, each bank when the first crossing after the commit reaches the stage that uses it.", 1)
     else:
         w("// --config-bank direct: one bank per block, written in place (a reload mixes weight sets).", 1)
-    w(f"wire {vec(n_commit)} cfg_commit;  // cfg_commit[k]: the banks read by pipeline stage k copy", 1)
-    w("wire cfg_run;        // ENABLE and a committed weight set: valid_in may enter", 1)
-    w("wire cfg_rd_active;  // read-back shows the active banks", 1)
-    w("wire cfg_sel_ctrl;", 1)
-    w(f"wire {vec(dw)} cfg_rd_ctrl;", 1)
-    _instance(w, "enc_cfg_ctrl", [("ADDR_BITS", str(aw)), ("DATA_BITS", str(dw)), ("BASE", str(base)),
-                                  ("STAGES", str(n_commit))], "u_cfg_ctrl", [
-        ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_we"), ("addr", "cfg_addr"), ("wdata", "cfg_wdata"),
-        ("commit", "cfg_commit"), ("run", "cfg_run"), ("rd_active", "cfg_rd_active"), ("sel", "cfg_sel_ctrl"),
-        ("rdata", "cfg_rd_ctrl")])
+    _control(w, aw, dw, base, n_commit, f"cfg_addr < {aw}'d{base}")
     for g in plan.groups:
         w()
         stage = stage_of[g.name]
@@ -324,6 +339,21 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
         _assign_concat(w, f"cfg_{g.name}", [f"cfg_fields_{g.name}_b{b.index}" for b in g_blocks])
     return [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits) for b in blocks] \
         + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)]
+
+
+def _control(w: Writer, aw: int, dw: int, base: int, n_commit: int, mapped: str) -> None:
+    """The control and status registers (enc_cfg_ctrl) at ``base``; ``mapped``: the other registers' decode."""
+    w(f"wire {vec(n_commit)} cfg_commit;  // cfg_commit[k]: the banks read by pipeline stage k copy", 1)
+    w("wire cfg_run;        // ENABLE and a committed weight set: valid_in may enter", 1)
+    w("wire cfg_rd_active;  // read-back shows the active banks", 1)
+    w("wire cfg_sel_ctrl;", 1)
+    w(f"wire {vec(dw)} cfg_rd_ctrl;", 1)
+    _instance(w, "enc_cfg_ctrl", [("ADDR_BITS", str(aw)), ("DATA_BITS", str(dw)), ("BASE", str(base)),
+                                  ("STAGES", str(n_commit))], "u_cfg_ctrl", [
+        ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_we"), ("addr", "cfg_addr"), ("mapped", mapped),
+        ("wdata", "cfg_wdata"),
+        ("commit", "cfg_commit"), ("run", "cfg_run"), ("rd_active", "cfg_rd_active"), ("sel", "cfg_sel_ctrl"),
+        ("rdata", "cfg_rd_ctrl")])
 
 
 def _readback(w: Writer, dw: int, sources: list[tuple[str, str, int]]) -> None:

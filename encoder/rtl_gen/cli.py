@@ -34,6 +34,10 @@ def register(sub) -> None:
                         "address) or i2c (an I2C target on scl/sda/sda_oe, byte registers with auto-increment, "
                         "the weights as the chip's AUTOENCODER_<b>INPUT blocks; map in manifest.json and "
                         "i2c_map.md) (default: %(default)s)")
+    p.add_argument("--operand-isolation", choices=("on", "off"), default="on",
+                   help="on: the top's register stages load only when the crossing they take is valid and the "
+                        "input path sees zeros while no valid crossing comes in (idle cycles do not switch the "
+                        "datapath); off: they load every cycle (default: %(default)s)")
     p.add_argument("--i2c-address", default="0x20", metavar="ADDR",
                    help="--config-port i2c: the target's 7-bit address (default: %(default)s)")
     p.add_argument("--pipeline", default=None, metavar="N|auto",
@@ -187,7 +191,8 @@ def run_rtl(args) -> int:
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
                                     cuts=_cuts_arg(args.cuts), config_bank=args.config_bank,
-                                    config_port=args.config_port, i2c_address=_i2c_address(args.i2c_address))
+                                    config_port=args.config_port, i2c_address=_i2c_address(args.i2c_address),
+                                    operand_isolation=args.operand_isolation == "on")
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]

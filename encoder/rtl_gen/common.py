@@ -19,6 +19,7 @@ class Options:
     config_bank: str = "shadow"                           # programmable: "shadow" (+ active, commit) or "direct"
     config_port: str = "parallel"                         # programmable: "parallel" (cfg_* pins) or "i2c"
     i2c_address: int = 0x20                               # --config-port i2c: the target's 7-bit address
+    operand_isolation: bool = True                        # top-level stages load on valid, inputs zeroed idle
 
     def cut(self, name: str) -> bool:
         return name in self.stages
@@ -33,6 +34,8 @@ class Options:
         bank = f" --config-bank {self.config_bank}" if self.weights == "programmable" else ""
         if self.config_port == "i2c":
             bank += f" --config-port i2c --i2c-address 0x{self.i2c_address:02x}"
+        if not self.operand_isolation:
+            bank += " --operand-isolation off"
         return f"--weights {self.weights}{bank}"
 
 

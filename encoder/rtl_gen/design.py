@@ -159,7 +159,7 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
              elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
              config_bank: str = "shadow", config_port: str = "parallel",
-             i2c_address: int = 0x20) -> GeneratedDesign:
+             i2c_address: int = 0x20, operand_isolation: bool = True) -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
@@ -180,7 +180,7 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
     opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank, config_port,
-                   i2c_address)
+                   i2c_address, operand_isolation)
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
@@ -262,6 +262,7 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         "cuts": facts["cuts"],
         "clock": "clk",
         "reset": {"name": "rst", "active": "high", "sync": True},
+        "operand_isolation": opts.operand_isolation,
         "ports": facts["ports"],
         "input_path": {"cells": ip.n_cells, "charge_bits": ip.charge_bits, "module_sum_bits": ip.sum_bits,
                        "shift_bits": ip.shift_bits, "normalisation": ip.normalisation,
@@ -397,11 +398,12 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
                        elinks: int | str | None = None, cuts: list[str] | None = None,
                        config_bank: str = "shadow", config_port: str = "parallel",
-                       i2c_address: int = 0x20) -> GeneratedDesign:
+                       i2c_address: int = 0x20, operand_isolation: bool = True) -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
     return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts,
-                    config_bank=config_bank, config_port=config_port, i2c_address=i2c_address)
+                    config_bank=config_bank, config_port=config_port, i2c_address=i2c_address,
+                    operand_isolation=operand_isolation)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR",

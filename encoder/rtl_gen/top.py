@@ -74,7 +74,11 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ] + _stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
                       f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
-        "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
+        ("register stages in this module load only with a valid crossing (operand isolation), those in"
+         if opts.operand_isolation else "inner data registers load every cycle and need none"
+         + ("; configuration fields keep their value)." if prog else ")."))] + (
+        ["its submodules every cycle" + ("; configuration fields keep their value)." if prog else ").")]
+        if opts.operand_isolation else []) + [
     ] + ((([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
            f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
           if not i2c_map else
@@ -125,7 +129,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         i2c.emit_target(w, i2c_map)
         _control(w, aw, dw, ctrl_base, n_commit, f"cfg_addr < {aw}'d{i2c_map.image_bytes}"
                  + (f" || (cfg_addr >= {aw}'d{fregs.base} && cfg_addr < {aw}'d{fregs.base + fregs.count})"
-                    if fregs else ""))
+                    if fregs else ""), set(stage_of.values()))
         readback = i2c.emit_image(w, plan, opts.config_bank == "shadow", stage_of, n_commit, i2c_map) \
             + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)]
     elif prog:
@@ -150,11 +154,19 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 1)
     w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
 
-    def register(bus: str, bits_expr: str, bits: int) -> str:
+    order = [c.name for c in cut_points(plan)]
+
+    def register(bus: str, bits_expr: str, bits: int, cut: str) -> str:
+        """A register stage at ``cut``; with operand isolation it loads only when the crossing it
+        takes is valid (the valid bit entering that stage), so idle cycles leave it still."""
         nonlocal pipe_bits
         pipe_bits += bits
         w(f"reg [{bits_expr}-1:0] {bus}_q;", 1)
-        w(f"always @(posedge clk) {bus}_q <= {bus};", 1)
+        if opts.operand_isolation:
+            k = sum(1 for c in order[:order.index(cut)] if c in cut_after)
+            w(f"always @(posedge clk) if ({valid if k == 0 else f'valid_pipe[{k - 1}]'}) {bus}_q <= {bus};", 1)
+        else:
+            w(f"always @(posedge clk) {bus}_q <= {bus};", 1)
         return f"{bus}_q"
 
     # -- charges
@@ -162,7 +174,15 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     charges = "charges"
     if "charges" in cut_after:
         w("// Register stage on the charge inputs.", 1)
-        charges = register("charges", f"{ip.n_cells}*{ip.charge_bits}", ip.n_cells * ip.charge_bits)
+        charges = register("charges", f"{ip.n_cells}*{ip.charge_bits}", ip.n_cells * ip.charge_bits, "charges")
+        w()
+    elif opts.operand_isolation:
+        # Operand isolation: while no valid crossing comes in, the input path sees zeros, not the
+        # pins' idle traffic (one AND per input bit, on the path into the module sum).
+        w("// Operand isolation: the input path sees zeros while no valid crossing comes in.", 1)
+        w(f"wire [{ip.n_cells}*{ip.charge_bits}-1:0] charges_isolated = "
+          f"charges & {{{ip.n_cells * ip.charge_bits}{{{valid}}}}};", 1)
+        charges = "charges_isolated"
         w()
     nu = len(ip.used_cells)
     w("// Input path: module sum, leading one, normalised input codes, module-sum code.", 1)
@@ -175,8 +195,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     if "input_path" in cut_after:
         w()
         w("// Register stage after the input path.", 1)
-        bus = register("cell_codes", f"{nu}*{ip.code_bits}", nu * ip.code_bits)
-        sum_bus = register("module_sum_code", str(ip.sum_code_bits), ip.sum_code_bits)
+        bus = register("cell_codes", f"{nu}*{ip.code_bits}", nu * ip.code_bits, "input_path")
+        sum_bus = register("module_sum_code", str(ip.sum_code_bits), ip.sum_code_bits, "input_path")
 
     # -- layers
     for lp in plan.layers:
@@ -197,14 +217,17 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         if inner:
             w(f"// The module-sum code waits out the register stages inside the layer ({', '.join(inner)}).", 1)
             for k in inner:
-                sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits) \
-                    if sum_bus == "module_sum_code" else _carry(w, sum_bus, ip.sum_code_bits, f"{lp.name}_{k}", register)
+                cut = f"{lp.name}.{k}"
+                sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits, cut) \
+                    if sum_bus == "module_sum_code" else _carry(w, sum_bus, ip.sum_code_bits, f"{lp.name}_{k}",
+                                                                lambda *a: register(*a, cut))
         if lp.name in cut_after:
             w()
             w(f"// Register stage after layer \"{layer.name}\".", 1)
-            bus = register(out_bus, f"{n_out}*{lp.code_bits}", n_out * lp.code_bits)
-            sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits) if sum_bus == "module_sum_code" \
-                else _carry(w, sum_bus, ip.sum_code_bits, lp.name, register)
+            bus = register(out_bus, f"{n_out}*{lp.code_bits}", n_out * lp.code_bits, lp.name)
+            sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits, lp.name) \
+                if sum_bus == "module_sum_code" \
+                else _carry(w, sum_bus, ip.sum_code_bits, lp.name, lambda *a: register(*a, lp.name))
 
     # -- outputs
     w()
@@ -305,7 +328,7 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
         w("// reads, each bank when the first crossing after the commit reaches the stage that uses it.", 1)
     else:
         w("// --config-bank direct: one bank per block, written in place (a reload mixes weight sets).", 1)
-    _control(w, aw, dw, base, n_commit, f"cfg_addr < {aw}'d{base}")
+    _control(w, aw, dw, base, n_commit, f"cfg_addr < {aw}'d{base}", set(stage_of.values()))
     for g in plan.groups:
         w()
         stage = stage_of[g.name]
@@ -341,9 +364,15 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
         + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)]
 
 
-def _control(w: Writer, aw: int, dw: int, base: int, n_commit: int, mapped: str) -> None:
-    """The control and status registers (enc_cfg_ctrl) at ``base``; ``mapped``: the other registers' decode."""
+def _control(w: Writer, aw: int, dw: int, base: int, n_commit: int, mapped: str, used: set[int]) -> None:
+    """The control and status registers (enc_cfg_ctrl) at ``base``; ``mapped``: the other registers' decode;
+    ``used``: the pipeline stages that read weights."""
+    if len(used) < n_commit:
+        w("// Stages before the first layer read no weights: their commit strobes go unused.", 1)
+        w("/* verilator lint_off UNUSEDSIGNAL */", 1)
     w(f"wire {vec(n_commit)} cfg_commit;  // cfg_commit[k]: the banks read by pipeline stage k copy", 1)
+    if len(used) < n_commit:
+        w("/* verilator lint_on UNUSEDSIGNAL */", 1)
     w("wire cfg_run;        // ENABLE and a committed weight set: valid_in may enter", 1)
     w("wire cfg_rd_active;  // read-back shows the active banks", 1)
     w("wire cfg_sel_ctrl;", 1)

@@ -343,7 +343,7 @@ def _control_map(plan: DesignPlan, opts: Options, facts: dict) -> dict:
             {"name": "COMMITS", "addr": base + 4, "access": "r",
              "meaning": f"commits since the configuration reset, modulo 2^{data_bits}"},
             {"name": "UNMAPPED", "addr": base + 5, "access": "r",
-             "meaning": f"writes to addresses >= {base + 6}, saturating at {(1 << data_bits) - 1}"},
+             "meaning": f"writes that hit no register, saturating at {(1 << data_bits) - 1}"},
         ],
         "unmapped_read_value": 0,
         "commit_stages": facts["commit_stages"],

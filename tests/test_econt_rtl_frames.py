@@ -210,3 +210,18 @@ def test_framing_option_manifest_and_lint(tmp_path):
 def test_framing_option_errors(elinks, msg):
     with pytest.raises(UserError, match=msg):
         generate(synthetic_ir("tiny_conv", "econt", seed=3), "constant", 0, elinks=elinks)
+
+
+@pytest.mark.slow
+def test_framing_register_bits_equal_flip_flops_after_synthesis(tmp_path):
+    """The manifest counts the framing block's flip-flops as yosys keeps them: the count and mask
+    registers, the read-back register of the constant design's own port, and only the tx_data bits
+    some e-link count can set (3 latents of 9 bits leave 5 bits zero under every count)."""
+    need_tool("yosys")
+    from encoder.cli import main
+    d = generate(synthetic_ir("tiny_conv", "econt", seed=1), "constant", 0, elinks=2)
+    write_design(d, tmp_path / "design")
+    assert main(["synth", str(tmp_path / "design"), "--out", str(tmp_path / "rep"), "--no-depth"]) == 0
+    rep = json.loads((tmp_path / "rep" / "synth.json").read_text())
+    bits = d.manifest["register_bits"]
+    assert rep["flip_flops"] == bits["total"] and bits["config"] == 2 + 27 and bits["readback"] == 8

@@ -78,10 +78,18 @@ def test_framed_design_passes_with_every_frame_checked(framed, tmp_path):
     writes = [e for e in result["events"] if e["event"] == "framing"]
     assert reads[0]["when"] == "reset values" and len(reads) == 4 and all(e["errors"] == 0 for e in reads)
     assert result["framing_writes"] == 3 == len(writes) and writes[0]["elinks"] == 1   # not the reset value 2
+    assert s["framing_writes"] == 3 and "3 writes of the e-link count and latent mask" in out
 
 
 def _framing_result(rd: Path) -> dict:
     return json.loads((rd / "shards" / "00" / "result.json").read_text())
+
+
+def test_programmable_design_passes_on_verilator_too(framed, tmp_path):
+    code, s, out, rd = _sim(framed, tmp_path, sim="verilator")
+    assert code == 0 and s["status"] == "pass", out
+    assert s["frames_checked"] == VECTORS and s["frame_mismatches"] == 0 and s["framing_writes"] == 3
+    assert s["register_read_back_errors"] == 0
 
 
 @pytest.mark.parametrize("simulator", ["icarus", "verilator"])
@@ -111,6 +119,17 @@ def test_count_register_seen_a_cycle_late_fails_at_the_writes(framed, tmp_path):
     writes = [e["cycle"] for e in _framing_result(rd)["events"] if e["event"] in ("framing", "reset")]
     # each failing frame's BX reached the outputs within a few cycles of a write (or reset) starting
     assert all(any(1 <= f["cycle_in"] + s["latency_expected"] - w <= 4 for w in writes) for f in fails)
+
+
+def test_count_register_seen_a_cycle_early_fails_at_the_writes(framed, tmp_path):
+    # The other side of the boundary: a framing block that takes the count from the write itself (in
+    # the write's cycle, before the register holds it) frames the BX on the outputs in that cycle
+    # with the new value, one BX too early.
+    d = _planted(framed, tmp_path, "enc_frame_cfg.v", "    assign n_elinks = count_q;",
+                 "    assign n_elinks = (we && addr == {ADDR_BITS{1'b0}}) ? wdata[COUNT_BITS-1:0] : count_q;")
+    code, s, out, rd = _sim(d, tmp_path)
+    assert code == 1 and s["mismatches"] == 0 and s["register_read_back_errors"] == 0
+    assert 1 <= s["frame_mismatches"] <= 3          # at most one per count write
 
 
 def test_unused_elinks_not_zero_fail(framed, tmp_path):

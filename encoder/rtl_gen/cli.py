@@ -208,8 +208,11 @@ def run_rtl(args) -> int:
     print(f"  multipliers: {mult['total']} = {widths}")
     print(f"  accumulators: {accs}")
     rb = m["register_bits"]
-    extra = (f", configuration {rb['config']} ({m['registers']['fields']} weight fields"
-             f"{' and the framing registers' if 'framing' in m['registers'] else ''})" if "registers" in m else "")
+    regs = m.get("registers", {})
+    n = regs.get("fields", 0)
+    what = f"{n} fields" if "framing" not in regs else \
+        f"{n} weight fields and the framing registers" if n else "the framing registers"
+    extra = f", configuration {rb['config']} ({what})" if regs else ""
     print(f"  register bits: {rb['total']} (pipeline {rb['pipeline']}{extra})")
     if "framing" in m:
         fr = m["framing"]

@@ -163,8 +163,19 @@ def emit(w: Writer, plan: DesignPlan, framing: Framing, regs: FramingRegs, laten
               "u_elink_frame", [("clk", "clk"), ("rst", "rst"), ("valid", "valid_out"), ("bx_reset", bxr),
                                 ("latents", "latents"), ("sum_code", "sum_code"), ("n_elinks", "frame_elinks"),
                                 ("mask", "frame_mask"), ("tx_valid", "tx_valid"), ("tx_data", "tx_data")])
-    # bx_reset pipeline, BX counter (4), tx_valid and tx_data
-    return latency + 4 + 1 + ELINK_BITS * framing.elinks
+    # bx_reset pipeline, BX counter (4), tx_valid and the tx_data bits some count can set
+    return latency + 4 + 1 + len(live_tx_bits(framing.elinks, word, BX_FIELD_BITS + ip.sum_code_bits))
+
+
+def live_tx_bits(elinks: int, word_bits: int, header_bits: int) -> set[int]:
+    """tx_data bits that some e-link count can make non-zero (the others stay at their reset zero and
+    synthesis removes their flip-flops): the header and the latent field's bits below the latent word."""
+    live = set()
+    for n in range(1, elinks + 1):
+        base, field = ELINK_BITS * (elinks - n), ELINK_BITS * n - header_bits
+        live.update(base + j for j in range(min(field, word_bits)))
+        live.update(range(base + field, base + ELINK_BITS * n))
+    return live
 
 
 def manifest_registers(framing: Framing, regs: FramingRegs) -> list[dict]:

@@ -78,7 +78,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
          if opts.operand_isolation else "inner data registers load every cycle and need none"
          + ("; configuration fields keep their value)." if prog else ")."))] + (
         ["its submodules every cycle" + ("; configuration fields keep their value)." if prog else ").")]
-        if opts.operand_isolation else []) + [
+        if opts.operand_isolation else []) + (
+        ["rst also loads the framing registers' reset values (below)."] if framing else []) + [
     ] + ((([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
            f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
           if not i2c_map else

@@ -13,8 +13,9 @@
 //                      configuration reset)
 //   BASE+4  COMMITS    read only: commits since the configuration reset,
 //                      modulo 2^DATA_BITS
-//   BASE+5  UNMAPPED   read only: writes to addresses at or above BASE+6 since
-//                      the configuration reset, saturating at 2^DATA_BITS-1
+//   BASE+5  UNMAPPED   read only: writes to unmapped addresses (neither these
+//                      registers nor `mapped`) since the configuration reset,
+//                      saturating at 2^DATA_BITS-1
 //
 // Writes to read-only registers are ignored; reads of unmapped addresses
 // return zero (rdata below, and the banks read zero out of range).
@@ -41,6 +42,7 @@ module enc_cfg_ctrl #(
     input  wire                 cfg_rst,    // configuration reset, synchronous, active high
     input  wire                 we,
     input  wire [ADDR_BITS-1:0] addr,
+    input  wire                 mapped,     // addr is another block's register (weights, framing)
     // Every writable control register is one bit: the upper data bits are ignored.
     /* verilator lint_off UNUSEDSIGNAL */
     input  wire [DATA_BITS-1:0] wdata,
@@ -84,7 +86,7 @@ module enc_cfg_ctrl #(
     reg [DATA_BITS-1:0] unmapped;
     reg [STAGES-1:0]    commit_pipe;
 
-    wire unmapped_write = we && ({1'b0, addr} >= END);
+    wire unmapped_write = we && !mapped && !sel;
     wire commit_write   = we && addr == A_COMMIT && wdata[0];
 
     always @(posedge clk) begin

@@ -115,6 +115,10 @@ def register(sub) -> None:
     _layout_option(c)
     c.add_argument("--force", action="store_true", help="replace an existing work directory")
     c.add_argument("--bx", type=int, default=None, metavar="N", help="only the first N BX (default: all)")
+    c.add_argument("--config-port", choices=("parallel", "i2c"), default="parallel",
+                   help="write the configuration through the parallel port or over I2C (`encoder rtl "
+                        "--config-port i2c`: the weight image as the chip's AUTOENCODER blocks, fast mode, every "
+                        "block read back) (default: %(default)s)")
     c.add_argument("--flip-field", type=int, default=None, metavar="ADDR",
                    help="load this register field with its lowest bit flipped (shows the check catches a "
                         "wrong configuration)")
@@ -399,7 +403,7 @@ def cmd_check_rtl(args) -> int:
     # The work folder is built under a temporary name and renamed into place when the check is done.
     with atomic_dir(out, overwrite=args.force, marker="design/manifest.json") as tmp:
         r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field,
-                      layout=args.layout, tmr=args.tmr)
+                      layout=args.layout, tmr=args.tmr, config_port=args.config_port)
 
         def moved(p):
             return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
@@ -407,7 +411,7 @@ def cmd_check_rtl(args) -> int:
         (tmp / "summary.json").write_text(json.dumps(_check_summary(r, args), indent=1) + "\n")
     rate = r.n_bx / r.data_seconds if r.data_seconds > 0 else float("nan")
     print(f"{args.out}: {r.equal}/{r.n_bx} BX equal {args.expected} (all 13 TX_DATA columns; e-link count "
-          f"{r.n_elinks} and latent mask written through the configuration port); "
+          f"{r.n_elinks} and latent mask written through the {args.config_port} configuration port); "
           f"{r.fields - r.readback_errors}/{r.fields} register fields written and read back")
     print(f"  Icarus: build {r.build_seconds:.0f} s, simulation {r.sim_seconds:.0f} s ({rate:.0f} BX/s one per clock, "
           f"after the configuration load); log {r.log}")

@@ -29,6 +29,17 @@ def register(sub) -> None:
                         "copies it into the active bank so that every crossing meets one complete weight set) "
                         "or direct (one bank written in place: half the configuration flip-flops, but a reload "
                         "mixes weight sets while data flows) (default: %(default)s)")
+    p.add_argument("--config-port", choices=("parallel", "i2c"), default="parallel",
+                   help="programmable weights: parallel (cfg_we/cfg_addr/cfg_wdata/cfg_rdata, one field per "
+                        "address) or i2c (an I2C target on scl/sda/sda_oe, byte registers with auto-increment, "
+                        "the weights as the chip's AUTOENCODER_<b>INPUT blocks; map in manifest.json and "
+                        "i2c_map.md) (default: %(default)s)")
+    p.add_argument("--operand-isolation", choices=("on", "off"), default="on",
+                   help="on: the top's register stages load only when the crossing they take is valid and the "
+                        "input path sees zeros while no valid crossing comes in (idle cycles do not switch the "
+                        "datapath); off: they load every cycle (default: %(default)s)")
+    p.add_argument("--i2c-address", default="0x20", metavar="ADDR",
+                   help="--config-port i2c: the target's 7-bit address (default: %(default)s)")
     p.add_argument("--pipeline", default=None, metavar="N|auto",
                    help="N: extra register stages beyond the default 2-cycle latency (default: 0), taken in "
                         "this order: after each MAC layer but the last, after the input path, on the charges. "
@@ -140,6 +151,13 @@ def _auto(args):
     return design
 
 
+def _i2c_address(value: str) -> int:
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise UserError(f"--i2c-address: {value!r} is not a number (e.g. 0x20)") from None
+
+
 def _cuts_arg(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -180,7 +198,8 @@ def run_rtl(args) -> int:
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
                                     cuts=_cuts_arg(args.cuts), config_bank=args.config_bank,
-                                    tmr_mode=args.tmr)
+                                    tmr_mode=args.tmr, config_port=args.config_port, i2c_address=_i2c_address(args.i2c_address),
+                                    operand_isolation=args.operand_isolation == "on")
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]

@@ -17,6 +17,9 @@ class Options:
     cuts: tuple[str, ...] | None = None                   # --cuts as given (None: from --pipeline)
     stages: frozenset[str] = field(default_factory=frozenset)  # every register stage, by cut name
     config_bank: str = "shadow"                           # programmable: "shadow" (+ active, commit) or "direct"
+    config_port: str = "parallel"                         # programmable: "parallel" (cfg_* pins) or "i2c"
+    i2c_address: int = 0x20                               # --config-port i2c: the target's 7-bit address
+    operand_isolation: bool = True                        # top-level stages load on valid, inputs zeroed idle
     tmr: str = "none"                                     # --tmr (encoder.rtl_gen.tmr)
 
     def cut(self, name: str) -> bool:
@@ -31,6 +34,10 @@ class Options:
 
     def weights_option(self) -> str:
         bank = f" --config-bank {self.config_bank}" if self.weights == "programmable" else ""
+        if self.config_port == "i2c":
+            bank += f" --config-port i2c --i2c-address 0x{self.i2c_address:02x}"
+        if not self.operand_isolation:
+            bank += " --operand-isolation off"
         return f"--weights {self.weights}{bank}"
 
 

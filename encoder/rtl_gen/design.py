@@ -19,6 +19,8 @@ from . import tmr
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
 from .framing import manifest_registers
+from .i2c import manifest_map as i2c_manifest_map
+from .i2c import table as i2c_table
 from .top import Framing, top_module
 
 def _rtl_dir() -> Path:
@@ -36,6 +38,9 @@ RTL_DIR = _rtl_dir()
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
 PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block", "enc_cfg_ctrl"], "constant": ["enc_mul_const"]}
 CONFIG_BANKS = ("shadow", "direct")
+CONFIG_PORTS = ("parallel", "i2c")
+# --config-port i2c: the byte-image bank and the I2C target instead of the field banks.
+PRIMITIVES_I2C = ["enc_mul", "enc_cfg_image", "enc_cfg_ctrl", "enc_i2c_sync_filter", "enc_i2c_target"]
 PRIMITIVES_FRAMING = ["enc_frame_cfg", "enc_elink_frame"]
 
 
@@ -154,7 +159,8 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
              elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
-             config_bank: str = "shadow", tmr_mode: str = "none") -> GeneratedDesign:
+             config_bank: str = "shadow", tmr_mode: str = "none", config_port: str = "parallel",
+             i2c_address: int = 0x20, operand_isolation: bool = True) -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
@@ -165,12 +171,21 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     """
     if config_bank not in CONFIG_BANKS:
         raise UserError(f"--config-bank: {config_bank!r} is not one of {', '.join(CONFIG_BANKS)}")
+    if config_port not in CONFIG_PORTS:
+        raise UserError(f"--config-port: {config_port!r} is not one of {', '.join(CONFIG_PORTS)}")
+    if config_port == "i2c" and weights != "programmable":
+        raise UserError("--config-port i2c: constant weights have no configuration registers to reach; "
+                        "use --weights programmable")
     plan = plan_design(ir, weights)
     chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
+    if tmr_mode != "none" and config_port == "i2c":
+        raise UserError("--tmr: the triplicated banks are built for the parallel configuration port, "
+                        "not --config-port i2c")
     opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank,
-                   tmr.check_mode(tmr_mode, weights))
+                   tmr=tmr.check_mode(tmr_mode, weights), config_port=config_port, i2c_address=i2c_address,
+                   operand_isolation=operand_isolation)
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
@@ -204,7 +219,8 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
-    prims = PRIMITIVES_BY_MODE[weights] + PRIMITIVES_COMMON + (PRIMITIVES_FRAMING if framing else [])
+    prims = (PRIMITIVES_I2C if config_port == "i2c" else PRIMITIVES_BY_MODE[weights]) + PRIMITIVES_COMMON \
+        + (PRIMITIVES_FRAMING if framing else [])
     if tmr_mode != "none":
         prims = [p for p in prims if p != "enc_cfg_block"] + tmr.PRIMITIVES
     for p in prims:
@@ -218,6 +234,8 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     from ..verif.cocotb_make import files_f, makefile_text
     files["files.f"] = files_f(sources)
     files["Makefile"] = makefile_text(plan.top)
+    if config_port == "i2c":
+        files["i2c_map.md"] = i2c_table(manifest)
     return GeneratedDesign(plan, files, sources, manifest)
 
 
@@ -255,6 +273,7 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         "cuts": facts["cuts"],
         "clock": "clk",
         "reset": {"name": "rst", "active": "high", "sync": True},
+        "operand_isolation": opts.operand_isolation,
         "ports": facts["ports"],
         "input_path": {"cells": ip.n_cells, "charge_bits": ip.charge_bits, "module_sum_bits": ip.sum_bits,
                        "shift_bits": ip.shift_bits, "normalisation": ip.normalisation,
@@ -296,7 +315,7 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         m["registers"] = {
             "data_width": plan.cfg_data_bits, "addr_width": plan.cfg_addr_bits, "read_latency": 1,
             "keep_through_reset": True, "fields": plan.n_fields, "total_bits": plan.config_bits,
-            "blocks": facts["cfg_blocks"], "bank": opts.config_bank,
+            "blocks": facts["cfg_blocks"], "bank": opts.config_bank, "port": opts.config_port,
             "control": _control_map(plan, opts, facts),
             "groups": [{"name": g.name, "layer": g.layer, "kind": g.kind, "address": g.base, "count": g.count,
                         "width": g.bits, "order": g.order} for g in plan.groups],
@@ -317,6 +336,11 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         m["register_bits"]["tmr_copies"] = 2 * t["triplicated_bits"]
         m["register_bits"]["tmr_counters"] = t["counters"]["bits"] * len(t["counters"]["blocks"])
         m["register_bits"]["total"] += m["register_bits"]["tmr_copies"] + m["register_bits"]["tmr_counters"]
+    if facts.get("i2c_map") is not None:
+        # Over I2C the registers are bytes: the field addresses of the parallel port do not apply.
+        regs = m["registers"]
+        regs.update(port="i2c", data_width=8, addr_width=16, map=[],
+                    i2c=i2c_manifest_map(plan, facts["i2c_map"], regs.get("framing")))
     return m
 
 
@@ -338,7 +362,7 @@ def _control_map(plan: DesignPlan, opts: Options, facts: dict) -> dict:
             {"name": "COMMITS", "addr": base + 4, "access": "r",
              "meaning": f"commits since the configuration reset, modulo 2^{data_bits}"},
             {"name": "UNMAPPED", "addr": base + 5, "access": "r",
-             "meaning": f"writes to addresses >= {base + 6}, saturating at {(1 << data_bits) - 1}"},
+             "meaning": f"writes that hit no register, saturating at {(1 << data_bits) - 1}"},
         ],
         "unmapped_read_value": 0,
         "commit_stages": facts["commit_stages"],
@@ -392,11 +416,13 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
                        elinks: int | str | None = None, cuts: list[str] | None = None,
-                       config_bank: str = "shadow", tmr_mode: str = "none") -> GeneratedDesign:
+                       config_bank: str = "shadow", tmr_mode: str = "none", config_port: str = "parallel",
+                       i2c_address: int = 0x20, operand_isolation: bool = True) -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
     return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts,
-                    config_bank=config_bank, tmr_mode=tmr_mode)
+                    config_bank=config_bank, tmr_mode=tmr_mode, config_port=config_port, i2c_address=i2c_address,
+                    operand_isolation=operand_isolation)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR",

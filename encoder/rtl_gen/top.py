@@ -11,6 +11,7 @@ from .framing import emit as _emit_framing
 from .framing import header_lines as _framing_header
 from . import tmr
 from .plan import CFG_CONTROL_REGS, DesignPlan
+from . import i2c
 from .verilog import Writer, fmt_name, ports_block, vec
 
 CFG_BLOCK = 64          # fields per configuration block (one enc_cfg_block)
@@ -63,6 +64,12 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     if opts.tmr != "none":
         counters = tmr.Counters(ctrl_base + CFG_CONTROL_REGS, [f"{b.group}_b{b.index}" for b in cfg_blocks(plan)], dw)
         aw = max(aw, counters.addr_bits())
+    # --config-port i2c: the same registers as bytes behind an I2C target (programmable weights only).
+    i2c_map = i2c.i2c_map(plan, framing, opts.i2c_address) if opts.config_port == "i2c" else None
+    if i2c_map:
+        aw, dw = i2c.ADDR_BITS, i2c.DATA_BITS
+        fregs = i2c.framing_regs_i2c(plan, framing, i2c_map) if framing else None
+        ctrl_base = i2c_map.control_base
     pipe_bits = 0
 
     w = Writer()
@@ -73,14 +80,23 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ] + _stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
                       f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
-        "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
-    ] + (["rst also loads the framing registers' reset values (below)."] if framing else [])
-      + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
-          f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address.",
+        ("register stages in this module load only with a valid crossing (operand isolation), those in"
+         if opts.operand_isolation else "inner data registers load every cycle and need none"
+         + ("; configuration fields keep their value)." if prog else ")."))] + (
+        ["its submodules every cycle" + ("; configuration fields keep their value)." if prog else ").")]
+        if opts.operand_isolation else []) + (
+        ["rst also loads the framing registers' reset values (below)."] if framing else []) + [
+    ] + ((([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
+           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
+          if not i2c_map else
+          [f"Configuration over I2C (target address 7'h{opts.i2c_address:02x}, 16-bit register addresses, byte "
+           f"registers, auto-increment):",
+           f"the weight image ({plan.config_bits} bits) in bytes 0..{i2c_map.image_bytes - 1}; map in "
+           f"manifest.json and i2c_map.md."]) + [
           (f"Writes land in shadow banks until a COMMIT (address {ctrl_base}); " if opts.config_bank == "shadow"
            else "One bank written in place (--config-bank direct); ")
           + "valid_in is ignored until a weight set",
-          f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."]
+          f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."])
          if prog else ["Weights: constants (zero weights have no multiplier)."])
       + (_framing_header(framing, fregs, latency) if framing else [])
       + (tmr.header_lines(counters) if counters else [])))
@@ -101,7 +117,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
                    f"tx_data  // e-link i at [{ELINK_BITS}*({framing.elinks}-1-i) +: {ELINK_BITS}]")]
     if prog:
         ports += [("input  wire", "", "cfg_rst  // configuration reset, synchronous, active high")]
-    if has_cfg:
+    if i2c_map:
+        ports += i2c.ports()
+    elif has_cfg:
         ports += [("input  wire", "", "cfg_we"),
                   ("input  wire", vec(aw), "cfg_addr"),
                   ("input  wire", vec(dw), "cfg_wdata"),
@@ -115,7 +133,14 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     stage_of = commit_stages(plan, cut_after) if prog else {}
     n_commit = max(stage_of.values(), default=0) + 1
     readback = []              # (select, read data, width) of every register on the port
-    if prog:
+    if i2c_map:
+        i2c.emit_target(w, i2c_map)
+        _control(w, aw, dw, ctrl_base, n_commit, f"cfg_addr < {aw}'d{i2c_map.image_bytes}"
+                 + (f" || (cfg_addr >= {aw}'d{fregs.base} && cfg_addr < {aw}'d{fregs.base + fregs.count})"
+                    if fregs else ""), set(stage_of.values()))
+        readback = i2c.emit_image(w, plan, opts.config_bank == "shadow", stage_of, n_commit, i2c_map) \
+            + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)]
+    elif prog:
         readback = _config(w, plan, opts, aw, dw, ctrl_base, blocks, stage_of, n_commit, counters)
 
     # -- valid pipeline
@@ -137,11 +162,19 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 1)
     w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
 
-    def register(bus: str, bits_expr: str, bits: int) -> str:
+    order = [c.name for c in cut_points(plan)]
+
+    def register(bus: str, bits_expr: str, bits: int, cut: str) -> str:
+        """A register stage at ``cut``; with operand isolation it loads only when the crossing it
+        takes is valid (the valid bit entering that stage), so idle cycles leave it still."""
         nonlocal pipe_bits
         pipe_bits += bits
         w(f"reg [{bits_expr}-1:0] {bus}_q;", 1)
-        w(f"always @(posedge clk) {bus}_q <= {bus};", 1)
+        if opts.operand_isolation:
+            k = sum(1 for c in order[:order.index(cut)] if c in cut_after)
+            w(f"always @(posedge clk) if ({valid if k == 0 else f'valid_pipe[{k - 1}]'}) {bus}_q <= {bus};", 1)
+        else:
+            w(f"always @(posedge clk) {bus}_q <= {bus};", 1)
         return f"{bus}_q"
 
     # -- charges
@@ -149,7 +182,15 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     charges = "charges"
     if "charges" in cut_after:
         w("// Register stage on the charge inputs.", 1)
-        charges = register("charges", f"{ip.n_cells}*{ip.charge_bits}", ip.n_cells * ip.charge_bits)
+        charges = register("charges", f"{ip.n_cells}*{ip.charge_bits}", ip.n_cells * ip.charge_bits, "charges")
+        w()
+    elif opts.operand_isolation:
+        # Operand isolation: while no valid crossing comes in, the input path sees zeros, not the
+        # pins' idle traffic (one AND per input bit, on the path into the module sum).
+        w("// Operand isolation: the input path sees zeros while no valid crossing comes in.", 1)
+        w(f"wire [{ip.n_cells}*{ip.charge_bits}-1:0] charges_isolated = "
+          f"charges & {{{ip.n_cells * ip.charge_bits}{{{valid}}}}};", 1)
+        charges = "charges_isolated"
         w()
     nu = len(ip.used_cells)
     w("// Input path: module sum, leading one, normalised input codes, module-sum code.", 1)
@@ -162,8 +203,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     if "input_path" in cut_after:
         w()
         w("// Register stage after the input path.", 1)
-        bus = register("cell_codes", f"{nu}*{ip.code_bits}", nu * ip.code_bits)
-        sum_bus = register("module_sum_code", str(ip.sum_code_bits), ip.sum_code_bits)
+        bus = register("cell_codes", f"{nu}*{ip.code_bits}", nu * ip.code_bits, "input_path")
+        sum_bus = register("module_sum_code", str(ip.sum_code_bits), ip.sum_code_bits, "input_path")
 
     # -- layers
     for lp in plan.layers:
@@ -184,14 +225,17 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         if inner:
             w(f"// The module-sum code waits out the register stages inside the layer ({', '.join(inner)}).", 1)
             for k in inner:
-                sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits) \
-                    if sum_bus == "module_sum_code" else _carry(w, sum_bus, ip.sum_code_bits, f"{lp.name}_{k}", register)
+                cut = f"{lp.name}.{k}"
+                sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits, cut) \
+                    if sum_bus == "module_sum_code" else _carry(w, sum_bus, ip.sum_code_bits, f"{lp.name}_{k}",
+                                                                lambda *a: register(*a, cut))
         if lp.name in cut_after:
             w()
             w(f"// Register stage after layer \"{layer.name}\".", 1)
-            bus = register(out_bus, f"{n_out}*{lp.code_bits}", n_out * lp.code_bits)
-            sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits) if sum_bus == "module_sum_code" \
-                else _carry(w, sum_bus, ip.sum_code_bits, lp.name, register)
+            bus = register(out_bus, f"{n_out}*{lp.code_bits}", n_out * lp.code_bits, lp.name)
+            sum_bus = register(sum_bus, str(ip.sum_code_bits), ip.sum_code_bits, lp.name) \
+                if sum_bus == "module_sum_code" \
+                else _carry(w, sum_bus, ip.sum_code_bits, lp.name, lambda *a: register(*a, lp.name))
 
     # -- outputs
     w()
@@ -233,7 +277,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ]
     if prog:
         port_facts.append({"name": "cfg_rst", "direction": "input", "width": 1, "role": "cfg_reset"})
-    if has_cfg:
+    if i2c_map:
+        port_facts += i2c.port_facts()
+    elif has_cfg:
         port_facts += [
             {"name": "cfg_we", "direction": "input", "width": 1, "role": "cfg_we"},
             {"name": "cfg_addr", "direction": "input", "width": aw, "role": "cfg_addr"},
@@ -252,7 +298,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
              "cfg_blocks": len(blocks), "framing_regs": fregs, "commit_stages": n_commit,
-             "control_bits": (3 + 2 * dw + n_commit) if prog else 0, "ctrl_base": ctrl_base, "cfg_data_bits": dw}
+             "control_bits": (3 + 2 * dw + n_commit) if prog else 0, "ctrl_base": ctrl_base, "cfg_data_bits": dw,
+             "i2c_map": i2c_map}
     if counters:
         shadow = opts.config_bank == "shadow"
         banks = [("u_written", "shadow bank" if shadow else "bank")] + ([("g_shadow.u_active", "active bank")]
@@ -299,16 +346,7 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
         w("// reads, each bank when the first crossing after the commit reaches the stage that uses it.", 1)
     else:
         w("// --config-bank direct: one bank per block, written in place (a reload mixes weight sets).", 1)
-    w(f"wire {vec(n_commit)} cfg_commit;  // cfg_commit[k]: the banks read by pipeline stage k copy", 1)
-    w("wire cfg_run;        // ENABLE and a committed weight set: valid_in may enter", 1)
-    w("wire cfg_rd_active;  // read-back shows the active banks", 1)
-    w("wire cfg_sel_ctrl;", 1)
-    w(f"wire {vec(dw)} cfg_rd_ctrl;", 1)
-    _instance(w, "enc_cfg_ctrl", [("ADDR_BITS", str(aw)), ("DATA_BITS", str(dw)), ("BASE", str(base)),
-                                  ("STAGES", str(n_commit))], "u_cfg_ctrl", [
-        ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_we"), ("addr", "cfg_addr"), ("wdata", "cfg_wdata"),
-        ("commit", "cfg_commit"), ("run", "cfg_run"), ("rd_active", "cfg_rd_active"), ("sel", "cfg_sel_ctrl"),
-        ("rdata", "cfg_rd_ctrl")])
+    _control(w, aw, dw, base, n_commit, f"cfg_addr < {aw}'d{base}", set(stage_of.values()))
     for g in plan.groups:
         w()
         stage = stage_of[g.name]
@@ -349,6 +387,27 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
         tmr.emit_counters(w, counters, aw)
     return [(f"cfg_sel_{b.group}_b{b.index}", f"cfg_rd_{b.group}_b{b.index}", b.bits) for b in blocks] \
         + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)] + ([("cfg_sel_seu", "cfg_rd_seu", dw)] if counters else [])
+
+
+def _control(w: Writer, aw: int, dw: int, base: int, n_commit: int, mapped: str, used: set[int]) -> None:
+    """The control and status registers (enc_cfg_ctrl) at ``base``; ``mapped``: the other registers' decode;
+    ``used``: the pipeline stages that read weights."""
+    if len(used) < n_commit:
+        w("// Stages before the first layer read no weights: their commit strobes go unused.", 1)
+        w("/* verilator lint_off UNUSEDSIGNAL */", 1)
+    w(f"wire {vec(n_commit)} cfg_commit;  // cfg_commit[k]: the banks read by pipeline stage k copy", 1)
+    if len(used) < n_commit:
+        w("/* verilator lint_on UNUSEDSIGNAL */", 1)
+    w("wire cfg_run;        // ENABLE and a committed weight set: valid_in may enter", 1)
+    w("wire cfg_rd_active;  // read-back shows the active banks", 1)
+    w("wire cfg_sel_ctrl;", 1)
+    w(f"wire {vec(dw)} cfg_rd_ctrl;", 1)
+    _instance(w, "enc_cfg_ctrl", [("ADDR_BITS", str(aw)), ("DATA_BITS", str(dw)), ("BASE", str(base)),
+                                  ("STAGES", str(n_commit))], "u_cfg_ctrl", [
+        ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_we"), ("addr", "cfg_addr"), ("mapped", mapped),
+        ("wdata", "cfg_wdata"),
+        ("commit", "cfg_commit"), ("run", "cfg_run"), ("rd_active", "cfg_rd_active"), ("sel", "cfg_sel_ctrl"),
+        ("rdata", "cfg_rd_ctrl")])
 
 
 def _readback(w: Writer, dw: int, sources: list[tuple[str, str, int]]) -> None:

@@ -292,6 +292,10 @@ def load_design(path: str | Path) -> Design:
         raise UserError(f"{where}: weights: {weights!r} is not one of {list(WEIGHT_MODES)}")
     ports = _ports(m, where)
     rst = _req(m, "reset", where)
+    if m.get("registers", {}).get("port") == "i2c":
+        raise UserError(f"{where}: a --config-port i2c design; encoder sim drives the parallel configuration "
+                        f"port (generate with --config-port parallel), the I2C port is checked by "
+                        f"tests/test_config_i2c.py and `encoder econt check-rtl --config-port i2c`")
     need = ("clock", "reset") + DATA_ROLES + (CONFIG_ROLES if weights == "programmable" else ())
     missing = [r for r in need if r not in ports]
     if missing:

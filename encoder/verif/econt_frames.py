@@ -117,10 +117,12 @@ def chip_stimulus(config, input_csv, layout: str | None = None):
 
 def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = None,
               flip_field: int | None = None, seed: int = 1, quiet: bool = True,
-              layout: str | None = None, tmr: str = "none") -> FrameCheck:
+              layout: str | None = None, tmr: str = "none", config_port: str = "parallel") -> FrameCheck:
     """Generate, simulate on Icarus and compare every BX with the chip's output words.
 
     ``quiet``: the compiler's and simulator's output go to OUT/build/build.log and sim.log.
+    ``config_port``: "i2c" generates the design with the I2C target and writes every register over I2C
+    (fast mode), reading the whole weight image back.
     """
     from ..econt.framing import format_tx_csv
     from ..rtl_gen import generate, write_design
@@ -142,7 +144,7 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
     # The framing registers are written at run time, as on the chip: the design carries every
     # e-link the chip has, and its reset values are not the configuration's.
     from ..rtl_gen.top import MAX_ELINKS
-    design = generate(ir, "programmable", 0, elinks=MAX_ELINKS, tmr_mode=tmr)
+    design = generate(ir, "programmable", 0, elinks=MAX_ELINKS, tmr_mode=tmr, config_port=config_port)
     write_design(design, design_dir, force=True)
     build_dir.mkdir(parents=True, exist_ok=True)
     stim = build_dir / "stimulus.npz"
@@ -209,6 +211,40 @@ if cocotb is not None:
     from cocotb.clock import Clock
     from cocotb.triggers import FallingEdge, RisingEdge
 
+    async def _configure_parallel(dut, manifest: dict, image: list, framing: dict) -> np.ndarray:
+        """The parallel port: image, commit and enable, framing registers, every register read back;
+        returns 0/1 per register read back (1: wrong)."""
+        from ..rtl_gen import control_writes
+        # Configuration port: write the whole image and put it in force (commit, enable), then read
+        # every field back (read data is registered: the value of the address set one cycle before).
+        for addr, code in list(enumerate(image)) + control_writes(manifest):
+            await FallingEdge(dut.clk)
+            dut.cfg_we.value = 1
+            dut.cfg_addr.value = addr
+            dut.cfg_wdata.value = int(code)
+        await FallingEdge(dut.clk)
+        dut.cfg_we.value = 0
+        # The framing registers out of reset (rst loads their reset values, 13 e-links and all
+        # ones): the chip configuration's e-link count and latent mask, after the weights.
+        dut.rst.value = 0
+        for addr, word in framing.items():
+            await FallingEdge(dut.clk)
+            dut.cfg_we.value = 1
+            dut.cfg_addr.value = addr
+            dut.cfg_wdata.value = word
+        await FallingEdge(dut.clk)
+        dut.cfg_we.value = 0
+        # Read back out of reset, in normal operation (a design may hold cfg_rdata in reset;
+        # the fields themselves keep their value through it).
+        want = dict(enumerate(int(v) for v in image)) | framing
+        readback = np.zeros(len(want), dtype=np.int64)
+        for k, (addr, word) in enumerate(want.items()):
+            dut.cfg_addr.value = addr
+            await FallingEdge(dut.clk)
+            got = dut.cfg_rdata.value
+            readback[k] = 0 if got.is_resolvable and got.to_unsigned() == word else 1
+        return readback
+
     @cocotb.test()
     async def chip_frames_match(dut):
         """Every BX's tx_data equals the chip's output words; every register field reads back."""
@@ -232,9 +268,11 @@ if cocotb is not None:
         dut.valid_in.value = 0
         dut.bx_reset.value = 0
         dut.charges.value = 0
-        dut.cfg_we.value = 0
-        dut.cfg_addr.value = 0
-        dut.cfg_wdata.value = 0
+        over_i2c = manifest["registers"].get("port") == "i2c"
+        if not over_i2c:
+            dut.cfg_we.value = 0
+            dut.cfg_addr.value = 0
+            dut.cfg_wdata.value = 0
         cfg_rst = has_cfg_reset(manifest)
         if cfg_rst:
             getattr(dut, cfg_rst).value = 1
@@ -243,18 +281,6 @@ if cocotb is not None:
         if cfg_rst:
             getattr(dut, cfg_rst).value = 0
 
-        # Configuration port: write the whole image and put it in force (commit, enable), then read
-        # every field back (read data is registered: the value of the address set one cycle before).
-        for addr, code in list(enumerate(image)) + control_writes(manifest):
-            await FallingEdge(dut.clk)
-            dut.cfg_we.value = 1
-            dut.cfg_addr.value = addr
-            dut.cfg_wdata.value = int(code)
-        await FallingEdge(dut.clk)
-        dut.cfg_we.value = 0
-        # The framing registers out of reset (rst loads their reset values, 13 e-links and all
-        # ones): the chip configuration's e-link count and latent mask, after the weights.
-        dut.rst.value = 0
         chip = json.loads(os.environ[ENV_FRAMING])
         regs = {r["name"]: r for r in manifest["registers"]["framing"]}
         count, mask = regs["elinks"], regs["latent_mask"]
@@ -262,22 +288,16 @@ if cocotb is not None:
         framing = {count["addr"]: int(chip["elinks"])}
         framing.update({mask["addr"] + j: (int(chip["latent_mask"], 16) >> (wb * j)) & ((1 << wb) - 1)
                         for j in range(mask["words"])})
-        for addr, word in framing.items():
-            await FallingEdge(dut.clk)
-            dut.cfg_we.value = 1
-            dut.cfg_addr.value = addr
-            dut.cfg_wdata.value = word
-        await FallingEdge(dut.clk)
-        dut.cfg_we.value = 0
-        # Read back out of reset, in normal operation (a design may hold cfg_rdata in reset;
-        # the fields themselves keep their value through it).
-        want = dict(enumerate(int(v) for v in image)) | framing
-        readback = np.zeros(len(want), dtype=np.int64)
-        for k, (addr, word) in enumerate(want.items()):
-            dut.cfg_addr.value = addr
-            await FallingEdge(dut.clk)
-            got = dut.cfg_rdata.value
-            readback[k] = 0 if got.is_resolvable and got.to_unsigned() == word else 1
+        if over_i2c:
+            # Over I2C, as the chip is configured: the weight image block by block, the framing registers
+            # (out of reset: rst loads their reset values), commit and enable; status and blocks read back.
+            from .tb.i2c import configure
+            dut.rst.value = 0
+            res = await configure(dut, manifest, image, framing=framing, read_back_blocks=tuple(
+                range(len(manifest["registers"]["i2c"]["blocks"]))))
+            readback = np.array([res["readback_errors"] + len(res["errors"])], dtype=np.int64)
+        else:
+            readback = await _configure_parallel(dut, manifest, image, framing)
 
         tx: list[list[int]] = []
 
@@ -327,9 +347,10 @@ if cocotb is not None:
                 values.append(v)
             extra = {"counters": np.array(values, dtype=np.int64),
                      "counter_blocks": np.array([b["block"] for b in c["blocks"]])}
-        np.savez(os.environ[ENV_RESULT], tx=got, readback_errors=readback, fields=len(want),
+        n_regs = len(image) + len(framing)
+        np.savez(os.environ[ENV_RESULT], tx=got, readback_errors=readback, fields=n_regs,
                  data_seconds=data_seconds, **extra)
-        assert not readback.any(), f"{int(readback.sum())} of {len(want)} configuration fields read back wrong"
+        assert not readback.any(), f"{int(readback.sum())} of {n_regs} configuration registers read back wrong"
         assert len(got) == len(expected), f"{len(got)} frames for {len(expected)} BX"
         bad = np.flatnonzero((got != expected).any(axis=1))
         for i in bad[:5]:

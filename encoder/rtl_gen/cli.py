@@ -48,6 +48,11 @@ def register(sub) -> None:
                    help="add the e-link framing block (enc_elink_frame) on N e-links (1..13): ports bx_reset, "
                         "tx_valid, tx_data[N*32-1:0], one more cycle of latency; 'chip' takes N and the latent "
                         "mask from the IR's chip configuration (`encoder econt import`). Default: no framing")
+    p.add_argument("--reuse", type=int, default=1, metavar="R",
+                   help="reuse factor: each multiplier and adder serves R products over R cycles of a clock R times "
+                        "the module rate (R x 40 MHz for one module per 25 ns); a module is taken at most every R "
+                        "cycles, sooner ones are ignored and flagged on the overrun port. 1: fully parallel "
+                        "(default: %(default)s). With R > 1 register stages go only before the first layer")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=run_rtl)
 
@@ -161,10 +166,12 @@ def run_rtl(args) -> int:
     out = Path(args.out)
     check_writable(out, args.force, marker="manifest.json")
     if args.pipeline == "auto":
+        if args.reuse != 1:
+            raise UserError(f"--pipeline auto is not supported with --reuse {args.reuse}; give --pipeline N or --cuts")
         design = _auto(args)
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
-                                    cuts=_cuts_arg(args.cuts))
+                                    cuts=_cuts_arg(args.cuts), reuse=args.reuse)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]
@@ -176,6 +183,12 @@ def run_rtl(args) -> int:
                      f"{layer['accumulator']['bits']}.{layer['accumulator']['frac']}" for layer in m["layers"])
     print(f"{out}: top {m['top']}, {len(m['sources'])} Verilog files, latency {m['latency']} cycles, "
           f"{args.weights} weights ({time.monotonic() - t0:.2f} s)")
+    if "reuse" in m:
+        ru = m["reuse"]
+        print(f"  reuse {ru['factor']}: clock {ru['clock_ratio']} x the module rate ({ru['clock_mhz_for_40mhz_modules']} "
+              f"MHz for 40 MHz modules), a module every {ru['initiation_interval_cycles']} cycles, latency "
+              f"{ru['latency_cycles']} cycles = {ru['latency_modules']:g} module periods; "
+              f"{mult['products']} products on {mult['total']} multipliers")
     print(f"  register stages: {', '.join(m['cuts']) or 'none'} (and the output registers)")
     print(f"  multipliers: {mult['total']} = {widths}")
     print(f"  accumulators: {accs}")

@@ -16,15 +16,18 @@ class Options:
     pipeline: int = 0
     cuts: tuple[str, ...] | None = None                   # --cuts as given (None: from --pipeline)
     stages: frozenset[str] = field(default_factory=frozenset)  # every register stage, by cut name
+    reuse: int = 1                                        # products per multiplier (--reuse; 1: fully parallel)
 
     def cut(self, name: str) -> bool:
         return name in self.stages
 
     def describe(self) -> str:
         """The options as the command line would say them, for the file headers."""
+        # --reuse 1 is not written: the fully parallel designs keep their text byte for byte.
+        reuse = f" --reuse {self.reuse}" if self.reuse > 1 else ""
         if self.cuts is None:
-            return f"--weights {self.weights} --pipeline {self.pipeline}"
-        return f"--weights {self.weights} --cuts {','.join(self.cuts) or 'none'}"
+            return f"--weights {self.weights} --pipeline {self.pipeline}{reuse}"
+        return f"--weights {self.weights}{reuse} --cuts {','.join(self.cuts) or 'none'}"
 
 
 class Emitted(NamedTuple):
@@ -72,7 +75,8 @@ def _options_lines(opts: Options, limit: int = 112) -> list[str]:
     one = f"// Options: {opts.describe()}. Regenerate rather than edit."
     if len(one) <= limit or not opts.cuts:
         return [one]
-    lines, cur = [], f"// Options: --weights {opts.weights} --cuts "
+    reuse = f" --reuse {opts.reuse}" if opts.reuse > 1 else ""
+    lines, cur = [], f"// Options: --weights {opts.weights}{reuse} --cuts "
     for i, name in enumerate(opts.cuts):
         item = name + ("," if i < len(opts.cuts) - 1 else ".")
         if len(cur) + len(item) > limit:

@@ -17,6 +17,7 @@ from .input_path import input_path_module
 from .layer import layer_module, mac_modules
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
+from .mac_reuse import check_reuse, reuse_cuts, reuse_layer_module
 from .top import Framing, top_module
 
 def _rtl_dir() -> Path:
@@ -34,6 +35,9 @@ RTL_DIR = _rtl_dir()
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
 PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block"], "constant": ["enc_mul_const"]}
 PRIMITIVES_FRAMING = ["enc_elink_frame"]
+# --reuse R > 1: general multipliers (constant weights too: a constant per phase), selectors, accumulators.
+PRIMITIVES_REUSE = {"programmable": ["enc_mul", "enc_field_sel", "enc_acc_tm", "enc_cfg_block"],
+                    "constant": ["enc_mul", "enc_field_sel", "enc_acc_tm"]}
 
 
 def primitive_path(name: str) -> Path:
@@ -150,25 +154,41 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 
 
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
-             elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None) -> GeneratedDesign:
+             elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
+             reuse: int = 1) -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
     ``cuts``: the exact set of register stages by name (see ``encoder.rtl_gen.cuts``; order does
     not matter), instead of ``pipeline``; [] leaves only the output registers.
+    ``reuse``: products per multiplier (``encoder.rtl_gen.mac_reuse``); 1 is the fully parallel design.
     """
     plan = plan_design(ir, weights)
-    chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
+    reuse = check_reuse(reuse)
+    if reuse > 1:
+        chosen = reuse_cuts(plan, reuse, pipeline, list(cuts) if cuts is not None else None)
+    else:
+        chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
-    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen))
+    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), reuse)
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
     inner_flops = 0
     clocked: set[str] = set()
 
+    reuse_mults: list[list] = []
     for k, lp in enumerate(plan.layers):
+        if reuse > 1:
+            slots, desc = _layer_inputs(plan, k)
+            mod = f"{plan.top}_{lp.name}"
+            em, mults = reuse_layer_module(plan, opts, lp, slots, desc)
+            files[f"{mod}.v"] = em.text
+            gen_order.append(f"{mod}.v")
+            inner_flops += em.flops
+            reuse_mults.append(mults)
+            continue
         macs = mac_modules(plan, opts, lp)
         for mod, (em, count) in macs.items():
             files[f"{mod}.v"] = em.text
@@ -194,13 +214,16 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
-    prims = PRIMITIVES_BY_MODE[weights] + PRIMITIVES_COMMON + (PRIMITIVES_FRAMING if framing else [])
+    prims = ((PRIMITIVES_REUSE if reuse > 1 else PRIMITIVES_BY_MODE)[weights] + PRIMITIVES_COMMON
+             + (PRIMITIVES_FRAMING if framing else []))
     for p in prims:
         files[f"{p}.v"] = primitive_path(p).read_text()
     sources = [f"{p}.v" for p in prims] + gen_order
 
     files["ir.json"] = ir_text if ir_text is not None else json.dumps(ir.to_dict(), indent=1) + "\n"
     manifest = _manifest(plan, opts, facts, sources, framing)
+    if reuse > 1:
+        _reuse_manifest(manifest, plan, reuse, facts, reuse_mults)
     files["manifest.json"] = json.dumps(manifest, indent=1) + "\n"
     return GeneratedDesign(plan, files, sources, manifest)
 
@@ -283,6 +306,41 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
     return m
 
 
+def _reuse_manifest(m: dict, plan: DesignPlan, reuse: int, facts: dict, mults: list[list]) -> None:
+    """What --reuse R changes in the manifest (R = 1 keeps today's manifest, without these keys)."""
+    lat = facts["latency"]
+    m["initiation_interval"] = reuse
+    m["reuse"] = {
+        "factor": reuse,
+        "clock_ratio": reuse,
+        "clock_mhz_for_40mhz_modules": 40 * reuse,
+        "initiation_interval_cycles": reuse,
+        "latency_cycles": lat,
+        "latency_modules": lat / reuse,
+        "latency_ns_at_40mhz_modules": lat * 25.0 / reuse,
+        "valid_in": f"at most once every {reuse} cycles; a valid_in within {reuse - 1} cycles of the last one "
+                    f"taken is ignored (no output for it) and raises overrun the next cycle",
+        "packing": "each layer's products in output order, product g on multiplier g // R in phase g % R",
+    }
+    rows: Counter = Counter()
+    per_layer = []
+    for lp, ms in zip(plan.layers, mults):
+        for f in ms:
+            rows[(lp.name, f.a_bits, f.a_signed, f.b_bits, f.b_signed)] += 1
+        per_layer.append({"layer": lp.layer.name, "products": lp.n_products, "multipliers": len(ms),
+                          "bound": -(-lp.n_products // reuse)})
+    mult = m["multipliers"]
+    mult["products"] = mult["total"]
+    mult["total"] = sum(len(ms) for ms in mults)
+    mult["primitive"] = ("enc_mul: signed multiply of a_bits x b_bits, each serving up to R products (one per "
+                         "phase); operands through enc_field_sel" + ("" if plan.weights == "programmable" else
+                                                                       ": with constant weights, a literal per phase"))
+    mult["by_width"] = [{"layer": k[0], "a_bits": k[1], "a_signed": k[2], "b_bits": k[3], "b_signed": k[4],
+                         "count": c} for k, c in sorted(rows.items())]
+    for row, extra in zip(mult["by_layer"], per_layer):
+        row.update(multipliers=extra["multipliers"], bound=extra["bound"])
+
+
 def _register_bits(plan: DesignPlan, facts: dict) -> dict:
     """Flip-flops by purpose: pipeline (data and valid), configuration fields, read-back register."""
     config = plan.config_bits if plan.groups else 0
@@ -301,10 +359,11 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 
 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
-                       elinks: int | str | None = None, cuts: list[str] | None = None) -> GeneratedDesign:
+                       elinks: int | str | None = None, cuts: list[str] | None = None,
+                       reuse: int = 1) -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
-    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts)
+    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts, reuse=reuse)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR"]

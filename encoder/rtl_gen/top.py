@@ -67,7 +67,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ip = plan.input
     prog = opts.weights == "programmable"
     cut_after = {c.name for c in cuts}
-    latency = len(cuts) + 1
+    R = opts.reuse
+    # --reuse R: each layer takes R + 1 cycles (input register, R phases), see mac_reuse.
+    latency = len(cuts) + 1 + (len(plan.layers) * (R + 1) if R > 1 else 0)
     n_lat = plan.ir.n_latent
     lat_bits = plan.latent_bits
     lat_fmt = plan.ir.latent_format
@@ -79,8 +81,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w.block(header(plan, opts, plan.top, "autoencoder encoder, raw cell counts in, latent codes out.", [
         f"{ip.n_cells} counts of {ip.charge_bits} bits in; {n_lat} latents of {fmt_name(lat_fmt)} and the "
         f"{ip.sum_code_bits}-bit module-sum code out.",
-    ] + _stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
-                      f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) + [
+    ] + (_stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
+                       f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) if R == 1
+         else _reuse_lines(R, latency, cuts, len(plan.layers))) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
         "inner data registers load every cycle and need none" + ("; configuration fields keep their value)." if prog else ")."),
     ] + ([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
@@ -100,6 +103,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
              ("output wire", "", "valid_out"),
              ("output reg ", f"[{n_lat}*{lat_bits}-1:0]", f"latents  // latent j at [{lat_bits}*j +: {lat_bits}]"),
              ("output reg ", vec(ip.sum_code_bits), "sum_code")]
+    if R > 1:
+        ports.append(("output reg ", "", f"overrun  // a valid_in within {R - 1} cycles of the last taken one: "
+                                         f"ignored, flagged here the next cycle"))
     if framing:
         ports += [("input  wire", "", "bx_reset  // BX-counter reset, taken with valid_in"),
                   ("output wire", "", "tx_valid"),
@@ -115,14 +121,18 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w(");")
 
     # -- valid pipeline
+    taken = "valid_in"
+    if R > 1:
+        taken = "accept"
+        pipe_bits += _accept(w, R)
     w()
-    w(f"// Valid pipeline: valid_out follows valid_in by {latency} cycles.", 1)
+    w(f"// Valid pipeline: valid_out follows {taken} by {latency} cycles.", 1)
     w(f"reg {vec(latency)} valid_pipe;", 1)
     w("always @(posedge clk) begin", 1)
     w("if (rst) begin", 2)
     w(f"valid_pipe <= {latency}'d0;", 3)
     w("end else begin", 2)
-    w("valid_pipe <= " + ("valid_in;" if latency == 1 else f"{{valid_pipe[{latency - 2}:0], valid_in}};"), 3)
+    w("valid_pipe <= " + (f"{taken};" if latency == 1 else f"{{valid_pipe[{latency - 2}:0], {taken}}};"), 3)
     w("end", 2)
     w("end", 1)
     w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
@@ -205,7 +215,10 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         w("always @(posedge clk) cfg_rdata <= cfg_rdata_next;", 1)
 
     # -- layers
-    for lp in plan.layers:
+    if R > 1:
+        bus, sum_bus, more = _reuse_layers(w, plan, R, len(cuts), bus, sum_bus, prog)
+        pipe_bits += more
+    for lp in (plan.layers if R == 1 else []):
         layer = lp.layer
         n_out = len(lp.neurons)
         out_bus = f"{lp.name}_out"
@@ -250,7 +263,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 2)
     w("end", 1)
     if framing:
-        pipe_bits += _framing(w, plan, framing, latency)
+        pipe_bits += _framing(w, plan, framing, latency, taken)
     w("endmodule")
     w()
     w("`default_nettype wire")
@@ -266,6 +279,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
          "fields": n_lat, "field_width": lat_bits, "signed": lat_fmt.signed},
         {"name": "sum_code", "direction": "output", "width": ip.sum_code_bits, "role": "out_sum_code"},
     ]
+    if R > 1:
+        port_facts.append({"name": "overrun", "direction": "output", "width": 1, "role": "out_overrun"})
     if prog:
         port_facts += [
             {"name": "cfg_we", "direction": "input", "width": 1, "role": "cfg_we"},
@@ -288,7 +303,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     return w.text(), facts
 
 
-def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int) -> int:
+def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int, taken: str = "valid_in") -> int:
     """The e-link framing block on the output registers; returns its flip-flops outside the primitive's."""
     ip = plan.input
     n_lat, lat_bits = plan.ir.n_latent, plan.latent_bits
@@ -301,8 +316,8 @@ def _framing(w: Writer, plan: DesignPlan, framing: Framing, latency: int) -> int
     w(f"reg {vec(latency)} bx_reset_pipe;", 1)
     w("always @(posedge clk) begin", 1)
     w(f"if (rst) bx_reset_pipe <= {latency}'d0;", 2)
-    w("else bx_reset_pipe <= " + ("valid_in && bx_reset;" if latency == 1
-                                   else f"{{bx_reset_pipe[{latency - 2}:0], valid_in && bx_reset}};"), 2)
+    w("else bx_reset_pipe <= " + (f"{taken} && bx_reset;" if latency == 1
+                                   else f"{{bx_reset_pipe[{latency - 2}:0], {taken} && bx_reset}};"), 2)
     w("end", 1)
     full = framing.mask == (1 << word) - 1
     note = "all ones: every latent bit is sent" if full else "bits with a 0 are dropped, the rest packed down"
@@ -330,3 +345,78 @@ def _carry(w: Writer, sum_bus: str, bits: int, after: str, register) -> str:
     name = f"module_sum_code_{after}"
     w(f"wire {vec(bits)} {name} = {sum_bus};", 1)
     return register(name, str(bits), bits)
+
+
+# -- --reuse R > 1 ----------------------------------------------------------
+
+def _reuse_lines(R: int, latency: int, cuts: list[Cut], n_layers: int) -> list[str]:
+    import textwrap
+    before = ", ".join(c.label for c in cuts) if cuts else "none"
+    return textwrap.wrap(
+        f"Time-multiplexed (--reuse {R}): clock {R} x the module rate, each multiplier serves up to {R} products, "
+        f"one per cycle. One module every {R} cycles (initiation interval {R}): a valid_in fewer than {R} cycles "
+        f"after the last one taken is ignored and raises overrun for one cycle. Latency {latency} cycles "
+        f"({latency / R:g} module periods): register stages before the first layer: {before}; then per layer "
+        f"(x{n_layers}) its input register and {R} phases; then the output registers.", 100)
+
+
+def _accept(w: Writer, R: int) -> int:
+    """The initiation-interval guard; returns its flip-flops."""
+    cb = max(1, (R - 1).bit_length())
+    w()
+    w(f"// Initiation interval {R}: a module is taken when {R} cycles have passed since the last one taken.", 1)
+    w("// A valid_in sooner than that is ignored (the layers are still busy with the module before) and", 1)
+    w("// raises overrun on the next cycle.", 1)
+    w(f"reg {vec(cb)} busy;  // cycles until the next module may come; 0: ready", 1)
+    w(f"wire accept = valid_in && busy == {cb}'d0;", 1)
+    w("always @(posedge clk) begin", 1)
+    w("if (rst) begin", 2)
+    w(f"busy    <= {cb}'d0;", 3)
+    w("overrun <= 1'b0;", 3)
+    w("end else begin", 2)
+    w(f"busy    <= accept ? {cb}'d{R - 1} : (busy != {cb}'d0 ? busy - {cb}'d1 : {cb}'d0);", 3)
+    w(f"overrun <= valid_in && busy != {cb}'d0;", 3)
+    w("end", 2)
+    w("end", 1)
+    return cb + 1
+
+
+def _reuse_layers(w: Writer, plan: DesignPlan, R: int, n_cuts: int, bus: str, sum_bus: str, prog: bool
+                  ) -> tuple[str, str, int]:
+    """Instances of the time-multiplexed layers, their start pulses from the valid pipeline, and the
+    module-sum code carried beside them. Returns the last layer's output bus, the code, flip-flops added."""
+    step = R + 1              # a layer: its input register's cycle, then R phases
+    bits = plan.input.sum_code_bits
+    flops = 0
+
+    def tap(delay: int) -> str:
+        """valid_pipe bit = the taken valid delayed by ``delay`` cycles (0: accept itself)."""
+        return "accept" if delay == 0 else f"valid_pipe[{delay - 1}]"
+
+    for k, lp in enumerate(plan.layers):
+        layer = lp.layer
+        n_out = len(lp.neurons)
+        out_bus = f"{lp.name}_out"
+        start = tap(n_cuts + k * step)
+        w()
+        w(f"// Layer \"{layer.name}\" ({layer.op}): {lp.n_products} products, {n_out} outputs; starts "
+          f"{n_cuts + k * step} cycles after the module is taken.", 1)
+        w(f"wire [{n_out}*{lp.code_bits}-1:0] {out_bus};", 1)
+        conns = [("clk", "clk"), ("start", start), ("x", bus)]
+        if prog:
+            conns += [("weight", f"cfg_{lp.name}_weight"), ("bias", f"cfg_{lp.name}_bias")]
+        conns.append(("y", out_bus))
+        _instance(w, f"{plan.top}_{lp.name}", [], f"u_{lp.name}", conns)
+        # The code is taken with the layer's inputs, then moved one cycle later: the next module may
+        # take the first register R cycles on, one cycle before this layer's results leave.
+        a, b = f"module_sum_code_{lp.name}_in", f"module_sum_code_{lp.name}"
+        w(f"// The module-sum code beside the layer: taken with its inputs, then kept a cycle later until "
+          f"its outputs leave.", 1)
+        w(f"reg {vec(bits)} {a};", 1)
+        w(f"reg {vec(bits)} {b};", 1)
+        w(f"always @(posedge clk) if ({start}) {a} <= {sum_bus};", 1)
+        w(f"always @(posedge clk) if ({tap(n_cuts + k * step + 1)}) {b} <= {a};", 1)
+        flops += 2 * bits
+        bus, sum_bus = out_bus, b
+    return bus, sum_bus, flops
+

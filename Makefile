@@ -25,7 +25,7 @@ PIPELINE   ?= 0
 CLOCK      ?= 25
 LIBERTY    ?= sky130hd
 
-.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-gates study study-training findings econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-gates sim-reuse synth-reuse study study-training findings econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,6 +96,12 @@ sim: rtl  ## cocotb simulation of the generated design against the golden model
 
 sim-long: setup  ## 100,000 vectors on econt_8x8 with Verilator, build included (target under 2 minutes)
 	$(PY) benchmarks/bench_sim.py --long
+
+sim-reuse: setup  ## --reuse R in {1,2,4,8}: econt_8x8 and econt_4x4x3, both weight modes, 2,000 vectors each, zero mismatches
+	$(PY) benchmarks/bench_reuse.py --reuse 1,2,4,8 --vectors 2000
+
+synth-reuse: setup  ## --reuse R cost table (generic yosys estimate; minutes per design) and docs/reuse_cost.png
+	$(PY) benchmarks/bench_reuse.py --synth --reuse 1,2,4,8
 
 sim-gates: setup  ## econt_8x8 mapped to SKY130 HD cells, both weight modes, VECTORS gate-level vectors each (IR=... for trained weights)
 	$(PY) benchmarks/bench_gates.py --vectors $(VECTORS) --sim $(SIM) --jobs $(JOBS) $(if $(IR),--ir $(IR))

@@ -90,6 +90,9 @@ def register(sub) -> None:
     c.add_argument("--out", default="out/econt/rtl", metavar="DIR", help="work directory (default: %(default)s)")
     c.add_argument("--force", action="store_true", help="replace an existing work directory")
     c.add_argument("--bx", type=int, default=None, metavar="N", help="only the first N BX (default: all)")
+    c.add_argument("--reuse", type=int, default=1, metavar="R",
+                   help="generate with `encoder rtl --reuse R` (each multiplier serves R products; clock R x 40 "
+                        "MHz) and drive one BX every R clocks (default: %(default)s)")
     c.add_argument("--flip-field", type=int, default=None, metavar="ADDR",
                    help="load this register field with its lowest bit flipped (shows the check catches a "
                         "wrong configuration)")
@@ -294,7 +297,8 @@ def cmd_check_rtl(args) -> int:
     out = Path(args.out)
     # The work folder is built under a temporary name and renamed into place when the check is done.
     with atomic_dir(out, overwrite=args.force, marker="design/manifest.json") as tmp:
-        r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field)
+        r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field,
+                      reuse=args.reuse)
 
     def moved(p):
         return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
@@ -302,7 +306,7 @@ def cmd_check_rtl(args) -> int:
     rate = r.n_bx / r.data_seconds if r.data_seconds > 0 else float("nan")
     print(f"{args.out}: {r.equal}/{r.n_bx} BX equal {args.expected} on {r.n_elinks} e-links; "
           f"{r.fields - r.readback_errors}/{r.fields} register fields written and read back")
-    print(f"  Icarus: build {r.build_seconds:.0f} s, simulation {r.sim_seconds:.0f} s ({rate:.0f} BX/s one per clock, "
+    print(f"  Icarus: build {r.build_seconds:.0f} s, simulation {r.sim_seconds:.0f} s ({rate:.0f} BX/s one per {'clock' if args.reuse == 1 else f'{args.reuse} clocks'}, "
           f"after the configuration load); log {r.log}")
     for m in r.mismatches:
         if "note" in m:

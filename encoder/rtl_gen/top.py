@@ -104,8 +104,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
              ("output reg ", f"[{n_lat}*{lat_bits}-1:0]", f"latents  // latent j at [{lat_bits}*j +: {lat_bits}]"),
              ("output reg ", vec(ip.sum_code_bits), "sum_code")]
     if R > 1:
-        ports.append(("output reg ", "", f"overrun  // a valid_in within {R - 1} cycles of the last taken one: "
-                                         f"ignored, flagged here the next cycle"))
+        ports.append(("output reg ", "", f"overrun  // high the cycle after a valid_in ignored as too soon (< {R} cycles)"))
     if framing:
         ports += [("input  wire", "", "bx_reset  // BX-counter reset, taken with valid_in"),
                   ("output wire", "", "tx_valid"),

@@ -104,8 +104,10 @@ def chip_stimulus(config, input_csv):
 
 
 def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = None,
-              flip_field: int | None = None, seed: int = 1, quiet: bool = True) -> FrameCheck:
+              flip_field: int | None = None, seed: int = 1, quiet: bool = True, reuse: int = 1) -> FrameCheck:
     """Generate, simulate on Icarus and compare every BX with the chip's output words.
+
+    ``reuse``: generate with --reuse R (clock R x 40 MHz): one BX every R clocks, idle between.
 
     ``quiet``: the compiler's and simulator's output go to OUT/build/build.log and sim.log.
     """
@@ -126,7 +128,7 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
 
     out = Path(out_dir)
     design_dir, build_dir = out / "design", (out / "build").resolve()
-    design = generate(ir, "programmable", 0, elinks="chip")
+    design = generate(ir, "programmable", 0, elinks="chip", reuse=reuse)
     write_design(design, design_dir, force=True)
     build_dir.mkdir(parents=True, exist_ok=True)
     stim = build_dir / "stimulus.npz"
@@ -252,6 +254,7 @@ if cocotb is not None:
 
         await FallingEdge(dut.clk)
         t_data = time.monotonic()
+        ii = int(manifest.get("initiation_interval", 1))     # --reuse R: one BX every R clocks
         for row, reset in zip(counts.tolist(), bx_reset.tolist()):
             sample()
             word = 0
@@ -261,6 +264,12 @@ if cocotb is not None:
             dut.bx_reset.value = int(reset)
             dut.valid_in.value = 1
             await FallingEdge(dut.clk)
+            if ii > 1:
+                dut.valid_in.value = 0
+                dut.bx_reset.value = 0
+                for _ in range(ii - 1):
+                    sample()
+                    await FallingEdge(dut.clk)
         dut.valid_in.value = 0
         dut.bx_reset.value = 0
         for _ in range(manifest["framing"]["latency"] + 2):

@@ -17,6 +17,7 @@ class Options:
     cuts: tuple[str, ...] | None = None                   # --cuts as given (None: from --pipeline)
     stages: frozenset[str] = field(default_factory=frozenset)  # every register stage, by cut name
     reuse: int = 1                                        # products per multiplier (--reuse; 1: fully parallel)
+    reuse_constants: str = "multiplier"                   # constant weights with reuse: see mac_reuse
 
     def cut(self, name: str) -> bool:
         return name in self.stages
@@ -25,6 +26,8 @@ class Options:
         """The options as the command line would say them, for the file headers."""
         # --reuse 1 is not written: the fully parallel designs keep their text byte for byte.
         reuse = f" --reuse {self.reuse}" if self.reuse > 1 else ""
+        if self.reuse > 1 and self.weights == "constant" and self.reuse_constants != "multiplier":
+            reuse += f" (constants as {self.reuse_constants}, generate(reuse_constants=...))"
         if self.cuts is None:
             return f"--weights {self.weights} --pipeline {self.pipeline}{reuse}"
         return f"--weights {self.weights}{reuse} --cuts {','.join(self.cuts) or 'none'}"

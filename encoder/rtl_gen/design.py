@@ -37,7 +37,8 @@ PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block"], "constant": 
 PRIMITIVES_FRAMING = ["enc_elink_frame"]
 # --reuse R > 1: general multipliers (constant weights too: a constant per phase), selectors, accumulators.
 PRIMITIVES_REUSE = {"programmable": ["enc_mul", "enc_field_sel", "enc_acc_tm", "enc_cfg_block"],
-                    "constant": ["enc_mul", "enc_field_sel", "enc_acc_tm"]}
+                    "constant": ["enc_mul", "enc_field_sel", "enc_acc_tm"],
+                    "constant-products": ["enc_mul_const", "enc_field_sel", "enc_acc_tm"]}
 
 
 def primitive_path(name: str) -> Path:
@@ -155,13 +156,16 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
              elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
-             reuse: int = 1) -> GeneratedDesign:
+             reuse: int = 1, reuse_constants: str = "multiplier") -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
     ``cuts``: the exact set of register stages by name (see ``encoder.rtl_gen.cuts``; order does
     not matter), instead of ``pipeline``; [] leaves only the output registers.
     ``reuse``: products per multiplier (``encoder.rtl_gen.mac_reuse``); 1 is the fully parallel design.
+    ``reuse_constants`` (constant weights, reuse > 1): "multiplier" (a general multiplier fed a per-phase
+    literal, the default: the cheaper one measured) or "products" (R shift-and-add constant products
+    muxed), kept for the measurement in benchmarks/bench_reuse.py.
     """
     plan = plan_design(ir, weights)
     reuse = check_reuse(reuse)
@@ -171,7 +175,9 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
         chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
-    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), reuse)
+    if reuse_constants not in ("multiplier", "products"):
+        raise UserError(f"reuse_constants: {reuse_constants!r} is not 'multiplier' or 'products'")
+    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), reuse, reuse_constants)
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
@@ -214,7 +220,8 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
-    prims = ((PRIMITIVES_REUSE if reuse > 1 else PRIMITIVES_BY_MODE)[weights] + PRIMITIVES_COMMON
+    mode = "constant-products" if weights == "constant" and reuse_constants == "products" else weights
+    prims = ((PRIMITIVES_REUSE[mode] if reuse > 1 else PRIMITIVES_BY_MODE[weights]) + PRIMITIVES_COMMON
              + (PRIMITIVES_FRAMING if framing else []))
     for p in prims:
         files[f"{p}.v"] = primitive_path(p).read_text()
@@ -360,10 +367,11 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
                        elinks: int | str | None = None, cuts: list[str] | None = None,
-                       reuse: int = 1) -> GeneratedDesign:
+                       reuse: int = 1, reuse_constants: str = "multiplier") -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
-    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts, reuse=reuse)
+    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts, reuse=reuse,
+                    reuse_constants=reuse_constants)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR"]

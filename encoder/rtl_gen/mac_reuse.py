@@ -161,6 +161,9 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
         body()
         body(f"// m{m.index}: {len(m.products)} products, of {', '.join(_dedup([n.name for n, _ in m.products]))}.", 1)
         srcs = [lp.in_names[t.src] for _, t in m.products]
+        if not prog and opts.reuse_constants == "products":
+            terms[m.index] = _term(body, lp, m.index, _const_products(body, lp, m, srcs, pb))
+            continue
         a = _select(body, f"m{m.index}_a", a_bits, srcs, pb)
         if prog:
             b_bits, b_signed = wf.bits, wf.signed
@@ -288,6 +291,33 @@ def _select(w: Writer, name: str, bits: int, fields: list[str], pb: int) -> str:
     _instance(w, "enc_field_sel", [("WIDTH", str(bits)), ("COUNT", str(len(fields))), ("SEL_BITS", str(pb))],
               f"{name}_sel", [("fields", cat), ("sel", "phase"), ("y", name)])
     return name
+
+
+def _const_products(w: Writer, lp: LayerPlan, m: Multiplier, srcs: list[str], pb: int) -> Node:
+    """The other constant-weight form (measured, not the default): each phase's product by its own
+    shift-and-add constant multiplier (enc_mul_const) on its own input, then a mux of the R products."""
+    nodes = []
+    for p, ((_, t), src) in enumerate(zip(m.products, srcs)):
+        c = t.weight
+        lo, hi = min(lp.in_lo * c, lp.in_hi * c), max(lp.in_lo * c, lp.in_hi * c)
+        bits = width(lo, hi)[1]
+        name = f"m{m.index}_p{p}"
+        w(f"wire {vec(bits)} {name};", 1)
+        _instance(w, "enc_mul_const", [("A_BITS", str(lp.in_bits)), ("A_SIGNED", str(int(lp.in_signed))),
+                                       ("B_VALUE", str(c)), ("P_BITS", str(bits))], f"{name}_mul",
+                  [("a", src), ("p", name)])
+        nodes.append(Node(name, bits, lo, hi))
+    lo, hi = min(n.lo for n in nodes + [Node("", 1, 0, 0)]), max(n.hi for n in nodes + [Node("", 1, 0, 0)])
+    bits = width(lo, hi)[1]
+    name = f"m{m.index}_prod"
+    w(f"wire {vec(bits)} {name};", 1)
+    fields = [extend(n, bits) for n in nodes]
+    if len(fields) == 1:
+        w(f"assign {name} = {fields[0]};", 1)
+    else:
+        _instance(w, "enc_field_sel", [("WIDTH", str(bits)), ("COUNT", str(len(fields))), ("SEL_BITS", str(pb))],
+                  f"{name}_sel", [("fields", "{" + ", ".join(reversed(fields)) + "}"), ("sel", "phase"), ("y", name)])
+    return Node(name, bits, lo, hi)
 
 
 def _phase_cond(a: int, b: int, reuse: int, pb: int) -> str:

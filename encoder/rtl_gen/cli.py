@@ -150,7 +150,13 @@ def _list_cuts(args) -> int:
     plan = plan_design(load_ir(args.ir), args.weights)
     print(f"Cut points of {plan.top} ({args.weights} weights), datapath order: name, flip-flops a stage there "
           f"adds (data, module-sum code, valid bit{', bx_reset bit' if args.elinks else ''}), place:")
-    print(describe_cuts(plan, framing=args.elinks is not None), end="")
+    text = describe_cuts(plan, framing=args.elinks is not None)
+    if args.reuse > 1:
+        from .mac_reuse import REUSE_CUTS
+        print(f"(--reuse {args.reuse}: only the stages before the first layer; the layers register on their own)")
+        text = "".join(line.replace("  (--pipeline 0)", "") + "\n" for line in text.splitlines()
+                       if line.split()[0] in REUSE_CUTS)
+    print(text, end="")
     return 0
 
 

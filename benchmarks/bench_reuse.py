@@ -8,9 +8,9 @@ driver one module every R cycles, too-soon valids that must be ignored and
 flagged); exits 1 unless every run has zero mismatches. Prints one row per
 run and writes WORK/sim.json.
 
---synth: the cost table. For each design (--designs: econt_8x8 programmable and
-constant, and the ECON-T chip configuration from tests/data/econt/AE/init.yaml
-programmable) and R: multipliers (from the manifest), generic yosys estimate
+--synth: the cost table. For each design (--designs: the ECON-T chip configuration
+from tests/data/econt/AE/init.yaml, programmable; econt_8x8 programmable and constant,
+and the other constant form) and R: multipliers (from the manifest), generic yosys estimate
 (`encoder synth DIR --liberty none`: transistors, flip-flops), the clock each R
 needs for one module per 25 ns (R x 40 MHz), and an energy proxy (transistors x
 R clock cycles per module, relative to R = 1). Writes WORK/synth.json, a
@@ -19,7 +19,7 @@ markdown table and, with matplotlib, docs/reuse_cost.png.
 Usage:
     python benchmarks/bench_reuse.py [--reuse 1,2,4,8] [--vectors N] [--presets econt_8x8,econt_4x4x3]
                                      [--weights programmable,constant] [--sim auto|icarus|verilator] [--work DIR]
-    python benchmarks/bench_reuse.py --synth [--designs ...] [--reuse 1,2,4,8] [--work DIR]
+    python benchmarks/bench_reuse.py --synth [--designs 'chip:programmable;econt_8x8:constant@1,8'] [--reuse 1,2,4,8]
 """
 
 from __future__ import annotations
@@ -114,9 +114,11 @@ def simulate(args) -> int:
 def synth(args) -> int:
     import subprocess
     rows = []
-    for spec in args.designs.split(","):
+    for spec in args.designs.split(";"):
+        # preset:weights[@R,R,...] (default: --reuse)
+        spec, _, rs = spec.partition("@")
         preset, weights = spec.split(":")
-        for reuse in (int(r) for r in args.reuse.split(",")):
+        for reuse in (int(r) for r in (rs or args.reuse).split(",")):
             if weights == "constant-products" and reuse == 1:
                 continue                    # R = 1 has one constant form (the multiplier-free one)
             d = design_dir(args.work, preset, weights, reuse)
@@ -189,7 +191,9 @@ def main() -> int:
     ap.add_argument("--weights", default="programmable,constant")
     ap.add_argument("--sim", default="auto", choices=("auto", "icarus", "verilator"))
     ap.add_argument("--synth", action="store_true", help="the cost table instead of the simulations")
-    ap.add_argument("--designs", default="econt_8x8:programmable,econt_8x8:constant,chip:programmable")
+    ap.add_argument("--designs", default="chip:programmable;econt_8x8:programmable;econt_8x8:constant;"
+                                         "econt_8x8:constant-products@2,8",
+                    help="PRESET:WEIGHTS[@R,...] separated by ';' (weights constant-products: the other constant form)")
     ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench_reuse")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ CONFIG     ?= configs/econt_8x8.yaml
 OUT        ?= out
 DEMO       ?= $(OUT)/demo
 JOBS       ?= 2
-export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 NAME       := $(basename $(notdir $(CONFIG)))
 WORK       := $(OUT)/$(NAME)
@@ -25,7 +25,7 @@ PIPELINE   ?= 0
 CLOCK      ?= 25
 LIBERTY    ?= sky130hd
 
-.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-gates sim-reuse synth-reuse study study-training findings econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long seu sim-gates sim-reuse synth-reuse study study-training findings econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,7 +62,7 @@ $(DATA): | setup
 
 data: $(DATA)  ## built-in synthetic data set (200k modules, seed 1)
 
-REAL_CSV   ?= ../shared/real_data/calq_ttbar_6050.csv
+REAL_CSV   ?= data/cms/calq_ttbar_6050.csv
 $(OUT)/real.npz: | setup
 	$(ENC) data import $(REAL_CSV) --units-per-mip 35 --out $@ --force
 
@@ -94,7 +94,7 @@ synth: rtl  ## area (mm^2), timing (fmax) and power (mW, nJ) of the generated de
 sim: rtl  ## cocotb simulation of the generated design against the golden model
 	$(ENC) sim $(WORK)/rtl_$(WEIGHTS) --sim $(SIM) --vectors $(VECTORS) --data $(DATA) --jobs $(JOBS) --out $(WORK)/sim_$(WEIGHTS) --force
 
-sim-long: setup  ## 100,000 vectors on econt_8x8 with Verilator, build included (target under 2 minutes)
+sim-long: setup  ## 1,000,000 vectors on econt_8x8 with Verilator in bulk mode, build included (target: 60 s plus the build)
 	$(PY) benchmarks/bench_sim.py --long
 
 sim-reuse: setup  ## --reuse R in {1,2,4,8}: econt_8x8 and econt_4x4x3, both weight modes, 2,000 vectors each, zero mismatches
@@ -103,20 +103,24 @@ sim-reuse: setup  ## --reuse R in {1,2,4,8}: econt_8x8 and econt_4x4x3, both wei
 synth-reuse: setup  ## --reuse R cost table (generic yosys estimate; minutes per design) and docs/reuse_cost.png
 	$(PY) benchmarks/bench_reuse.py --synth --reuse 1,2,4,8
 
+seu: setup  ## upset campaigns on econt_8x8: 1,000 single upsets in the configuration bank with --tmr config and none, bulk mode on Verilator, plus synth cost
+	$(PY) benchmarks/bench_seu.py --synth
+
 sim-gates: setup  ## econt_8x8 mapped to SKY130 HD cells, both weight modes, VECTORS gate-level vectors each (IR=... for trained weights)
 	$(PY) benchmarks/bench_gates.py --vectors $(VECTORS) --sim $(SIM) --jobs $(JOBS) $(if $(IR),--ir $(IR))
 
 STUDY      ?= configs/study_elinks.yaml
 study: setup  ## e-link study: autoencoder at 2-5 e-links vs threshold/STC/best choice (about an hour)
-	$(ENC) study --config $(STUDY) --out $(OUT)/$(basename $(notdir $(STUDY))) --workers $(JOBS)
+	$(ENC) study --config $(STUDY) --out $(OUT)/$(basename $(notdir $(STUDY))) --jobs $(JOBS)
 
 study-training: setup  ## what limits the AE: loss, data, encoder and decoder capacity (about 2 hours)
-	$(ENC) study --config configs/study_training.yaml --out $(OUT)/study_training --workers $(JOBS)
+	$(ENC) study --config configs/study_training.yaml --out $(OUT)/study_training --jobs $(JOBS)
 
 findings: study study-training  ## both studies, then the figures and tables of docs/training_findings.md
 	$(PY) tools/training_findings.py --elinks $(OUT)/study_elinks --training $(OUT)/study_training --out docs
 
 ECONT      := tests/data/econt
+ECONT_ALGORITHMS := BC_5eTx STC_type0_eTx3 TS_Thr47_5eTx_MRL
 econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit (golden model, then RTL on Icarus)
 	@mkdir -p $(OUT)/econt
 	$(ENC) econt import $(ECONT)/AE/init.yaml --out $(OUT)/econt/chip_ir.json --force
@@ -125,6 +129,10 @@ econt-check: setup  ## reproduce the ECON-T chip's test vectors bit for bit (gol
 	$(ENC) econt frames $(OUT)/econt/latents.npz --config $(ECONT)/AE/init.yaml --data $(OUT)/econt/data.npz --out $(OUT)/econt/testOutput.csv --force
 	cmp $(OUT)/econt/testOutput.csv $(ECONT)/AE/testOutput.csv && echo "econt: all 3564 BX equal the chip's output words"
 	$(ENC) econt check-rtl --config $(ECONT)/AE/init.yaml --input $(ECONT)/testInput.csv --expected $(ECONT)/AE/testOutput.csv --out $(OUT)/econt/rtl --force
+	@for alg in $(ECONT_ALGORITHMS); do \
+	  $(ENC) econt run --config $(ECONT)/algorithms/$$alg/init.yaml --input $(ECONT)/testInput.csv --out $(OUT)/econt/$$alg.csv --force && \
+	  cmp $(OUT)/econt/$$alg.csv $(ECONT)/algorithms/$$alg/testOutput.csv && echo "econt run $$alg: all 3564 BX equal the chip's output words" || exit 1; \
+	done
 
 clean:  ## remove what the targets regenerate quickly (keeps .venv, data, trained runs, IRs, studies)
 	rm -rf sim/build .pytest_cache $(DEMO) $(OUT)/econt $(OUT)/*/rtl_* $(OUT)/*/synth_* $(OUT)/*/sim_* \

@@ -16,7 +16,7 @@ registers): 3.6 mm^2, 95 mW, 2.4 nJ per inference at 40 MHz. See the
 README for the normalisation printed at the end.
 
 Long: 2 mappings per row, 2-8 minutes each on 2 cores. Usage:
-    python benchmarks/bench_synth.py [--rows chip,econt_8x8,arith] [--modes programmable,constant]
+    python benchmarks/bench_synth.py [--rows chip,econt_8x8,arith,econt_4x4x3] [--modes programmable,constant]
                                      [--clock NS] [--vectors N] [--out DIR] [--jobs J]
 Logs and reports stay in --out (default out/bench_synth).
 """
@@ -49,6 +49,9 @@ def irs(rows: list[str]):
             out["econt_8x8"] = ("econt_8x8, random weights (seed 11)", qk)
         if "arith" in rows:
             out["arith"] = ("same weights, chip arithmetic", with_arithmetic(qk, "econt"))
+    if "econt_4x4x3" in rows:
+        out["econt_4x4x3"] = ("econt_4x4x3, random weights (seed 11)",
+                              preset_ir(ROOT / "configs" / "econt_4x4x3.yaml", seed=11))
     return out
 
 
@@ -90,7 +93,7 @@ def _row(name, ir, mode, clock, vectors, work, log, t0) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default="chip,econt_8x8,arith")
+    ap.add_argument("--rows", default="chip,econt_8x8,arith,econt_4x4x3")
     ap.add_argument("--only", default=None, metavar="NAME:MODE,...",
                     help="run just these rows (e.g. chip:programmable,arith:constant)")
     ap.add_argument("--modes", default="programmable,constant")

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "encoder.verif.cli",
     "encoder.rtl_gen.cli",
     "encoder.studies.cli",
+    "encoder.hls4ml_config",
 )
 
 
@@ -65,10 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "data, QKeras training, IR, golden model, Verilog, simulation, studies.",
     )
     parser.add_argument("--version", action="version", version=f"encoder {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _workflow_order(sub)
     return parser
+
+
+# The help lists the subcommands in the order a user runs them; a command not named here follows.
+WORKFLOW = ("data", "train", "predict", "export", "golden", "evaluate", "rtl", "sim", "synth", "study",
+            "econt", "ir", "export-hls4ml")
+
+
+def _workflow_order(sub) -> None:
+    # argparse lists subcommands in registration order (its _choices_actions); the modules register
+    # by package, so the list is sorted here instead of coupling the modules' import order to it.
+    rank = {n: i for i, n in enumerate(WORKFLOW)}
+    sub._choices_actions.sort(key=lambda a: rank.get(a.dest, len(rank)))
 
 
 # Arguments naming what a command writes; every other argument naming an existing path is an input.
@@ -105,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
                 args = parser.parse_args(argv)
             except SystemExit as exc:         # --help, --version, usage errors (already printed)
                 return exc.code if isinstance(exc.code, int) else 0
+            if args.command is None:          # plain `encoder`: the help, not an error
+                parser.print_help()
+                return 0
             name = f"encoder {args.command}"
             with inputs_scope(command_inputs(args)):
                 result = args.func(args)

@@ -269,6 +269,22 @@ def _refuse_replacing_foreign_dir(path: Path, marker: str | None) -> None:
                         "it is never replaced, not even with --force; choose another output")
 
 
+def discard(path: str | os.PathLike, marker: str) -> bool:
+    """--force for a command that resumes its output folder (``study``): remove the earlier output so
+    the command starts over. Same refusals as any --force (a foreign folder, the current folder, a
+    source tree, an input, a claimed output). The folder is renamed aside in one step and then
+    deleted: an interrupt leaves either the whole old folder or none (a dead process's leftover is
+    removed by ``clean_stale``, never put back). Returns whether something was removed."""
+    path = check_writable(path, True, marker)
+    if not os.path.lexists(path):
+        return False
+    gone = path.parent / (_temp_name(path, "discard") + os.urandom(4).hex())
+    with interrupts.deferred():
+        os.rename(path, gone)
+    _remove(gone)
+    return True
+
+
 # -- atomic writes ---------------------------------------------------------------------
 
 def _rename_noreplace(src: Path, dst: Path) -> None:

@@ -1,15 +1,22 @@
 // enc_elink_frame: one encoder output word per BX -> the ECON-T e-link frame.
 //
-// As encoder.econt.framing.frame_words: per BX the N_ELINKS active e-links
-// carry N_ELINKS * 32 bits, link 0 (TX_DATA_0) in the top 32 bits of tx_data,
-// link i at tx_data[32*(N_ELINKS-1-i) +: 32]:
+// As encoder.econt.framing.frame_words: tx_data carries N_ELINKS 32-bit
+// e-link words, link 0 (TX_DATA_0) in the top 32 bits, link i at
+// tx_data[32*(N_ELINKS-1-i) +: 32]. Of them the first n = min(n_elinks,
+// N_ELINKS) carry the frame (n_elinks is the e-link count register, the
+// chip's eporttx_numen); the words of links n..N_ELINKS-1 are zero, as the
+// chip's unused TX_DATA columns. The frame on n e-links:
 //
-//   [ 5-bit BX counter | SUM_BITS module-sum code | latent field of 32N - 5 - SUM_BITS bits ]
+//   [ 5-bit BX counter | SUM_BITS module-sum code | latent field of 32n - 5 - SUM_BITS bits ]
 //
 // Latent field: the latent word (latent j at [LATENT_BITS*j +: LATENT_BITS],
 // latent 0 least significant) with the bits whose mask bit is 0 dropped and
 // the kept ones packed towards bit 0; its lowest bits go out, bits above the
-// word are zero. With the all-ones mask this is the word itself.
+// word are zero. With the all-ones mask this is the word itself. A count of
+// 0 sends nothing (every word zero; tx_valid still marks the BX).
+//
+// n_elinks and mask are read when the frame is registered: a frame uses the
+// values they hold in the cycle its BX is on the inputs (valid high).
 //
 // BX counter: counts accepted BXs (valid high) modulo 16 from reset; a BX
 // with bx_reset high (the chip's BX-counter reset fast command) sends 31 and
@@ -21,7 +28,8 @@
 `default_nettype none
 
 module enc_elink_frame #(
-    parameter integer N_ELINKS    = 5,
+    parameter integer N_ELINKS    = 5,      // e-links on tx_data: the most the count can enable
+    parameter integer COUNT_BITS  = 3,      // width of n_elinks
     parameter integer N_LATENT    = 16,
     parameter integer LATENT_BITS = 9,
     parameter integer SUM_BITS    = 9
@@ -32,16 +40,38 @@ module enc_elink_frame #(
     input  wire                            bx_reset,
     input  wire [N_LATENT*LATENT_BITS-1:0] latents,
     input  wire [SUM_BITS-1:0]             sum_code,
+    input  wire [COUNT_BITS-1:0]           n_elinks,
     input  wire [N_LATENT*LATENT_BITS-1:0] mask,
     output reg                             tx_valid,
     output reg  [32*N_ELINKS-1:0]          tx_data
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (N_ELINKS < 1 || N_ELINKS > 13) begin : g_check_0
+            enc_elink_frame_N_ELINKS_must_be_1_to_13 check_failed ();
+        end
+        if (32 * N_ELINKS <= 5 + SUM_BITS) begin : g_check_1
+            enc_elink_frame_frame_must_have_room_after_the_header check_failed ();
+        end
+        if (N_LATENT < 1) begin : g_check_2
+            enc_elink_frame_N_LATENT_must_be_at_least_1 check_failed ();
+        end
+        if (LATENT_BITS < 1) begin : g_check_3
+            enc_elink_frame_LATENT_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (SUM_BITS < 1) begin : g_check_4
+            enc_elink_frame_SUM_BITS_must_be_at_least_1 check_failed ();
+        end
+    endgenerate
+
     localparam integer W         = N_LATENT * LATENT_BITS;   // latent word
     localparam integer BX_BITS   = 5;
+    localparam integer HEADER    = BX_BITS + SUM_BITS;
     localparam integer FRAME     = 32 * N_ELINKS;
-    localparam integer FIELD     = FRAME - BX_BITS - SUM_BITS;  // latent field
     localparam integer POS_BITS  = $clog2(W + 1);
     localparam [BX_BITS-1:0] BX_RESET_CODE = 5'd31;
+    localparam [COUNT_BITS-1:0] MAX_COUNT = N_ELINKS[COUNT_BITS-1:0];
 
     // -- BX counter
     reg  [3:0]         bx_count;
@@ -67,23 +97,45 @@ module enc_elink_frame #(
         end
     end
 
-    // -- Latent field: the lowest FIELD bits of the packed word, zero above it.
-    wire [FIELD-1:0] latent_field;
+    // -- One frame per e-link count, each N_ELINKS words wide: frame n holds
+    // the header and the lowest 32n - HEADER packed bits in its top n words.
+    // Count 0 sends nothing. Constant slices only: the count picks one below.
+    wire [FRAME-1:0] by_count [0:N_ELINKS];
+    wire [HEADER-1:0] header_bits = {bx_field, sum_code};
+    assign by_count[0] = {FRAME{1'b0}};
+    genvar n;
     generate
-        if (FIELD <= W) begin : g_truncate
-            assign latent_field = packed_word[FIELD-1:0];
-            if (FIELD < W) begin : g_unsent
+        for (n = 1; n <= N_ELINKS; n = n + 1) begin : g_count
+            localparam integer FIELD = 32 * n - HEADER;       // latent field on n e-links
+            localparam integer EMPTY = FRAME - 32 * n;        // words of the unused e-links
+            wire [32*n-1:0] used;
+            if (FIELD <= W) begin : g_truncate
                 // Bits beyond the field are not sent with this many e-links.
-                /* verilator lint_off UNUSEDSIGNAL */
-                wire [W-FIELD-1:0] unsent = packed_word[W-1:FIELD];
-                /* verilator lint_on UNUSEDSIGNAL */
+                assign used = {header_bits, packed_word[FIELD-1:0]};
+            end else begin : g_extend
+                assign used = {header_bits, {(FIELD - W){1'b0}}, packed_word};
             end
-        end else begin : g_extend
-            assign latent_field = {{(FIELD - W){1'b0}}, packed_word};
+            if (EMPTY > 0) begin : g_pad
+                assign by_count[n] = {used, {EMPTY{1'b0}}};
+            end else begin : g_full
+                assign by_count[n] = used;
+            end
         end
     endgenerate
 
-    wire [FRAME-1:0] frame = {bx_field, sum_code, latent_field};
+    localparam integer MAX_FIELD = FRAME - HEADER;
+    generate
+        if (MAX_FIELD < W) begin : g_unsent
+            // Latent bits beyond the field of every e-link count are never sent.
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [W-MAX_FIELD-1:0] unsent = packed_word[W-1:MAX_FIELD];
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
+
+    // Counts above N_ELINKS enable every e-link there is.
+    wire [COUNT_BITS-1:0] count = (n_elinks > MAX_COUNT) ? MAX_COUNT : n_elinks;
+    wire [FRAME-1:0]      frame = by_count[count];
 
     always @(posedge clk) begin
         if (rst) begin

@@ -12,6 +12,20 @@ module enc_leading_one #(
     input  wire [IN_BITS-1:0]  x,
     output wire [OUT_BITS-1:0] pos
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (IN_BITS < 1) begin : g_check_0
+            enc_leading_one_IN_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (OUT_BITS < 1) begin : g_check_1
+            enc_leading_one_OUT_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (IN_BITS > (1 << OUT_BITS)) begin : g_check_2
+            enc_leading_one_IN_BITS_must_not_exceed_2_pow_OUT_BITS check_failed ();
+        end
+    endgenerate
+
     localparam integer PW = 1 << OUT_BITS;   // x padded to a power of two
 
     wire [PW-1:0] padded;

@@ -17,6 +17,23 @@ module enc_mul #(
     input  wire [B_BITS-1:0]        b,
     output wire [A_BITS+B_BITS-1:0] p
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (A_BITS < 1) begin : g_check_0
+            enc_mul_A_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (B_BITS < 1) begin : g_check_1
+            enc_mul_B_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (A_SIGNED != 0 && A_SIGNED != 1) begin : g_check_2
+            enc_mul_A_SIGNED_must_be_0_or_1 check_failed ();
+        end
+        if (B_SIGNED != 0 && B_SIGNED != 1) begin : g_check_3
+            enc_mul_B_SIGNED_must_be_0_or_1 check_failed ();
+        end
+    endgenerate
+
     localparam integer AW = (A_SIGNED != 0) ? A_BITS : A_BITS + 1;
     localparam integer BW = (B_SIGNED != 0) ? B_BITS : B_BITS + 1;
 

@@ -16,6 +16,23 @@ module enc_mul_const #(
     input  wire [A_BITS-1:0] a,
     output wire [P_BITS-1:0] p
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (B_VALUE == 0) begin : g_check_0
+            enc_mul_const_B_VALUE_must_not_be_0 check_failed ();
+        end
+        if (A_BITS < 1) begin : g_check_1
+            enc_mul_const_A_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (P_BITS < 1) begin : g_check_2
+            enc_mul_const_P_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (A_SIGNED != 0 && A_SIGNED != 1) begin : g_check_3
+            enc_mul_const_A_SIGNED_must_be_0_or_1 check_failed ();
+        end
+    endgenerate
+
     // Canonical signed-digit form of value as two masks over P_BITS
     // positions: want_negative = 0 gives the +1 digits, 1 the -1 digits.
     function [P_BITS-1:0] csd_mask;

@@ -32,6 +32,29 @@ module enc_normalise #(
     input  wire [SHIFT_BITS-1:0] m,
     output wire [CODE_BITS-1:0]  code
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (COUNT_BITS < 1) begin : g_check_0
+            enc_normalise_COUNT_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (SHIFT_BITS < 1) begin : g_check_1
+            enc_normalise_SHIFT_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (PRE_SHIFT < 0 || POST_SHIFT < 0) begin : g_check_2
+            enc_normalise_PRE_SHIFT_and_POST_SHIFT_must_not_be_negative check_failed ();
+        end
+        if (Q_BITS < 1) begin : g_check_3
+            enc_normalise_Q_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (CODE_BITS < 1) begin : g_check_4
+            enc_normalise_CODE_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (ROUNDING < 0 || ROUNDING > 2) begin : g_check_5
+            enc_normalise_ROUNDING_must_be_0_1_or_2 check_failed ();
+        end
+    endgenerate
+
     localparam integer W = COUNT_BITS + PRE_SHIFT + 1;   // widened count and a guard position
     localparam [W-1:0] ONE = {{(W - 1){1'b0}}, 1'b1};
 

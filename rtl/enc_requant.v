@@ -28,6 +28,29 @@ module enc_requant #(
     input  wire [IN_BITS-1:0]   acc,
     output wire [CODE_BITS-1:0] y
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (IN_BITS < 1) begin : g_check_0
+            enc_requant_IN_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (OUT_BITS < 1) begin : g_check_1
+            enc_requant_OUT_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (CODE_BITS < 1 || CODE_BITS > OUT_BITS) begin : g_check_2
+            enc_requant_CODE_BITS_must_be_1_to_OUT_BITS check_failed ();
+        end
+        if (ROUNDING < 0 || ROUNDING > 2) begin : g_check_3
+            enc_requant_ROUNDING_must_be_0_1_or_2 check_failed ();
+        end
+        if (OVERFLOW != 0 && OVERFLOW != 1) begin : g_check_4
+            enc_requant_OVERFLOW_must_be_0_or_1 check_failed ();
+        end
+        if (RELU != 0 && RELU != 1) begin : g_check_5
+            enc_requant_RELU_must_be_0_or_1 check_failed ();
+        end
+    endgenerate
+
     // After the activation: still signed only for a signed linear accumulator.
     localparam integer A_SIGNED = (IN_SIGNED != 0 && RELU == 0) ? 1 : 0;
     // Width after shifting: room for the rounding carry, plus one sign bit.

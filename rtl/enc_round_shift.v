@@ -20,6 +20,26 @@ module enc_round_shift #(
     /* verilator lint_on UNUSEDSIGNAL */
     output wire [OUT_BITS-1:0] y
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (SHIFT < 1) begin : g_check_0
+            enc_round_shift_SHIFT_must_be_at_least_1 check_failed ();
+        end
+        if (IN_BITS < 1) begin : g_check_1
+            enc_round_shift_IN_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (OUT_BITS < 1) begin : g_check_2
+            enc_round_shift_OUT_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (ROUNDING < 0 || ROUNDING > 2) begin : g_check_3
+            enc_round_shift_ROUNDING_must_be_0_1_or_2 check_failed ();
+        end
+        if (IN_SIGNED != 0 && IN_SIGNED != 1) begin : g_check_4
+            enc_round_shift_IN_SIGNED_must_be_0_or_1 check_failed ();
+        end
+    endgenerate
+
     localparam integer QW = IN_BITS - SHIFT;      // width of the floor
     localparam integer EW = (OUT_BITS > QW) ? OUT_BITS : QW;
 

@@ -17,6 +17,23 @@ module enc_sum_code #(
     input  wire [SHIFT_BITS-1:0]         m,
     output wire [EXP_BITS+MANT_BITS-1:0] code
 );
+    // Parameter checks: a failed check instantiates a module that does not
+    // exist, so elaboration stops on every tool with the check's name.
+    generate
+        if (SUM_BITS < 1) begin : g_check_0
+            enc_sum_code_SUM_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (SHIFT_BITS < 1) begin : g_check_1
+            enc_sum_code_SHIFT_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (EXP_BITS < 1) begin : g_check_2
+            enc_sum_code_EXP_BITS_must_be_at_least_1 check_failed ();
+        end
+        if (MANT_BITS < 1) begin : g_check_3
+            enc_sum_code_MANT_BITS_must_be_at_least_1 check_failed ();
+        end
+    endgenerate
+
     localparam integer CB = EXP_BITS + MANT_BITS;
 
     generate

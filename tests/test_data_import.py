@@ -19,8 +19,7 @@ from encoder.errors import UserError
 
 HERE = Path(__file__).resolve().parent
 REAL_500 = HERE / "data" / "real_data" / "calq_ttbar_first500.csv"
-REAL_FULL = [p for p in (HERE.parents[1] / "shared" / "real_data" / "calq_ttbar_6050.csv",
-                         Path("/work/shared/real_data/calq_ttbar_6050.csv")) if p.is_file()]
+REAL_FULL = [p for p in (HERE.parent / "data" / "cms" / "calq_ttbar_6050.csv",) if p.is_file()]
 CALQ = [f"CALQ_{i}" for i in range(48)]
 
 
@@ -54,7 +53,7 @@ def test_real_file_excerpt_imports_exactly_in_mips():
     assert res.data.meta == {} and res.data.geometry == "hgcal"
 
 
-@pytest.mark.skipif(not REAL_FULL, reason="shared/real_data not beside the clone")
+@pytest.mark.skipif(not REAL_FULL, reason="data/cms/calq_ttbar_6050.csv missing from the clone")
 def test_full_real_file_matches_its_documented_figures():
     # shared/real_data/README.md: 62 % zeros; module sums (1, 10, 50, 90, 99 %)
     # = 15, 99, 596, 2407, 4469 units; largest TC 5355 units.

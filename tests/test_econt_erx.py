@@ -107,18 +107,20 @@ def test_decode_input_refuses_malformed_words(tmp_path, capsys, rows, needles):
     assert not out.exists()
 
 
-def test_decode_input_refuses_a_wrong_header_and_a_config_without_mux(tmp_path, capsys):
+def test_decode_input_refuses_a_wrong_header_and_a_malformed_mux(tmp_path, capsys):
     out = tmp_path / "d.npz"
     src = tmp_path / "in.csv"
     src.write_text("TX_DATA_0\na0000000\n")
     assert run("econt", "decode-input", src, "--config", INIT, "--out", out) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "line 1: expected the header" in err[0] and not out.exists()
+    # a left-out mux holds its reset value (0..47); a mux that is not 48 inputs is refused
     doc = yaml.safe_load(INIT.read_text())
-    del doc["ECON-T"]["RW"]["MFC_MUX_SELECT"]
-    cfg = tmp_path / "nomux.yaml"
+    doc["ECON-T"]["RW"]["MFC_MUX_SELECT"]["registers"]["mux_select_*"]["value"] = 5
+    cfg = tmp_path / "badmux.yaml"
     cfg.write_text(yaml.safe_dump(doc))
     good = _words_csv(tmp_path / "good.csv", [["a0000000"] * 12])
     assert run("econt", "decode-input", good, "--config", cfg, "--out", out) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and f"{cfg}: missing register MFC_MUX_SELECT.mux_select_*" in err[0] and not out.exists()
+    assert len(err) == 1 and f"{cfg}: register MFC_MUX_SELECT.mux_select_*: expected a list of 48" in err[0]
+    assert not out.exists()

@@ -148,7 +148,7 @@ def configured(tmp_path_factory):
         infer_accumulators(ir)
         save_ir(ir, d / f"{name}.json")
         run("econt", "export", d / f"{name}.json", "--out", d / f"{name}.yaml", "--density", "low",
-            "--elinks", "2", "--mux", ",".join(map(str, mux)))
+            "--elinks", "2", "--mux", ",".join(map(str, mux)), "--layout", "rw")
         cfg = yaml.safe_load((d / f"{name}.yaml").read_text())
         cfg["ECON-T"]["RW"]["MFC_CAL_VAL"]["registers"]["cal_*"]["value"] = cal
         (d / f"{name}.yaml").write_text(yaml.safe_dump(cfg))

@@ -183,7 +183,7 @@ def test_framed_masked_design_at_r3_matches_golden_model_and_frames(tmp_path):
 
 
 @pytest.mark.parametrize("old,new,what", [
-    ("wire accept = valid_in && busy == 2'd0;", "wire accept = valid_in;", "guard"),
+    ("wire accept = valid_taken && busy == 2'd0;", "wire accept = valid_taken;", "guard"),
     ("(phase >= 2'd1) ? m2_prod", "(phase >= 2'd2) ? m2_prod", "gating"),
 ])
 def test_planted_bugs_are_caught(tmp_path, old, new, what):
@@ -205,3 +205,54 @@ def test_constant_products_form_matches_golden_model(tmp_path):
     assert "enc_mul.v" not in d.joinpath("manifest.json").read_text()
     code, s, text, _ = sim(d, tmp_path / "run", vectors=300, seed=5)
     assert code == 0 and s["mismatches"] == 0 and s["overrun_errors"] == 0, text
+
+
+# -- the merge with main: shadow bank, control registers, options not combined yet ---------------
+
+@pytest.mark.parametrize("kw,flags", [({"config_port": "i2c"}, ("--reuse 2", "--config-port i2c")),
+                                      ({"tmr_mode": "config"}, ("--reuse 2", "--tmr config"))])
+def test_reuse_with_i2c_or_tmr_is_refused_in_one_line(kw, flags):
+    with pytest.raises(UserError) as e:
+        generate(ir_case("econt_8x8_qkeras"), "programmable", reuse=2, **kw)
+    assert all(f in str(e.value) for f in flags) and "\n" not in str(e.value)
+
+
+def test_reuse_with_bulk_mode_is_refused_in_one_line(tmp_path):
+    from encoder.verif.runner import SimOptions, run
+    d = _tiny(tmp_path, "constant", 2)
+    with pytest.raises(UserError) as e:
+        run(d, SimOptions(sim="icarus", vectors=10, bulk=True, out=str(tmp_path / "run")), log=lambda *a: None)
+    assert "--bulk" in str(e.value) and "--reuse 2" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_reuse_commit_strobes_wait_for_a_crossing_boundary(tmp_path):
+    """Each layer's bank copies on its own strobe (stage of its phase 0), held while a crossing is
+    between two of its phases."""
+    d = _tiny(tmp_path, "programmable", 4)
+    m = json.loads((d / "manifest.json").read_text())
+    top = (d / f"{m['top']}.v").read_text()
+    # conv's phase 0 is 1 cycle after the crossing is taken, dense's 1 + 5 = 6; commit stages 0..6
+    assert m["registers"]["control"]["commit_stages"] == 7
+    assert "wire mid_conv = valid_pipe[0] || valid_pipe[1] || valid_pipe[2];" in top
+    assert "assign cfg_commit_conv = (cfg_commit[1] || commit_held_conv) && !mid_conv;" in top
+    assert "assign cfg_commit_dense = (cfg_commit[6] || commit_held_dense) && !mid_dense;" in top
+
+
+@pytest.mark.parametrize("reuse", [2, 4])
+def test_reuse_live_reloads_match_the_golden_model(tmp_path, reuse):
+    need_tool("iverilog")
+    d = _tiny(tmp_path, "programmable", reuse)
+    code, s, text, _ = sim(d, tmp_path / "run", vectors=1000, seed=3)
+    assert code == 0 and s["status"] == "pass", text
+    assert s["live_reloads"] >= 3 and s["config_errors"] == 0 and s["mismatches"] == 0
+
+
+def test_reuse_commit_without_the_hold_mixes_weight_sets_and_is_caught(tmp_path):
+    need_tool("iverilog")
+    d = _tiny(tmp_path, "programmable", 4)
+    m = json.loads((d / "manifest.json").read_text())
+    bad = plant(d, tmp_path / "bad", f"{m['top']}.v",
+                "assign cfg_commit_conv = (cfg_commit[1] || commit_held_conv) && !mid_conv;",
+                "assign cfg_commit_conv = cfg_commit[1];")
+    code, s, text, _ = sim(bad, tmp_path / "run", vectors=1000, seed=3)
+    assert code != 0 and s["mismatches"] > 0, text

@@ -8,7 +8,7 @@ import pytest
 
 from encoder.cli import main
 from encoder.ir.synthetic import synthetic_ir
-from encoder.silicon.pipelining import OUT, choose
+from encoder.silicon.pipelining import OUT, balanced, choose, longest_stage
 from rtl_helpers import need_tool
 
 
@@ -29,6 +29,26 @@ def test_choose_takes_the_fewest_stages_then_the_fewest_flip_flops():
     assert choose(order, delays, costs, 100.0, forced=("b",)) == ["b"]
     # Every boundary when nothing can be merged.
     assert choose(order, {"a": 4, "b": 4, "c": 4, "d": 4, OUT: 4}, costs, 5.0) == ["a", "b", "c", "d"]
+
+
+def test_balanced_cuts_minimise_the_longest_stage_then_the_flip_flops():
+    order = ["a", "b", "c", "d", OUT]
+    delays = {"a": 5.0, "b": 1.0, "c": 1.0, "d": 5.0, OUT: 1.0}
+    costs = {"a": 1, "b": 10, "c": 3, "d": 1}
+    # One cut: after a 5 | 8, after b 6 | 7, after c 7 | 6, after d 12 | 1. b and c tie at 7;
+    # c has fewer flip-flops.
+    assert balanced(order, delays, costs, 1) == ["c"]
+    # Two cuts: a | b+c | d+out = 5, 2, 6 is the best largest stage (6), cost 1 + 3.
+    assert balanced(order, delays, costs, 2) == ["a", "c"]
+    assert balanced(order, delays, costs, 0) == []
+    assert balanced(order, delays, costs, 4) == ["a", "b", "c", "d"]
+    assert balanced(order, delays, costs, 5) is None          # only four cut points
+    # A forced cut is kept: with b forced and one cut, the stages are a+b | c+d+out.
+    assert balanced(order, delays, costs, 1, forced=("b",)) == ["b"]
+    # The longest stage of a placement, as the squeeze predicts from it: a+b+c | d+out = 7 | 6.
+    assert longest_stage(order, delays, ["c"]) == 7.0
+    assert longest_stage(order, delays, []) == 13.0
+    assert longest_stage(order, delays, ["a", "b", "c", "d"]) == 5.0
 
 
 @pytest.mark.parametrize("weights", ["programmable"])

@@ -19,7 +19,7 @@ BASE = ROOT / "configs" / "econt_8x8.yaml"
 
 def write(tmp_path, body: str, name="study.yaml") -> Path:
     p = tmp_path / name
-    p.write_text(f"base_config: {BASE}\ndata: {{synth: {{modules: 100, seed: 1}}}}\n" + body)
+    p.write_text(f"extends: {BASE}\ndata: {{synth: {{modules: 100, seed: 1}}}}\n" + body)
     return p
 
 
@@ -80,7 +80,7 @@ def test_unknown_keys_and_missing_data_are_named(tmp_path):
     with pytest.raises(UserError, match=r"study.yaml: epoch: unknown key"):
         load_study(write(tmp_path, "epoch: 3\nsweep: {points: [{}]}\n"))
     bad = tmp_path / "nodata.yaml"
-    bad.write_text(f"base_config: {BASE}\nsweep: {{points: [{{}}]}}\n")
+    bad.write_text(f"extends: {BASE}\nsweep: {{points: [{{}}]}}\n")
     with pytest.raises(UserError, match="data: give exactly one of synth"):
         load_study(bad)
     with pytest.raises(UserError, match=r"evaluate_also\[0\].units_per_mip"):
@@ -140,3 +140,26 @@ def test_overrides_apply_to_every_point_without_entering_labels_and_the_sweep_wi
     assert [pt.label for pt in s.points] == ["batch_size100", "batch_size200"]
     assert [pt.model["training"]["batch_size"] for pt in s.points] == [100, 200]
     assert all(pt.model["training"]["learning_rate"] == 0.003 for pt in s.points)
+
+
+def test_chip_baselines_block_sets_the_chip_algorithms_and_defaults_the_rest(tmp_path):
+    s = load_study(write(tmp_path, "chip_baselines: {threshold_mip: [1.5], stc_types: [], buffer: {t1: 100}}\n"
+                                   "sweep: {points: [{elinks: 5}]}\n"))
+    assert s.chip.threshold_mip == (1.5,) and s.chip.stc_types == () and s.chip.best_choice
+    assert s.chip.settings.buffer == (100, 314, 25) and s.chip.settings.drop_lsb == 0
+    assert load_study(write(tmp_path, "sweep: {points: [{elinks: 5}]}\n")).chip.stc_types == (0, 1, 2, 3)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{stc_types: [4]}", "chip_baselines.stc_types: 4 is not an STC type"),
+    ("{threshold_mip: [0]}", "chip_baselines.threshold_mip: levels must be positive"),
+    ("{threshold_mip: 1.35}", "chip_baselines.threshold_mip: must be a list"),
+    ("{buffer: {t4: 1}}", "chip_baselines.buffer.t4: unknown key"),
+    ("{buffer: {t1: -1}}", "chip_baselines.buffer.t1: -1 must be >= 0"),
+    ("{drop_lsb: 5}", "chip_baselines.drop_lsb: 5 must be <= 4"),
+    ("{stc_placement: centre}", "chip_baselines.stc_placement: must be one of max, spread"),
+    ("{elinks: 3}", "chip_baselines.elinks: unknown key"),
+])
+def test_bad_chip_baselines_block_names_the_field(tmp_path, body, message):
+    with pytest.raises(UserError, match=message):
+        load_study(write(tmp_path, f"chip_baselines: {body}\nsweep: {{points: [{{elinks: 5}}]}}\n"))

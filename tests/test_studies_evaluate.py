@@ -24,7 +24,8 @@ pytestmark = pytest.mark.xdist_group("tensorflow")
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = json.loads((Path(geometry.__file__).parent / "hgcal_module.json").read_text())
-ALGORITHMS = ["ae_golden", "ae_qkeras", "threshold_low", "threshold_high", "stc4", "stc16", "best_choice_4"]
+CHIP = ["chip_ts_1.35_e2", "chip_ts_2_e2", "chip_stc0_e2", "chip_stc1_e2", "chip_stc2_e2", "chip_stc3_e2", "chip_bc_e2"]
+ALGORITHMS = ["ae_golden", "ae_qkeras", "threshold_low", "threshold_high", "stc4", "stc16", "best_choice_4", *CHIP]
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +108,22 @@ def test_baselines_equal_metrics_run_all_on_the_same_modules(work):
     for name, r in run_all(data.charges, n_elinks=2).items():
         np.testing.assert_array_equal(per_module[f"bits_{name}"], r.bits)
         np.testing.assert_allclose(per_module[f"emd_{name}"], emd(data.charges, r.reconstructed), rtol=1e-12)
+
+
+def test_chip_rows_are_the_chip_algorithms_decoded_from_their_words(work):
+    from encoder.metrics import chip_baselines
+    data = load_data(work / "test.npz")
+    per_module = np.load(work / "ev" / "modules.npz")
+    m = json.loads((work / "ev" / "metrics.json").read_text())
+    rows = chip_baselines.run_all(data.charges, n_elinks=2)
+    assert list(rows) == CHIP
+    for name, r in rows.items():
+        np.testing.assert_array_equal(per_module[f"bits_{name}"], r.bits)
+        np.testing.assert_allclose(per_module[f"emd_{name}"], emd(data.charges, r.reconstructed), rtol=1e-12)
+        a = m["algorithms"][name]
+        assert a["kind"] == "chip" and a["chip"]["truncated_frames"] == int(r.truncated.sum()), name
+    assert m["chip_baselines"]["buffer"] == {"t1": 338, "t2": 314, "t3": 25}
+    assert "chip_bc_e2" in (work / "ev" / "metrics.csv").read_text()
 
 
 def test_given_ir_is_what_the_golden_model_runs_and_elinks_pick_best_choice(work):

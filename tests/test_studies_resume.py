@@ -33,7 +33,7 @@ def study_config(d: Path) -> Path:
                                  "training: {batch_size: 100, patience: 1}\n")
     (d / "study.yaml").write_text(
         "name: tiny_elinks\n"
-        "base_config: base.yaml\n"
+        "extends: base.yaml\n"
         "data: {synth: {modules: 300, seed: 5}, eval_fraction: 0.3, split_seed: 2}\n"
         "epochs: 1\nseed: 3\nplots: false\n"
         "sweep:\n  points:\n"

@@ -104,3 +104,28 @@ def test_table_lists_points_then_baselines_and_the_plot_is_written(small_data, t
     assert len(md) == 2 + len(table) and md[2].startswith("| AE 2 e-links, 16x3 bits | 2 | 61.0 |")
     pareto_plot(table, [], tmp_path / "p.png", {})
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_baseline_task_scores_the_chip_algorithms_on_every_elink_budget(small_data, tmp_path):
+    from encoder.metrics import chip_baselines
+    d, data = small_data
+    cfg = chip_baselines.ChipBaselines(threshold_mip=(1.35,), stc_types=(0, 1))
+    spec = {"name": "eval", "path": str(d / "data.npz"), "fingerprint": "f", "elinks": [2, 3],
+            "out": str(tmp_path / "b.json"), "split": None, "chip": cfg.to_dict()}
+    res = run_baselines(spec)
+    assert res["chip"] == cfg.to_dict()
+    chip = [k for k in res["algorithms"] if k.startswith("chip_")]
+    # STC type 1 (STC16_9) fills at most 2 e-links: no row at 3
+    assert chip == ["chip_ts_1.35_e2", "chip_stc0_e2", "chip_stc1_e2", "chip_bc_e2",
+                    "chip_ts_1.35_e3", "chip_stc0_e3", "chip_bc_e3"]
+    for e in (2, 3):
+        for name, r in chip_baselines.run_all(data.charges, n_elinks=e, config=cfg).items():
+            got = res["algorithms"][name]
+            v = emd(data.charges, r.reconstructed)
+            assert got["emd"]["mean"] == pytest.approx(v[v >= 0].mean(), rel=1e-12), name
+            assert got["kind"] == "chip" and got["bandwidth"]["n_elinks"] == e, name
+    table = rows([], {"eval": res}, [])
+    names = [r["name"] for r in table]
+    assert names[-7:] == ["chip_ts_1.35_e2", "chip_stc0_e2", "chip_stc1_e2", "chip_bc_e2",
+                          "chip_ts_1.35_e3", "chip_stc0_e3", "chip_bc_e3"]
+    assert "best_choice_4" in names and table[-1]["kind"] == "chip" and table[-1]["elinks"] == 3

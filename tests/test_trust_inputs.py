@@ -182,6 +182,7 @@ def failures(tmp_path):
     (lambda v: v.update(model=3), "vectors[0].model: 3 outside 0..0"),
     (lambda v: v.update(gap=-1), "vectors[0].gap"),
     (lambda v: v.pop("gap"), "missing field 'gap'"),
+    (lambda v: v.update(id=-2), "vectors[0].id: -2 outside -1.."),
 ])
 def test_replay_vectors_must_fit_the_design(tmp_path, failures, edit, needle):
     from encoder.verif.replay import check_failures
@@ -191,6 +192,14 @@ def test_replay_vectors_must_fit_the_design(tmp_path, failures, edit, needle):
     with pytest.raises(UserError) as err:
         check_failures(doc, "f.json", design)
     assert "f.json" in str(err.value) and needle in str(err.value)
+
+
+def test_replay_takes_the_reset_fillers_a_failures_file_holds(failures):
+    # A failure near a mid-stream reset saves the filler vectors driven around it with id -1.
+    from encoder.verif.replay import check_failures
+    design, doc = failures
+    doc["vectors"].insert(0, {"id": -1, "model": 0, "counts": [0, 0, 0, 0], "gap": 0, "label": "reset-filler"})
+    assert check_failures(doc, "f.json", design) is doc
 
 
 def test_sim_replay_of_a_bad_or_binary_file_is_one_line_and_leaves_nothing(tmp_path, failures, capsys):

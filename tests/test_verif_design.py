@@ -158,7 +158,12 @@ def test_framing_ports_latency_and_mask_come_from_the_manifest(framed):
     assert d.framing is not None and d.framing.elinks == 2 and d.framing.latency == d.latency + 1
     assert d.framing.mask == (1 << (3 * d.port("out_latents").element_width)) - 1
     assert d.port("out_tx_data").width == 64 and d.port("in_bx_reset").name == "bx_reset"
-    assert d.to_dict()["framing"] == {"elinks": 2, "latency": d.latency + 1, "latent_mask": f"0x{d.framing.mask:x}"}
+    # The framing registers on the constant-weight design's own byte-wide port: count at 0, mask from 1.
+    assert d.to_dict()["framing"] == {"elinks": 2, "latency": d.latency + 1, "latent_mask": f"0x{d.framing.mask:x}",
+                                      "count_reset": 2, "count_addr": 0, "count_bits": 2, "mask_addr": 1,
+                                      "mask_words": 4, "mask_bits": 27, "word_bits": 8}
+    assert d.has_cfg and d.registers is None
+    assert d.framing.image(1, 0x5A5A5A5) == {0: 1, 1: 0xA5, 2: 0xA5, 3: 0xA5, 4: 0x05}
     check_design_ir(d, d.load_ir())
     assert load_design(DATA / "tiny").framing is None
 
@@ -172,8 +177,12 @@ def _role(m, role):
     (lambda m: _role(m, "out_tx_data").pop("latency"), "must state their latency"),
     (lambda m: _role(m, "out_tx_data").update(latency=9), "latency 9 differs from tx_valid"),
     (lambda m: _role(m, "out_tx_data").update(field_width=16, fields=4), "32-bit e-link words"),
-    (lambda m: m.pop("framing"), "missing field 'framing'"),
-    (lambda m: m["framing"].update(latent_mask="0xzz"), "framing.latent_mask: expected a hex string"),
+    (lambda m: m["registers"].pop("framing"), "registers: missing field 'framing'"),
+    (lambda m: m["registers"]["framing"][1].update(reset="0xzz"),
+     "registers.framing[latent_mask].reset: expected a hex string"),
+    (lambda m: m["registers"]["framing"][0].update(reset=4), "a reset value is wider than its register"),
+    (lambda m: m["registers"]["framing"][1].update(words=3), "3 words of 8 bits do not hold 27 bits"),
+    (lambda m: _role(m, "cfg_we").pop("role"), "framing registers need the configuration port"),
 ])
 def test_bad_framing_manifest_is_one_line_naming_the_field(framed, tmp_path, edit, message):
     d = tmp_path / "design"
@@ -190,7 +199,7 @@ def test_latent_mask_wider_than_the_latent_word_is_refused(framed, tmp_path):
     d = tmp_path / "design"
     shutil.copytree(framed, d)
     m = json.loads((d / "manifest.json").read_text())
-    m["framing"]["latent_mask"] = "0x" + "f" * 40
+    m["registers"]["framing"][1].update(reset="0x" + "f" * 40, width=160, words=20)
     (d / "manifest.json").write_text(json.dumps(m))
     design = load_design(d)
     with pytest.raises(UserError, match="wider than the .*-bit latent word"):

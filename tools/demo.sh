@@ -27,8 +27,7 @@ $enc sim "$out/rtl" --sim icarus --vectors 1000 --data "$out/data.npz" --jobs 2 
 step "evaluation against the ECON-T algorithms at the same bandwidth"
 $enc data synth --modules 10000 --seed 2 --out "$out/test.npz" --force
 $enc evaluate "$out/run" --ir "$out/ir.json" --data "$out/test.npz" --out "$out/evaluation" --force
-real=../shared/real_data/calq_ttbar_6050.csv
-[ -f "$real" ] || real=tests/data/real_data/calq_ttbar_first500.csv
+real=data/cms/calq_ttbar_6050.csv
 $enc data import "$real" --units-per-mip 35 --out "$out/cms_ttbar.npz" --force
 $enc evaluate "$out/run" --ir "$out/ir.json" --data "$out/cms_ttbar.npz" --out "$out/evaluation_cms" --force
 echo

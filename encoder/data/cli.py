@@ -36,7 +36,8 @@ def register(sub) -> None:
                     "(signal energy, impact point, pileup) is stored beside the charges. "
                     "Deterministic for a seed.")
     s.add_argument("--modules", type=int, required=True, metavar="N", help="number of (non-empty) modules")
-    s.add_argument("--seed", type=int, required=True, metavar="S", help="random seed")
+    s.add_argument("--seed", type=int, default=1, metavar="S",
+                   help="random seed (default 1, as every command of the kit; the same seed gives the same modules)")
     s.add_argument("--out", required=True, metavar="FILE.npz", help="output data file")
     s.add_argument("--pileup", type=float, default=200.0, metavar="MU",
                    help="pileup interactions per crossing (default 200)")
@@ -64,6 +65,7 @@ def register(sub) -> None:
         description="Modules, occupancy (cells above 1 MIP), module-sum quantiles, "
                     "fraction of zero cells, largest cell, stored truth and metadata.")
     n.add_argument("data", metavar="FILE.npz", help="data file")
+    n.add_argument("--json", action="store_true", help="print the summary as JSON (with units) instead of a table")
     n.set_defaults(func=run_info)
 
     c = dsub.add_parser(
@@ -163,6 +165,11 @@ def run_info(args) -> int:
     data = load_data(args.data)
     if data.n_modules == 0:
         raise UserError(f"{args.data}: no modules")
+    if args.json:
+        import json
+        from .summary import summary_dict
+        print(json.dumps(summary_dict(summarize(data), str(args.data)), indent=1))
+        return 0
     print(f"{args.data}")
     print(format_summary(summarize(data)))
     return 0

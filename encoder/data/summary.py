@@ -102,3 +102,23 @@ def format_comparison(names: list[str], summaries: list[DataSummary]) -> str:
     for i, label in enumerate(labels):
         lines.append("  ".join([f"{label:<{lw}}"] + [f"{c[i]:>{w}}" for c, w in zip(cols, widths)]))
     return "\n".join(lines)
+
+
+def summary_dict(s: DataSummary, path: str | None = None) -> dict:
+    """The summary as plain JSON values, with the unit of every figure (``encoder data info --json``)."""
+    from dataclasses import asdict
+    d = asdict(s)
+    for k in ("sum_quantiles", "largest_quantiles"):
+        d[k] = {str(p): v for p, v in d[k].items()}
+    d["truth_keys"], d["meta_keys"] = list(s.truth_keys), list(s.meta_keys)
+    d["units"] = {
+        "occupancy": f"cells above {OCCUPANCY_THRESHOLD_MIP:g} MIP per module",
+        "sum_quantiles": "module sum in transverse MIPs, keyed by percentile",
+        "sum_mean": "transverse MIPs",
+        "largest": "transverse MIPs (largest cell of the file)",
+        "largest_quantiles": "largest cell of a module in transverse MIPs, keyed by percentile",
+        "zero_fraction": "fraction of all cells at zero (0-1)",
+        "zero_modules": "modules",
+    }
+    return {"file": path, **d} if path is not None else d
+

@@ -76,7 +76,7 @@ def conv_output_format() -> FixedFormat:
 
 def config_summary(cfg: ChipConfig) -> dict:
     """The non-weight registers the IR keeps (export writes them back)."""
-    return {
+    out = {
         "algorithm": cfg.algorithm,
         "density": cfg.density,
         "mux": list(cfg.mux),
@@ -84,7 +84,17 @@ def config_summary(cfg: ChipConfig) -> dict:
         "n_elinks": cfg.n_elinks,
         "mask_ae": f"0x{cfg.mask_ae:x}",
         "mask_ae2": f"0x{cfg.mask_ae2:x}",
+        "layout": cfg.layout,
     }
+    # The other algorithms' and the formatter buffer's registers travel along so that an export
+    # writes back the configuration it was imported from, not the chip's reset values.
+    for name in ("active_etxs", "drop_lsb", "buff_t1", "buff_t2", "buff_t3", "stc_type", "use_sum",
+                 "link_reset_pattern"):
+        if getattr(cfg, name) is not None:
+            out[name] = getattr(cfg, name)
+    if cfg.thresholds is not None:
+        out["thresholds"] = list(cfg.thresholds)
+    return out
 
 
 def build_ir(weights: ChipWeights, cfg: ChipConfig, *, name: str = "econt_chip",
@@ -119,17 +129,22 @@ def build_ir(weights: ChipWeights, cfg: ChipConfig, *, name: str = "econt_chip",
     return ir
 
 
-def ir_from_config(path, *, name: str | None = None, counts_per_mip: float = COUNTS_PER_MIP) -> EncoderIR:
-    """Read an ECON-T init.yaml and return the chip's encoder IR (one-line UserError on a bad file)."""
+def ir_from_config(path, *, name: str | None = None, counts_per_mip: float = COUNTS_PER_MIP,
+                   layout: str | None = None, cfg: ChipConfig | None = None) -> EncoderIR:
+    """Read an ECON-T configuration and return the chip's encoder IR (one-line UserError on a bad file).
+
+    ``layout``: the file's register layout (None: detected); ``cfg``: the configuration already read.
+    """
     from pathlib import Path
 
-    from .registers import ALGORITHMS, REG_SELECT, read_config
+    from .registers import ALGORITHMS, read_config, register_label
     from .weights import decode_blocks
 
-    cfg = read_config(path)
+    if cfg is None:
+        cfg = read_config(path, layout)
     cfg.need("weight_blocks", "algorithm", "density", "mux", "cal", "n_elinks", "mask_ae", "mask_ae2")
     if cfg.algorithm != AUTOENCODER:
-        raise UserError(f"{path}: register {REG_SELECT} is {cfg.algorithm} "
+        raise UserError(f"{path}: register {register_label(cfg.layout, 'algorithm')} is {cfg.algorithm} "
                         f"({ALGORITHMS[cfg.algorithm]}), not {AUTOENCODER} (autoencoder)")
     if not counts_per_mip > 0:
         raise UserError(f"counts per MIP must be positive, got {counts_per_mip}")
@@ -246,5 +261,8 @@ def source_registers(ir: EncoderIR) -> dict:
 
 
 def describe(cfg: ChipConfig) -> str:
-    return (f"{DENSITY_NAMES.get(cfg.density, cfg.density)}-density, {cfg.n_elinks} e-links, "
-            f"algorithm {cfg.algorithm}{'' if cfg.algorithm == AUTOENCODER else ' (not the autoencoder)'}")
+    etx = "" if cfg.active_etxs is None or cfg.active_etxs == (1 << (cfg.n_elinks or 0)) - 1 \
+        else f" (eTx mask 0x{cfg.active_etxs:x})"
+    return (f"{DENSITY_NAMES.get(cfg.density, cfg.density)}-density, {cfg.n_elinks} e-links{etx}, "
+            f"algorithm {cfg.algorithm}{'' if cfg.algorithm == AUTOENCODER else ' (not the autoencoder)'}, "
+            f"layout {cfg.layout}")

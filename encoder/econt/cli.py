@@ -12,9 +12,16 @@ DESCRIPTION = """\
 Compatibility with the CMS HGCAL ECON-T concentrator chip:
   import        init.yaml (I2C configuration) -> IR with the chip's weights and arithmetic
   export        IR -> init.yaml register image (weights, mux, calibration, density, e-links)
+  convert       a configuration file -> the same registers in another layout
   decode-input  testInput.csv (eRx words) -> data file of calibrated charges (CALQ)
   frames        latents from `encoder golden` -> testOutput.csv (the chip's e-link words)
   check-rtl     generated RTL with e-link framing on Icarus vs the chip's testOutput.csv
+  run           any algorithm the configuration selects (threshold sum, STC, best choice,
+                repeater, autoencoder) on eRx words -> the chip's output words
+
+Configuration files are read in every register layout of the chip's generations
+(rw, rw-flat, intermediate, production; detected, or named with --layout);
+export writes the production layout unless --layout names another.
 """
 
 
@@ -32,6 +39,7 @@ def register(sub) -> None:
     a.add_argument("--name", default=None, help="IR name (default: econt_<config file stem>)")
     a.add_argument("--counts-per-mip", type=float, default=None,
                    help="CALQ counts per transverse MIP stored in the IR (default 35, the training data's scale)")
+    _layout_option(a)
     a.add_argument("--force", action="store_true", help="replace an existing output file")
     a.set_defaults(func=cmd_import)
 
@@ -46,8 +54,21 @@ def register(sub) -> None:
     e.add_argument("--density", choices=("high", "low"), default=None, help="module density")
     e.add_argument("--cal", type=int, default=None, help="one calibration value for all 48 cells (2048 = 1.0)")
     e.add_argument("--mux", default=None, help="48 comma-separated mux inputs (mux output i takes input mux[i])")
+    _layout_option(e, writing=True)
     e.add_argument("--force", action="store_true", help="replace an existing output file")
     e.set_defaults(func=cmd_export)
+
+    v = s.add_parser("convert", help="write a configuration file's registers in another register layout",
+                     description="Read a configuration in any layout (registers it leaves out hold the chip's "
+                                 "reset values) and write the same registers in --layout (default: production). "
+                                 "Refuses an e-link mask a count register cannot hold.")
+    v.add_argument("config", help="ECON-T configuration (init.yaml)")
+    v.add_argument("--out", required=True, help="configuration file to write")
+    v.add_argument("--from-layout", dest="from_layout", choices=_layout_names(), default=None,
+                   help="register layout of CONFIG (default: detected)")
+    _layout_option(v, writing=True)
+    v.add_argument("--force", action="store_true", help="replace an existing output file")
+    v.set_defaults(func=cmd_convert)
 
     d = s.add_parser("decode-input", help="decode the chip's eRx words into calibrated charges (a data file)",
                      description="testInput.csv (RX_DATA_0..11 hex words) -> 7-bit TC codes -> decoded charges "
@@ -60,6 +81,7 @@ def register(sub) -> None:
     g = d.add_mutually_exclusive_group()
     g.add_argument("--ir", default=None, help="take counts-per-MIP from this chip IR")
     g.add_argument("--counts-per-mip", type=float, default=None, help="CALQ counts per MIP (default 35)")
+    _layout_option(d)
     d.add_argument("--force", action="store_true", help="replace an existing output file")
     d.set_defaults(func=cmd_decode_input)
 
@@ -73,14 +95,16 @@ def register(sub) -> None:
     f.add_argument("--elinks", type=int, default=None, help="active e-links 1..13 (default: from --config)")
     f.add_argument("--data", default=None, help="data file from `encoder econt decode-input` (BX resets)")
     f.add_argument("--out", required=True, help="CSV to write (TX_DATA_0..12)")
+    _layout_option(f)
     f.add_argument("--force", action="store_true", help="replace an existing output file")
     f.set_defaults(func=cmd_frames)
 
     c = s.add_parser("check-rtl", help="simulate the generated RTL of a chip configuration against its output words",
                      description="Import init.yaml, generate the design with programmable weights and the e-link "
-                                 "framing block for the configuration's e-links (`encoder rtl --elinks chip`), "
-                                 "load the register image through the configuration port and read every field "
-                                 "back, drive the decoded testInput.csv one BX per clock on Icarus (cocotb; "
+                                 "framing block on all 13 of the chip's e-links (`encoder rtl --elinks 13`), "
+                                 "load the register image through the configuration port, write the e-link count "
+                                 "and latent mask from the configuration into the framing registers through the "
+                                 "same port, read every field back, drive the decoded testInput.csv one BX per clock on Icarus (cocotb; "
                                  "bx_reset from the eRx header) and compare every BX's TX_DATA words with the "
                                  "expected CSV. Writes DIR/design, DIR/build and DIR/testOutput.csv (the RTL's "
                                  "words). Exit status 1 on any difference.")
@@ -88,15 +112,41 @@ def register(sub) -> None:
     c.add_argument("--input", required=True, help="testInput.csv (eRx words)")
     c.add_argument("--expected", required=True, help="testOutput.csv (the chip's TX_DATA words)")
     c.add_argument("--out", default="out/econt/rtl", metavar="DIR", help="work directory (default: %(default)s)")
+    _layout_option(c)
     c.add_argument("--force", action="store_true", help="replace an existing work directory")
     c.add_argument("--bx", type=int, default=None, metavar="N", help="only the first N BX (default: all)")
     c.add_argument("--reuse", type=int, default=1, metavar="R",
                    help="generate with `encoder rtl --reuse R` (each multiplier serves R products; clock R x 40 "
                         "MHz) and drive one BX every R clocks (default: %(default)s)")
+    c.add_argument("--config-port", choices=("parallel", "i2c"), default="parallel",
+                   help="write the configuration through the parallel port or over I2C (`encoder rtl "
+                        "--config-port i2c`: the weight image as the chip's AUTOENCODER blocks, fast mode, every "
+                        "block read back) (default: %(default)s)")
     c.add_argument("--flip-field", type=int, default=None, metavar="ADDR",
                    help="load this register field with its lowest bit flipped (shows the check catches a "
                         "wrong configuration)")
+    c.add_argument("--tmr", default="none", metavar="none|config",
+                   help="generate the design with `encoder rtl --tmr` (config: triplicated configuration bank; the "
+                        "corrected-upset counters are read at the end and must be 0)")
     c.set_defaults(func=cmd_check_rtl)
+
+    from .algorithms.cli import register as register_run
+    register_run(s, _raw(), _layout_option)
+
+
+def _layout_names() -> tuple[str, ...]:
+    from .layouts import LAYOUT_NAMES
+    return LAYOUT_NAMES
+
+
+def _layout_option(p, writing: bool = False) -> None:
+    from .layouts import DEFAULT_WRITE_LAYOUT
+    if writing:
+        p.add_argument("--layout", choices=_layout_names(), default=DEFAULT_WRITE_LAYOUT,
+                       help="register layout to write (default: %(default)s, the production chip's)")
+    else:
+        p.add_argument("--layout", choices=_layout_names(), default=None,
+                       help="register layout of the configuration file (default: detected)")
 
 
 def _raw():
@@ -114,9 +164,10 @@ def cmd_import(args) -> int:
 
     check_writable(args.out, args.force)
     cpm = COUNTS_PER_MIP if args.counts_per_mip is None else args.counts_per_mip
-    ir = ir_from_config(args.config, name=args.name, counts_per_mip=cpm)
+    cfg = read_config(args.config, args.layout)
+    ir = ir_from_config(args.config, name=args.name, counts_per_mip=cpm, cfg=cfg)
     save_ir(ir, args.out, overwrite=args.force)
-    print(f"{args.out}: {ir.name}, {ir.n_params} weights and biases, {describe(read_config(args.config))}; "
+    print(f"{args.out}: {ir.name}, {ir.n_params} weights and biases, {describe(cfg)}; "
           f"conv output {ir.layers[0].output.format}, latents {ir.latent_format}")
     return 0
 
@@ -163,16 +214,36 @@ def cmd_export(args) -> int:
         raise UserError(f"{args.ir}: source.econt masks must be hex strings") from None
     cfg = ChipConfig(path=args.out, algorithm=AUTOENCODER, density=density, mux=mux, cal=cal,
                      n_elinks=n_elinks, mask_ae=mask_ae, mask_ae2=mask_ae2,
-                     weight_blocks=encode_blocks(weights_of(ir)))
+                     weight_blocks=encode_blocks(weights_of(ir)), layout=args.layout)
+    _source_extras(cfg, src, args.ir)
     header = (f"ECON-T register image of encoder IR {ir.name} ({ir.hash})\n"
               "written by `encoder econt export`; the chip floors every product (see the IR of "
               "`encoder econt import` of this file)")
-    write_text(args.out, format_config(cfg, header), overwrite=args.force)
+    write_text(args.out, format_config(cfg, header, args.layout), overwrite=args.force)
     _warn_dropped_bits(n_elinks, bin((mask_ae << 16) | mask_ae2).count("1"))
     print(f"{args.out}: {ir.n_params} weights and biases in 12 blocks, {describe(cfg)}")
     for note in arithmetic_notes(ir):
         print(f"note: {note}; the chip's latents will differ from this IR's golden model")
     return 0
+
+
+def _source_extras(cfg, src: dict, where) -> None:
+    """The imported configuration's other registers, so an export writes back what was read.
+
+    The active e-link mask is kept only if it has the exported number of e-links (else eTx 0..N-1).
+    """
+    from .registers import mask_of_count, popcount
+    try:
+        for name in ("drop_lsb", "buff_t1", "buff_t2", "buff_t3", "stc_type", "use_sum", "link_reset_pattern"):
+            if src.get(name) is not None:
+                setattr(cfg, name, int(src[name]))
+        if src.get("thresholds") is not None:
+            cfg.thresholds = [int(v) for v in src["thresholds"]]
+        etx = src.get("active_etxs")
+        cfg.active_etxs = int(etx) if etx is not None and popcount(int(etx)) == cfg.n_elinks \
+            else mask_of_count(cfg.n_elinks)
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: source.econt registers must be integers") from None
 
 
 def _warn_dropped_bits(n_elinks: int, selected: int) -> None:
@@ -185,6 +256,25 @@ def _warn_dropped_bits(n_elinks: int, selected: int) -> None:
              "latent bits the mask selects are dropped; use more e-links or a mask that selects fewer bits")
 
 
+# -- convert -------------------------------------------------------------
+
+def cmd_convert(args) -> int:
+    from ..files import check_writable, write_text
+    from .chip import describe
+    from .registers import format_config, read_config
+
+    check_writable(args.out, args.force)
+    cfg = read_config(args.config, args.from_layout)
+    src_layout = cfg.layout
+    text = format_config(cfg, f"ECON-T configuration {Path(args.config).name} ({src_layout} layout) written in "
+                              f"the {args.layout} layout by `encoder econt convert`", args.layout)
+    write_text(args.out, text, overwrite=args.force)
+    cfg.layout = args.layout
+    print(f"{args.out}: {describe(cfg)} (read as {src_layout})"
+          + ("" if cfg.weight_blocks is not None else "; no weight image"))
+    return 0
+
+
 # -- decode-input --------------------------------------------------------
 
 def cmd_decode_input(args) -> int:
@@ -195,7 +285,7 @@ def cmd_decode_input(args) -> int:
     from .registers import read_config
 
     check_writable(args.out, args.force)
-    cfg = read_config(args.config).need("density", "mux", "cal")
+    cfg = read_config(args.config, args.layout).need("density", "mux", "cal")
     if args.ir:
         from ..ir import load_ir
         ir = load_ir(args.ir)
@@ -249,16 +339,16 @@ def cmd_frames(args) -> int:
     from ..files import check_writable, write_text
     from .erx import HEADER_BX_RESET
     from .framing import bx_counter_field, format_tx_csv, frame_words, full_mask
-    from .registers import MAX_ELINKS, read_config
+    from .registers import MAX_ELINKS, framed_elinks, read_config
 
     check_writable(args.out, args.force)
     if args.config is None and args.elinks is None:
         raise UserError("give --config (e-links and latent masks) or --elinks")
-    cfg = read_config(args.config) if args.config else None
+    cfg = read_config(args.config, args.layout) if args.config else None
     if args.elinks is not None:
         n_elinks = args.elinks
     else:
-        n_elinks = cfg.need("n_elinks").n_elinks
+        n_elinks = framed_elinks(cfg)
     if not 1 <= n_elinks <= MAX_ELINKS:
         raise UserError(f"--elinks: {n_elinks} outside 1..{MAX_ELINKS}")
     lat, sc = _load_latents(args.latents)
@@ -288,23 +378,43 @@ def cmd_frames(args) -> int:
 
 # -- check-rtl -----------------------------------------------------------
 
+def _check_summary(r, args) -> dict:
+    """check-rtl's verdict as JSON (DIR/summary.json), paths naming the folder's final place."""
+    return {
+        "status": "pass" if r.ok else "mismatch",
+        "config": str(args.config), "input": str(args.input), "expected": str(args.expected),
+        "bx": r.n_bx, "bx_equal": r.equal, "bx_different": r.n_bx - r.equal, "elinks": r.n_elinks,
+        "register_fields": r.fields, "register_read_back_errors": r.readback_errors,
+        "flipped_field": args.flip_field,
+        "first_mismatches": r.mismatches,
+        "seconds": {"build": round(r.build_seconds, 2), "simulation": round(r.sim_seconds, 2),
+                    "bx_stream": round(r.data_seconds, 2)},
+        "units": {"bx": "bunch crossings (one per clock)", "seconds": "wall-clock seconds"},
+        "rtl_words": str(r.csv) if r.csv else None, "log": str(r.log) if r.log else None,
+    }
+
+
 def cmd_check_rtl(args) -> int:
     import dataclasses
 
     from ..files import atomic_dir
     from ..verif.econt_frames import check_rtl
 
+    import json
+
     out = Path(args.out)
     # The work folder is built under a temporary name and renamed into place when the check is done.
     with atomic_dir(out, overwrite=args.force, marker="design/manifest.json") as tmp:
         r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field,
-                      reuse=args.reuse)
+                      layout=args.layout, tmr=args.tmr, config_port=args.config_port, reuse=args.reuse)
 
-    def moved(p):
-        return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
-    r = dataclasses.replace(r, csv=moved(r.csv), log=moved(r.log))
+        def moved(p):
+            return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
+        r = dataclasses.replace(r, csv=moved(r.csv), log=moved(r.log))
+        (tmp / "summary.json").write_text(json.dumps(_check_summary(r, args), indent=1) + "\n")
     rate = r.n_bx / r.data_seconds if r.data_seconds > 0 else float("nan")
-    print(f"{args.out}: {r.equal}/{r.n_bx} BX equal {args.expected} on {r.n_elinks} e-links; "
+    print(f"{args.out}: {r.equal}/{r.n_bx} BX equal {args.expected} (all 13 TX_DATA columns; e-link count "
+          f"{r.n_elinks} and latent mask written through the {args.config_port} configuration port); "
           f"{r.fields - r.readback_errors}/{r.fields} register fields written and read back")
     print(f"  Icarus: build {r.build_seconds:.0f} s, simulation {r.sim_seconds:.0f} s ({rate:.0f} BX/s one per {'clock' if args.reuse == 1 else f'{args.reuse} clocks'}, "
           f"after the configuration load); log {r.log}")
@@ -312,7 +422,11 @@ def cmd_check_rtl(args) -> int:
         if "note" in m:
             print(f"  {m['note']}")
         else:
-            print(f"  BX {m['bx']}: expected {' '.join(m['expected'])}, got {' '.join(m['got'])}"
-                  + (" (the expected row has data on unused e-links)" if m["unused_links_nonzero"] else ""))
-    print(f"  RTL words: {r.csv}")
-    return 0 if r.ok else 1
+            print(f"  BX {m['bx']}: expected {' '.join(m['expected'])}, got {' '.join(m['got'])}")
+    print(f"  RTL words: {r.csv}; summary {out / 'summary.json'}")
+    bad_counters = {}
+    if r.counters is not None:
+        bad_counters = {k: v for k, v in r.counters.items() if v}
+        print(f"  --tmr {r.tmr}: {len(r.counters)} corrected-upset counters read, "
+              + ("all 0" if not bad_counters else f"non-zero: {bad_counters}"))
+    return 0 if r.ok and not bad_counters else 1

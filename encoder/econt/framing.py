@@ -108,6 +108,19 @@ def frame_words(latents, sum_code, bx_field, n_elinks: int, mask: int | None = N
     return words
 
 
+def port_words(latents, sum_code, bx_field, count: int, port_elinks: int, mask: int | None = None,
+               latent_bits: int = 9, sum_code_bits: int = SUM_CODE_BITS) -> np.ndarray:
+    """(N, port_elinks) words as a tx port of ``port_elinks`` e-links sends them with the e-link count
+    register at ``count``: the frame on min(count, port_elinks) e-links in the first columns, the
+    other columns zero (the chip's unused TX_DATA columns are 00000000); count 0 sends nothing."""
+    lat = np.atleast_2d(np.asarray(latents, dtype=np.int64))
+    out = np.zeros((lat.shape[0], port_elinks), dtype=np.int64)
+    n = min(int(count), port_elinks)
+    if n > 0:
+        out[:, :n] = frame_words(lat, sum_code, bx_field, n, mask, latent_bits, sum_code_bits)
+    return out
+
+
 def frame_int(latents_row, sum_code: int, bx_field: int, n_elinks: int, mask: int | None = None,
               latent_bits: int = 9) -> int:
     """One BX's frame as a single N*32-bit integer (TX_DATA_0 in the top 32 bits)."""

@@ -1,11 +1,11 @@
-"""The ECON-T I2C configuration file (init.yaml): read it, check it, write it.
+"""The ECON-T I2C configuration: the registers the kit uses, their values, reading and writing.
 
-The file nests ``ECON-T: RW: <block>: registers: <register>: value`` (or, for
-bit fields, ``params: <field>: param_value``). This module reads the
-registers the autoencoder path uses and checks every value against the
-register's width, so a bad file stops with one line naming the file and the
-register. Registers a command does not need may be absent; ``ChipConfig.need``
-raises for the ones it does need.
+``ChipConfig`` holds the registers of one configuration whatever file layout
+it came from; ``read_config`` detects the layout (or takes the one named) and
+``format_config`` writes any layout. The layouts themselves live in
+``encoder/econt/layouts/`` (one module each, plus the detector); this module
+keeps the field list, value parsing and the range checks every layout shares,
+so a bad value stops with one line naming the file and the register.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from ..errors import UserError
-from ..files import read_yaml
 
 N_CELLS = 48
 N_BLOCKS = 12                       # AUTOENCODER_{0..11}INPUT
@@ -26,21 +24,48 @@ MAX_ELINKS = 13
 ALGORITHMS = {0: "threshold sum", 1: "super trigger cell", 2: "best choice", 3: "repeater", 4: "autoencoder"}
 AUTOENCODER = 4
 DENSITY_NAMES = {0: "low", 1: "high"}
+# Register widths (bits) from the chip's register map (see layouts/resets.py for the source):
+# threshold_val_* 3 bytes of which the chip uses 22 (0x3fffff is the "send nothing" threshold of
+# its test software), drop_lsb one byte, buff_t1/t2 two bytes, buff_t3 one byte, stc_type 2 bits,
+# use_sum 1 bit, the idle/sync pattern 11 bits (the eTx idle word is 5 BX bits + 11 pattern bits).
+THRESHOLD_BITS = 22
+DROP_LSB_BITS = 8
+BUFF_T12_BITS = 16
+BUFF_T3_BITS = 8
+STC_TYPE_BITS = 2
+SYNC_BITS = 11
+MASK_AE_BITS, MASK_AE2_BITS = 128, 16
+LATENT_MASK_BITS = MASK_AE_BITS + MASK_AE2_BITS                # 144
 
-# Dotted names used in messages, as the register appears in the file.
-REG_SELECT = "MFC_ALGORITHM_SEL_DENSITY.algo.select"
-REG_DENSITY = "MFC_ALGORITHM_SEL_DENSITY.algo.density"
-REG_MUX = "MFC_MUX_SELECT.mux_select_*"
-REG_CAL = "MFC_CAL_VAL.cal_*"
-REG_ELINKS = "FMTBUF_ALL.config.eporttx_numen"
-REG_MASK_AE = "FMTBUF_ALL.mask_ae"
-REG_MASK_AE2 = "FMTBUF_ALL.mask_ae2"
-
-_FIELDS = {
-    "algorithm": REG_SELECT, "density": REG_DENSITY, "mux": REG_MUX, "cal": REG_CAL,
-    "n_elinks": REG_ELINKS, "mask_ae": REG_MASK_AE, "mask_ae2": REG_MASK_AE2,
+# Each field's register as the original (``ECON-T: RW``) layout names it; layouts override the
+# names in their messages.
+FIELD_REGISTERS = {
+    "algorithm": "MFC_ALGORITHM_SEL_DENSITY.algo.select",
+    "density": "MFC_ALGORITHM_SEL_DENSITY.algo.density",
+    "mux": "MFC_MUX_SELECT.mux_select_*",
+    "cal": "MFC_CAL_VAL.cal_*",
+    "n_elinks": "FMTBUF_ALL.config.eporttx_numen",
+    "active_etxs": "FMTBUF_ALL.config.eporttx_numen",
+    "mask_ae": "FMTBUF_ALL.mask_ae",
+    "mask_ae2": "FMTBUF_ALL.mask_ae2",
     "weight_blocks": f"blocks AUTOENCODER_0INPUT..AUTOENCODER_{N_BLOCKS - 1}INPUT (the weight image)",
+    "thresholds": "ALGO_THRESHOLD_VAL.threshold_val_*",
+    "drop_lsb": "ALGO_DROPLSB.drop_lsb",
+    "buff_t1": "FMTBUF_ALL.buff_t1",
+    "buff_t2": "FMTBUF_ALL.buff_t2",
+    "buff_t3": "FMTBUF_ALL.buff_t3",
+    "stc_type": "FMTBUF_ALL.config.stc_type",
+    "use_sum": "FMTBUF_ALL.config.use_sum",
+    "link_reset_pattern": "FMTBUF_ALL.tx_sync_word",
 }
+# Kept for callers that name registers in their own messages.
+REG_SELECT = FIELD_REGISTERS["algorithm"]
+REG_DENSITY = FIELD_REGISTERS["density"]
+REG_MUX = FIELD_REGISTERS["mux"]
+REG_CAL = FIELD_REGISTERS["cal"]
+REG_ELINKS = FIELD_REGISTERS["n_elinks"]
+REG_MASK_AE = FIELD_REGISTERS["mask_ae"]
+REG_MASK_AE2 = FIELD_REGISTERS["mask_ae2"]
 
 
 def block_name(i: int) -> str:
@@ -49,7 +74,7 @@ def block_name(i: int) -> str:
 
 @dataclass
 class ChipConfig:
-    """The autoencoder-related registers of one ECON-T configuration (None: absent)."""
+    """The registers of one ECON-T configuration (None: absent and no reset value known)."""
 
     path: str = "<config>"
     algorithm: int | None = None
@@ -77,15 +102,23 @@ class ChipConfig:
         """Raise a one-line error for the first named register that the file lacks."""
         for name in names:
             if getattr(self, name) is None:
-                raise UserError(f"{self.path}: missing register {_FIELDS[name]}")
+                raise UserError(f"{self.path}: missing register {register_label(self.layout, name)}")
         return self
 
     @property
     def latent_mask(self) -> int:
         """The 144-bit latent mask: mask_ae above mask_ae2, bit k for bit k of OUT_15|...|OUT_0."""
         self.need("mask_ae", "mask_ae2")
-        return (self.mask_ae << 16) | self.mask_ae2
+        return (self.mask_ae << MASK_AE2_BITS) | self.mask_ae2
 
+
+def register_label(layout: str | None, name: str) -> str:
+    """How the register behind ChipConfig field ``name`` is called in files of ``layout``."""
+    from .layouts import field_register
+    return field_register(layout, name) or FIELD_REGISTERS.get(name, name)
+
+
+# -- values ----------------------------------------------------------------
 
 def parse_int(value, where: str) -> int:
     """An integer register value: YAML int, or text in decimal/0x/0b with optional underscores."""
@@ -101,171 +134,101 @@ def parse_int(value, where: str) -> int:
     raise UserError(f"{where}: expected an integer, got {value!r}")
 
 
-def _ranged(value, lo: int, hi: int, where: str) -> int:
+def ranged(value, lo: int, hi: int, where: str) -> int:
     v = parse_int(value, where)
     if not lo <= v <= hi:
         raise UserError(f"{where}: value {v} outside {lo}..{hi}")
     return v
 
 
-def _register(rw: dict, block: str, reg: str):
-    b = rw.get(block)
-    if b is None:
-        return None
-    regs = b.get("registers") if isinstance(b, dict) else None
-    if not isinstance(regs, dict):
-        raise UserError(f"{block}: expected a 'registers' mapping")
-    return regs.get(reg)
+def fits(value, bits: int, where: str) -> int:
+    """A register of ``bits`` bits (masks and wide words: the message shows hex)."""
+    v = parse_int(value, where)
+    if not 0 <= v < (1 << bits):
+        raise UserError(f"{where}: value 0x{v:x} does not fit its {bits} bits" if v >= 0
+                        else f"{where}: value {v} is negative")
+    return v
 
 
-def _value(rw: dict, block: str, reg: str, where: str):
-    r = _register(rw, block, reg)
-    if r is None:
-        return None
-    if not isinstance(r, dict) or "value" not in r:
-        raise UserError(f"{where}: expected a 'value' entry")
-    return r["value"]
-
-
-def _param(rw: dict, block: str, reg: str, name: str, where: str):
-    """A bit field: ``params: name: param_value``, or ``value`` with the field's mask and shift."""
-    r = _register(rw, block, reg)
-    if r is None:
-        return None
-    params = r.get("params") if isinstance(r, dict) else None
-    p = params.get(name) if isinstance(params, dict) else None
-    if p is None:
-        return None
-    if not isinstance(p, dict):
-        raise UserError(f"{where}: expected a mapping with 'param_value'")
-    if "param_value" in p:
-        return p["param_value"]
-    if "value" in r and "param_mask" in p and "param_shift" in p:
-        return (parse_int(r["value"], where) >> parse_int(p["param_shift"], where)) & parse_int(p["param_mask"], where)
-    raise UserError(f"{where}: expected 'param_value'")
-
-
-def _int_list(value, n: int, lo: int, hi: int, where: str) -> list[int]:
+def int_list(value, n: int, lo: int, hi: int, where: str) -> list[int]:
     if not isinstance(value, (list, tuple)):
         raise UserError(f"{where}: expected a list of {n} integers, got {type(value).__name__}")
     if len(value) != n:
         raise UserError(f"{where}: expected {n} values, got {len(value)}")
-    return [_ranged(v, lo, hi, f"{where}[{i}]") for i, v in enumerate(value)]
+    return [ranged(v, lo, hi, f"{where}[{i}]") for i, v in enumerate(value)]
 
 
-def _weight_blocks(rw: dict, path: str) -> list[list[int]] | None:
-    present = sorted(k for k in rw if isinstance(k, str) and k.startswith("AUTOENCODER_") and k.endswith("INPUT"))
-    if not present:
-        return None
-    expected = [block_name(i) for i in range(N_BLOCKS)]
-    extra = [k for k in present if k not in expected]
-    if extra:
-        raise UserError(f"{path}: register block {extra[0]}: the weight image has {N_BLOCKS} blocks "
-                        f"AUTOENCODER_0INPUT..AUTOENCODER_{N_BLOCKS - 1}INPUT")
-    blocks = []
-    for i, name in enumerate(expected):
-        if name not in rw:
-            raise UserError(f"{path}: missing register block {name} (the weight image has {N_BLOCKS} blocks)")
-        regs = []
-        for reg, bits in BLOCK_REGISTERS:
-            where = f"{path}: register {name}.{reg}"
-            v = _value(rw, name, reg, where)
-            if v is None:
-                raise UserError(f"{path}: missing register {name}.{reg}")
-            v = parse_int(v, where)
-            if not 0 <= v < (1 << bits):
-                raise UserError(f"{where}: value 0x{v:x} does not fit its {bits} bits")
-            regs.append(v)
-        blocks.append(regs)
-    return blocks
+def indexed_list(node, n: int, lo: int, hi: int, where: str, leaf: str | None = None) -> list[int]:
+    """A per-cell register written as a mapping ``0: v, 1: v, ...`` (keys int or text), or a list.
+
+    ``leaf``: the entry may also be ``i: {leaf: v}`` (the chip's software writes both forms).
+    """
+    if isinstance(node, (list, tuple)):
+        return int_list(node, n, lo, hi, where)
+    if not isinstance(node, dict):
+        raise UserError(f"{where}: expected {n} entries 0..{n - 1}, got {type(node).__name__}")
+    values: dict[int, object] = {}
+    for k, v in node.items():
+        try:
+            i = parse_int(k, where)
+        except UserError:
+            raise UserError(f"{where}: entry {k!r} is not an index 0..{n - 1}") from None
+        if not 0 <= i < n:
+            raise UserError(f"{where}: entry {i} outside 0..{n - 1}")
+        if i in values:
+            raise UserError(f"{where}: entry {i} given twice")
+        if leaf is not None and isinstance(v, dict):
+            if set(v) != {leaf}:
+                raise UserError(f"{where}[{i}]: expected '{leaf}', got {sorted(map(str, v))}")
+            v = v[leaf]
+        values[i] = v
+    missing = [i for i in range(n) if i not in values]
+    if missing:
+        raise UserError(f"{where}: expected {n} entries 0..{n - 1}, entry {missing[0]} missing")
+    return [ranged(values[i], lo, hi, f"{where}[{i}]") for i in range(n)]
 
 
-def read_config(path) -> ChipConfig:
-    """Read and check an ECON-T init.yaml (values range-checked; absent registers are None)."""
+def popcount(v: int) -> int:
+    return bin(v).count("1")
+
+
+def mask_of_count(n: int) -> int:
+    """The chip's e-links are used from eTx 0 up: N links are the mask of the N lowest."""
+    return (1 << n) - 1
+
+
+def framed_elinks(cfg: ChipConfig) -> int:
+    """The e-link count the kit frames for; refuses masks that are not eTx 0..N-1.
+
+    The chip's test vectors only show e-links filled from eTx 0 up; where a gapped mask
+    (possible in the production layout) would put the words is not modelled.
+    """
+    cfg.need("n_elinks")
+    if cfg.active_etxs is not None and cfg.active_etxs != mask_of_count(cfg.n_elinks):
+        raise UserError(f"{cfg.path}: register {register_label(cfg.layout, 'active_etxs')} is "
+                        f"0x{cfg.active_etxs:x}, not eTx 0..{cfg.n_elinks - 1}; framing only models "
+                        "e-links used from eTx 0 up")
+    return cfg.n_elinks
+
+
+# -- reading and writing -----------------------------------------------------
+
+def read_config(path, layout: str | None = None) -> ChipConfig:
+    """Read and check an ECON-T configuration in any known layout (``layout``: force one)."""
+    from ..files import read_yaml
+    from .layouts import read_document
+
     path = Path(path)
     doc = read_yaml(path)
-    rw = doc.get("ECON-T", {}).get("RW") if isinstance(doc, dict) and isinstance(doc.get("ECON-T"), dict) else None
-    if not isinstance(rw, dict):
-        raise UserError(f"{path}: not an ECON-T I2C configuration (no 'ECON-T: RW:' section)")
     p = str(path)
     try:
-        cfg = ChipConfig(path=p)
-        w = f"{p}: register "
-        v = _param(rw, "MFC_ALGORITHM_SEL_DENSITY", "algo", "select", w + REG_SELECT)
-        cfg.algorithm = None if v is None else _ranged(v, 0, max(ALGORITHMS), w + REG_SELECT)
-        v = _param(rw, "MFC_ALGORITHM_SEL_DENSITY", "algo", "density", w + REG_DENSITY)
-        cfg.density = None if v is None else _ranged(v, 0, 1, w + REG_DENSITY)
-        v = _value(rw, "MFC_MUX_SELECT", "mux_select_*", w + REG_MUX)
-        cfg.mux = None if v is None else _int_list(v, N_CELLS, 0, N_CELLS - 1, w + REG_MUX)
-        v = _value(rw, "MFC_CAL_VAL", "cal_*", w + REG_CAL)
-        cfg.cal = None if v is None else _int_list(v, N_CELLS, 0, (1 << CAL_BITS) - 1, w + REG_CAL)
-        v = _param(rw, "FMTBUF_ALL", "config", "eporttx_numen", w + REG_ELINKS)
-        cfg.n_elinks = None if v is None else _ranged(v, 1, MAX_ELINKS, w + REG_ELINKS)
-        v = _value(rw, "FMTBUF_ALL", "mask_ae", w + REG_MASK_AE)
-        cfg.mask_ae = None if v is None else _ranged(v, 0, (1 << 128) - 1, w + REG_MASK_AE)
-        v = _value(rw, "FMTBUF_ALL", "mask_ae2", w + REG_MASK_AE2)
-        cfg.mask_ae2 = None if v is None else _ranged(v, 0, (1 << 16) - 1, w + REG_MASK_AE2)
-        cfg.weight_blocks = _weight_blocks(rw, p)
+        return read_document(doc, p, layout)
     except UserError as exc:
         msg = str(exc)
         raise UserError(msg if msg.startswith(p) else f"{p}: {msg}") from None
-    return cfg
 
 
-# -- writing -------------------------------------------------------------
-
-def _hex(v: int) -> str:
-    return f"0x{v:x}"
-
-
-def _list_lines(values: list[int], per_line: int, indent: int) -> str:
-    width = max(len(str(v)) for v in values)
-    rows = [", ".join(f"{v:{width}d}" for v in values[i:i + per_line]) for i in range(0, len(values), per_line)]
-    pad = " " * indent
-    return "[" + (",\n" + pad).join(rows) + "]"
-
-
-def format_config(cfg: ChipConfig, header: str = "") -> str:
-    """The register image as init.yaml text (the layout the ECON-T test software reads)."""
-    cfg.need("algorithm", "density", "mux", "cal", "n_elinks", "mask_ae", "mask_ae2", "weight_blocks")
-    lines = [f"# {line}" for line in header.splitlines()] if header else []
-    lines += [
-        "ECON-T:",
-        " RW:",
-        "  MFC_ALGORITHM_SEL_DENSITY:",
-        "   registers:",
-        "    algo:",
-        "     params:",
-        "      select:",
-        f"       # {', '.join(f'{k}: {v}' for k, v in ALGORITHMS.items())}",
-        f"       param_value: {cfg.algorithm}",
-        "      density:",
-        "       # 1: high density, 0: low density",
-        f"       param_value: {cfg.density}",
-        "",
-        "  MFC_MUX_SELECT:",
-        "   registers:",
-        "    mux_select_*:",
-        "     value: " + _list_lines(cfg.mux, 8, 13),
-        "",
-        "  MFC_CAL_VAL:",
-        "   registers:",
-        "    cal_*:",
-        "     value: " + _list_lines(cfg.cal, 8, 13),
-        "",
-        "  FMTBUF_ALL:",
-        "   registers:",
-        "    mask_ae:",
-        f"     value: {_hex(cfg.mask_ae)}",
-        "    mask_ae2:",
-        f"     value: {_hex(cfg.mask_ae2)}",
-        "    config:",
-        "     params:",
-        "      eporttx_numen:",
-        f"       param_value: {cfg.n_elinks}",
-    ]
-    for i, regs in enumerate(cfg.weight_blocks):
-        lines += ["", f"  {block_name(i)}:", "   registers:"]
-        for (reg, _), v in zip(BLOCK_REGISTERS, regs):
-            lines += [f"    {reg}:", f"     value: {_hex(v)}"]
-    return "\n".join(lines) + "\n"
+def format_config(cfg: ChipConfig, header: str = "", layout: str | None = None) -> str:
+    """The register image as text in ``layout`` (default: the production chip's layout)."""
+    from .layouts import DEFAULT_WRITE_LAYOUT, write_document
+    return write_document(cfg, header, layout or DEFAULT_WRITE_LAYOUT)

@@ -60,7 +60,7 @@ def occupancy(charges, threshold_mip: float = 1.0) -> np.ndarray:
 
 
 def binned(values, by, edges) -> dict:
-    """Mean, median and count of ``values`` in bins of ``by``.
+    """Mean, its standard error (``sem``), median and count of ``values`` in bins of ``by``.
 
     Bins are [edges[i], edges[i+1]) with the last one closed. NaN values
     and values outside the edges are left out (``n_invalid``,
@@ -81,13 +81,16 @@ def binned(values, by, edges) -> dict:
     count = np.bincount(idx, minlength=nb)
     mean = np.full(nb, np.nan)
     median = np.full(nb, np.nan)
+    sem = np.full(nb, np.nan)
     for i in np.flatnonzero(count):
         sel = vin[idx == i]
         mean[i] = sel.mean()
         median[i] = np.median(sel)
+        if sel.size > 1:            # the error bar of the mean: standard error (NaN for a single module)
+            sem[i] = sel.std(ddof=1) / np.sqrt(sel.size)
     return {
         "lo": e[:-1].copy(), "hi": e[1:].copy(), "count": count,
-        "mean": mean, "median": median,
+        "mean": mean, "median": median, "sem": sem,
         "n_invalid": int((~valid).sum()), "n_outside": int((valid & ~inside).sum()),
     }
 

@@ -36,6 +36,9 @@ BUILTIN = {
         "driver": ("sky130_fd_sc_hd__buf_2", "X"),
         "nand2": "sky130_fd_sc_hd__nand2_1",
         "receiver": ("sky130_fd_sc_hd__dfxtp_1", "D"),
+        # Drives each group of a fanout tree (encoder.silicon.fanout): twelve pins and the next
+        # level's buffers in about 0.2 ns.
+        "fanout_buffer": ("sky130_fd_sc_hd__buf_4", "A", "X"),
     },
 }
 CELL = re.compile(r'\n\s*cell\s*\(\s*"?([A-Za-z0-9_$.\[\]]+)"?\s*\)\s*\{')
@@ -55,6 +58,7 @@ class Library:
     driver: tuple[str, str] | None = None              # (cell, out pin) assumed to drive every input
     nand2: str | None = None          # the gate-equivalent reference cell
     receiver: tuple[str, str] | None = None            # (cell, pin) every output is assumed to drive
+    fanout_buffer: tuple[str, str, str] | None = None  # (cell, in pin, out pin) of fanout trees
 
     def text(self) -> str:
         """The Liberty file's text (decompressed)."""
@@ -75,7 +79,8 @@ def resolve(spec: str) -> Library:
     if spec in BUILTIN:
         b = BUILTIN[spec]
         return Library(spec, b["liberty"], list(b["models"]), list(b["defines"]), b["corner"], b["dont_use"],
-                       b["tie"], b["buffer"], b["driver"], b["nand2"], b["receiver"])
+                       b["tie"], b["buffer"], b["driver"], b["nand2"], b["receiver"],
+                       b["fanout_buffer"])
     path = Path(spec)
     if not path.is_file():
         raise UserError(f"--liberty: {spec}: neither a built-in library ({', '.join(BUILTIN)}) nor a file")
@@ -88,6 +93,8 @@ def resolve(spec: str) -> Library:
     lib.buffer = (b, "A", "X") if (b := _guess(cells, r"(?i)^(.*__)?buf_?x?1$")) else None
     lib.driver = (lib.buffer[0], lib.buffer[2]) if lib.buffer else None
     lib.receiver = (lib.buffer[0], lib.buffer[1]) if lib.buffer else None
+    b4 = _guess(cells, r"(?i)^(.*__)?buf_?x?4$")
+    lib.fanout_buffer = (b4, "A", "X") if b4 else lib.buffer
     return lib
 
 

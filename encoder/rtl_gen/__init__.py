@@ -9,8 +9,8 @@ programmable design. ``encoder.rtl_gen.synth`` runs yosys on a design.
 """
 
 from .cuts import available_cuts
-from .design import GeneratedDesign, generate, generate_from_file, write_design
+from .design import GeneratedDesign, control_writes, generate, generate_from_file, has_cfg_reset, write_design
 from .plan import plan_design, register_image
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "plan_design", "register_image",
-           "available_cuts"]
+           "available_cuts", "control_writes", "has_cfg_reset"]

@@ -24,6 +24,22 @@ def register(sub) -> None:
                    help="programmable: weights in a configuration register file written through "
                         "cfg_addr/cfg_wdata/cfg_we (as the ECON-T chip); constant: weights as literals, "
                         "no multiplier for a zero weight (default: %(default)s)")
+    p.add_argument("--config-bank", choices=("shadow", "direct"), default="shadow",
+                   help="programmable weights: shadow (writes land in a shadow bank; a COMMIT register write "
+                        "copies it into the active bank so that every crossing meets one complete weight set) "
+                        "or direct (one bank written in place: half the configuration flip-flops, but a reload "
+                        "mixes weight sets while data flows) (default: %(default)s)")
+    p.add_argument("--config-port", choices=("parallel", "i2c"), default="parallel",
+                   help="programmable weights: parallel (cfg_we/cfg_addr/cfg_wdata/cfg_rdata, one field per "
+                        "address) or i2c (an I2C target on scl/sda/sda_oe, byte registers with auto-increment, "
+                        "the weights as the chip's AUTOENCODER_<b>INPUT blocks; map in manifest.json and "
+                        "i2c_map.md) (default: %(default)s)")
+    p.add_argument("--operand-isolation", choices=("on", "off"), default="on",
+                   help="on: the top's register stages load only when the crossing they take is valid and the "
+                        "input path sees zeros while no valid crossing comes in (idle cycles do not switch the "
+                        "datapath); off: they load every cycle (default: %(default)s)")
+    p.add_argument("--i2c-address", default="0x20", metavar="ADDR",
+                   help="--config-port i2c: the target's 7-bit address (default: %(default)s)")
     p.add_argument("--pipeline", default=None, metavar="N|auto",
                    help="N: extra register stages beyond the default 2-cycle latency (default: 0), taken in "
                         "this order: after each MAC layer but the last, after the input path, on the charges. "
@@ -45,9 +61,17 @@ def register(sub) -> None:
                         "layer). 'none': output registers only. 'list' prints this IR's names with the "
                         "flip-flops each stage costs, and exits")
     p.add_argument("--elinks", default=None, metavar="N|chip",
-                   help="add the e-link framing block (enc_elink_frame) on N e-links (1..13): ports bx_reset, "
-                        "tx_valid, tx_data[N*32-1:0], one more cycle of latency; 'chip' takes N and the latent "
-                        "mask from the IR's chip configuration (`encoder econt import`). Default: no framing")
+                   help="add the e-link framing block (enc_elink_frame) with up to N e-links (1..13): ports "
+                        "bx_reset, tx_valid, tx_data[N*32-1:0], one more cycle of latency, and two configuration "
+                        "registers on the configuration port (a byte-wide one on constant-weight designs): the "
+                        "e-link count (reset N) and the latent mask (reset all ones, or the chip "
+                        "configuration's). 'chip' takes N and the mask from the IR's chip configuration "
+                        "(`encoder econt import`). Default: no framing")
+    p.add_argument("--tmr", default="none", metavar="none|config",
+                   help="radiation tolerance: none (default, the design as always) or config: the configuration "
+                        "bank triplicated (three copies, majority voter, every copy reloaded with the voted value "
+                        "each cycle) with a counter of corrected upsets per block on the configuration port; "
+                        "the manifest lists the triplicated registers and the counters")
     p.add_argument("--reuse", type=int, default=1, metavar="R",
                    help="reuse factor: each multiplier and adder serves R products over R cycles of a clock R times "
                         "the module rate (R x 40 MHz for one module per 25 ns); a module is taken at most every R "
@@ -132,6 +156,13 @@ def _auto(args):
     return design
 
 
+def _i2c_address(value: str) -> int:
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise UserError(f"--i2c-address: {value!r} is not a number (e.g. 0x20)") from None
+
+
 def _cuts_arg(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -172,12 +203,16 @@ def run_rtl(args) -> int:
     out = Path(args.out)
     check_writable(out, args.force, marker="manifest.json")
     if args.pipeline == "auto":
+        if args.tmr != "none":
+            raise UserError("--tmr: not yet combined with --pipeline auto; give --pipeline N or --cuts")
         if args.reuse != 1:
             raise UserError(f"--pipeline auto is not supported with --reuse {args.reuse}; give --pipeline N or --cuts")
         design = _auto(args)
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
-                                    cuts=_cuts_arg(args.cuts), reuse=args.reuse)
+                                    cuts=_cuts_arg(args.cuts), config_bank=args.config_bank,
+                                    tmr_mode=args.tmr, config_port=args.config_port, i2c_address=_i2c_address(args.i2c_address),
+                                    operand_isolation=args.operand_isolation == "on", reuse=args.reuse)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]
@@ -199,12 +234,19 @@ def run_rtl(args) -> int:
     print(f"  multipliers: {mult['total']} = {widths}")
     print(f"  accumulators: {accs}")
     rb = m["register_bits"]
-    extra = f", configuration {rb['config']} ({m['registers']['fields']} fields)" if "registers" in m else ""
+    regs = m.get("registers", {})
+    n = regs.get("fields", 0)
+    what = f"{n} fields" if "framing" not in regs else \
+        f"{n} weight fields and the framing registers" if n else "the framing registers"
+    extra = f", configuration {rb['config']} ({what})" if regs else ""
     print(f"  register bits: {rb['total']} (pipeline {rb['pipeline']}{extra})")
     if "framing" in m:
         fr = m["framing"]
-        print(f"  e-link framing: {fr['elinks']} e-links (tx_data {32 * fr['elinks']} bits), latency "
-              f"{fr['latency']} cycles, latent mask from {fr['latent_mask_source']}")
+        regs = {r["name"]: r for r in m["registers"]["framing"]}
+        print(f"  e-link framing: up to {fr['elinks']} e-links (tx_data {32 * fr['elinks']} bits), latency "
+              f"{fr['latency']} cycles; e-link count at address {regs['elinks']['addr']} (reset {fr['elinks']}), "
+              f"latent mask at {regs['latent_mask']['addr']}..{regs['latent_mask']['addr'] + regs['latent_mask']['words'] - 1} "
+              f"(reset from {fr['latent_mask_source']})")
     return 0
 
 

@@ -18,19 +18,36 @@ class Options:
     stages: frozenset[str] = field(default_factory=frozenset)  # every register stage, by cut name
     reuse: int = 1                                        # products per multiplier (--reuse; 1: fully parallel)
     reuse_constants: str = "multiplier"                   # constant weights with reuse: see mac_reuse
+    config_bank: str = "shadow"                           # programmable: "shadow" (+ active, commit) or "direct"
+    config_port: str = "parallel"                         # programmable: "parallel" (cfg_* pins) or "i2c"
+    i2c_address: int = 0x20                               # --config-port i2c: the target's 7-bit address
+    operand_isolation: bool = True                        # top-level stages load on valid, inputs zeroed idle
+    tmr: str = "none"                                     # --tmr (encoder.rtl_gen.tmr)
 
     def cut(self, name: str) -> bool:
         return name in self.stages
 
     def describe(self) -> str:
         """The options as the command line would say them, for the file headers."""
+        tmr = "" if self.tmr == "none" else f" --tmr {self.tmr}"       # none: the headers as they always were
+        if self.cuts is None:
+            return f"{self.weights_option()} --pipeline {self.pipeline}{tmr}"
+        return f"{self.weights_option()} --cuts {','.join(self.cuts) or 'none'}{tmr}"
+
+    def reuse_option(self) -> str:
         # --reuse 1 is not written: the fully parallel designs keep their text byte for byte.
         reuse = f" --reuse {self.reuse}" if self.reuse > 1 else ""
         if self.reuse > 1 and self.weights == "constant" and self.reuse_constants != "multiplier":
             reuse += f" (constants as {self.reuse_constants}, generate(reuse_constants=...))"
-        if self.cuts is None:
-            return f"--weights {self.weights} --pipeline {self.pipeline}{reuse}"
-        return f"--weights {self.weights}{reuse} --cuts {','.join(self.cuts) or 'none'}"
+        return reuse
+
+    def weights_option(self) -> str:
+        bank = f" --config-bank {self.config_bank}" if self.weights == "programmable" else ""
+        if self.config_port == "i2c":
+            bank += f" --config-port i2c --i2c-address 0x{self.i2c_address:02x}"
+        if not self.operand_isolation:
+            bank += " --operand-isolation off"
+        return f"--weights {self.weights}{bank}{self.reuse_option()}"
 
 
 class Emitted(NamedTuple):
@@ -78,8 +95,7 @@ def _options_lines(opts: Options, limit: int = 112) -> list[str]:
     one = f"// Options: {opts.describe()}. Regenerate rather than edit."
     if len(one) <= limit or not opts.cuts:
         return [one]
-    reuse = f" --reuse {opts.reuse}" if opts.reuse > 1 else ""
-    lines, cur = [], f"// Options: --weights {opts.weights}{reuse} --cuts "
+    lines, cur = [], f"// Options: {opts.weights_option()} --cuts "
     for i, name in enumerate(opts.cuts):
         item = name + ("," if i < len(opts.cuts) - 1 else ".")
         if len(cur) + len(item) > limit:

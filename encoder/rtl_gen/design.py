@@ -15,9 +15,13 @@ from ..ir import EncoderIR, load_ir
 from .common import Options
 from .input_path import input_path_module
 from .layer import layer_module, mac_modules
+from . import tmr
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
 from .mac_reuse import check_reuse, reuse_cuts, reuse_layer_module
+from .framing import manifest_registers
+from .i2c import manifest_map as i2c_manifest_map
+from .i2c import table as i2c_table
 from .top import Framing, top_module
 
 def _rtl_dir() -> Path:
@@ -33,10 +37,14 @@ RTL_DIR = _rtl_dir()
 
 # Primitives each generated design uses, in compile order.
 PRIMITIVES_COMMON = ["enc_round_shift", "enc_requant", "enc_leading_one", "enc_normalise", "enc_sum_code"]
-PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block"], "constant": ["enc_mul_const"]}
-PRIMITIVES_FRAMING = ["enc_elink_frame"]
+PRIMITIVES_BY_MODE = {"programmable": ["enc_mul", "enc_cfg_block", "enc_cfg_ctrl"], "constant": ["enc_mul_const"]}
+CONFIG_BANKS = ("shadow", "direct")
+CONFIG_PORTS = ("parallel", "i2c")
+# --config-port i2c: the byte-image bank and the I2C target instead of the field banks.
+PRIMITIVES_I2C = ["enc_mul", "enc_cfg_image", "enc_cfg_ctrl", "enc_i2c_sync_filter", "enc_i2c_target"]
+PRIMITIVES_FRAMING = ["enc_frame_cfg", "enc_elink_frame"]
 # --reuse R > 1: general multipliers (constant weights too: a constant per phase), selectors, accumulators.
-PRIMITIVES_REUSE = {"programmable": ["enc_mul", "enc_field_sel", "enc_acc_tm", "enc_cfg_block"],
+PRIMITIVES_REUSE = {"programmable": ["enc_mul", "enc_field_sel", "enc_acc_tm", "enc_cfg_block", "enc_cfg_ctrl"],
                     "constant": ["enc_mul", "enc_field_sel", "enc_acc_tm"],
                     "constant-products": ["enc_mul_const", "enc_field_sel", "enc_acc_tm"]}
 
@@ -156,7 +164,9 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
              elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
-             reuse: int = 1, reuse_constants: str = "multiplier") -> GeneratedDesign:
+             config_bank: str = "shadow", tmr_mode: str = "none", config_port: str = "parallel",
+             i2c_address: int = 0x20, operand_isolation: bool = True, reuse: int = 1,
+             reuse_constants: str = "multiplier") -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
@@ -166,9 +176,22 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     ``reuse_constants`` (constant weights, reuse > 1): "multiplier" (a general multiplier fed a per-phase
     literal, the default: the cheaper one measured) or "products" (R shift-and-add constant products
     muxed), kept for the measurement in benchmarks/bench_reuse.py.
+    ``config_bank`` (programmable weights): "shadow" (writes to a shadow bank, COMMIT copies it into
+    the active bank) or "direct" (one bank written in place).
     """
+    if config_bank not in CONFIG_BANKS:
+        raise UserError(f"--config-bank: {config_bank!r} is not one of {', '.join(CONFIG_BANKS)}")
+    if config_port not in CONFIG_PORTS:
+        raise UserError(f"--config-port: {config_port!r} is not one of {', '.join(CONFIG_PORTS)}")
+    if config_port == "i2c" and weights != "programmable":
+        raise UserError("--config-port i2c: constant weights have no configuration registers to reach; "
+                        "use --weights programmable")
     plan = plan_design(ir, weights)
     reuse = check_reuse(reuse)
+    if reuse > 1 and (config_port != "parallel" or tmr_mode != "none"):
+        raise UserError(f"--reuse {reuse} is not yet combined with "
+                        + ("--config-port i2c" if config_port != "parallel" else f"--tmr {tmr_mode}")
+                        + "; use --reuse 1 or the parallel port without --tmr")
     if reuse > 1:
         chosen = reuse_cuts(plan, reuse, pipeline, list(cuts) if cuts is not None else None)
     else:
@@ -177,7 +200,13 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
     if reuse_constants not in ("multiplier", "products"):
         raise UserError(f"reuse_constants: {reuse_constants!r} is not 'multiplier' or 'products'")
-    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), reuse, reuse_constants)
+    if tmr_mode != "none" and config_port == "i2c":
+        raise UserError("--tmr: the triplicated banks are built for the parallel configuration port, "
+                        "not --config-port i2c")
+    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank=config_bank,
+                   tmr=tmr.check_mode(tmr_mode, weights), config_port=config_port, i2c_address=i2c_address,
+                   operand_isolation=operand_isolation, reuse=reuse,
+                   reuse_constants=reuse_constants)
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
@@ -217,12 +246,17 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     top_text, facts = top_module(plan, opts, chosen, framing, frozenset(clocked))
     facts["pipeline_bits"] += inner_flops
     facts["cuts"] = [c.name for c in chosen]
+    facts["config_bank"] = config_bank
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
     mode = "constant-products" if weights == "constant" and reuse_constants == "products" else weights
-    prims = ((PRIMITIVES_REUSE[mode] if reuse > 1 else PRIMITIVES_BY_MODE[weights]) + PRIMITIVES_COMMON
+    base = (PRIMITIVES_REUSE[mode] if reuse > 1 else PRIMITIVES_I2C if config_port == "i2c"
+            else PRIMITIVES_BY_MODE[weights])
+    prims = (base + PRIMITIVES_COMMON
              + (PRIMITIVES_FRAMING if framing else []))
+    if tmr_mode != "none":
+        prims = [p for p in prims if p != "enc_cfg_block"] + tmr.PRIMITIVES
     for p in prims:
         files[f"{p}.v"] = primitive_path(p).read_text()
     sources = [f"{p}.v" for p in prims] + gen_order
@@ -232,6 +266,12 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     if reuse > 1:
         _reuse_manifest(manifest, plan, reuse, facts, reuse_mults)
     files["manifest.json"] = json.dumps(manifest, indent=1) + "\n"
+    # cocotb habits: a file list and a Makefile, so that `make -C DIR SIM=icarus` runs the kit's testbench.
+    from ..verif.cocotb_make import files_f, makefile_text
+    files["files.f"] = files_f(sources)
+    files["Makefile"] = makefile_text(plan.top)
+    if config_port == "i2c":
+        files["i2c_map.md"] = i2c_table(manifest)
     return GeneratedDesign(plan, files, sources, manifest)
 
 
@@ -269,6 +309,7 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         "cuts": facts["cuts"],
         "clock": "clk",
         "reset": {"name": "rst", "active": "high", "sync": True},
+        "operand_isolation": opts.operand_isolation,
         "ports": facts["ports"],
         "input_path": {"cells": ip.n_cells, "charge_bits": ip.charge_bits, "module_sum_bits": ip.sum_bits,
                        "shift_bits": ip.shift_bits, "normalisation": ip.normalisation,
@@ -278,12 +319,18 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         "multipliers": _multiplier_facts(plan),
         "register_bits": _register_bits(plan, facts),
     }
+    fregs = facts.get("framing_regs")
     if framing:
         m["framing"] = {
             "elinks": framing.elinks, "elink_bits": 32, "latency": facts["latency"] + 1,
             "frame": f"BX counter (5 bits) | module-sum code ({ip.sum_code_bits} bits) | latent field "
-                     f"({framing.field_bits(ip.sum_code_bits)} bits); TX_DATA_0 most significant",
+                     f"(32 count - {5 + ip.sum_code_bits} bits) on TX_DATA_0..count-1, TX_DATA_0 most "
+                     f"significant; e-links count..{framing.elinks - 1} zero",
+            "elinks_reset": framing.elinks,
             "latent_mask": f"0x{framing.mask:x}", "latent_mask_source": framing.mask_source,
+            "registers": ["elinks", "latent_mask"],
+            "takes_effect": "a write with cfg_we high in cycle t applies to every BX with valid_out high after "
+                            "cycle t; rst loads the reset values",
             "bx_counter": "counts valid BXs modulo 16 from reset; 31 on a BX with bx_reset, 1 on the next",
             "reference": "encoder.econt.framing.frame_words",
         }
@@ -304,12 +351,32 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         m["registers"] = {
             "data_width": plan.cfg_data_bits, "addr_width": plan.cfg_addr_bits, "read_latency": 1,
             "keep_through_reset": True, "fields": plan.n_fields, "total_bits": plan.config_bits,
-            "blocks": facts["cfg_blocks"],
+            "blocks": facts["cfg_blocks"], "bank": opts.config_bank, "port": opts.config_port,
+            "control": _control_map(plan, opts, facts),
             "groups": [{"name": g.name, "layer": g.layer, "kind": g.kind, "address": g.base, "count": g.count,
                         "width": g.bits, "order": g.order} for g in plan.groups],
             "image_function": "encoder.rtl_gen.register_image(ir)",
             "map": fields,
         }
+    if fregs:
+        # The framing registers, on the weights' port (programmable) or on a port of their own.
+        regs = m.setdefault("registers", {"read_latency": 1, "keep_through_reset": False, "fields": 0,
+                                          "total_bits": 0, "blocks": 0, "groups": [], "map": []})
+        regs.update(data_width=fregs.data_bits, addr_width=fregs.addr_bits)
+        regs["framing"] = manifest_registers(framing, fregs)
+    if "tmr" in facts:
+        # Triplicated registers and the counters; the counters may have widened the address.
+        t = dict(facts["tmr"])
+        m["registers"]["addr_width"] = t.pop("addr_width")
+        m["tmr"] = t
+        m["register_bits"]["tmr_copies"] = 2 * t["triplicated_bits"]
+        m["register_bits"]["tmr_counters"] = t["counters"]["bits"] * len(t["counters"]["blocks"])
+        m["register_bits"]["total"] += m["register_bits"]["tmr_copies"] + m["register_bits"]["tmr_counters"]
+    if facts.get("i2c_map") is not None:
+        # Over I2C the registers are bytes: the field addresses of the parallel port do not apply.
+        regs = m["registers"]
+        regs.update(port="i2c", data_width=8, addr_width=16, map=[],
+                    i2c=i2c_manifest_map(plan, facts["i2c_map"], regs.get("framing")))
     return m
 
 
@@ -348,12 +415,65 @@ def _reuse_manifest(m: dict, plan: DesignPlan, reuse: int, facts: dict, mults: l
         row.update(multipliers=extra["multipliers"], bound=extra["bound"])
 
 
+def _control_map(plan: DesignPlan, opts: Options, facts: dict) -> dict:
+    """The control and status registers (rtl/enc_cfg_ctrl.v) and the commit protocol, for the manifest."""
+    base = facts["ctrl_base"]
+    data_bits = facts["cfg_data_bits"]
+    return {
+        "base": base,
+        "registers": [
+            {"name": "COMMIT", "addr": base, "access": "w", "meaning": "write 1: copy the shadow banks into the "
+                                                                          "active banks (reads 0)"},
+            {"name": "ENABLE", "addr": base + 1, "access": "rw", "meaning": "bit 0: let valid_in through once a "
+                                                                              "weight set is committed"},
+            {"name": "RD_ACTIVE", "addr": base + 2, "access": "rw", "meaning": "bit 0: read-back shows the "
+                                                                                 "active banks (0: shadow)"},
+            {"name": "STATUS", "addr": base + 3, "access": "r", "meaning": "bit 0: weights loaded (a commit "
+                                                                             "since the configuration reset)"},
+            {"name": "COMMITS", "addr": base + 4, "access": "r",
+             "meaning": f"commits since the configuration reset, modulo 2^{data_bits}"},
+            {"name": "UNMAPPED", "addr": base + 5, "access": "r",
+             "meaning": f"writes that hit no register, saturating at {(1 << data_bits) - 1}"},
+        ],
+        "unmapped_read_value": 0,
+        "commit_stages": facts["commit_stages"],
+        "first_crossing_after_commit": 2,
+        "commit": ("a crossing sampled on valid_in 2 or more clock edges after the edge that takes the COMMIT "
+                   "write uses the new weight set, every earlier crossing the old one"
+                   if opts.config_bank == "shadow" else
+                   "direct bank: writes take effect at once; COMMIT only marks the weights loaded"),
+        "reset": "cfg_rst clears both banks to zero and every control register",
+    }
+
+
 def _register_bits(plan: DesignPlan, facts: dict) -> dict:
-    """Flip-flops by purpose: pipeline (data and valid), configuration fields, read-back register."""
+    """Flip-flops by purpose: pipeline (data and valid), configuration fields (the active bank), the shadow
+    bank, control and status, read-back register."""
     config = plan.config_bits if plan.groups else 0
+    shadow = config if plan.groups and facts.get("config_bank") == "shadow" else 0
+    control = facts.get("control_bits", 0)
     readback = plan.cfg_data_bits if plan.groups else 0
-    return {"pipeline": facts["pipeline_bits"], "config": config, "readback": readback,
-            "total": facts["pipeline_bits"] + config + readback}
+    fregs = facts.get("framing_regs")
+    if fregs:
+        config += fregs.count_bits + fregs.mask_bits
+        readback = fregs.data_bits
+    return {"pipeline": facts["pipeline_bits"], "config": config, "shadow": shadow, "control": control,
+            "readback": readback, "total": facts["pipeline_bits"] + config + shadow + control + readback}
+
+
+def control_writes(manifest: dict) -> list[tuple[int, int]]:
+    """(address, word) written after a design's weight image to put it in force: COMMIT, RD_ACTIVE (the
+    read-back then shows what the datapath uses) and ENABLE. Empty for designs without control registers."""
+    control = manifest.get("registers", {}).get("control")
+    if not control:
+        return []
+    addr = {r["name"]: r["addr"] for r in control["registers"]}
+    return [(addr["COMMIT"], 1), (addr["RD_ACTIVE"], 1), (addr["ENABLE"], 1)]
+
+
+def has_cfg_reset(manifest: dict) -> str | None:
+    """The configuration reset port's name (held high with the datapath reset at power-up), or None."""
+    return next((p["name"] for p in manifest.get("ports", []) if p.get("role") == "cfg_reset"), None)
 
 
 def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) -> Path:
@@ -367,11 +487,16 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
                        elinks: int | str | None = None, cuts: list[str] | None = None,
-                       reuse: int = 1, reuse_constants: str = "multiplier") -> GeneratedDesign:
+                       config_bank: str = "shadow", tmr_mode: str = "none", config_port: str = "parallel",
+                       i2c_address: int = 0x20, operand_isolation: bool = True, reuse: int = 1,
+                       reuse_constants: str = "multiplier") -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
-    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts, reuse=reuse,
+    return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts,
+                    config_bank=config_bank, tmr_mode=tmr_mode, config_port=config_port, i2c_address=i2c_address,
+                    operand_isolation=operand_isolation, reuse=reuse,
                     reuse_constants=reuse_constants)
 
 
-__all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR"]
+__all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR",
+           "control_writes", "has_cfg_reset"]

@@ -177,6 +177,9 @@ class RegisterGroup:
         return f"{verilog_name(self.layer)}_{self.kind}"
 
 
+CFG_CONTROL_REGS = 6     # COMMIT, ENABLE, RD_ACTIVE, STATUS, COMMITS, UNMAPPED (rtl/enc_cfg_ctrl.v)
+
+
 @dataclass
 class DesignPlan:
     ir: EncoderIR
@@ -192,7 +195,8 @@ class DesignPlan:
 
     @property
     def cfg_addr_bits(self) -> int:
-        return max(1, (max(self.n_fields, 2) - 1).bit_length())
+        """Room for every field and the control registers after them (enc_cfg_ctrl)."""
+        return max(1, (self.n_fields + CFG_CONTROL_REGS - 1).bit_length())
 
     @property
     def cfg_data_bits(self) -> int:

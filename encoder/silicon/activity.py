@@ -150,11 +150,15 @@ def _testbench(design, n_stream: int, n_cfg: int, window_start: int, cycles: int
                f"    end\n"
                f"    @(posedge clk); #1 {we.name} = 0;\n")
     other_in = []
+    release = ""
     for p in design.manifest.get("ports", []):
         name = p["name"]
         if name in driven:
             continue
-        if p["direction"] == "input":      # e.g. bx_reset of the framing block: held low
+        if p.get("role") == "cfg_reset":     # the configuration reset: released with the datapath reset
+            other_in.append(f"  reg {name} = 1;")
+            release = f" {name} = 0;"
+        elif p["direction"] == "input":      # e.g. bx_reset of the framing block: held low
             other_in.append(f"  reg [{p['width'] - 1}:0] {name} = 0;")
         else:
             other_in.append(f"  wire [{p['width'] - 1}:0] {name};")
@@ -171,7 +175,7 @@ module {TB_TOP};
   initial begin
     $readmemh("vectors.hex", vec);
     repeat ({RESET_CYCLES}) @(posedge clk);
-    #1 {design.reset} = {1 - rst_on};
+    #1 {design.reset} = {1 - rst_on};{release}
 {cfg}    for (i = 0; i < {n_stream}; i = i + 1) begin
       @(posedge clk); #1 {valid.name} = 1; {counts.name} = vec[i];
       if (i == {window_start}) -> window;
@@ -219,6 +223,7 @@ def stimulus(ir, vectors: int, seed: int, data: str | Path | None) -> tuple[np.n
 def simulate(design_dir: str | Path, vectors: int = 200, seed: int = 1, data: str | Path | None = None,
              work: Path | None = None) -> tuple[Toggles, str]:
     """Run the design's RTL on ``vectors`` modules; toggles over the inference window."""
+    from ..rtl_gen.design import control_writes
     from ..verif import regmap
     from ..verif.design import load_design
     from ..verif.toolchain import find_icarus
@@ -241,8 +246,9 @@ def simulate(design_dir: str | Path, vectors: int = 200, seed: int = 1, data: st
         n_cfg = 0
         if design.programmable:
             wd = design.ports["cfg_wdata"].width
-            image = regmap.image(design.registers, ir)
-            (work / "cfg.hex").write_text("".join(f"{(a << wd) | w:x}\n" for a, w in image.items()))
+            # The weight image, then the control writes that put it in force (commit, enable).
+            image = list(regmap.image(design.registers, ir).items()) + control_writes(design.manifest)
+            (work / "cfg.hex").write_text("".join(f"{(a << wd) | w:x}\n" for a, w in image))
             n_cfg = len(image)
         (work / "tb.v").write_text(_testbench(design, len(stream), n_cfg, lat, len(words)))
         sim = find_icarus()

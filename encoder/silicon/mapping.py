@@ -21,6 +21,7 @@ from pathlib import Path
 from .. import interrupts
 from ..errors import UserError
 from ..pdk import Library, cell_areas, write_mapping, write_plain
+from . import fanout
 from ..rtl_gen.synth import _paramod_names, _read_stat_json, design_sources, module_tree, yosys_version
 
 ABC_MODULE = re.compile(r"^\d+\.\d+\. Extracting gate netlist of module `(.+?)' to")
@@ -29,6 +30,8 @@ ABC_MODULE = re.compile(r"^\d+\.\d+\. Extracting gate netlist of module `(.+?)' 
 # well (econt_8x8 programmable: the normalisers' stage 25.3 ns against 15.5 ns beside constant
 # weights) and did not buffer the address fanout either (configuration writes at 7.6 MHz both ways).
 FLATTENED = ("enc_leading_one", "enc_normalise", "enc_sum_code")
+# Loads per net after mapping; above it, a tree of the library's fanout buffer (encoder.silicon.fanout).
+MAX_FANOUT = 12
 SEQUENTIAL = re.compile(r"\bff\s*\(|\blatch\s*\(")
 
 
@@ -130,6 +133,13 @@ def map_design(design_dir: str | Path, lib: Library, work: Path, clock_ns: float
     stat = _read_stat_json(stat_json)
     text = plain.read_text()
     areas = cell_areas(text)
+    if lib.fanout_buffer:
+        trees = fanout.buffer_fanout(netlist.read_text(), fanout.pin_directions(text), lib.fanout_buffer,
+                                     MAX_FANOUT)
+        netlist.write_text(trees.text)
+        _add_cells(stat, trees.added, lib.fanout_buffer[0])
+        log.append(f"fanout trees: {sum(trees.nets.values())} nets over {MAX_FANOUT} loads buffered with "
+                   f"{sum(trees.added.values())} {lib.fanout_buffer[0]} (largest fanout {trees.worst_before})")
     sequential = frozenset(sequential_cells(text))
     by_type, per_module = _totals(stat, top, areas)
     readable = _paramod_names(log)
@@ -142,9 +152,21 @@ def map_design(design_dir: str | Path, lib: Library, work: Path, clock_ns: float
     return Mapped(top=top, netlist=netlist, liberty=plain, area_um2=area, cells=sum(by_type.values()),
                   cells_by_type=by_type, flip_flops=sum(n for c, n in by_type.items() if c in sequential),
                   seconds=seconds, yosys=version,
-                  abc=f"abc -liberty, delay target {clock_ns:g} ns, buffering and gate sizing" if abc != "fast"
+                  abc=f"abc -liberty, delay target {clock_ns:g} ns, buffering and gate sizing; fanout trees "
+                  f"over {MAX_FANOUT} loads" if abc != "fast"
                   else "abc -liberty -fast (area)", dont_use=dropped, per_module=per_module, log=log,
                   areas=areas, sequential=sequential)
+
+
+def _add_cells(stat: dict, added: dict[str, int], cell: str) -> None:
+    """Count the fanout buffers into yosys' per-module statistics (the netlist changed after stat)."""
+    mods = stat.get("modules", {})
+    by_name = {k.lstrip("\\"): k for k in mods}
+    for module, n in added.items():
+        entry = mods[by_name[module.lstrip("\\")]]
+        types = entry.setdefault("num_cells_by_type", {})
+        types[cell] = types.get(cell, 0) + n
+        entry["num_cells"] = entry.get("num_cells", 0) + n
 
 
 def sequential_cells(text: str) -> set[str]:

@@ -112,7 +112,7 @@ def parse_path(text: str) -> CriticalPath:
 
 CONFIG_GROUP = "configuration"        # configuration port -> register file (writes)
 READ_GROUP = "readback"                # register file -> read-back register (reads)
-CONFIG_PORTS = "cfg_we cfg_addr* cfg_wdata*"
+CONFIG_PORTS = "cfg_rst cfg_we cfg_addr* cfg_wdata*"
 # A row of ``report_checks -format end``: endpoint (pin or port), its kind in brackets (a cell type,
 # or "output"), required time, arrival, slack.
 END_ROW = re.compile(r"^(\S+)\s+\((\S+)\)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)", re.M)

@@ -5,6 +5,7 @@ Registering imports neither TensorFlow nor Dask; running the commands does.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ..errors import UserError
@@ -29,7 +30,8 @@ def register(sub) -> None:
     p.add_argument("--elinks", type=int, help="e-link budget of the module: best choice's N and the "
                                               "over-budget fraction (default: the config's elinks, else "
                                               "the e-links of the autoencoder word)")
-    p.add_argument("--workers", type=int, default=1, help="processes for the EMD (default 1)")
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="processes for the EMD (default 1)")
+    p.add_argument("--workers", type=int, dest="jobs", default=argparse.SUPPRESS, help=argparse.SUPPRESS)      # old spelling, kept for scripts
     p.add_argument("--no-plots", action="store_true", help="skip the plots")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=run_evaluate)
@@ -52,8 +54,11 @@ def register(sub) -> None:
     s.add_argument("--scheduler", metavar="ADDRESS",
                    help="address of a running Dask scheduler (e.g. tcp://host:8786); its workers must "
                         "see the same file system and have the kit installed")
-    s.add_argument("--workers", type=int, default=2,
+    s.add_argument("--jobs", type=int, default=2, metavar="J",
                    help="worker processes of the local cluster, one thread each (default 2)")
+    s.add_argument("--workers", type=int, dest="jobs", default=argparse.SUPPRESS, help=argparse.SUPPRESS)      # old spelling, kept for scripts
+    s.add_argument("--force", action="store_true",
+                   help="start over: discard the finished points of an earlier run in --out (default: resume)")
     s.add_argument("--in-process", action="store_true",
                    help="run the local cluster's single worker as a thread of this process "
                         "(no worker processes; for debugging)")
@@ -66,8 +71,8 @@ def run_evaluate(args) -> int:
     from ..data import load_data
     from ..files import check_writable
 
-    if args.workers < 1:
-        raise UserError(f"--workers {args.workers}: must be >= 1")
+    if args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: must be >= 1")
     if args.elinks is not None and args.elinks < 1:
         raise UserError(f"--elinks {args.elinks}: must be >= 1")
     check_writable(args.out, args.force)
@@ -81,7 +86,7 @@ def run_evaluate(args) -> int:
     from .evaluate import evaluate, load_run
     from .outputs import headline, write_evaluation
     run = load_run(args.run)
-    ev = evaluate(run, data, ir, n_elinks=args.elinks, workers=args.workers, ir_path=args.ir,
+    ev = evaluate(run, data, ir, n_elinks=args.elinks, workers=args.jobs, ir_path=args.ir,
                   data_path=args.data)
     if not ev.meta["ir"]["matches_run_weights"]:
         print(f"warning: {args.ir}: weights differ from the run's encoder; the decoder was trained "
@@ -94,13 +99,28 @@ def run_evaluate(args) -> int:
 
 def run_study(args) -> int:
     from .runner import run_study as run
-    if args.workers < 1:
-        raise UserError(f"--workers {args.workers}: must be >= 1")
+    if args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: must be >= 1")
     if args.max_points is not None and args.max_points < 1:
         raise UserError(f"--max-points {args.max_points}: must be >= 1")
     if args.in_process and args.scheduler:
         raise UserError("--in-process and --scheduler exclude each other")
+    if args.force:
+        from ..files import discard
+        from .study_config import load_study
+        load_study(args.config)             # a bad config is refused before anything is discarded
+        out = Path(args.out)
+        lock = None
+        if out.is_dir() and (out / "study.yaml").is_file():
+            from .runner import _lock
+            lock = _lock(out)               # refused while another `encoder study` runs there
+        try:
+            if discard(out, marker="study.yaml"):
+                print(f"{args.out}: earlier study discarded (--force); starting over")
+        finally:
+            if lock is not None:
+                lock.close()
     outcome = run(Path(args.config), Path(args.out), scheduler=args.scheduler,
-                  workers=1 if args.in_process else args.workers, in_process=args.in_process,
+                  workers=1 if args.in_process else args.jobs, in_process=args.in_process,
                   max_points=args.max_points)
     return 0

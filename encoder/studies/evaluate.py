@@ -19,7 +19,10 @@ The autoencoder rows:
 Its word is a 4-bit header, the 9-bit module-sum code and the latents
 (``encoder.metrics.bandwidth.autoencoder_bits``, convention "header"). The
 baselines are ``encoder.metrics.run_all`` on the same modules, best
-choice with the geometry's N for the e-link count.
+choice with the geometry's N for the e-link count; beside them the chip's
+own algorithms, bit for bit and after the formatter buffer
+(``encoder.metrics.chip_baselines``, rows ``chip_...``), on 48-cell
+geometries.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from ..data import SensorData
 from ..errors import UserError
 from ..ir import EncoderIR
 from ..ir.arithmetic import with_arithmetic
-from ..metrics import bandwidth, baselines
+from ..metrics import bandwidth, baselines, chip_baselines
 from .scoring import Score, energy_edges, energy_variable, score
 
 AE_GOLDEN = "ae_golden"
@@ -70,12 +73,15 @@ class Evaluation:
     charges: np.ndarray
     reconstructions: dict[str, np.ndarray]          # name -> (N, n_cells) for event displays
     display_modules: list[int] = field(default_factory=list)
+    sent: dict[str, np.ndarray] = field(default_factory=dict)   # name -> (N, n_cells) cells transmitted
 
     def summary(self) -> dict:
         return {**self.meta, "algorithms": {k: s.summary for k, s in self.scores.items()}}
 
 
 def label(name: str) -> str:
+    if name.startswith("chip_"):
+        return chip_baselines.label(name)
     if name.startswith("best_choice_"):
         return f"best choice, {name.rsplit('_', 1)[1]} cells"
     return LABELS.get(name, name)
@@ -167,12 +173,15 @@ def default_elinks(run, ir: EncoderIR) -> int:
 def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: int | None = None,
              with_baselines: bool = True, with_qkeras: bool = True, workers: int = 1,
              progress: bool | None = None, ir_path: str | None = None, data_path: str | None = None,
-             ir_matches_run: bool | None = None) -> Evaluation:
+             ir_matches_run: bool | None = None,
+             chip: chip_baselines.ChipBaselines | None = chip_baselines.DEFAULT_CHIP) -> Evaluation:
     """Score a training run (``encoder.training.predict.Run``) on ``data``.
 
     Without ``ir`` the run's encoder is exported with QKeras arithmetic.
     ``with_baselines`` adds the ``run_all`` baselines; without them the
     best-choice reconstruction is still kept for the event displays.
+    ``chip`` (with baselines, 48-cell geometries) adds the chip's own
+    algorithms; None leaves them out.
     """
     from ..training.inputs import check_data
     cfg = run.config
@@ -211,9 +220,17 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
     base = (baselines.run_all(x, geom, n_elinks=n_elinks) if with_baselines
             else {r.name: r for r in [baselines.best_choice(x, geom, n_elinks=n_elinks)]})
     bc_name = next(k for k in base if k.startswith("best_choice_"))
+    chip_info = {}
     if with_baselines:
         for k, r in base.items():
             recon[k], bits[k] = r.reconstructed, r.bits
+        if chip is not None and chip_baselines.supports(geom):
+            try:
+                chip_rows = chip_baselines.run_all(x, geom, n_elinks, chip)
+            except ValueError as exc:
+                raise UserError(f"chip algorithms on {where}: {exc}") from None
+            for k, r in chip_rows.items():
+                recon[k], bits[k], chip_info[k] = r.reconstructed, r.bits, r.stats()
 
     ev = energy_variable(data.truth)
     energy = data.truth[ev[0]] if ev else None
@@ -222,11 +239,14 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
     bar = _bar(len(x) * len(recon), progress)
     try:
         for name, r in recon.items():
-            kind = "autoencoder" if name in (AE_GOLDEN, AE_QKERAS) else "baseline"
+            kind = "autoencoder" if name in (AE_GOLDEN, AE_QKERAS) else \
+                "chip" if name in chip_info else "baseline"
+            info = {"kind": kind, "label": label(name)}
+            if name in chip_info:
+                info["chip"] = chip_info[name]
             scores[name] = score(name, x, r, bits[name], geometry=geom, n_elinks=n_elinks, energy=energy,
                                  energy_edges_=edges, energy_label=ev[1] if ev else None, workers=workers,
-                                 progress=bar.update if bar else None,
-                                 info={"kind": kind, "label": label(name)})
+                                 progress=bar.update if bar else None, info=info)
     finally:
         if bar:
             bar.close()
@@ -252,6 +272,7 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
         "n_elinks": int(n_elinks),
         "budget_bits": int(n_elinks * inputpath.ELINK_BITS_PER_BX),
         "best_choice": bc_name,
+        "chip_baselines": chip.to_dict() if chip_info else None,
         "ir": {"path": ir_path, "name": ir.name, "hash": ir.hash, "arithmetic": ir.arithmetic,
                "n_latent": ir.n_latent, "latent_format": str(ir.latent_format),
                "latent_bits": ir.latent_format.bits, "latent_lsb": ae.latent_lsb,
@@ -265,7 +286,7 @@ def evaluate(run, data: SensorData, ir: EncoderIR | None = None, *, n_elinks: in
         meta["arithmetic_shift"] = shift
     shown = display_modules(x)
     displays = {AE_GOLDEN: ae.reconstructed, bc_name: base[bc_name].reconstructed}
-    return Evaluation(meta, scores, x, displays, shown)
+    return Evaluation(meta, scores, x, displays, shown, {bc_name: base[bc_name].sent})
 
 
 def _geometry(name):

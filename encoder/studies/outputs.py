@@ -83,7 +83,8 @@ def binned_csv(summaries: dict, key: str) -> str | None:
 def write_files(ev: Evaluation, d: Path, *, plot: bool = True) -> None:
     """Write every output of an evaluation into an existing (temporary) directory ``d``."""
     summaries = {k: s.summary for k, s in ev.scores.items()}
-    (d / "metrics.json").write_text(json.dumps(jsonable(ev.summary()), indent=1, allow_nan=False) + "\n")
+    (d / "metrics.json").write_text(json.dumps(jsonable({"units": UNITS, **ev.summary()}), indent=1,
+                                               allow_nan=False) + "\n")
     (d / "metrics.csv").write_text(csv_text([csv_row(k, s) for k, s in summaries.items()], CSV_COLUMNS))
     for key, fname in (("emd_vs_occupancy", "emd_by_occupancy.csv"), ("emd_vs_energy", "emd_by_energy.csv")):
         text = binned_csv(summaries, key)
@@ -100,20 +101,27 @@ def write_files(ev: Evaluation, d: Path, *, plot: bool = True) -> None:
 
 
 def write_plots(ev: Evaluation, d: Path) -> None:
+    from .evaluate import label
     summaries = {k: s.summary for k, s in ev.scores.items()}
-    plots.emd_histograms({k: s.emd for k, s in ev.scores.items()}, d / "emd_hist.png")
-    plots.emd_vs_occupancy({k: s["emd_vs_occupancy"] for k, s in summaries.items()}, d / "emd_vs_occupancy.png")
+    names = {k: s.get("label") or label(k) for k, s in summaries.items()}
+    plots.emd_histograms({k: s.emd for k, s in ev.scores.items()}, d / "emd_hist.png", labels=names)
+    plots.emd_vs_occupancy({k: s["emd_vs_occupancy"] for k, s in summaries.items()}, d / "emd_vs_occupancy.png",
+                           labels=names, log_x=False, xlabel="occupancy [cells above 1 MIP]")
     with_energy = {k: s["emd_vs_energy"] for k, s in summaries.items() if s.get("emd_vs_energy")}
     if with_energy:
-        plots.emd_vs_occupancy(with_energy, d / "emd_vs_energy.png")
+        var = next(iter(with_energy.values())).get("variable") or "energy"
+        plots.emd_vs_occupancy(with_energy, d / "emd_vs_energy.png", labels=names, log_x=True, xlabel=var)
     emd_of = {k: s.emd for k, s in ev.scores.items()}
     for i in ev.display_modules:
         panels = {"input": ev.charges[i]}
+        sent = {}
         for name, r in ev.reconstructions.items():
             e = emd_of.get(name)
-            tag = f"{name} (EMD {e[i]:.2f})" if e is not None and e[i] >= 0 else name
+            tag = f"{names.get(name, name)}\n(EMD {e[i]:.2f})" if e is not None and e[i] >= 0 else names.get(name, name)
             panels[tag] = r[i]
-        plots.event_display(panels, d / f"display_{i}.png", ev.meta["geometry"],
+            if name in ev.sent:
+                sent[tag] = ev.sent[name][i]
+        plots.event_display(panels, d / f"display_{i}.png", ev.meta["geometry"], sent=sent,
                             title=f"module {i} of {ev.meta.get('data') or 'the data'}")
 
 
@@ -124,16 +132,49 @@ def write_evaluation(ev: Evaluation, out, *, overwrite: bool = False, plot: bool
     return Path(out)
 
 
+# Units of the figures in metrics.json and metrics.csv (written into metrics.json as "units").
+UNITS = {
+    "emd": "half trigger-cell pitches (EMD per module; both sides normalised to unit sum)",
+    "mse": "mean over cells of the squared difference of unit-sum cell fractions (dimensionless)",
+    "centroid_shift_cm": "cm",
+    "sum_ratio": "reconstructed / input module sum (dimensionless)",
+    "bits": "bits per bunch crossing (25 ns) per module",
+    "elinks": "e-links of 32 bits per bunch crossing",
+    "fraction_over_budget": "fraction of bunch crossings (0-1)",
+    "compression_ratio": "input bits / mean bits (dimensionless)",
+    "budget_bits": "bits per bunch crossing",
+    "input_bits": "bits per bunch crossing",
+    "count": "modules",
+    "n_input_empty": "modules whose input is all zero (left out of the EMD)",
+    "n_output_empty": "modules whose output is all zero: nothing sent (left out of the EMD)",
+    "charges": "transverse MIPs",
+}
+
+LEGEND = (
+    "EMD: Energy Mover's Distance per module in half trigger-cell pitches (lower is better), mean and median "
+    "over the modules with a non-empty output; empty: modules whose output is all zero (nothing sent; left out "
+    "of the EMD), of {n:,}; bits/BX: mean bits per bunch crossing (25 ns); p99: 99th percentile of bits/BX; "
+    "e-links: 32-bit e-links that p99 needs; over: crossings over the {e}-e-link budget; ratio: input bits / "
+    "mean bits (compression)."
+)
+
+
 def headline(ev: Evaluation) -> str:
-    """A short text table of the main figures for the terminal."""
-    lines = [f"{'algorithm':<22} {'EMD mean':>9} {'median':>7} {'bits/BX':>8} {'p99':>6} "
+    """A short text table of the main figures for the terminal, with its legend."""
+    import textwrap
+
+    from .evaluate import label
+    names = {k: f"{s.summary.get('label') or label(k)} [{k}]" for k, s in ev.scores.items()}
+    w = max(len("algorithm"), *(len(n) for n in names.values()))
+    lines = [f"{'algorithm':<{w}} {'EMD mean':>8} {'median':>6} {'empty':>6} {'bits/BX':>7} {'p99':>5} "
              f"{'e-links':>7} {'over':>6} {'ratio':>6}"]
     for k, s in ev.scores.items():
         e, b = s.summary["emd"], s.summary["bandwidth"]
         over = b.get("fraction_over_budget")
-        lines.append(f"{k:<22} {e['mean']:9.3f} {e['median']:7.3f} {b['bits_mean']:8.1f} {b['bits_p99']:6.0f} "
-                     f"{b['elinks_p99']:7d} {'' if over is None else f'{100 * over:5.1f}%':>6} "
-                     f"{b['compression_ratio']:6.2f}")
+        lines.append(f"{names[k]:<{w}} {e['mean']:8.3f} {e['median']:6.3f} {e['n_output_empty']:6d} "
+                     f"{b['bits_mean']:7.1f} {b['bits_p99']:5.0f} {b['elinks_p99']:7d} "
+                     f"{'' if over is None else f'{100 * over:5.1f}%':>6} {b['compression_ratio']:6.2f}")
+    lines += textwrap.wrap(LEGEND.format(n=ev.meta["n_modules"], e=ev.meta["n_elinks"]), width=max(w + 60, 100))
     star = ev.scores[AE_GOLDEN].summary["bandwidth"]
     lines.append(f"(budget {ev.meta['n_elinks']} e-links = {ev.meta['budget_bits']} bits; autoencoder word "
                  f"{int(star['bits_mean'])} bits; input {ev.meta['input_bits']} bits)")

@@ -135,7 +135,7 @@ def run_point(spec: dict) -> dict:
 def run_baselines(spec: dict) -> dict:
     """The non-ML algorithms on one data set for every e-link budget of the study; writes spec['out']."""
     from .. import inputpath
-    from ..metrics import baselines
+    from ..metrics import baselines, chip_baselines
     from .evaluate import label
     from .scoring import energy_edges, energy_variable, score
 
@@ -149,6 +149,13 @@ def run_baselines(spec: dict) -> dict:
     for e in elinks[1:]:
         r = baselines.best_choice(x, geom, n_elinks=e)
         algos.setdefault(r.name, r)
+    # the chip's own algorithms on every e-link budget (names end in _e<N>)
+    chip_cfg = chip_baselines.ChipBaselines.from_dict(spec["chip"]) if spec.get("chip") else None
+    chip_rows = {}
+    if chip_cfg is not None and chip_baselines.supports(geom):
+        for e in elinks:
+            for name, r in chip_baselines.run_all(x, geom, e, chip_cfg).items():
+                chip_rows[name] = (e, r)
     ev = energy_variable(data.truth)
     energy = data.truth[ev[0]] if ev else None
     edges = energy_edges(energy, x) if ev else None
@@ -163,7 +170,12 @@ def run_baselines(spec: dict) -> dict:
         s.summary["over_budget"] = {str(e): float(np.mean(r.bits > e * inputpath.ELINK_BITS_PER_BX))
                                     for e in elinks}
         out[name] = s.summary
+    for name, (e, r) in chip_rows.items():
+        s = score(name, x, r.reconstructed, r.bits, geometry=geom, n_elinks=e, energy=energy,
+                  energy_edges_=edges, energy_label=ev[1] if ev else None,
+                  info={"kind": "chip", "label": label(name), "chip": r.stats()})
+        out[name] = s.summary
     result = {"dataset": spec["name"], "fingerprint": spec["fingerprint"], "elinks": elinks,
-              "n_modules": int(len(x)), "algorithms": out}
+              "chip": spec.get("chip"), "n_modules": int(len(x)), "algorithms": out}
     write_text(spec["out"], json.dumps(jsonable(result), indent=1, allow_nan=False) + "\n", overwrite=True)
     return result

@@ -90,13 +90,15 @@ def rows(results: list[dict], baselines: dict[str, dict], extras: list[str]) -> 
         out.append(row)
     main = baselines.get("eval", {}).get("algorithms", {})
     bc = sorted((k for k in main if k.startswith("best_choice_")), key=lambda k: int(k.rsplit("_", 1)[1]))
-    for name in [*BASELINE_ORDER, *bc]:
+    # the chip's own algorithms after the approximate ones, by e-link budget (names end in _e<N>)
+    chip = sorted((k for k in main if k.startswith("chip_")), key=lambda k: int(k.rsplit("_e", 1)[1]))
+    for name in [*BASELINE_ORDER, *bc, *chip]:
         if name not in main:
             continue
         s = main[name]
         b, e = s["bandwidth"], s["emd"]
         row = {
-            "kind": "baseline", "name": name, "label": s.get("label", name), "point_id": "",
+            "kind": s.get("kind", "baseline"), "name": name, "label": s.get("label", name), "point_id": "",
             "elinks": b.get("n_elinks"), "latent_bits": None,
             "bits_mean": b["bits_mean"], "bits_p99": b["bits_p99"], "bits_max": b["bits_max"],
             "elinks_p99": b["elinks_p99"], "fraction_over_budget": b.get("fraction_over_budget"),
@@ -272,7 +274,9 @@ def report_text(study, md_table: str, baselines: dict, results: list[dict], data
         "the module-sum code and the latents. `EMD QKeras path` is the float QKeras encoder with the "
         "exact module sum. Baselines run on the same modules with the chip's 7-bit charge codes. EMD in "
         "half trigger-cell pitches (mean ± standard error); empty modules are left out. Sum ratio: "
-        "output sum / input sum.",
+        "output sum / input sum. Rows `chip ...`: the ECON-T's own algorithms bit for bit (modules as "
+        "consecutive crossings through the formatter buffer, truncated frames losing their cells), decoded "
+        "from the chip's words (`encoder.metrics.chip_baselines`).",
         "",
         md_table,
         "![EMD versus bits per crossing](pareto.png)",

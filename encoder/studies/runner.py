@@ -145,13 +145,14 @@ def _run(study: StudyConfig, config_path: Path, out: Path, scheduler, workers, i
     base_tasks = []
     for d in [data, *extras]:
         path = out / BASELINES / f"{d.name}.json"
-        key = {"fingerprint": d.fingerprint, "elinks": elinks}
+        # a changed chip_baselines block recomputes the baselines (the points are not touched)
+        key = {"fingerprint": d.fingerprint, "elinks": elinks, "chip": study.chip.to_dict()}
         if path.exists():
             old = json.loads(path.read_text())
-            if {"fingerprint": old.get("fingerprint"), "elinks": old.get("elinks")} == key:
+            if {"fingerprint": old.get("fingerprint"), "elinks": old.get("elinks"), "chip": old.get("chip")} == key:
                 continue
         base_tasks.append({"name": d.name, "path": str(d.path.resolve()), "fingerprint": d.fingerprint,
-                           "elinks": elinks, "out": str(path.resolve()),
+                           "elinks": elinks, "out": str(path.resolve()), "chip": study.chip.to_dict(),
                            "split": ({"eval_fraction": study.data.eval_fraction,
                                       "split_seed": study.data.split_seed} if d is data else None)})
     (out / BASELINES).mkdir(exist_ok=True)

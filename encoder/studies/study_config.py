@@ -3,7 +3,8 @@
 ```yaml
 name: study_elinks
 description: one line for the report
-base_config: econt_8x8.yaml          # model config; relative paths from this file
+extends: econt_8x8.yaml              # model config the points start from (relative to this file;
+                                      # the old key base_config: is read too, with a deprecation note)
 overrides:                            # dotted keys set in every point (before the sweep)
   training.learning_rate: 0.003
 data:
@@ -16,6 +17,15 @@ evaluate_also:                        # further data sets every point is scored 
 epochs: 30                            # training.epochs of every point
 seed: 1                               # training.seed of every point
 plots: true                           # each point's evaluation plots
+chip_baselines:                       # the chip's own algorithms, bit for bit (optional; defaults shown)
+  threshold_mip: [1.35, 2.0]          # threshold sum, one row per level (MIPs; register = floor(35 x level) + 1)
+  stc_types: [0, 1, 2, 3]             # each on the e-link counts its type fills
+  best_choice: true
+  drop_lsb: 0
+  use_sum: 0
+  buffer: {t1: 338, t2: 314, t3: 25}  # formatter buffer thresholds, 16-bit words
+  stc_placement: max                  # STC sum on the sent position (max) or spread over its 4/16 cells
+  erx_codes: false                    # true: charges pass the HGCROC's 7-bit code first
 sweep:
   points:                             # a list of settings ...
     - {elinks: 2, encoder.latent.activation.bits: 3}
@@ -46,9 +56,13 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import read_yaml
+from ..metrics.chip_baselines import DEFAULT_CHIP, ChipBaselines, ChipSettings, STC_PLACEMENTS
 
-TOP_KEYS = ("name", "description", "base_config", "overrides", "data", "evaluate_also", "epochs", "seed", "plots",
-            "sweep")
+TOP_KEYS = ("name", "description", "extends", "base_config", "overrides", "data", "evaluate_also", "epochs", "seed", "plots",
+            "chip_baselines", "sweep")
+CHIP_KEYS = ("threshold_mip", "stc_types", "best_choice", "drop_lsb", "use_sum", "buffer", "stc_placement",
+             "erx_codes")
+BUFFER_KEYS = ("t1", "t2", "t3")
 DATA_KEYS = ("synth", "path", "eval_fraction", "split_seed")
 SYNTH_KEYS = ("modules", "seed", "pileup", "geometry")
 EXTRA_KEYS = ("name", "path", "units_per_mip", "optional")
@@ -114,6 +128,7 @@ class StudyConfig:
     plots: bool
     points: tuple[Point, ...]
     raw: dict
+    chip: ChipBaselines = DEFAULT_CHIP
 
 
 def _fail(path, key, msg):
@@ -251,6 +266,53 @@ def point_model(base: dict, overrides: dict, label: str, where: str) -> dict:
     return cfg.to_dict()
 
 
+def _number_list(v, path, key, kind):
+    """A list of numbers (may be empty: no rows of that algorithm), each once."""
+    if not isinstance(v, list):
+        _fail(path, key, f"must be a list, got {v!r}")
+    for x in v:
+        if isinstance(x, bool) or not isinstance(x, kind):
+            _fail(path, key, f"{x!r} is not a {'number' if kind is not int else 'whole number'}")
+    if len(set(v)) != len(v):
+        _fail(path, key, f"lists a value twice: {v}")
+    return v
+
+
+def chip_config(raw, path) -> ChipBaselines:
+    """The ``chip_baselines`` block; keys left out keep the defaults of ``ChipBaselines``."""
+    d = _mapping(raw, path, "chip_baselines", CHIP_KEYS)
+    base, s0 = DEFAULT_CHIP, DEFAULT_CHIP.settings
+    levels = tuple(float(x) for x in _number_list(d.get("threshold_mip", list(base.threshold_mip)), path,
+                                                  "chip_baselines.threshold_mip", (int, float)))
+    if levels and min(levels) <= 0:
+        _fail(path, "chip_baselines.threshold_mip", f"levels must be positive MIPs, got {list(levels)}")
+    types = tuple(_number_list(d.get("stc_types", list(base.stc_types)), path, "chip_baselines.stc_types", int))
+    if types:
+        bad = [t for t in types if t not in (0, 1, 2, 3)]
+        if bad:
+            _fail(path, "chip_baselines.stc_types", f"{bad[0]} is not an STC type (0 STC4_9, 1 STC16_9, 2 CTC4_7, "
+                  f"3 STC4_7)")
+    bc = d.get("best_choice", base.best_choice)
+    if not isinstance(bc, bool):
+        _fail(path, "chip_baselines.best_choice", f"must be true or false, got {bc!r}")
+    drop = _int(d.get("drop_lsb", s0.drop_lsb), path, "chip_baselines.drop_lsb", 0)
+    if drop > 4:
+        _fail(path, "chip_baselines.drop_lsb", f"{drop} must be <= 4")
+    use_sum = _int(d.get("use_sum", s0.use_sum), path, "chip_baselines.use_sum", 0)
+    if use_sum > 1:
+        _fail(path, "chip_baselines.use_sum", f"{use_sum} must be 0 or 1")
+    buf = _mapping(d.get("buffer"), path, "chip_baselines.buffer", BUFFER_KEYS)
+    t = tuple(_int(buf.get(k, dflt), path, f"chip_baselines.buffer.{k}", 0) for k, dflt in zip(BUFFER_KEYS, s0.buffer))
+    place = d.get("stc_placement", s0.stc_placement)
+    if place not in STC_PLACEMENTS:
+        _fail(path, "chip_baselines.stc_placement", f"must be one of {', '.join(STC_PLACEMENTS)}, got {place!r}")
+    erx_codes = d.get("erx_codes", s0.erx_codes)
+    if not isinstance(erx_codes, bool):
+        _fail(path, "chip_baselines.erx_codes", f"must be true or false, got {erx_codes!r}")
+    settings = ChipSettings(drop_lsb=drop, use_sum=use_sum, buffer=t, erx_codes=erx_codes, stc_placement=place)
+    return ChipBaselines(levels, tuple(int(x) for x in types), bc, settings)
+
+
 def load_study(path) -> StudyConfig:
     path = Path(path)
     raw = read_yaml(path, StudyConfigError, "no such study config")
@@ -262,11 +324,18 @@ def load_study(path) -> StudyConfig:
     description = top.get("description", "")
     if not isinstance(description, str):
         _fail(path, "description", "must be a string")
-    if "base_config" not in top:
-        _fail(path, "base_config", "missing (required): the model config the sweep starts from")
-    base_config = _resolve(here, top["base_config"])
+    # One inheritance key for every config of the kit: `extends:` (model configs use it too).
+    if "extends" in top and "base_config" in top:
+        _fail(path, "base_config", "give extends: only (base_config: is its old spelling)")
+    key = "extends" if "extends" in top or "base_config" not in top else "base_config"
+    if key == "base_config":
+        from ..errors import warn
+        warn(f"{path}: base_config: is deprecated; write extends: (same meaning)")
+    if key not in top:
+        _fail(path, "extends", "missing (required): the model config the sweep starts from")
+    base_config = _resolve(here, top[key])
     if not base_config.is_file():
-        _fail(path, "base_config", f"{base_config}: no such file")
+        _fail(path, key, f"{base_config}: no such file")
 
     dd = _mapping(top.get("data"), path, "data", DATA_KEYS)
     if ("synth" in dd) == ("path" in dd):
@@ -323,6 +392,7 @@ def load_study(path) -> StudyConfig:
     if not isinstance(plots, bool):
         _fail(path, "plots", f"must be true or false, got {plots!r}")
 
+    chip = chip_config(top.get("chip_baselines"), path)     # before the points: its errors are quick to find
     base = base_model_dict(base_config, epochs, seed)
     overrides = top.get("overrides") or {}
     if not isinstance(overrides, dict):
@@ -341,4 +411,4 @@ def load_study(path) -> StudyConfig:
         where = f"{path} (sweep point {i}: {lbl})"
         points.append(Point(i, lbl, dict(ov), point_model(base, ov, lbl, where)))
     return StudyConfig(path, name, description, base_config, data, tuple(extras), epochs, seed, plots,
-                       tuple(points), raw)
+                       tuple(points), raw, chip)

@@ -62,6 +62,12 @@ class Schedule:
                                 f"(best {self.best_value:.5g} at epoch {self.best_epoch})")
         return improved, new_lr, stop
 
+    def epochs_until_stop(self, rule: Plateau) -> int | None:
+        """Epochs this stage still runs if the monitored value never improves again (None: no early stop)."""
+        if not rule.patience:
+            return None
+        return max(rule.patience - self._since_best, 0)
+
     def cap_reached(self, stage: str, epochs: int) -> None:
         self.stop_reason = (f"{stage}: reached the cap of {epochs} epochs "
                             f"(best at epoch {self.best_epoch})")
@@ -81,3 +87,17 @@ def _duration(s: float) -> str:
     if s < 5400:
         return f"{s / 60:.1f} min"
     return f"{s / 3600:.1f} h"
+
+
+def run_eta(seconds_per_epoch: float, left_if_flat: int, left_at_most: int) -> str:
+    """The whole run's remaining time, as a range: the run ends after ``left_if_flat`` more epochs if
+    the monitored value stops improving now (early stopping), after ``left_at_most`` if it keeps
+    improving until every cap."""
+    lo, hi = seconds_per_epoch * left_if_flat, seconds_per_epoch * left_at_most
+    if left_at_most == 0:
+        return "run ETA: done"
+    if left_if_flat == left_at_most:
+        return f"run ETA: {_duration(hi)} ({left_at_most} epoch{'s' if left_at_most != 1 else ''})"
+    return (f"run ETA: {_duration(lo)} if it stops improving now, at most {_duration(hi)} "
+            f"({left_if_flat}-{left_at_most} epochs)")
+

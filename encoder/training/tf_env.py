@@ -40,6 +40,9 @@ def _import_quietly():
             import tensorflow  # noqa: F401
             import tf_keras  # noqa: F401
             import qkeras  # noqa: F401
+            # The CUDA probe runs on the first device query and logs "failed call to cuInit" at
+            # error level on a machine without a GPU; doing it here keeps it in the sink too.
+            tensorflow.config.list_physical_devices()
         except BaseException:
             os.dup2(saved, 2)
             sink.seek(0)

@@ -25,7 +25,7 @@ from ..errors import UserError
 from ..files import atomic_dir, check_writable
 from . import inputs as inputs_mod
 from .config import ModelConfig
-from .schedule import Plateau, Schedule, estimate_text
+from .schedule import Plateau, Schedule, estimate_text, run_eta
 
 ENCODER_FILE = "encoder.h5"
 DECODER_FILE = "decoder.h5"
@@ -145,7 +145,8 @@ def train(cfg: ModelConfig, data: SensorData, out, *, epochs: int | None = None,
                                              lr, seconds, len(x) / seconds)):
                 history[key].append(v)
             say(f"epoch {epoch:>3} [{stage.name}] loss {history['loss'][-1]:.5g}  val_loss {val_loss:.5g}  "
-                f"val_emd {val_emd:.4f}  lr {lr:.2g}  {seconds:.1f} s{'  *' if improved else ''}")
+                f"val_emd {val_emd:.4f}  lr {lr:.2g}  {seconds:.1f} s{'  *' if improved else ''}  "
+                f"| {_eta(history['seconds'], schedule, rule, stages, stage, k, stop)}")
             if epoch == min(2, total_cap):
                 # the first epoch also traces the graph; the second shows the steady speed
                 say("  " + estimate_text(seconds, len(x), total_cap - epoch))
@@ -204,6 +205,24 @@ def train(cfg: ModelConfig, data: SensorData, out, *, epochs: int | None = None,
 
 
 HISTORY_KEYS = ("stage", "loss", "val_loss", "val_emd", "lr", "seconds", "modules_per_s")
+
+
+def _eta(seconds: list, schedule: Schedule, rule: Plateau, stages: list, stage, k: int, stop: bool) -> str:
+    """The whole run's remaining time after epoch k (0-based) of ``stage``, as a range (see run_eta).
+
+    Speed: the mean epoch after the first (which also traces the graph). Later stages count at
+    their caps, or at their patience when the value stays flat.
+    """
+    if len(seconds) < 2 and not stop:
+        return "run ETA: from epoch 2 on (epoch 1 also builds the graph)"
+    per = float(np.mean(seconds[1:] if len(seconds) > 1 else seconds))
+    later = stages[stages.index(stage) + 1:]
+    cap_left = 0 if stop else stage.epochs - (k + 1)
+    flat = schedule.epochs_until_stop(rule)
+    flat_left = cap_left if flat is None else min(flat, cap_left)
+    most = cap_left + sum(s.epochs for s in later)
+    least = flat_left + sum(min(s.patience, s.epochs) if s.patience else s.epochs for s in later)
+    return run_eta(per, least, most)
 
 
 def _finite_or_none(v: float):

@@ -28,7 +28,8 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="RUN_DIR",
                    help="run directory (default BUILD/runs/<top>-<sim>-<time>); must not exist unless --force")
     p.add_argument("--build-dir", metavar="BUILD",
-                   help="simulator build cache (default $ENCODER_SIM_BUILD or sim/build)")
+                   help="simulator build cache (default $ENCODER_SIM_BUILD, else sim/build of the kit's repository, "
+                        "else ~/.cache/encoder/sim/build; never the current folder)")
     p.add_argument("--ir", help="IR the design implements (default: the one its manifest records)")
     p.add_argument("--reload-ir", metavar="IR2",
                    help="programmable designs: weight set loaded mid-run (same architecture; default: the "
@@ -40,6 +41,24 @@ def register(sub) -> None:
     p.add_argument("--netlist", metavar="SYNTHDIR",
                    help="gate-level run: simulate SYNTHDIR/netlist.v (from `encoder synth DIR --liberty`) with the "
                         "library's cell models instead of DIR's Verilog; same testbench, manifest and golden model")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the --jobs shards on a Dask cluster (e.g. tcp://host:8786) instead of local threads; "
+                        "same plan, build and results as a local run; the workers must see the same file system "
+                        "and have the kit and the simulator installed")
+    p.add_argument("--bulk", action="store_true",
+                   help="bulk mode: the whole stimulus (weight load, read-back, vectors, reset, reload) as a "
+                        "cycle image the simulator streams through a harness, outputs dumped and compared with "
+                        "the golden model in NumPy afterwards; no Python per cycle (Verilator: about a million "
+                        "vectors a minute). Failures go to failures.json for --replay as usual")
+    p.add_argument("--seu", type=int, default=0, metavar="N",
+                   help="inject N single-event upsets (implies --bulk): random register bits flipped at random "
+                        "cycles of the vector stream, seeded, at least 32 cycles apart; summary.json lists each "
+                        "upset that reached an output and the sensitivity")
+    p.add_argument("--seu-target", default=None, metavar="KINDS",
+                   help="register kinds upsets may hit, comma-separated: config (the weight bank), control, "
+                        "pipeline, valid, output, framing, framing_config, readback, counter (default: all)")
+    p.add_argument("--seu-multiplicity", type=int, default=1, metavar="K",
+                   help="bits flipped in the same cycle per upset event (default 1; 2 = double upsets)")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=run)
 
@@ -50,6 +69,7 @@ def run(args) -> int:
     opts = SimOptions(sim=args.sim, vectors=args.vectors, data=args.data, seed=args.seed, waves=args.waves,
                       jobs=args.jobs, out=args.out, build_root=args.build_dir, ir=args.ir,
                       reload_ir=args.reload_ir, replay=args.replay, force=args.force, model_opt=args.model_opt,
-                      netlist=args.netlist)
+                      netlist=args.netlist, scheduler=args.scheduler, bulk=args.bulk, seu=args.seu,
+                      seu_target=args.seu_target, seu_multiplicity=args.seu_multiplicity)
     code, _ = sim_run(args.design, opts)
     return code

@@ -28,6 +28,7 @@ import numpy as np
 ENV_DESIGN = "ENCODER_FIRST_DESIGN"
 ENV_STIMULUS = "ENCODER_FIRST_STIMULUS"
 ENV_FLIP = "ENCODER_FIRST_FLIP_FIELD"      # testing the test: load one field with its LSB flipped
+ENV_I2C_HZ = "ENCODER_FIRST_I2C_HZ"        # --config-port i2c designs: the SCL rate
 
 
 def first_stimulus(n: int, n_cells: int, charge_bits: int, seed: int) -> np.ndarray:
@@ -65,13 +66,18 @@ def first_stimulus(n: int, n_cells: int, charge_bits: int, seed: int) -> np.ndar
 
 
 def run_first_test(design_dir: str | Path, counts: np.ndarray, build_dir: str | Path,
-                   seed: int = 1, flip_field: int | None = None) -> tuple[int, int]:
-    """Build with Icarus and run ``golden_match``; returns (tests, failures).
+                   seed: int = 1, flip_field: int | None = None, sim: str = "icarus",
+                   i2c_hz: int | None = None) -> tuple[int, int]:
+    """Build with Icarus (or Verilator: ``sim``) and run ``golden_match``; returns (tests, failures).
 
     ``flip_field``: load that register field with its lowest bit flipped (a
     deliberately wrong configuration, to show the comparison catches it).
+    ``i2c_hz``: designs with --config-port i2c are loaded over I2C at this SCL
+    rate (default fast mode, 400 kHz).
     """
-    from cocotb_tools.runner import get_results, get_runner
+    from cocotb_tools.runner import get_results
+
+    from . import toolchain
 
     design_dir = Path(design_dir).resolve()
     build_dir = Path(build_dir).resolve()
@@ -79,15 +85,19 @@ def run_first_test(design_dir: str | Path, counts: np.ndarray, build_dir: str | 
     manifest = json.loads((design_dir / "manifest.json").read_text())
     stim = build_dir / "stimulus.npy"
     np.save(stim, np.asarray(counts, dtype=np.int64))
-    runner = get_runner("icarus")
-    runner.build(sources=[design_dir / s for s in manifest["sources"]], hdl_toplevel=manifest["top"],
-                 build_dir=build_dir, timescale=("1ns", "1ps"), always=True)
+    simulator = toolchain.find(sim)
+    runner = toolchain.get_runner(simulator, "fast-build")
+    with toolchain.build_environment(simulator):
+        runner.build(sources=[design_dir / s for s in manifest["sources"]], hdl_toplevel=manifest["top"],
+                     build_dir=build_dir, build_args=list(simulator.build_args), timescale=("1ns", "1ps"),
+                     always=True)
     results = build_dir / "results.xml"
     try:
         runner.test(test_module="encoder.verif.cocotb_first", hdl_toplevel=manifest["top"],
                     build_dir=build_dir, test_dir=build_dir, seed=seed, results_xml=str(results),
                     extra_env={ENV_DESIGN: str(design_dir), ENV_STIMULUS: str(stim),
-                               **({ENV_FLIP: str(flip_field)} if flip_field is not None else {})})
+                               **({ENV_FLIP: str(flip_field)} if flip_field is not None else {}),
+                               **({ENV_I2C_HZ: str(i2c_hz)} if i2c_hz else {})})
     except SystemExit:
         pass                 # the runner exits on a failed test; the results file says what failed
     return get_results(results)
@@ -130,19 +140,35 @@ if cocotb is not None:
         dut.valid_in.value = 0
         dut.charges.value = 0
         programmable = manifest["weights"] == "programmable"
-        if programmable:
+        from ..rtl_gen import control_writes, has_cfg_reset, register_image
+        cfg_rst = has_cfg_reset(manifest) if programmable else None
+        over_i2c = manifest.get("registers", {}).get("port") == "i2c"
+        if programmable and not over_i2c:
             dut.cfg_we.value = 0
             dut.cfg_addr.value = 0
             dut.cfg_wdata.value = 0
+        if programmable:
+            if cfg_rst:
+                getattr(dut, cfg_rst).value = 1
         for _ in range(3):
             await RisingEdge(dut.clk)
 
-        if programmable:
-            from ..rtl_gen import register_image
+        if programmable and over_i2c:
+            from .tb.i2c import FAST_HZ, configure
+            getattr(dut, cfg_rst).value = 0
             image = register_image(ir)
             if ENV_FLIP in os.environ:
                 image[int(os.environ[ENV_FLIP])] ^= 1
-            for addr, code in enumerate(image):
+            res = await configure(dut, manifest, image, speed_hz=int(os.environ.get(ENV_I2C_HZ, FAST_HZ)))
+            assert not res["errors"] and res["readback_errors"] == 0, f"I2C configuration: {res}"
+        elif programmable:
+            if cfg_rst:
+                getattr(dut, cfg_rst).value = 0
+            image = register_image(ir)
+            if ENV_FLIP in os.environ:
+                image[int(os.environ[ENV_FLIP])] ^= 1
+            # The image, then the control writes that put it in force (commit, enable).
+            for addr, code in list(enumerate(image)) + control_writes(manifest):
                 await FallingEdge(dut.clk)
                 dut.cfg_we.value = 1
                 dut.cfg_addr.value = addr

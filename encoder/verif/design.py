@@ -57,6 +57,16 @@ class RegisterMap:
     read_latency: int
     fields: list[RegField]
     keep_through_reset: bool = True
+    # Control and status registers (generated designs: rtl/enc_cfg_ctrl.v): register name -> address,
+    # and the bank ("shadow": writes wait for a COMMIT; "direct": written in place). None: weights only.
+    control: dict[str, int] | None = None
+    bank: str = "direct"
+    commit_delay: int = 2       # a crossing this many edges after the COMMIT write meets the new set
+
+    @property
+    def live_reload(self) -> bool:
+        """Weights can be reloaded while data flows: shadow banks and a commit."""
+        return self.control is not None and self.bank == "shadow"
 
     @property
     def addresses(self) -> list[int]:
@@ -65,14 +75,34 @@ class RegisterMap:
 
 @dataclass(frozen=True)
 class Framing:
-    """The e-link framing block on the outputs: frames on ``elinks`` 32-bit e-links, ``latency`` after valid_in."""
+    """The e-link framing block on the outputs: ``elinks`` 32-bit e-links on tx_data, ``latency`` after valid_in,
+    and its two configuration registers (e-link count, latent mask) with their addresses and reset values."""
 
-    elinks: int
+    elinks: int                 # e-links the tx port carries (the most the count register enables)
     latency: int
-    mask: int                   # latent mask: bit k keeps bit k of the latent word
+    mask: int                   # the latent mask register's reset value: bit k keeps bit k of the latent word
+    count_reset: int = 0        # the e-link count register's reset value
+    count_addr: int = 0
+    count_bits: int = 1
+    mask_addr: int = 1
+    mask_words: int = 1
+    mask_bits: int = 1
+    word_bits: int = 1          # mask bits per register word (the port's data width)
 
     def to_dict(self) -> dict:
-        return {"elinks": self.elinks, "latency": self.latency, "latent_mask": f"0x{self.mask:x}"}
+        return {"elinks": self.elinks, "latency": self.latency, "latent_mask": f"0x{self.mask:x}",
+                "count_reset": self.count_reset, "count_addr": self.count_addr, "count_bits": self.count_bits,
+                "mask_addr": self.mask_addr, "mask_words": self.mask_words, "mask_bits": self.mask_bits,
+                "word_bits": self.word_bits}
+
+    def mask_image(self, mask: int) -> dict[int, int]:
+        """Register address -> word for a latent mask (word j holds bits [word_bits*j +: word_bits])."""
+        m = (1 << self.word_bits) - 1
+        return {self.mask_addr + j: (mask >> (self.word_bits * j)) & m for j in range(self.mask_words)}
+
+    def image(self, count: int, mask: int) -> dict[int, int]:
+        """Register address -> word for an e-link count and a latent mask."""
+        return {self.count_addr: count & ((1 << self.count_bits) - 1), **self.mask_image(mask)}
 
 
 @dataclass
@@ -97,6 +127,11 @@ class Design:
     @property
     def programmable(self) -> bool:
         return self.weights == "programmable"
+
+    @property
+    def has_cfg(self) -> bool:
+        """A configuration port: programmable weights, or the framing registers (either weight mode)."""
+        return "cfg_we" in self.ports
 
     def port(self, role: str) -> Port:
         return self.ports[role]
@@ -127,7 +162,9 @@ class Design:
             d["registers"] = {"data_width": self.registers.data_width,
                               "read_latency": self.registers.read_latency,
                               "keep_through_reset": self.registers.keep_through_reset,
-                              "fields": [vars(f) for f in self.registers.fields]}
+                              "fields": [vars(f) for f in self.registers.fields],
+                              "control": self.registers.control, "bank": self.registers.bank,
+                              "commit_delay": self.registers.commit_delay}
         if self.framing is not None:
             d["framing"] = self.framing.to_dict()
         return d
@@ -175,9 +212,17 @@ def _registers(m: dict, where: str) -> RegisterMap:
                                index=_int(_req(f, "index", w), f"{w}.index"),
                                bits=_int(_req(f, "bits", w), f"{w}.bits", 1), lsb=_int(f.get("lsb", 0), f"{w}.lsb")))
     where_r = f"{where}: registers"
+    control, delay = None, 2
+    if "control" in r:
+        c = r["control"]
+        control = {_req(reg, "name", f"{where_r}.control"): _int(_req(reg, "addr", f"{where_r}.control"),
+                                                                 f"{where_r}.control.addr")
+                   for reg in _req(c, "registers", f"{where_r}.control")}
+        delay = _int(c.get("first_crossing_after_commit", 2), f"{where_r}.control.first_crossing_after_commit")
     return RegisterMap(data_width=_int(_req(r, "data_width", where_r), f"{where_r}.data_width", 1),
                        read_latency=_int(r.get("read_latency", 1), f"{where_r}.read_latency"),
-                       fields=fields, keep_through_reset=bool(r.get("keep_through_reset", True)))
+                       fields=fields, keep_through_reset=bool(r.get("keep_through_reset", True)),
+                       control=control, bank=str(r.get("bank", "direct")), commit_delay=delay)
 
 
 def _framing(m: dict, ports: dict[str, Port], where: str) -> Framing | None:
@@ -197,13 +242,33 @@ def _framing(m: dict, ports: dict[str, Port], where: str) -> Framing | None:
     if tx.latency != tv.latency:
         raise UserError(f"{where}: ports: {tx.name} latency {tx.latency} differs from {tv.name} latency "
                         f"{tv.latency}")
-    fr = _req(m, "framing", where)
-    mask = _req(fr, "latent_mask", f"{where}: framing")
+    missing = [r for r in CONFIG_ROLES if r not in ports]
+    if missing:
+        raise UserError(f"{where}: ports: framing registers need the configuration port (no role "
+                        f"{', '.join(missing)})")
+    regs = {r.get("name"): r for r in _req(_req(m, "registers", where), "framing", f"{where}: registers")
+            if isinstance(r, dict)}
+    w = f"{where}: registers.framing"
+    count, mask_reg = _req(regs, "elinks", w), _req(regs, "latent_mask", w)
+    mask = _req(mask_reg, "reset", f"{w}[latent_mask]")
     try:
-        mask = int(mask, 16) if isinstance(mask, str) else _int(mask, f"{where}: framing.latent_mask")
+        mask = int(mask, 16) if isinstance(mask, str) else _int(mask, f"{w}[latent_mask].reset")
     except ValueError:
-        raise UserError(f"{where}: framing.latent_mask: expected a hex string, got {mask!r}") from None
-    return Framing(elinks=tx.fields, latency=tx.latency, mask=mask)
+        raise UserError(f"{w}[latent_mask].reset: expected a hex string, got {mask!r}") from None
+    fr = Framing(elinks=tx.fields, latency=tx.latency, mask=mask,
+                 count_reset=_int(_req(count, "reset", f"{w}[elinks]"), f"{w}[elinks].reset"),
+                 count_addr=_int(_req(count, "addr", f"{w}[elinks]"), f"{w}[elinks].addr"),
+                 count_bits=_int(_req(count, "width", f"{w}[elinks]"), f"{w}[elinks].width", 1),
+                 mask_addr=_int(_req(mask_reg, "addr", f"{w}[latent_mask]"), f"{w}[latent_mask].addr"),
+                 mask_words=_int(_req(mask_reg, "words", f"{w}[latent_mask]"), f"{w}[latent_mask].words", 1),
+                 mask_bits=_int(_req(mask_reg, "width", f"{w}[latent_mask]"), f"{w}[latent_mask].width", 1),
+                 word_bits=_int(_req(mask_reg, "word_bits", f"{w}[latent_mask]"), f"{w}[latent_mask].word_bits", 1))
+    if fr.mask_words * fr.word_bits < fr.mask_bits or fr.word_bits > ports["cfg_wdata"].width:
+        raise UserError(f"{w}[latent_mask]: {fr.mask_words} words of {fr.word_bits} bits do not hold "
+                        f"{fr.mask_bits} bits on the {ports['cfg_wdata'].width}-bit cfg_wdata")
+    if fr.mask >> fr.mask_bits or fr.count_reset >> fr.count_bits:
+        raise UserError(f"{w}: a reset value is wider than its register")
+    return fr
 
 
 def load_design(path: str | Path) -> Design:
@@ -228,6 +293,10 @@ def load_design(path: str | Path) -> Design:
         raise UserError(f"{where}: weights: {weights!r} is not one of {list(WEIGHT_MODES)}")
     ports = _ports(m, where)
     rst = _req(m, "reset", where)
+    if m.get("registers", {}).get("port") == "i2c":
+        raise UserError(f"{where}: a --config-port i2c design; encoder sim drives the parallel configuration "
+                        f"port (generate with --config-port parallel), the I2C port is checked by "
+                        f"tests/test_config_i2c.py and `encoder econt check-rtl --config-port i2c`")
     need = ("clock", "reset") + DATA_ROLES + (CONFIG_ROLES if weights == "programmable" else ())
     missing = [r for r in need if r not in ports]
     if missing:

@@ -5,12 +5,15 @@ Two halves in one module, as ``cocotb_first``:
 - ``check_rtl(config, input_csv, expected_csv, out_dir)`` (plain Python)
   imports the chip configuration into an IR, decodes the chip's eRx input
   words into CALQ charges and BX-counter resets, generates the design with
-  programmable weights and the framing block for the configuration's
-  e-links, builds it with Icarus and runs the cocotb test below, then
-  compares every BX's e-link words with the chip's testOutput.csv.
+  programmable weights and the framing block on all 13 of the chip's
+  e-links (count and latent mask at their reset values: 13, all ones),
+  builds it with Icarus and runs the cocotb test below, then compares every
+  BX's 13 e-link words with the chip's testOutput.csv, unused columns too.
 - ``chip_frames_match`` (the cocotb test) loads the register image through
-  the configuration port, reads every field back, drives one BX per clock
-  (bx_reset from the eRx header) and records tx_data while tx_valid is high.
+  the configuration port, writes the framing registers from the chip
+  configuration (eporttx_numen, mask_ae/mask_ae2) through the same port,
+  reads every field back, drives one BX per clock (bx_reset from the eRx
+  header) and records tx_data while tx_valid is high.
 
 Nothing here is fitted to one configuration: weights, mux, calibration,
 density, e-links and latent mask all come from the init.yaml given.
@@ -32,6 +35,7 @@ ENV_DESIGN = "ENCODER_FRAMES_DESIGN"
 ENV_STIMULUS = "ENCODER_FRAMES_STIMULUS"
 ENV_RESULT = "ENCODER_FRAMES_RESULT"
 ENV_FLIP = "ENCODER_FRAMES_FLIP_FIELD"     # testing the test: load one field with its LSB flipped
+ENV_FRAMING = "ENCODER_FRAMES_FRAMING"     # JSON: the e-link count and latent mask to write
 
 
 @dataclass
@@ -49,6 +53,8 @@ class FrameCheck:
     build_seconds: float = 0.0
     log: Path | None = None          # the simulator's output
     csv: Path | None = None          # the RTL's frames in the chip's CSV format
+    tmr: str = "none"
+    counters: dict | None = None     # --tmr config: corrected-upset counter of every block, read at the end
 
     @property
     def ok(self) -> bool:
@@ -86,14 +92,20 @@ def read_tx_csv(path) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64)
 
 
-def chip_stimulus(config, input_csv):
-    """(ChipConfig, IR, CALQ (BX, 48) in the autoencoder's input order, bx_reset (BX,) bool)."""
+def chip_stimulus(config, input_csv, layout: str | None = None):
+    """(ChipConfig, IR, CALQ (BX, 48) in the autoencoder's input order, bx_reset (BX,) bool).
+
+    ``layout``: the configuration file's register layout (None: detected).
+    """
     from ..econt.chip import ir_from_config
     from ..econt.erx import HEADER_BX_RESET, calibrate, decode_codes, headers, read_words, tc_codes
     from ..econt.registers import read_config
 
-    cfg = read_config(config).need("density", "mux", "cal", "n_elinks", "mask_ae", "mask_ae2")
-    ir = ir_from_config(config)
+    from ..econt.registers import framed_elinks
+
+    cfg = read_config(config, layout).need("density", "mux", "cal", "n_elinks", "mask_ae", "mask_ae2")
+    framed_elinks(cfg)
+    ir = ir_from_config(config, cfg=cfg)
     words = read_words(input_csv)
     calq = calibrate(decode_codes(tc_codes(words), cfg.density), cfg.mux, cfg.cal)
     top = (1 << ir.input.charge_bits) - 1
@@ -104,19 +116,22 @@ def chip_stimulus(config, input_csv):
 
 
 def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = None,
-              flip_field: int | None = None, seed: int = 1, quiet: bool = True, reuse: int = 1) -> FrameCheck:
+              flip_field: int | None = None, seed: int = 1, quiet: bool = True,
+              layout: str | None = None, tmr: str = "none", config_port: str = "parallel", reuse: int = 1) -> FrameCheck:
     """Generate, simulate on Icarus and compare every BX with the chip's output words.
 
     ``reuse``: generate with --reuse R (clock R x 40 MHz): one BX every R clocks, idle between.
 
     ``quiet``: the compiler's and simulator's output go to OUT/build/build.log and sim.log.
+    ``config_port``: "i2c" generates the design with the I2C target and writes every register over I2C
+    (fast mode), reading the whole weight image back.
     """
     from ..econt.framing import format_tx_csv
     from ..rtl_gen import generate, write_design
     from .toolchain import find_icarus
 
     find_icarus()          # one-line error when Icarus is missing
-    cfg, ir, calq, bx_reset = chip_stimulus(config, input_csv)
+    cfg, ir, calq, bx_reset = chip_stimulus(config, input_csv, layout)
     expected = read_tx_csv(expected_csv)
     if len(expected) != len(calq):
         raise UserError(f"{expected_csv}: {len(expected)} BX, {input_csv} has {len(calq)}")
@@ -128,11 +143,15 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
 
     out = Path(out_dir)
     design_dir, build_dir = out / "design", (out / "build").resolve()
-    design = generate(ir, "programmable", 0, elinks="chip", reuse=reuse)
+    # The framing registers are written at run time, as on the chip: the design carries every
+    # e-link the chip has, and its reset values are not the configuration's.
+    from ..rtl_gen.top import MAX_ELINKS
+    design = generate(ir, "programmable", 0, elinks=MAX_ELINKS, tmr_mode=tmr, config_port=config_port,
+                      reuse=reuse)
     write_design(design, design_dir, force=True)
     build_dir.mkdir(parents=True, exist_ok=True)
     stim = build_dir / "stimulus.npz"
-    np.savez(stim, counts=calq, bx_reset=bx_reset.astype(np.int64), expected=expected[:, :n_links])
+    np.savez(stim, counts=calq, bx_reset=bx_reset.astype(np.int64), expected=expected[:, :MAX_ELINKS])
     result = build_dir / "frames.npz"
     result.unlink(missing_ok=True)
 
@@ -150,6 +169,7 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
                     build_dir=build_dir, test_dir=build_dir, seed=seed, results_xml=str(build_dir / "results.xml"),
                     extra_env={ENV_DESIGN: str(design_dir.resolve()), ENV_STIMULUS: str(stim),
                                ENV_RESULT: str(result),
+                               ENV_FRAMING: json.dumps({"elinks": n_links, "latent_mask": hex(cfg.latent_mask)}),
                                **({ENV_FLIP: str(flip_field)} if flip_field is not None else {})},
                     log_file=sim_log)
     except SystemExit:
@@ -161,23 +181,25 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
         got, readback = z["tx"], z["readback_errors"]
         n_fields = int(z["fields"])
         data_seconds = float(z["data_seconds"])
+        counters = ({str(k): int(v) for k, v in zip(z["counter_blocks"], z["counters"])}
+                    if "counters" in z.files else None)
 
-    # Every row of the chip's CSV, unused e-links included (the RTL drives only the active ones).
+    # Every column of the chip's CSV, unused e-links included: the RTL sends them as zero.
     n = min(len(got), len(expected))
     got_rows = np.zeros((len(got), expected.shape[1]), dtype=np.int64)
-    got_rows[:, :n_links] = got
+    got_rows[:, :got.shape[1]] = got
     same = (got_rows[:n] == expected[:n]).all(axis=1)
     bad = np.flatnonzero(~same)
-    mismatches = [{"bx": int(i), "expected": [f"{v:08x}" for v in expected[i, :n_links]],
-                   "got": [f"{v:08x}" for v in got_rows[i, :n_links]],
-                   "unused_links_nonzero": bool(expected[i, n_links:].any())} for i in bad[:5]]
+    mismatches = [{"bx": int(i), "expected": [f"{v:08x}" for v in expected[i]],
+                   "got": [f"{v:08x}" for v in got_rows[i]]} for i in bad[:5]]
     if len(got) != len(expected):
         mismatches.append({"bx": n, "note": f"{len(got)} frames out for {len(expected)} BX in"})
     csv = out / "testOutput.csv"
-    csv.write_text(format_tx_csv(got))
+    csv.write_text(format_tx_csv(got_rows))
     return FrameCheck(n_bx=len(expected), n_elinks=n_links, equal=int(same.sum()),
                       readback_errors=int(np.count_nonzero(readback)), fields=n_fields, mismatches=mismatches,
-                      sim_seconds=t2 - t1, data_seconds=data_seconds, build_seconds=t1 - t0, csv=csv, log=sim_log)
+                      sim_seconds=t2 - t1, data_seconds=data_seconds, build_seconds=t1 - t0, csv=csv, log=sim_log,
+                      tmr=tmr, counters=counters)
 
 
 # -- the cocotb side ---------------------------------------------------------
@@ -192,11 +214,45 @@ if cocotb is not None:
     from cocotb.clock import Clock
     from cocotb.triggers import FallingEdge, RisingEdge
 
+    async def _configure_parallel(dut, manifest: dict, image: list, framing: dict) -> np.ndarray:
+        """The parallel port: image, commit and enable, framing registers, every register read back;
+        returns 0/1 per register read back (1: wrong)."""
+        from ..rtl_gen import control_writes
+        # Configuration port: write the whole image and put it in force (commit, enable), then read
+        # every field back (read data is registered: the value of the address set one cycle before).
+        for addr, code in list(enumerate(image)) + control_writes(manifest):
+            await FallingEdge(dut.clk)
+            dut.cfg_we.value = 1
+            dut.cfg_addr.value = addr
+            dut.cfg_wdata.value = int(code)
+        await FallingEdge(dut.clk)
+        dut.cfg_we.value = 0
+        # The framing registers out of reset (rst loads their reset values, 13 e-links and all
+        # ones): the chip configuration's e-link count and latent mask, after the weights.
+        dut.rst.value = 0
+        for addr, word in framing.items():
+            await FallingEdge(dut.clk)
+            dut.cfg_we.value = 1
+            dut.cfg_addr.value = addr
+            dut.cfg_wdata.value = word
+        await FallingEdge(dut.clk)
+        dut.cfg_we.value = 0
+        # Read back out of reset, in normal operation (a design may hold cfg_rdata in reset;
+        # the fields themselves keep their value through it).
+        want = dict(enumerate(int(v) for v in image)) | framing
+        readback = np.zeros(len(want), dtype=np.int64)
+        for k, (addr, word) in enumerate(want.items()):
+            dut.cfg_addr.value = addr
+            await FallingEdge(dut.clk)
+            got = dut.cfg_rdata.value
+            readback[k] = 0 if got.is_resolvable and got.to_unsigned() == word else 1
+        return readback
+
     @cocotb.test()
     async def chip_frames_match(dut):
         """Every BX's tx_data equals the chip's output words; every register field reads back."""
         from ..ir import load_ir
-        from ..rtl_gen import register_image
+        from ..rtl_gen import control_writes, has_cfg_reset, register_image
 
         design_dir = Path(os.environ[ENV_DESIGN])
         manifest = json.loads((design_dir / "manifest.json").read_text())
@@ -215,30 +271,36 @@ if cocotb is not None:
         dut.valid_in.value = 0
         dut.bx_reset.value = 0
         dut.charges.value = 0
-        dut.cfg_we.value = 0
-        dut.cfg_addr.value = 0
-        dut.cfg_wdata.value = 0
+        over_i2c = manifest["registers"].get("port") == "i2c"
+        if not over_i2c:
+            dut.cfg_we.value = 0
+            dut.cfg_addr.value = 0
+            dut.cfg_wdata.value = 0
+        cfg_rst = has_cfg_reset(manifest)
+        if cfg_rst:
+            getattr(dut, cfg_rst).value = 1
         for _ in range(3):
             await RisingEdge(dut.clk)
+        if cfg_rst:
+            getattr(dut, cfg_rst).value = 0
 
-        # Configuration port: write the whole image, then read every field back
-        # (read data is registered: the value of the address set one cycle before).
-        for addr, code in enumerate(image):
-            await FallingEdge(dut.clk)
-            dut.cfg_we.value = 1
-            dut.cfg_addr.value = addr
-            dut.cfg_wdata.value = int(code)
-        await FallingEdge(dut.clk)
-        dut.cfg_we.value = 0
-        # Read back out of reset, in normal operation (a design may hold cfg_rdata in reset;
-        # the fields themselves keep their value through it).
-        dut.rst.value = 0
-        readback = np.zeros(len(image), dtype=np.int64)
-        for addr in range(len(image)):
-            dut.cfg_addr.value = addr
-            await FallingEdge(dut.clk)
-            got = dut.cfg_rdata.value
-            readback[addr] = 0 if got.is_resolvable and got.to_unsigned() == image[addr] else 1
+        chip = json.loads(os.environ[ENV_FRAMING])
+        regs = {r["name"]: r for r in manifest["registers"]["framing"]}
+        count, mask = regs["elinks"], regs["latent_mask"]
+        wb = mask["word_bits"]
+        framing = {count["addr"]: int(chip["elinks"])}
+        framing.update({mask["addr"] + j: (int(chip["latent_mask"], 16) >> (wb * j)) & ((1 << wb) - 1)
+                        for j in range(mask["words"])})
+        if over_i2c:
+            # Over I2C, as the chip is configured: the weight image block by block, the framing registers
+            # (out of reset: rst loads their reset values), commit and enable; status and blocks read back.
+            from .tb.i2c import configure
+            dut.rst.value = 0
+            res = await configure(dut, manifest, image, framing=framing, read_back_blocks=tuple(
+                range(len(manifest["registers"]["i2c"]["blocks"]))))
+            readback = np.array([res["readback_errors"] + len(res["errors"])], dtype=np.int64)
+        else:
+            readback = await _configure_parallel(dut, manifest, image, framing)
 
         tx: list[list[int]] = []
 
@@ -277,13 +339,33 @@ if cocotb is not None:
             await FallingEdge(dut.clk)
 
         got = np.asarray(tx, dtype=np.int64).reshape(-1, n_links)
-        np.savez(os.environ[ENV_RESULT], tx=got, readback_errors=readback, fields=len(image),
-                 data_seconds=time.monotonic() - t_data)
-        assert not readback.any(), f"{int(readback.sum())} of {len(image)} configuration fields read back wrong"
+        data_seconds = time.monotonic() - t_data
+        # --tmr: the corrected-upset counters, read through the port (0 in a run without upsets).
+        extra = {}
+        if "tmr" in manifest:
+            c = manifest["tmr"]["counters"]
+            dw = ports["cfg_wdata"]["width"]
+            values = []
+            for b in c["blocks"]:
+                v = 0
+                for j in range(c["words"]):
+                    dut.cfg_addr.value = b["addr"] + j
+                    await FallingEdge(dut.clk)
+                    await FallingEdge(dut.clk)
+                    r = dut.cfg_rdata.value
+                    v |= (r.to_unsigned() if r.is_resolvable else (1 << dw) - 1) << (dw * j)
+                values.append(v)
+            extra = {"counters": np.array(values, dtype=np.int64),
+                     "counter_blocks": np.array([b["block"] for b in c["blocks"]])}
+        n_regs = len(image) + len(framing)
+        np.savez(os.environ[ENV_RESULT], tx=got, readback_errors=readback, fields=n_regs,
+                 data_seconds=data_seconds, **extra)
+        assert not readback.any(), f"{int(readback.sum())} of {n_regs} configuration registers read back wrong"
         assert len(got) == len(expected), f"{len(got)} frames for {len(expected)} BX"
         bad = np.flatnonzero((got != expected).any(axis=1))
         for i in bad[:5]:
             dut._log.error(f"BX {i}: expected {' '.join(f'{v:08x}' for v in expected[i])}, "
                            f"got {' '.join(f'{v:08x}' for v in got[i])}")
         assert not bad.size, f"{bad.size} of {len(expected)} BX differ from the chip's output words"
-        dut._log.info(f"{len(expected)} BX equal the chip's output words on {n_links} e-links")
+        dut._log.info(f"{len(expected)} BX equal the chip's output words on {n_links} e-links "
+                      f"({chip['elinks']} enabled)")

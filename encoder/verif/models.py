@@ -33,6 +33,8 @@ def check_design_ir(design: Design, ir: EncoderIR, where: str = "IR") -> None:
         word = ir.n_latent * ir.latent_format.bits
         if fr.mask >> word:
             problems.append(f"the framing's latent mask 0x{fr.mask:x} is wider than the {word}-bit latent word")
+        elif fr.mask_bits != word:
+            problems.append(f"the latent mask register has {fr.mask_bits} bits, the latent word {word}")
         if 32 * fr.elinks <= 5 + sc.width:
             problems.append(f"{fr.elinks} e-links cannot carry the BX counter and a {sc.width}-bit sum code")
     if problems:

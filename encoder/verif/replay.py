@@ -3,7 +3,9 @@
 Every vector must fit the design it is replayed on: as many counts as the
 design has input cells, each an integer code the input port can carry
 (a negative or too wide count would be wrapped silently by the port), a
-gap and an id that are non-negative integers, a model that exists.
+gap that is a non-negative integer, an id that is one too or -1 (a reset
+filler or replay preamble: the testbench drives it again but counts no
+check of it), a model that exists.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def check_failures(d, path, design: Design) -> dict:
         for k in ("id", "model", "counts", "gap"):
             if k not in v:
                 raise UserError(f"{where}: missing field {k!r}")
-        _int(v["id"], f"{where}.id", 0)
+        _int(v["id"], f"{where}.id", -1)
         _int(v["model"], f"{where}.model", 0, len(models) - 1)
         _int(v["gap"], f"{where}.gap", 0, MAX_GAP)
         if "bx_reset" in v:

@@ -27,6 +27,12 @@ def merge(results: list[dict]) -> dict:
     if any("overrun_errors" in r for r in results):          # --reuse designs: valid_in too soon
         merged["overrun_errors"] = sum(r.get("overrun_errors", 0) for r in results)
         merged["overrun_flags_seen"] = sum(len(r.get("overrun_seen", [])) for r in results)
+    if any("live_reloads" in r for r in results):            # designs with control registers
+        merged.update({
+            "live_reloads": sum(r.get("live_reloads", 0) for r in results),
+            "config_errors": sum(len(r.get("config_errors", [])) for r in results),
+            "blocked_before_load": sum(r.get("blocked_before_load", 0) for r in results),
+        })
     if any("frames_checked" in r for r in results):          # designs with the e-link framing block
         tx_lat = Counter()
         for r in results:
@@ -37,6 +43,7 @@ def merge(results: list[dict]) -> dict:
             "stale_frames": sum(r.get("n_unexpected_frames", 0) for r in results),
             "frames_flushed_by_reset": sum(r.get("frames_flushed_by_reset", 0) for r in results),
             "bx_resets": sum(r.get("bx_resets", 0) for r in results),
+            "framing_writes": sum(r.get("framing_writes", 0) for r in results),
             "tx_latency_seen": {str(k): v for k, v in sorted(tx_lat.items())},
         })
     return merged
@@ -134,7 +141,9 @@ def format_frame_mismatch(m: dict) -> str:
     return (f"frame of vector {m['id']} ({m['label']}, model {m['model_name']}, bx_reset {m['bx_reset']}) "
             f"{m['what']} at {cyc}:\n"
             f"    expected tx_data {' '.join(exp['tx_data'])} (BX field {exp['bx_field']}, sum_code "
-            f"{exp['sum_code']}, latents {exp['latents']})\n"
+            f"{exp['sum_code']}, latents {exp['latents']}"
+            + (f"; e-link count {exp['elinks']}, latent mask {exp['latent_mask']}" if "elinks" in exp else "")
+            + ")\n"
             f"    got      tx_data {got_s}")
 
 

@@ -33,8 +33,19 @@ from .models import check_design_ir, reweighted, same_architecture
 from .stimulus import Vectors, regression_set
 
 TEST_MODULE = "encoder.verif.tb.tests"
-DEFAULT_BUILD_ROOT = Path("sim") / "build"
+
+
+def default_build_root() -> Path:
+    """Never the caller's working folder: the repository's sim/build when the package runs from a
+    checkout (as `make` and the tests do), else the user's cache folder."""
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file() and (repo / "encoder" / "verif").is_dir():
+        return repo / "sim" / "build"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "encoder" / "sim" / "build"
+
 MAX_JOBS = 64
+MAX_UPSETS = 1_000_000
 MAX_VECTORS = 10_000_000        # the stimulus is held in memory: 48 int64 counts per vector
 
 
@@ -56,6 +67,11 @@ class SimOptions:
     show: int = 5                     # mismatches printed
     model_opt: str = "auto"           # Verilator C++ optimisation: auto, fast-build or fast-sim
     netlist: str | None = None        # SYNTHDIR of `encoder synth --liberty`: simulate its netlist (gates)
+    scheduler: str | None = None      # a Dask scheduler: the shards run on its workers (encoder.verif.dask_shards)
+    bulk: bool = False                # stream a cycle image through a harness, compare in NumPy (encoder.verif.bulk)
+    seu: int = 0                      # upsets to inject (bulk harness; encoder.verif.seu)
+    seu_target: str | None = None     # register kinds upsets may hit (default all)
+    seu_multiplicity: int = 1         # bits flipped per upset event (2: double upsets)
 
 
 # Up to this many vectors a Verilator model compiled without optimisation
@@ -70,7 +86,7 @@ def model_opt(opts: SimOptions, n_vectors: int) -> str:
 
 
 def build_root(opts: SimOptions) -> Path:
-    return Path(opts.build_root or os.environ.get("ENCODER_SIM_BUILD") or DEFAULT_BUILD_ROOT)
+    return Path(opts.build_root or os.environ.get("ENCODER_SIM_BUILD") or default_build_root())
 
 
 def _models(design: Design, opts: SimOptions, stage: Path) -> list[dict]:
@@ -130,17 +146,32 @@ def _run_shard(sim: toolchain.Simulator, design: Design, bdir: Path, shard_dir: 
             "mismatches": json.loads((shard_dir / "mismatches.json").read_text())}
 
 
-def _poll_progress(shard_dirs: list[Path], total: int, done: threading.Event, enabled: bool) -> None:
-    from tqdm import tqdm
-    bar = tqdm(total=total, unit="vec", desc="sim", disable=None if enabled else True)
-    while not done.wait(0.5):
-        n = 0
+def _poll_progress(shard_dirs: list[Path], total: int, done: threading.Event, enabled: bool,
+                   first_phase: str = "reset", bar=None) -> None:
+    """The vectors bar. Its label names the phase: ``first_phase`` (reset, and the weight load of a
+    programmable design) until every shard has started its vectors (the testbench writes its first
+    progress file then), then "vectors". It is read once more after the shards finish, so a pass
+    ends at 100 %."""
+    if bar is None:
+        from tqdm import tqdm
+        bar = tqdm(total=total, unit="vec", desc=f"sim: {first_phase}", disable=None if enabled else True)
+    phase = first_phase
+    while True:
+        stop = done.wait(0.5)
+        n, started = 0, 0
         for d in shard_dirs:
             try:
                 n += int((d / "progress").read_text() or 0)
+                started += 1
             except (OSError, ValueError):
                 pass
-        bar.update(n - bar.n)
+        want = "vectors" if started == len(shard_dirs) else first_phase
+        if want != phase:
+            phase = want
+            bar.set_description(f"sim: {phase}")
+        bar.update(min(n, total) - bar.n)
+        if stop:
+            break
     bar.close()
 
 
@@ -162,6 +193,19 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
         raise UserError(f"--vectors: {opts.vectors:,} is more than {MAX_VECTORS:,} (split the run with --seed)")
     if opts.jobs > MAX_JOBS:
         raise UserError(f"--jobs: {opts.jobs} is more than {MAX_JOBS} simulator processes")
+    if opts.seu < 0 or opts.seu > MAX_UPSETS:
+        raise UserError(f"--seu: {opts.seu} outside 0..{MAX_UPSETS}")
+    if not 1 <= opts.seu_multiplicity <= 3:
+        raise UserError(f"--seu-multiplicity: {opts.seu_multiplicity} outside 1..3")
+    if opts.seu and not opts.bulk:
+        opts.bulk = True                 # upsets are injected by the bulk harness
+    if opts.bulk and opts.replay:
+        raise UserError("--bulk: a replay runs in the per-vector testbench; drop --bulk")
+    if opts.bulk and opts.netlist:
+        raise UserError("--bulk: gate-level netlists run in the per-vector testbench; drop --bulk")
+    if opts.bulk and design.initiation_interval > 1:
+        raise UserError(f"--bulk/--seu: not yet combined with a --reuse {design.initiation_interval} design; "
+                        "use the per-vector testbench (drop --bulk and --seu)")
     if opts.netlist:
         from .gates import gate_level
         design = gate_level(design, opts.netlist, build_root(opts))
@@ -174,7 +218,12 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
     # claimed meanwhile, so a second run for the same --out is refused at once.
     lines: list[str] = []
     with atomic_dir(out, overwrite=opts.force, marker="summary.json") as stage:
-        code, summary = _run_staged(design, sim, opts, out, stage, log, lines.append)
+        if opts.bulk:
+            from . import bulk_run
+            code, summary = bulk_run.run_staged(design, sim, opts, out, stage, log, lines.append,
+                                                _models, model_opt, build_root)
+        else:
+            code, summary = _run_staged(design, sim, opts, out, stage, log, lines.append)
     for line in lines:          # only once the run is in place
         log(line)
     return code, summary
@@ -194,12 +243,21 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
             check_design_ir(design, load_ir(m["path"]), m["path"])
         # A vector whose latents and frame both failed is listed twice: drive it once, before its
         # frame with the BX-counter field the frame should have carried.
-        vs, bx_field = {}, {}
+        vs, bx_field, framing_cfg = {}, {}, {}
         for v in failed["vectors"]:
             key = (v["id"], v["model"], tuple(v["counts"]))
             vs.setdefault(key, v)
             if v.get("stream") == "frame" and isinstance(v.get("expected"), dict):
                 bx_field[key] = int(v["expected"].get("bx_field", -1))
+                exp = v["expected"]
+                # The framing registers the frame went out with (failures files from before they
+                # were registers have none: the reset values then).
+                if isinstance(exp.get("elinks"), int) and isinstance(exp.get("latent_mask"), str):
+                    try:
+                        framing_cfg[key] = (exp["elinks"], int(exp["latent_mask"], 16))
+                    except ValueError:
+                        raise UserError(f"{opts.replay}: vector {v['id']}: latent_mask "
+                                        f"{exp['latent_mask']!r} is not hex") from None
         if not vs:
             raise UserError(f"{opts.replay}: holds no failing vectors")
         keys = list(vs)
@@ -209,13 +267,16 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         plans = [planner.replay_plan(vec, np.array([v["id"] for v in vs]), np.array([v["gap"] for v in vs]),
                                      np.array([v["model"] for v in vs]),
                                      np.array([int(v.get("bx_reset", 0)) for v in vs]) if framing else None,
-                                     np.array([bx_field.get(k, -1) for k in keys]) if framing else None)]
+                                     np.array([bx_field.get(k, -1) for k in keys]) if framing else None,
+                                     [framing_cfg.get(k) for k in keys] if framing else None,
+                                     (design.framing.count_reset, design.framing.mask) if framing else None)]
         stim = {"replay": str(opts.replay), "vectors": len(vs)}
     else:
         models = _models(design, opts, stage)
         vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data)
         plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
-                              framing=design.framing is not None)
+                              framing=design.framing,
+                              live_reload=design.registers is not None and design.registers.live_reload)
     shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
     for p, d in zip(plans, shard_dirs):
         planner.write(p, d, design, models, stage, sim.name, replay=bool(opts.replay))
@@ -227,13 +288,19 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
 
     t0 = time.monotonic()
     done = threading.Event()
-    poll = threading.Thread(target=_poll_progress, args=(shard_dirs, len(vec), done, opts.progress), daemon=True)
+    first = "reset + weight load" if design.programmable else "reset"
+    poll = threading.Thread(target=_poll_progress, args=(shard_dirs, len(vec), done, opts.progress, first),
+                            daemon=True)
     poll.start()
     pool = ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans)))
     try:
-        futures = [pool.submit(_run_shard, sim, design, bdir, d, opts.waves, p.seed)
-                   for p, d in zip(plans, shard_dirs)]
-        outcomes = [f.result() for f in futures]
+        calls = [(sim, design, bdir, d, opts.waves, p.seed) for p, d in zip(plans, shard_dirs)]
+        if opts.scheduler:
+            from .dask_shards import run_shards
+            outcomes = run_shards(opts.scheduler, _run_shard, calls)
+        else:
+            futures = [pool.submit(_run_shard, *c) for c in calls]
+            outcomes = [f.result() for f in futures]
     except BaseException:
         interrupts.stop_all()            # the shard threads wait on their simulators: stop those first
         raise
@@ -261,7 +328,7 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         "simulator": sim.name, "simulator_version": sim.version,
         "level": "gates" if design.gate_level else "rtl",
         **({"gate_level": design.gate_level} if design.gate_level else {}),
-        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans),
+        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans), "scheduler": opts.scheduler,
         "models": models, "stimulus": stim, **merged,
         "latency_expected": design.latency,
         **({"tx_latency_expected": design.framing.latency, "elinks": design.framing.elinks}
@@ -307,7 +374,8 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         tx_lat = ", ".join(f"{k} cycles x{v}" for k, v in merged.get("tx_latency_seen", {}).items()) or "none"
         after(f"encoder sim: frames on {design.framing.elinks} e-links: {merged.get('frames_checked', 0)} checked, "
             f"{merged.get('frame_mismatches', 0)} mismatches, {merged.get('stale_frames', 0)} stale, "
-            f"{merged.get('bx_resets', 0)} BX-counter resets driven; latency seen {tx_lat} "
+            f"{merged.get('bx_resets', 0)} BX-counter resets driven, {merged.get('framing_writes', 0)} writes of "
+            f"the e-link count and latent mask; latency seen {tx_lat} "
             f"(manifest {design.framing.latency})")
     if mismatches:
         after(f"encoder sim: failing vectors saved to {out / 'failures.json'}; rerun them with "

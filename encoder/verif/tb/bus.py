@@ -75,12 +75,16 @@ class Bus:
         self.out_latents = field("out_latents")
         self.out_sum_code = handle("out_sum_code")
         self.programmable = design["weights"] == "programmable"
-        if self.programmable:
+        # A configuration port: programmable weights, or the framing registers (either weight mode).
+        self.has_cfg = "cfg_we" in ports
+        if self.has_cfg:
             self.cfg_we = handle("cfg_we")
             self.cfg_addr = handle("cfg_addr")
             self.cfg_wdata = handle("cfg_wdata")
             self.cfg_rdata = handle("cfg_rdata")
             self.cfg_data_width = ports["cfg_wdata"]["width"]
+            # The configuration reset (generated designs); hand-written designs may have none.
+            self.cfg_rst = handle("cfg_reset") if "cfg_reset" in ports else None
         self.data_outputs = [self.out_valid, self.out_latents.handle, self.out_sum_code]
         # Designs with an initiation interval above 1 flag a valid_in that came too soon.
         self.overrun = handle("out_overrun") if "out_overrun" in ports else None

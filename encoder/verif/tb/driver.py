@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge, Lock, RisingEdge
 
 from .bus import Bus
 
@@ -42,6 +42,19 @@ class InputDriver:
             b.in_counts.handle.value = b.junk(self.rng)
             if b.framing:
                 b.bx_reset.value = self.rng.getrandbits(1)
+        self.idle_since += cycles
+
+    async def hold(self, cycles: int) -> None:
+        """Idle cycles with the data bus left as it is: a long wait (a live weight reload) without the
+        cost of the datapath computing junk every cycle in simulation."""
+        if cycles <= 0:
+            return
+        await self.rise
+        self.bus.in_valid.value = 0
+        if self.bus.framing:
+            self.bus.bx_reset.value = 0
+        for _ in range(cycles - 1):
+            await self.rise
         self.idle_since += cycles
 
     async def send(self, vector_id: int, word: int, gap: int = 0, bx_reset: int = 0, early: bool = False,
@@ -80,7 +93,7 @@ class ResetDriver:
             b.in_counts.handle.value = b.junk(self.rng)
             if b.framing:
                 b.bx_reset.value = self.rng.getrandbits(1)
-            if b.programmable:
+            if b.has_cfg:
                 b.cfg_we.value = 0
             await self.rise
         b.rst.value = 1 - b.rst_on
@@ -93,18 +106,25 @@ class ConfigDriver:
     def __init__(self, bus: Bus, read_latency: int):
         self.bus = bus
         self.read_latency = read_latency
+        self.lock = Lock()
         self.rise = RisingEdge(bus.clk)
         self.fall = FallingEdge(bus.clk)
 
     async def write(self, words: dict[int, int]) -> None:
-        b = self.bus
-        for addr, word in words.items():
+        """The words, one a cycle. Writers running side by side (a live weight reload, framing
+        register writes) take turns: each call holds the port to its end."""
+        await self.lock.acquire()
+        try:
+            b = self.bus
+            for addr, word in words.items():
+                await self.rise
+                b.cfg_we.value = 1
+                b.cfg_addr.value = addr
+                b.cfg_wdata.value = word
             await self.rise
-            b.cfg_we.value = 1
-            b.cfg_addr.value = addr
-            b.cfg_wdata.value = word
-        await self.rise
-        b.cfg_we.value = 0
+            b.cfg_we.value = 0
+        finally:
+            self.lock.release()
 
     async def read(self, addresses: list[int]) -> dict[int, object]:
         """Address -> read-back value (a LogicArray: may hold X/Z)."""
@@ -112,12 +132,16 @@ class ConfigDriver:
         lat = self.read_latency
         out = {}
         issued = list(addresses) + [addresses[-1]] * lat if addresses else []
-        for i, addr in enumerate(issued):
-            await self.rise
-            b.cfg_we.value = 0
-            b.cfg_addr.value = addr
-            await self.fall
-            j = i - lat
-            if 0 <= j < len(addresses):
-                out[addresses[j]] = b.cfg_rdata.value
+        await self.lock.acquire()
+        try:
+            for i, addr in enumerate(issued):
+                await self.rise
+                b.cfg_we.value = 0
+                b.cfg_addr.value = addr
+                await self.fall
+                j = i - lat
+                if 0 <= j < len(addresses):
+                    out[addresses[j]] = b.cfg_rdata.value
+        finally:
+            self.lock.release()
         return out

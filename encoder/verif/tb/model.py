@@ -12,10 +12,20 @@ chip's output words, with the BX-counter field of the chip's semantics
 (``framing.bx_counter_field``): (BX - last counter reset) mod 16, 31 on a
 BX that carries bx_reset. BXs count the inputs taken since the design's own
 reset, which restarts the counter like a bx_reset but sends no 31.
+
+The frame also depends on the framing registers (e-link count, latent mask)
+as they stand when the BX reaches the framing block: the configuration
+monitor reports every change with its cycle, and a BX sampled at cycle c is
+framed with the last value written before cycle c + latency (the cycle its
+latents are on the outputs; a write in that same cycle lands on the clock
+edge that registers the frame, too late for it). An expected frame's words
+are therefore worked out only when it is due, once every write that can
+touch it has been seen.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
 
@@ -41,12 +51,15 @@ class ExpectedTxn:
 
 @dataclass(frozen=True)
 class FrameSpec:
-    """What the expected frames need from the design: e-links, latent mask, field widths."""
+    """What the expected frames need from the design: e-links on the port, the framing registers'
+    reset values, field widths, and the latency at which a BX reaches the framing block."""
 
     elinks: int
-    mask: int
+    mask: int                   # latent mask register's reset value
     latent_bits: int
     sum_code_bits: int
+    count: int = 0              # e-link count register's reset value (0: the port's e-links)
+    latency: int = 0            # cycles from valid_in to the encoder outputs (valid_out)
 
 
 @dataclass
@@ -59,13 +72,21 @@ class ExpectedFrame:
     bx_field: int
     latents: list[int]
     sum_code: int
-    frame: int                  # e-link 0 (TX_DATA_0) in the top 32 bits
+    frame: int | None = None    # e-link 0 (TX_DATA_0) in the top 32 bits; None until resolved
+    count: int = -1             # the framing registers in force for this BX (set when resolved)
+    mask: int = -1
 
 
 class ReferenceModel:
     def __init__(self, models: list[EncoderIR], frames: FrameSpec | None = None):
         self.models = models
         self.active = 0
+        # Designs with shadow banks: the set written into the shadow (the testbench says), and the
+        # switches a COMMIT schedules: (first input cycle that meets the new set, its model).
+        self.shadow: int | None = None
+        self.commit_delay = 2
+        self.switches: deque[tuple[int, int]] = deque()
+        self.commits_seen: list[int] = []
         self.frame_spec = frames
         self._pending: list[tuple[int, InputTxn, int, int]] = []
         self._seq = 0
@@ -73,9 +94,32 @@ class ReferenceModel:
         self._bx_restart = 0        # BX index of the last BX-counter restart
         self.expected: deque[ExpectedTxn] = deque()
         self.frames: deque[ExpectedFrame] = deque()
+        # Framing registers over time: (cycle of the change, count, mask), in cycle order.
+        if frames is not None:
+            self._cfg_cycles = [-(1 << 62)]
+            self._cfg_values = [(frames.count or frames.elinks, frames.mask)]
+
+    def on_config(self, cycle: int, count: int, mask: int) -> None:
+        """Configuration monitor subscriber: the framing registers hold (count, mask) after ``cycle``."""
+        self._cfg_cycles.append(cycle)
+        self._cfg_values.append((count, mask))
+
+    def config_for(self, cycle: int) -> tuple[int, int]:
+        """(count, mask) that frames the BX sampled at ``cycle``: the last change before cycle + latency."""
+        k = bisect_left(self._cfg_cycles, cycle + self.frame_spec.latency) - 1
+        return self._cfg_values[k]
+
+    def commit(self, cycle: int) -> None:
+        """Configuration monitor subscriber: a COMMIT write sampled at ``cycle``. Inputs sampled
+        ``commit_delay`` cycles later or after meet the shadow's weight set."""
+        self.commits_seen.append(cycle)
+        if self.shadow is not None:
+            self.switches.append((cycle + self.commit_delay, self.shadow))
 
     def write(self, txn: InputTxn) -> None:
         """Input monitor subscriber."""
+        while self.switches and txn.cycle >= self.switches[0][0]:
+            self.active = self.switches.popleft()[1]
         bx_field = 0
         if self.frame_spec is not None:
             if txn.bx_reset:
@@ -110,14 +154,24 @@ class ReferenceModel:
             self._frames(out, [bx for _, _, _, bx in pending], [txn.bx_reset for _, txn, _, _ in pending])
 
     def _frames(self, exp: list[ExpectedTxn], bx_fields: list[int], bx_resets: list[int]) -> None:
-        f = self.frame_spec
-        # The frame carries each latent's bits as the port does: two's complement when signed.
-        lat = np.array([e.latents for e in exp], dtype=np.int64) & ((1 << f.latent_bits) - 1)
-        words = framing.frame_words(lat, [e.sum_code for e in exp], bx_fields, f.elinks, f.mask,
-                                    f.latent_bits, f.sum_code_bits)
-        for e, bx, reset, row in zip(exp, bx_fields, bx_resets, words.tolist()):
-            value = 0
-            for w in row:
-                value = (value << framing.ELINK_BITS) | w
+        for e, bx, reset in zip(exp, bx_fields, bx_resets):
             self.frames.append(ExpectedFrame(e.seq, e.cycle, e.counts, e.model, int(reset), bx, e.latents,
-                                             e.sum_code, value))
+                                             e.sum_code))
+
+    def resolve(self, frames: list[ExpectedFrame]) -> None:
+        """Work out the words of frames whose framing registers are settled, batched by configuration."""
+        f = self.frame_spec
+        groups: dict[tuple[int, int], list[ExpectedFrame]] = {}
+        for e in frames:
+            if e.frame is None:
+                groups.setdefault(self.config_for(e.cycle), []).append(e)
+        for (count, mask), group in groups.items():
+            # The frame carries each latent's bits as the port does: two's complement when signed.
+            lat = np.array([e.latents for e in group], dtype=np.int64) & ((1 << f.latent_bits) - 1)
+            words = framing.port_words(lat, [e.sum_code for e in group], [e.bx_field for e in group], count,
+                                       f.elinks, mask, f.latent_bits, f.sum_code_bits)
+            for e, row in zip(group, words.tolist()):
+                value = 0
+                for w in row:
+                    value = (value << framing.ELINK_BITS) | w
+                e.frame, e.count, e.mask = value, count, mask

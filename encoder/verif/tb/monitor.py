@@ -79,6 +79,9 @@ class InputMonitor:
         self.in_reset = False
         self.last_taken: int | None = None
         self.ignored: list[int] = []
+        # Inputs the design must refuse (weights not committed yet): counted, not passed on.
+        self.blocked = False
+        self.blocked_count = 0
 
     def sample(self, cycle: int) -> None:
         b = self.bus
@@ -91,6 +94,9 @@ class InputMonitor:
             self.last_taken = None
             return
         self.in_reset = False
+        if bits(b.in_valid) == "1" and self.blocked:
+            self.blocked_count += 1
+            return
         if bits(b.in_valid) == "1":
             if self.last_taken is not None and cycle - self.last_taken < self.ii:
                 self.ignored.append(cycle)
@@ -114,6 +120,26 @@ class OverrunMonitor:
     def sample(self, cycle: int) -> None:
         if bits(self.bus.overrun) == "1":
             self.cycles.append(cycle)
+
+
+class CommitMonitor:
+    """COMMIT writes on the configuration port go to the subscribers (the reference model), stamped
+    with the cycle like the inputs, so that the switch of weight sets is placed by what the design
+    was given, not by when the testbench meant to give it."""
+
+    def __init__(self, bus: Bus, commit_addr: int):
+        self.bus = bus
+        self.addr = commit_addr
+        self.subscribers = []
+
+    def sample(self, cycle: int) -> None:
+        b = self.bus
+        if bits(b.cfg_we) != "1" or (b.cfg_rst is not None and bits(b.cfg_rst) != "0"):
+            return
+        addr, data = bits(b.cfg_addr), bits(b.cfg_wdata)
+        if known(addr) and known(data) and int(addr, 2) == self.addr and int(data, 2) & 1:
+            for fn in self.subscribers:
+                fn(cycle)
 
 
 class OutputMonitor:
@@ -149,6 +175,57 @@ class OutputMonitor:
         self.count += 1
         for fn in self.subscribers:
             fn(txn)
+
+
+class ConfigMonitor:
+    """Writes to the framing registers, as the pins show them, go to the subscribers (the reference model).
+
+    Each subscriber gets (cycle, e-link count, latent mask) whenever the
+    registers change: on a write outside reset, and on every reset cycle
+    (rst loads the reset values; a write in a reset cycle is lost).
+    """
+
+    def __init__(self, bus: Bus, framing: dict):
+        self.bus = bus
+        self.on = str(bus.rst_on)
+        self.fr = framing
+        self.count_addr = int(framing["count_addr"])
+        self.mask_addr = int(framing["mask_addr"])
+        self.words = int(framing["mask_words"])
+        self.word_bits = int(framing["word_bits"])
+        self.count_mask = (1 << int(framing["count_bits"])) - 1
+        self.mask_all = (1 << int(framing["mask_bits"])) - 1
+        self.reset_value = (int(framing["count_reset"]), int(framing["latent_mask"], 16))
+        self.count, self.mask = self.reset_value
+        self.subscribers = []
+
+    def _publish(self, cycle: int) -> None:
+        for fn in self.subscribers:
+            fn(cycle, self.count, self.mask)
+
+    def sample(self, cycle: int) -> None:
+        b = self.bus
+        rst = bits(b.rst)
+        if rst == self.on or not known(rst):
+            if (self.count, self.mask) != self.reset_value:
+                self.count, self.mask = self.reset_value
+                self._publish(cycle)
+            return
+        if bits(b.cfg_we) != "1":
+            return
+        addr, data = bits(b.cfg_addr), bits(b.cfg_wdata)
+        if not (known(addr) and known(data)):
+            return                 # the testbench never drives X; an X write would show as a mismatch
+        a, d = int(addr, 2), int(data, 2)
+        if a == self.count_addr:
+            self.count = d & self.count_mask
+        elif self.mask_addr <= a < self.mask_addr + self.words:
+            lo = self.word_bits * (a - self.mask_addr)
+            word = ((1 << self.word_bits) - 1) << lo
+            self.mask = (self.mask & ~word | (d << lo) & word) & self.mask_all
+        else:
+            return
+        self._publish(cycle)
 
 
 class FrameMonitor:

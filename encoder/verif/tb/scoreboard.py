@@ -119,12 +119,24 @@ class FrameScoreboard(Scoreboard):
     def _queue(self) -> deque:
         return self.model.frames
 
+    def check(self, now: int, final: bool = False) -> None:
+        # Frames due by now have had every framing-register write that can touch them observed.
+        self.model.compute()
+        due = []
+        for e in self.model.frames:
+            if not final and e.cycle + self.latency >= now:
+                break
+            due.append(e)
+        self.model.resolve(due)
+        super().check(now, final)
+
     def _same(self, e: ExpectedFrame, o: FrameTxn) -> bool:
         return o.frame == e.frame
 
     def expected_dict(self, e: ExpectedFrame) -> dict:
         return {"tx_data": frame_words_hex(e.frame, self.elinks), "bx_field": e.bx_field,
-                "latents": e.latents, "sum_code": e.sum_code}
+                "latents": e.latents, "sum_code": e.sum_code,
+                "elinks": e.count, "latent_mask": f"0x{e.mask:x}"}
 
     def _record(self, e: ExpectedFrame, o: FrameTxn) -> dict:
         return {"stream": "frame", "seq": e.seq, "model": e.model, "cycle_in": e.cycle, "cycle_out": o.cycle,

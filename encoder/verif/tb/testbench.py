@@ -4,36 +4,49 @@ The plan (written by ``encoder.verif.plan``) lists the vectors of one
 shard with the idle cycles before each, and events between vectors: a reset
 asserted while vectors are in flight, or a load of another weight set
 (programmable designs). On designs with the e-link framing block the
-plan also gives each vector's bx_reset flag, and a frame monitor and
-scoreboard check every frame on tx_data. The testbench writes result.json
-and mismatches.json into the shard directory.
+plan also gives each vector's bx_reset flag and writes of the framing
+registers (e-link count, latent mask), which go through the configuration
+port while the vectors stream on and are read back; a configuration
+monitor reports every write the pins show to the reference model, and a
+frame monitor and scoreboard check every frame on tx_data against the
+registers in force when its BX reached the framing block. The testbench
+writes result.json and mismatches.json into the shard directory.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from pathlib import Path
 
+import cocotb
 import numpy as np
+import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import convert, get_sim_time
 from cocotb.triggers import RisingEdge
 
 from ...ir import load_ir
 from .. import regmap
-from ..design import RegField, RegisterMap
+from ..design import Framing, RegField, RegisterMap
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
 from .model import FrameSpec, ReferenceModel
-from .monitor import FrameMonitor, InputMonitor, OutputMonitor, OverrunMonitor, Sampler
+from .monitor import (CommitMonitor, ConfigMonitor, FrameMonitor, InputMonitor, OutputMonitor, OverrunMonitor,
+                      Sampler)
 from .scoreboard import FrameScoreboard, Scoreboard, frame_words_hex
 
 CLOCK_NS = 10
 RESET_CYCLES = 3
 CHECK_EVERY = 512          # vectors between in-stream scoreboard checks
 PROGRESS_SECONDS = 0.5
+BLOCKED_VECTORS = 8        # vectors driven before the weights are committed: the design must drop them
+UNMAPPED_WRITES = 3        # writes to unmapped addresses at power-up: counted by the design
+COMMIT_TAIL = 16           # vectors kept for after the shadow is written, so the commit falls among them
+SHADOW_BURST = 64         # register writes a live reload makes before it lets other writes use the port
+MAX_PACE = 64              # most idle cycles added after a vector while a live reload writes the shadow
 
 
 def load_plan(shard_dir: Path) -> tuple[dict, dict]:
@@ -46,7 +59,8 @@ def load_plan(shard_dir: Path) -> tuple[dict, dict]:
 def _register_map(d: dict) -> RegisterMap:
     return RegisterMap(data_width=d["data_width"], read_latency=d["read_latency"],
                        fields=[RegField(**f) for f in d["fields"]],
-                       keep_through_reset=d["keep_through_reset"])
+                       keep_through_reset=d["keep_through_reset"], control=d.get("control"),
+                       bank=d.get("bank", "direct"), commit_delay=int(d.get("commit_delay", 2)))
 
 
 class EncoderTestbench:
@@ -80,7 +94,8 @@ class EncoderTestbench:
         self.ref = ReferenceModel(self.models, None if fr is None else FrameSpec(
             elinks=int(fr["elinks"]), mask=int(fr["latent_mask"], 16),
             latent_bits=int(ports["out_latents"].get("field_width") or ports["out_latents"]["width"]),
-            sum_code_bits=int(ports["out_sum_code"]["width"])))
+            sum_code_bits=int(ports["out_sum_code"]["width"]), count=int(fr["count_reset"]),
+            latency=self.latency))
         self.board = Scoreboard(self.ref, self.latency, design["reset_sync"])
         self.in_mon.subscribers.append(self.ref.write)
         self.in_mon.reset_subscribers += [self.ref.on_reset, self.board.on_reset]
@@ -93,11 +108,31 @@ class EncoderTestbench:
             self.frame_board = FrameScoreboard(self.ref, self.tx_latency, int(fr["elinks"]), design["reset_sync"])
             self.frame_mon.subscribers.append(self.frame_board.observe)
             self.in_mon.reset_subscribers.append(self.frame_board.on_reset)
+            # The config monitor samples after the input monitor, in the same cycle.
+            self.cfg_mon = ConfigMonitor(self.bus, fr)
+            self.sampler.monitors.append(self.cfg_mon)
+            self.cfg_mon.subscribers.append(self.ref.on_config)
+        self.framing = None if fr is None else Framing(
+            **{k: v for k, v in fr.items() if k != "latent_mask"}, mask=int(fr["latent_mask"], 16))
+        self.framing_task = None
+        self.framing_writes = 0
         self.boards = [self.board] + ([self.frame_board] if self.frame_board else [])
         self.drain_cycles = max(self.latency, self.tx_latency or 0)
         self.regs = _register_map(design["registers"]) if self.bus.programmable else None
-        self.cfg = ConfigDriver(self.bus, self.regs.read_latency) if self.regs else None
+        self.cfg = ConfigDriver(self.bus, self.regs.read_latency if self.regs else 1) if self.bus.has_cfg else None
         self.readback: list[dict] = []
+        self.config_errors: list[dict] = []
+        self.ctrl = self.regs.control if self.regs is not None else None
+        self.live = self.regs is not None and self.regs.live_reload
+        if self.live:
+            # The weight set in force for each crossing follows the COMMIT writes the design was given.
+            self.ref.commit_delay = self.regs.commit_delay
+            self.commit_mon = CommitMonitor(self.bus, self.ctrl["COMMIT"])
+            self.commit_mon.subscribers.append(self.ref.commit)
+            self.sampler.monitors.append(self.commit_mon)
+        self.commits_written = 0
+        self.unmapped_written = 0
+        self.live_reloads = 0
         self.loaded = None
         self.events_done: list[dict] = []
         self.event_seconds = 0.0
@@ -114,29 +149,74 @@ class EncoderTestbench:
         b.in_counts.handle.value = 0
         if b.framing:
             b.bx_reset.value = 0
-        if b.programmable:
+        if b.has_cfg:
             b.cfg_we.value = 0
             b.cfg_addr.value = 0
             b.cfg_wdata.value = 0
+            if b.cfg_rst is not None:
+                b.cfg_rst.value = 1
         Clock(b.clk, CLOCK_NS, unit="ns").start(start_high=False)
         self.sampler.start()
         for _ in range(RESET_CYCLES):
             await self.rise
         b.rst.value = 1 - b.rst_on
+        if b.programmable and b.cfg_rst is not None:
+            b.cfg_rst.value = 0
         await self.rise
         self.out_mon.check_x = self.check_x
 
     # ---- configuration -------------------------------------------------
     async def load(self, m: int) -> None:
+        """Write weight set m and make it the one in force (the datapath is idle or drained)."""
         words = regmap.image(self.regs, self.models[m])
         await self.cfg.write(words)
+        if self.ctrl is None:
+            self.loaded = m
+            self.ref.active = m
+            await self.read_back(m, f"load {self.model_names[m]}")
+            return
+        c = self.ctrl
+        self.ref.shadow = m
+        if self.live:
+            await self.cfg.write({c["RD_ACTIVE"]: 0})
+            await self.read_back(m, f"shadow of {self.model_names[m]}")
+        await self.commit()
+        if not self.live:
+            self.ref.active = m
         self.loaded = m
-        self.ref.active = m
-        await self.read_back(f"load {self.model_names[m]}")
+        await self.cfg.write({c["RD_ACTIVE"]: 1, c["ENABLE"]: 1})
+        await self.read_back(m, f"load {self.model_names[m]}")
+        await self.check_status(f"load {self.model_names[m]}")
 
-    async def read_back(self, when: str) -> int:
-        """Read every register and compare with the loaded weight set; returns the errors found."""
-        want = regmap.image(self.regs, self.models[self.loaded])
+    async def commit(self) -> None:
+        """COMMIT, then wait until the last stage's banks have copied: the active banks switch stage by
+        stage, as the first crossing after the commit reaches them, so an earlier read-back of a late
+        stage would still show the old set."""
+        await self.cfg.write({self.ctrl["COMMIT"]: 1})
+        self.commits_written += 1
+        for _ in range(self.latency + 1):
+            await self.rise
+
+    async def read_ctrl(self, *names: str) -> dict[str, int | None]:
+        got = await self.cfg.read([self.ctrl[n] for n in names])
+        return {n: (got[self.ctrl[n]].to_unsigned() if got[self.ctrl[n]].is_resolvable else None) for n in names}
+
+    def config_error(self, when: str, what: str, expected, got) -> None:
+        if len(self.config_errors) < 200:
+            self.config_errors.append({"when": when, "what": what, "expected": expected, "got": got})
+
+    async def check_status(self, when: str, loaded: int = 1) -> None:
+        """STATUS, COMMITS and UNMAPPED against what the testbench did since the configuration reset."""
+        top = (1 << self.regs.data_width) - 1
+        want = {"STATUS": loaded, "COMMITS": self.commits_written & top, "UNMAPPED": min(self.unmapped_written, top)}
+        got = await self.read_ctrl(*want)
+        for name, value in want.items():
+            if got[name] != value:
+                self.config_error(when, name, value, got[name])
+
+    async def read_back(self, m: int, when: str) -> int:
+        """Read every register and compare with weight set m; returns the errors found."""
+        want = regmap.image(self.regs, self.models[m])
         mask = regmap.field_mask(self.regs)
         got = await self.cfg.read(list(want))
         errors = 0
@@ -151,6 +231,104 @@ class EncoderTestbench:
                                  "cycle": self.cycle()})
         return errors
 
+    async def power_up(self) -> None:
+        """Before the first load: the configuration reset during a load, use before load, and unmapped
+        writes (designs with control registers)."""
+        c, b = self.ctrl, self.bus
+        words = regmap.image(self.regs, self.models[0])
+        # Reset during configuration: half a weight set, then cfg_rst; nothing of it may remain.
+        half = dict(list(words.items())[:len(words) // 2])
+        await self.cfg.write(half)
+        await self.cfg.write({c["COMMIT"]: 1})
+        if b.cfg_rst is not None:
+            await self.rise
+            b.cfg_rst.value = 1
+            await self.rise
+            b.cfg_rst.value = 0
+            self.commits_written = 0
+            got = await self.cfg.read(list(half)[:16])
+            for addr, val in got.items():
+                if not val.is_resolvable or val.to_unsigned() != 0:
+                    self.config_error("after cfg_rst", f"field at {addr} not cleared", 0, str(val))
+            await self.check_status("after cfg_rst", loaded=0)
+        else:
+            self.commits_written += 1
+        # Use before load: ENABLE set but no weight set committed, vectors must not enter.
+        await self.cfg.write({c["ENABLE"]: 1})
+        self.in_mon.blocked = True
+        top = (1 << b.in_counts.width) - 1
+        for _ in range(BLOCKED_VECTORS):
+            await self.rise
+            b.in_valid.value = 1
+            b.in_counts.handle.value = b.in_counts.pack([self.rng.randint(0, top) for _ in range(b.in_counts.n)])
+        await self.driver.idle(self.drain_cycles + 2)
+        self.in_mon.blocked = False
+        self.check()
+        self.events_done.append({"event": "use_before_load", "vectors": self.in_mon.blocked_count,
+                                 "cycle": self.cycle()})
+        # Unmapped addresses: writes are dropped and counted, reads return 0.
+        first = c["UNMAPPED"] + 1
+        limit = 1 << int(self.design["ports"]["cfg_addr"]["width"])
+        unmapped = sorted({first, limit - 1, (first + limit) // 2}) if first < limit else []
+        await self.cfg.write({a: (1 << self.regs.data_width) - 1 for a in unmapped})
+        self.unmapped_written += len(unmapped)
+        if unmapped:
+            got = await self.cfg.read(unmapped)
+            for addr, val in got.items():
+                if not val.is_resolvable or val.to_unsigned() != 0:
+                    self.config_error("unmapped read", f"address {addr}", 0, str(val))
+        self.events_done.append({"event": "unmapped_writes", "addresses": unmapped, "cycle": self.cycle()})
+
+    # ---- live reload (shadow banks) ------------------------------------
+    async def _write_shadow(self, m: int) -> None:
+        """The weight set into the shadow banks, in bursts, so that other writes (framing registers)
+        get the port between them."""
+        words = list(regmap.image(self.regs, self.models[m]).items())
+        for k in range(0, len(words), SHADOW_BURST):
+            await self.cfg.write(dict(words[k:k + SHADOW_BURST]))
+        self.ref.shadow = m
+
+    async def _commit_live(self, m: int, read_back: bool) -> None:
+        """COMMIT while vectors flow; then, for the last reload, read the active banks back."""
+        await self.commit()
+        self.loaded = m
+        if read_back:
+            await self.read_back(m, f"live reload {self.model_names[m]}")
+            await self.check_status(f"live reload {self.model_names[m]}")
+    # ---- framing registers ---------------------------------------------
+    async def read_back_framing(self, count: int, mask: int, when: str) -> int:
+        """Read the e-link count and latent mask registers; compare with what they should hold."""
+        fr = self.framing
+        want = fr.image(count, mask)
+        got = await self.cfg.read(list(want))
+        errors = 0
+        for addr, word in want.items():
+            val = got[addr]
+            if not (val.is_resolvable and val.to_unsigned() == word):
+                errors += 1
+                if len(self.readback) < 200:
+                    self.readback.append({"when": when, "addr": addr, "expected": word, "got": str(val)})
+        self.events_done.append({"event": "read_back_framing", "when": when, "registers": len(want),
+                                 "errors": errors, "cycle": self.cycle()})
+        return errors
+
+    async def write_framing(self, count: int, mask: int, before: int) -> None:
+        """Write the count, then the mask words, then read both back; runs beside the vector stream."""
+        at = self.cycle()
+        await self.cfg.write(self.framing.image(count, mask))
+        self.events_done.append({"event": "framing", "elinks": count, "latent_mask": f"0x{mask:x}",
+                                 "cycle": at, "before_vector": before})
+        self.framing_writes += 1
+        await self.read_back_framing(count, mask, f"framing write before vector {before}")
+
+    async def framing_done(self) -> None:
+        """Let a framing write in progress finish before anything else uses the configuration port."""
+        if self.framing_task is not None:
+            # Idle cycles meanwhile: valid_in must not stay high from the last vector.
+            while not self.framing_task.done():
+                await self.driver.idle(1)
+            self.framing_task = None
+
     # ---- events --------------------------------------------------------
     def check(self, final: bool = False) -> None:
         for board in self.boards:
@@ -161,7 +339,9 @@ class EncoderTestbench:
         self.check()
 
     async def reset_in_flight(self) -> None:
-        """Fill the pipeline with throw-away vectors, then reset while they are inside."""
+        """Fill the pipeline with throw-away vectors, then reset while they are inside.
+
+        The reset also loads the framing registers' reset values (the model follows the pins)."""
         # Enough modules to fill the pipeline: one every initiation interval.
         n = max(-(-self.drain_cycles // self.ii), 1)
         top = (1 << self.bus.in_counts.width) - 1
@@ -199,9 +379,15 @@ class EncoderTestbench:
     async def run(self) -> dict:
         t0 = time.monotonic()
         await self.start()
+        if self.ctrl is not None:
+            await self.power_up()
         if self.regs is not None:
             await self.load(0)
+        if self.framing is not None:
+            fr = self.framing
+            await self.read_back_framing(fr.count_reset, fr.mask, "reset values")
         t_stream = time.monotonic()
+        (self.dir / "progress").write_text("0")      # tells the runner's bar: reset and weight load done
         ids, counts, gaps = self.arrays["ids"], self.arrays["counts"], self.arrays["gaps"]
         bx_reset = self.arrays.get("bx_reset")
         if self.bus.framing and bx_reset is None:
@@ -209,27 +395,72 @@ class EncoderTestbench:
         events: dict[int, list[dict]] = {}
         for ev in self.plan["events"]:
             events.setdefault(int(ev["before"]), []).append(ev)
+        loads_left = sum(1 for ev in self.plan["events"] if ev["kind"] == "load")
+        # A live reload's shadow writes are spread over the vectors up to the next reset or load.
+        starts = sorted(i for i, evs in events.items() if any(e["kind"] in ("reset", "load") for e in evs)) + [len(ids)]
         field = self.bus.in_counts
         last_progress = t0
+        reload = None              # live reload in progress: model, shadow task, pace, commit point
+        background = []            # commit (and read-back) tasks running beside the stream
         for i in range(len(ids)):
             for ev in events.get(i, ()):
                 t_event = time.monotonic()
+                if ev["kind"] in ("reset", "load", "framing"):
+                    await self.framing_done()
+                # A framing write shares the port with a live reload (ConfigDriver takes turns); a reset or
+                # another load waits for the reload.
                 if ev["kind"] == "reset":
+                    # The configuration port is the reload's until it is done.
+                    reload = await self._finish_reload(reload, background)
                     await self.reset_in_flight()
+                elif ev["kind"] == "framing" and self.framing is not None:
+                    # Replays settle: the vectors before go out under the old values, the next under
+                    # the new ones alone. Otherwise no drain: the write goes in while the vectors stream on.
+                    if ev.get("settle"):
+                        await self.drain()
+                    self.framing_task = cocotb.start_soon(
+                        self.write_framing(int(ev["elinks"]), int(ev["latent_mask"], 16), i))
+                    if ev.get("settle"):
+                        await self.framing_done()
                 elif ev["kind"] == "load" and self.regs is not None:
-                    await self.drain()
-                    await self.load(int(ev["model"]))
-                    self.events_done.append({"event": "load", "model": self.model_names[int(ev["model"])],
-                                             "cycle": self.cycle(), "before_vector": i})
+                    loads_left -= 1
+                    m = int(ev["model"])
+                    if self.live and not self.plan.get("replay"):
+                        reload = await self._finish_reload(reload, background)
+                        following = next(k for k in starts if k > i) - i
+                        pace = min(MAX_PACE, math.ceil(len(self.regs.addresses) / max(1, following - COMMIT_TAIL)))
+                        reload = {"model": m, "task": cocotb.start_soon(self._write_shadow(m)), "pace": pace,
+                                  "commit_at": None, "last": loads_left == 0, "before_vector": i}
+                    else:
+                        await self.drain()
+                        await self.load(m)
+                        self.events_done.append({"event": "load", "model": self.model_names[m],
+                                                 "cycle": self.cycle(), "before_vector": i})
                 self.event_seconds += time.monotonic() - t_event
+            if reload is not None:
+                if reload["commit_at"] is None and reload["task"].done():
+                    reload["commit_at"] = i + self.rng.randint(1, 6)
+                if reload["commit_at"] is not None and i >= reload["commit_at"]:
+                    # The COMMIT goes out on the port while this vector and the next go in.
+                    background.append(cocotb.start_soon(self._commit_live(reload["model"], reload["last"])))
+                    self.live_reloads += 1
+                    self.events_done.append({"event": "load", "live": True, "model": self.model_names[reload["model"]],
+                                             "cycle": self.cycle(), "before_vector": reload["before_vector"],
+                                             "commit_before_vector": i})
+                    reload = None
             await self.driver.send(int(ids[i]), field.pack(counts[i]), int(gaps[i]),
                                    int(bx_reset[i]) if bx_reset is not None else 0)
+            if reload is not None and reload["commit_at"] is None:
+                # Spread the vectors over the shadow writes, so that data flows all through the reload.
+                await self.driver.hold(reload["pace"])
             if (i + 1) % CHECK_EVERY == 0:
                 self.check()
                 now = time.monotonic()
                 if now - last_progress > PROGRESS_SECONDS:
                     (self.dir / "progress").write_text(str(i + 1))
                     last_progress = now
+        await self.framing_done()
+        await self._finish_reload(reload, background)
         if self.ii > 1:
             await self.too_soon()
         await self.driver.idle(self.drain_cycles + 4)
@@ -237,6 +468,20 @@ class EncoderTestbench:
         (self.dir / "progress").write_text(str(len(ids)))
         now = time.monotonic()
         return self.report(now - t0, now - t_stream - self.event_seconds)
+
+    async def _finish_reload(self, reload: dict | None, background: list) -> None:
+        """Complete a reload the stream ran out of (no vectors left around its commit: not counted as live),
+        and wait for the commit tasks, which hold the configuration port."""
+        if reload is not None or background:
+            await self.driver.idle(1)          # valid_in low while the stream waits
+        if reload is not None:
+            await reload["task"]
+            await self._commit_live(reload["model"], reload["last"])
+            self.events_done.append({"event": "load", "live": False, "model": self.model_names[reload["model"]],
+                                     "cycle": self.cycle(), "before_vector": reload["before_vector"]})
+        while background:
+            await background.pop()
+        return None
 
     def report(self, seconds: float, stream_seconds: float) -> dict:
         """result.json: counts, errors, events, and speed (overall, and of the vector stream alone,
@@ -304,6 +549,8 @@ class EncoderTestbench:
             "latency_expected": self.latency,
             "latency_seen": {str(k): v for k, v in sorted(self.board.latency_seen.items())},
             "x_checked": self.check_x, "x_events": self.out_mon.x_events, "readback_errors": self.readback,
+            "config_errors": self.config_errors, "live_reloads": self.live_reloads,
+            "blocked_before_load": self.in_mon.blocked_count,
             "events": self.events_done, "harness_errors": harness,
             "initiation_interval": self.ii, **overrun,
             "cycles": self.cycle(), "seconds": seconds,
@@ -319,11 +566,12 @@ class EncoderTestbench:
                                       for o in fb.unexpected[:50]],
                 "n_unexpected_frames": len(fb.unexpected), "frames_flushed_by_reset": len(fb.flushed),
                 "bx_resets": int(sum(int(f) for f in self.arrays.get("bx_reset", []))),
+                "framing_writes": self.framing_writes,
                 "tx_latency_expected": self.tx_latency,
                 "tx_latency_seen": {str(k): v for k, v in sorted(fb.latency_seen.items())},
             })
         result["errors"] = (len(mismatches) + len(self.board.unexpected) + len(self.out_mon.x_events)
-                            + len(self.readback) + len(harness) + overrun.get("overrun_errors", 0)
+                            + len(self.readback) + len(self.config_errors) + len(harness) + overrun.get("overrun_errors", 0)
                             + len(frame_mismatches) + (len(self.frame_board.unexpected) if self.frame_board else 0))
         mismatches += frame_mismatches
         (self.dir / "mismatches.json").write_text(json.dumps(mismatches))

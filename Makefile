@@ -25,7 +25,7 @@ PIPELINE   ?= 0
 CLOCK      ?= 25
 LIBERTY    ?= sky130hd
 
-.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long seu sim-gates study study-training findings econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long seu sim-gates sim-reuse synth-reuse study study-training findings econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,6 +96,12 @@ sim: rtl  ## cocotb simulation of the generated design against the golden model
 
 sim-long: setup  ## 1,000,000 vectors on econt_8x8 with Verilator in bulk mode, build included (target: 60 s plus the build)
 	$(PY) benchmarks/bench_sim.py --long
+
+sim-reuse: setup  ## --reuse R in {1,2,4,8}: econt_8x8 and econt_4x4x3, both weight modes, 2,000 vectors each, zero mismatches
+	$(PY) benchmarks/bench_reuse.py --reuse 1,2,4,8 --vectors 2000
+
+synth-reuse: setup  ## --reuse R cost table (generic yosys estimate; minutes per design) and docs/reuse_cost.png
+	$(PY) benchmarks/bench_reuse.py --synth --reuse 1,2,4,8
 
 seu: setup  ## upset campaigns on econt_8x8: 1,000 single upsets in the configuration bank with --tmr config and none, bulk mode on Verilator, plus synth cost
 	$(PY) benchmarks/bench_seu.py --synth

@@ -112,9 +112,9 @@ class IR:
 
     def write_rtl(self, out: str | Path, *, weights: str = "programmable", pipeline: int = 0,
                   elinks: int | str | None = None, cuts: list[str] | None = None,
-                  force: bool = False) -> "Design":
+                  reuse: int = 1, force: bool = False) -> "Design":
         """Verilog of this encoder in ``out`` (as ``encoder rtl``): sources, manifest.json, files.f and
-        a cocotb Makefile. Returns the ``Design``."""
+        a cocotb Makefile. Returns the ``Design``. ``reuse``: as ``encoder rtl --reuse R``."""
         from .files import check_writable
         from .rtl_gen import generate, write_design
         if weights not in ("programmable", "constant"):
@@ -123,7 +123,7 @@ class IR:
         text = self._text
         if text is None and self.path is not None and self.path.is_file():
             text = self.path.read_text()
-        design = generate(self.raw, weights, pipeline, ir_text=text, elinks=elinks, cuts=cuts)
+        design = generate(self.raw, weights, pipeline, ir_text=text, elinks=elinks, cuts=cuts, reuse=reuse)
         write_design(design, out, force=force)
         return Design(out)
 

@@ -115,6 +115,9 @@ def register(sub) -> None:
     _layout_option(c)
     c.add_argument("--force", action="store_true", help="replace an existing work directory")
     c.add_argument("--bx", type=int, default=None, metavar="N", help="only the first N BX (default: all)")
+    c.add_argument("--reuse", type=int, default=1, metavar="R",
+                   help="generate with `encoder rtl --reuse R` (each multiplier serves R products; clock R x 40 "
+                        "MHz) and drive one BX every R clocks (default: %(default)s)")
     c.add_argument("--config-port", choices=("parallel", "i2c"), default="parallel",
                    help="write the configuration through the parallel port or over I2C (`encoder rtl "
                         "--config-port i2c`: the weight image as the chip's AUTOENCODER blocks, fast mode, every "
@@ -403,7 +406,7 @@ def cmd_check_rtl(args) -> int:
     # The work folder is built under a temporary name and renamed into place when the check is done.
     with atomic_dir(out, overwrite=args.force, marker="design/manifest.json") as tmp:
         r = check_rtl(args.config, args.input, args.expected, tmp, limit=args.bx, flip_field=args.flip_field,
-                      layout=args.layout, tmr=args.tmr, config_port=args.config_port)
+                      layout=args.layout, tmr=args.tmr, config_port=args.config_port, reuse=args.reuse)
 
         def moved(p):
             return None if p is None else out / Path(p).resolve().relative_to(tmp.resolve())
@@ -413,7 +416,7 @@ def cmd_check_rtl(args) -> int:
     print(f"{args.out}: {r.equal}/{r.n_bx} BX equal {args.expected} (all 13 TX_DATA columns; e-link count "
           f"{r.n_elinks} and latent mask written through the {args.config_port} configuration port); "
           f"{r.fields - r.readback_errors}/{r.fields} register fields written and read back")
-    print(f"  Icarus: build {r.build_seconds:.0f} s, simulation {r.sim_seconds:.0f} s ({rate:.0f} BX/s one per clock, "
+    print(f"  Icarus: build {r.build_seconds:.0f} s, simulation {r.sim_seconds:.0f} s ({rate:.0f} BX/s one per {'clock' if args.reuse == 1 else f'{args.reuse} clocks'}, "
           f"after the configuration load); log {r.log}")
     for m in r.mismatches:
         if "note" in m:

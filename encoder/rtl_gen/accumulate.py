@@ -92,6 +92,11 @@ def _finish_mac(w: Writer, lp: LayerPlan, leaves: list[Node], opts: Options, ind
 
 def _requant(w: Writer, lp: LayerPlan, indent: int = 1):
     """Activation and requantization of the accumulator acc into the output code y."""
+    _requant_named(w, lp, "acc", "y", "u_requant", indent)
+
+
+def _requant_named(w: Writer, lp: LayerPlan, acc: str, y: str, inst: str, indent: int = 1):
+    """Activation and requantization of the accumulator ``acc`` into the output code ``y``."""
     layer = lp.layer
     out = layer.output
     w("", indent)
@@ -104,4 +109,4 @@ def _requant(w: Writer, lp: LayerPlan, indent: int = 1):
         ("OVERFLOW", f"{OVERFLOW_CODE[out.overflow]} /* {out.overflow} */"),
         ("OUT_BITS", str(out.format.bits)), ("OUT_SIGNED", str(int(out.format.signed))),
         ("CLAMP_HI", str(int(lp.clamp_hi))), ("CLAMP_LO", str(int(lp.clamp_lo))),
-        ("CODE_BITS", str(lp.code_bits))], "u_requant", [("acc", "acc"), ("y", "y")], indent)
+        ("CODE_BITS", str(lp.code_bits))], inst, [("acc", acc), ("y", y)], indent)

@@ -72,6 +72,11 @@ def register(sub) -> None:
                         "bank triplicated (three copies, majority voter, every copy reloaded with the voted value "
                         "each cycle) with a counter of corrected upsets per block on the configuration port; "
                         "the manifest lists the triplicated registers and the counters")
+    p.add_argument("--reuse", type=int, default=1, metavar="R",
+                   help="reuse factor: each multiplier and adder serves R products over R cycles of a clock R times "
+                        "the module rate (R x 40 MHz for one module per 25 ns); a module is taken at most every R "
+                        "cycles, sooner ones are ignored and flagged on the overrun port. 1: fully parallel "
+                        "(default: %(default)s). With R > 1 register stages go only before the first layer")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=run_rtl)
 
@@ -176,7 +181,13 @@ def _list_cuts(args) -> int:
     plan = plan_design(load_ir(args.ir), args.weights)
     print(f"Cut points of {plan.top} ({args.weights} weights), datapath order: name, flip-flops a stage there "
           f"adds (data, module-sum code, valid bit{', bx_reset bit' if args.elinks else ''}), place:")
-    print(describe_cuts(plan, framing=args.elinks is not None), end="")
+    text = describe_cuts(plan, framing=args.elinks is not None)
+    if args.reuse > 1:
+        from .mac_reuse import REUSE_CUTS
+        print(f"(--reuse {args.reuse}: only the stages before the first layer; the layers register on their own)")
+        text = "".join(line.replace("  (--pipeline 0)", "") + "\n" for line in text.splitlines()
+                       if line.split()[0] in REUSE_CUTS)
+    print(text, end="")
     return 0
 
 
@@ -194,12 +205,14 @@ def run_rtl(args) -> int:
     if args.pipeline == "auto":
         if args.tmr != "none":
             raise UserError("--tmr: not yet combined with --pipeline auto; give --pipeline N or --cuts")
+        if args.reuse != 1:
+            raise UserError(f"--pipeline auto is not supported with --reuse {args.reuse}; give --pipeline N or --cuts")
         design = _auto(args)
     else:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
                                     cuts=_cuts_arg(args.cuts), config_bank=args.config_bank,
                                     tmr_mode=args.tmr, config_port=args.config_port, i2c_address=_i2c_address(args.i2c_address),
-                                    operand_isolation=args.operand_isolation == "on")
+                                    operand_isolation=args.operand_isolation == "on", reuse=args.reuse)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]
@@ -211,6 +224,12 @@ def run_rtl(args) -> int:
                      f"{layer['accumulator']['bits']}.{layer['accumulator']['frac']}" for layer in m["layers"])
     print(f"{out}: top {m['top']}, {len(m['sources'])} Verilog files, latency {m['latency']} cycles, "
           f"{args.weights} weights ({time.monotonic() - t0:.2f} s)")
+    if "reuse" in m:
+        ru = m["reuse"]
+        print(f"  reuse {ru['factor']}: clock {ru['clock_ratio']} x the module rate ({ru['clock_mhz_for_40mhz_modules']} "
+              f"MHz for 40 MHz modules), a module every {ru['initiation_interval_cycles']} cycles, latency "
+              f"{ru['latency_cycles']} cycles = {ru['latency_modules']:g} module periods; "
+              f"{mult['products']} products on {mult['total']} multipliers")
     print(f"  register stages: {', '.join(m['cuts']) or 'none'} (and the output registers)")
     print(f"  multipliers: {mult['total']} = {widths}")
     print(f"  accumulators: {accs}")

@@ -16,6 +16,8 @@ class Options:
     pipeline: int = 0
     cuts: tuple[str, ...] | None = None                   # --cuts as given (None: from --pipeline)
     stages: frozenset[str] = field(default_factory=frozenset)  # every register stage, by cut name
+    reuse: int = 1                                        # products per multiplier (--reuse; 1: fully parallel)
+    reuse_constants: str = "multiplier"                   # constant weights with reuse: see mac_reuse
     config_bank: str = "shadow"                           # programmable: "shadow" (+ active, commit) or "direct"
     config_port: str = "parallel"                         # programmable: "parallel" (cfg_* pins) or "i2c"
     i2c_address: int = 0x20                               # --config-port i2c: the target's 7-bit address
@@ -32,13 +34,20 @@ class Options:
             return f"{self.weights_option()} --pipeline {self.pipeline}{tmr}"
         return f"{self.weights_option()} --cuts {','.join(self.cuts) or 'none'}{tmr}"
 
+    def reuse_option(self) -> str:
+        # --reuse 1 is not written: the fully parallel designs keep their text byte for byte.
+        reuse = f" --reuse {self.reuse}" if self.reuse > 1 else ""
+        if self.reuse > 1 and self.weights == "constant" and self.reuse_constants != "multiplier":
+            reuse += f" (constants as {self.reuse_constants}, generate(reuse_constants=...))"
+        return reuse
+
     def weights_option(self) -> str:
         bank = f" --config-bank {self.config_bank}" if self.weights == "programmable" else ""
         if self.config_port == "i2c":
             bank += f" --config-port i2c --i2c-address 0x{self.i2c_address:02x}"
         if not self.operand_isolation:
             bank += " --operand-isolation off"
-        return f"--weights {self.weights}{bank}"
+        return f"--weights {self.weights}{bank}{self.reuse_option()}"
 
 
 class Emitted(NamedTuple):

@@ -18,6 +18,7 @@ from .layer import layer_module, mac_modules
 from . import tmr
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
+from .mac_reuse import check_reuse, reuse_cuts, reuse_layer_module
 from .framing import manifest_registers
 from .i2c import manifest_map as i2c_manifest_map
 from .i2c import table as i2c_table
@@ -42,6 +43,10 @@ CONFIG_PORTS = ("parallel", "i2c")
 # --config-port i2c: the byte-image bank and the I2C target instead of the field banks.
 PRIMITIVES_I2C = ["enc_mul", "enc_cfg_image", "enc_cfg_ctrl", "enc_i2c_sync_filter", "enc_i2c_target"]
 PRIMITIVES_FRAMING = ["enc_frame_cfg", "enc_elink_frame"]
+# --reuse R > 1: general multipliers (constant weights too: a constant per phase), selectors, accumulators.
+PRIMITIVES_REUSE = {"programmable": ["enc_mul", "enc_field_sel", "enc_acc_tm", "enc_cfg_block", "enc_cfg_ctrl"],
+                    "constant": ["enc_mul", "enc_field_sel", "enc_acc_tm"],
+                    "constant-products": ["enc_mul_const", "enc_field_sel", "enc_acc_tm"]}
 
 
 def primitive_path(name: str) -> Path:
@@ -160,12 +165,17 @@ def framing_for(plan: DesignPlan, elinks: int | str | None) -> Framing | None:
 def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir_text: str | None = None,
              elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
              config_bank: str = "shadow", tmr_mode: str = "none", config_port: str = "parallel",
-             i2c_address: int = 0x20, operand_isolation: bool = True) -> GeneratedDesign:
+             i2c_address: int = 0x20, operand_isolation: bool = True, reuse: int = 1,
+             reuse_constants: str = "multiplier") -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
     ``cuts``: the exact set of register stages by name (see ``encoder.rtl_gen.cuts``; order does
     not matter), instead of ``pipeline``; [] leaves only the output registers.
+    ``reuse``: products per multiplier (``encoder.rtl_gen.mac_reuse``); 1 is the fully parallel design.
+    ``reuse_constants`` (constant weights, reuse > 1): "multiplier" (a general multiplier fed a per-phase
+    literal, the default: the cheaper one measured) or "products" (R shift-and-add constant products
+    muxed), kept for the measurement in benchmarks/bench_reuse.py.
     ``config_bank`` (programmable weights): "shadow" (writes to a shadow bank, COMMIT copies it into
     the active bank) or "direct" (one bank written in place).
     """
@@ -177,22 +187,43 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
         raise UserError("--config-port i2c: constant weights have no configuration registers to reach; "
                         "use --weights programmable")
     plan = plan_design(ir, weights)
-    chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
+    reuse = check_reuse(reuse)
+    if reuse > 1 and (config_port != "parallel" or tmr_mode != "none"):
+        raise UserError(f"--reuse {reuse} is not yet combined with "
+                        + ("--config-port i2c" if config_port != "parallel" else f"--tmr {tmr_mode}")
+                        + "; use --reuse 1 or the parallel port without --tmr")
+    if reuse > 1:
+        chosen = reuse_cuts(plan, reuse, pipeline, list(cuts) if cuts is not None else None)
+    else:
+        chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
+    if reuse_constants not in ("multiplier", "products"):
+        raise UserError(f"reuse_constants: {reuse_constants!r} is not 'multiplier' or 'products'")
     if tmr_mode != "none" and config_port == "i2c":
         raise UserError("--tmr: the triplicated banks are built for the parallel configuration port, "
                         "not --config-port i2c")
-    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank,
+    opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank=config_bank,
                    tmr=tmr.check_mode(tmr_mode, weights), config_port=config_port, i2c_address=i2c_address,
-                   operand_isolation=operand_isolation)
+                   operand_isolation=operand_isolation, reuse=reuse,
+                   reuse_constants=reuse_constants)
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
     inner_flops = 0
     clocked: set[str] = set()
 
+    reuse_mults: list[list] = []
     for k, lp in enumerate(plan.layers):
+        if reuse > 1:
+            slots, desc = _layer_inputs(plan, k)
+            mod = f"{plan.top}_{lp.name}"
+            em, mults = reuse_layer_module(plan, opts, lp, slots, desc)
+            files[f"{mod}.v"] = em.text
+            gen_order.append(f"{mod}.v")
+            inner_flops += em.flops
+            reuse_mults.append(mults)
+            continue
         macs = mac_modules(plan, opts, lp)
         for mod, (em, count) in macs.items():
             files[f"{mod}.v"] = em.text
@@ -219,8 +250,11 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
-    prims = (PRIMITIVES_I2C if config_port == "i2c" else PRIMITIVES_BY_MODE[weights]) + PRIMITIVES_COMMON \
-        + (PRIMITIVES_FRAMING if framing else [])
+    mode = "constant-products" if weights == "constant" and reuse_constants == "products" else weights
+    base = (PRIMITIVES_REUSE[mode] if reuse > 1 else PRIMITIVES_I2C if config_port == "i2c"
+            else PRIMITIVES_BY_MODE[weights])
+    prims = (base + PRIMITIVES_COMMON
+             + (PRIMITIVES_FRAMING if framing else []))
     if tmr_mode != "none":
         prims = [p for p in prims if p != "enc_cfg_block"] + tmr.PRIMITIVES
     for p in prims:
@@ -229,6 +263,8 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
 
     files["ir.json"] = ir_text if ir_text is not None else json.dumps(ir.to_dict(), indent=1) + "\n"
     manifest = _manifest(plan, opts, facts, sources, framing)
+    if reuse > 1:
+        _reuse_manifest(manifest, plan, reuse, facts, reuse_mults)
     files["manifest.json"] = json.dumps(manifest, indent=1) + "\n"
     # cocotb habits: a file list and a Makefile, so that `make -C DIR SIM=icarus` runs the kit's testbench.
     from ..verif.cocotb_make import files_f, makefile_text
@@ -344,6 +380,41 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
     return m
 
 
+def _reuse_manifest(m: dict, plan: DesignPlan, reuse: int, facts: dict, mults: list[list]) -> None:
+    """What --reuse R changes in the manifest (R = 1 keeps today's manifest, without these keys)."""
+    lat = facts["latency"]
+    m["initiation_interval"] = reuse
+    m["reuse"] = {
+        "factor": reuse,
+        "clock_ratio": reuse,
+        "clock_mhz_for_40mhz_modules": 40 * reuse,
+        "initiation_interval_cycles": reuse,
+        "latency_cycles": lat,
+        "latency_modules": lat / reuse,
+        "latency_ns_at_40mhz_modules": lat * 25.0 / reuse,
+        "valid_in": f"at most once every {reuse} cycles; a valid_in within {reuse - 1} cycles of the last one "
+                    f"taken is ignored (no output for it) and raises overrun the next cycle",
+        "packing": "each layer's products in output order, product g on multiplier g // R in phase g % R",
+    }
+    rows: Counter = Counter()
+    per_layer = []
+    for lp, ms in zip(plan.layers, mults):
+        for f in ms:
+            rows[(lp.name, f.a_bits, f.a_signed, f.b_bits, f.b_signed)] += 1
+        per_layer.append({"layer": lp.layer.name, "products": lp.n_products, "multipliers": len(ms),
+                          "bound": -(-lp.n_products // reuse)})
+    mult = m["multipliers"]
+    mult["products"] = mult["total"]
+    mult["total"] = sum(len(ms) for ms in mults)
+    mult["primitive"] = ("enc_mul: signed multiply of a_bits x b_bits, each serving up to R products (one per "
+                         "phase); operands through enc_field_sel" + ("" if plan.weights == "programmable" else
+                                                                       ": with constant weights, a literal per phase"))
+    mult["by_width"] = [{"layer": k[0], "a_bits": k[1], "a_signed": k[2], "b_bits": k[3], "b_signed": k[4],
+                         "count": c} for k, c in sorted(rows.items())]
+    for row, extra in zip(mult["by_layer"], per_layer):
+        row.update(multipliers=extra["multipliers"], bound=extra["bound"])
+
+
 def _control_map(plan: DesignPlan, opts: Options, facts: dict) -> dict:
     """The control and status registers (rtl/enc_cfg_ctrl.v) and the commit protocol, for the manifest."""
     base = facts["ctrl_base"]
@@ -417,12 +488,14 @@ def write_design(design: GeneratedDesign, out: str | Path, force: bool = False) 
 def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipeline: int = 0,
                        elinks: int | str | None = None, cuts: list[str] | None = None,
                        config_bank: str = "shadow", tmr_mode: str = "none", config_port: str = "parallel",
-                       i2c_address: int = 0x20, operand_isolation: bool = True) -> GeneratedDesign:
+                       i2c_address: int = 0x20, operand_isolation: bool = True, reuse: int = 1,
+                       reuse_constants: str = "multiplier") -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
     return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts,
                     config_bank=config_bank, tmr_mode=tmr_mode, config_port=config_port, i2c_address=i2c_address,
-                    operand_isolation=operand_isolation)
+                    operand_isolation=operand_isolation, reuse=reuse,
+                    reuse_constants=reuse_constants)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR",

@@ -144,7 +144,10 @@ def emit(w: Writer, plan: DesignPlan, framing: Framing, regs: FramingRegs, laten
     off = "cfg_off_framing"
     w(f"wire {vec(aw)} {off} = cfg_addr" + (f" - {aw}'d{regs.base};" if regs.base else ";")
       + "  // address within the block", 1)
-    w(f"wire cfg_sel_framing = {off} < {aw}'d{regs.count};", 1)
+    if regs.count >= 1 << aw:          # the block fills the address space ({aw}'d{count} would wrap to 0)
+        w("wire cfg_sel_framing = 1'b1;  // the block fills the address space", 1)
+    else:
+        w(f"wire cfg_sel_framing = {off} < {aw}'d{regs.count};", 1)
     w(f"wire {vec(regs.count_bits)} frame_elinks;", 1)
     w(f"wire [{word}-1:0] frame_mask;", 1)
     w(f"wire {vec(dw)} cfg_rd_framing;", 1)

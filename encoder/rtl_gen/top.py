@@ -46,7 +46,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     ip = plan.input
     prog = opts.weights == "programmable"
     cut_after = {c.name for c in cuts}
-    latency = len(cuts) + 1
+    R = opts.reuse
+    # --reuse R: each layer takes R + 1 cycles (input register, R phases), see mac_reuse.
+    latency = len(cuts) + 1 + (len(plan.layers) * (R + 1) if R > 1 else 0)
     n_lat = plan.ir.n_latent
     lat_bits = plan.latent_bits
     lat_fmt = plan.ir.latent_format
@@ -77,8 +79,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w.block(header(plan, opts, plan.top, "autoencoder encoder, raw cell counts in, latent codes out.", [
         f"{ip.n_cells} counts of {ip.charge_bits} bits in; {n_lat} latents of {fmt_name(lat_fmt)} and the "
         f"{ip.sum_code_bits}-bit module-sum code out.",
-    ] + _stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
-                      f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) + [
+    ] + (_stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
+                       f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) if R == 1
+         else _reuse_lines(R, latency, cuts, len(plan.layers))) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
         ("register stages in this module load only with a valid crossing (operand isolation), those in"
          if opts.operand_isolation else "inner data registers load every cycle and need none"
@@ -110,6 +113,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
              ("output wire", "", "valid_out"),
              ("output reg ", f"[{n_lat}*{lat_bits}-1:0]", f"latents  // latent j at [{lat_bits}*j +: {lat_bits}]"),
              ("output reg ", vec(ip.sum_code_bits), "sum_code")]
+    if R > 1:
+        ports.append(("output reg ", "", f"overrun  // high the cycle after a valid_in ignored as too soon (< {R} cycles)"))
     if framing:
         ports += [("input  wire", "", "bx_reset  // BX-counter reset, taken with valid_in"),
                   ("output wire", "", "tx_valid"),
@@ -131,6 +136,14 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     # -- configuration register file
     blocks = cfg_blocks(plan) if prog else []
     stage_of = commit_stages(plan, cut_after) if prog else {}
+    held = {}                  # --reuse R > 1: group -> the layer's held commit strobe (see _reuse_commits)
+    if prog and R > 1:
+        # A time-multiplexed layer k reads its banks in phases 0..R-1, cycles d_k .. d_k+R-1 after the
+        # crossing is taken: its commit strobe is stage d_k, held while a crossing is between phases.
+        first = {lp.layer.name: (lp, len(cuts) + k * (R + 1) + 1) for k, lp in enumerate(plan.layers)}
+        stage_of = {g.name: first[g.layer][1] for g in plan.groups}
+        if opts.config_bank == "shadow":
+            held = {g.name: f"cfg_commit_{first[g.layer][0].name}" for g in plan.groups}
     n_commit = max(stage_of.values(), default=0) + 1
     readback = []              # (select, read data, width) of every register on the port
     if i2c_map:
@@ -141,7 +154,13 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         readback = i2c.emit_image(w, plan, opts.config_bank == "shadow", stage_of, n_commit, i2c_map) \
             + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)]
     elif prog:
-        readback = _config(w, plan, opts, aw, dw, ctrl_base, blocks, stage_of, n_commit, counters)
+        if held:
+            w()
+            w(f"// --reuse {R}: each layer's banks copy on its own commit strobe, held until no crossing is", 1)
+            w("// between two phases of that layer (see below the valid pipeline).", 1)
+            for name in sorted(set(held.values())):
+                w(f"wire {name};", 1)
+        readback = _config(w, plan, opts, aw, dw, ctrl_base, blocks, stage_of, n_commit, counters, held)
 
     # -- valid pipeline
     valid = "valid_in"
@@ -150,6 +169,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         w("// Nothing enters the datapath before a weight set has been committed and ENABLE set.", 1)
         w("wire valid_taken = valid_in && cfg_run;", 1)
         valid = "valid_taken"
+    if R > 1:
+        pipe_bits += _accept(w, R, valid)
+        valid = "accept"
     w()
     w(f"// Valid pipeline: valid_out follows {valid} by {latency} cycles.", 1)
     w(f"reg {vec(latency)} valid_pipe;", 1)
@@ -161,6 +183,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 2)
     w("end", 1)
     w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
+    if held:
+        pipe_bits += _reuse_commits(w, plan, R, len(cuts), n_commit)
 
     order = [c.name for c in cut_points(plan)]
 
@@ -207,7 +231,10 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         sum_bus = register("module_sum_code", str(ip.sum_code_bits), ip.sum_code_bits, "input_path")
 
     # -- layers
-    for lp in plan.layers:
+    if R > 1:
+        bus, sum_bus, more = _reuse_layers(w, plan, R, len(cuts), bus, sum_bus, prog)
+        pipe_bits += more
+    for lp in (plan.layers if R == 1 else []):
         layer = lp.layer
         n_out = len(lp.neurons)
         out_bus = f"{lp.name}_out"
@@ -275,6 +302,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
          "fields": n_lat, "field_width": lat_bits, "signed": lat_fmt.signed},
         {"name": "sum_code", "direction": "output", "width": ip.sum_code_bits, "role": "out_sum_code"},
     ]
+    if R > 1:
+        port_facts.append({"name": "overrun", "direction": "output", "width": 1, "role": "out_overrun"})
     if prog:
         port_facts.append({"name": "cfg_rst", "direction": "input", "width": 1, "role": "cfg_reset"})
     if i2c_map:
@@ -329,8 +358,8 @@ def commit_stages(plan: DesignPlan, cut_after: set[str]) -> dict[str, int]:
 
 
 def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: int, blocks: list[CfgBlock],
-            stage_of: dict[str, int], n_commit: int, counters: tmr.Counters | None = None
-            ) -> list[tuple[str, str, int]]:
+            stage_of: dict[str, int], n_commit: int, counters: tmr.Counters | None = None,
+            held: dict[str, str] | None = None) -> list[tuple[str, str, int]]:
     """The register file: the weight banks (enc_cfg_block, or enc_cfg_block_tmr with ``counters``) and
     control/status (enc_cfg_ctrl, at ``base``); returns the read-back sources (select, read data, width)."""
     shadow = opts.config_bank == "shadow"
@@ -351,6 +380,8 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
         w()
         stage = stage_of[g.name]
         commit = "cfg_commit" if n_commit == 1 else f"cfg_commit[{stage}]"
+        if held:
+            commit = held[g.name]
         w(f"wire [{g.count}*{g.bits}-1:0] cfg_{g.name};  // read in pipeline stage {stage}", 1)
         g_blocks = [b for b in blocks if b.group == g.name]
         off = f"cfg_off_{g.name}"
@@ -437,3 +468,103 @@ def _carry(w: Writer, sum_bus: str, bits: int, after: str, register) -> str:
     name = f"module_sum_code_{after}"
     w(f"wire {vec(bits)} {name} = {sum_bus};", 1)
     return register(name, str(bits), bits)
+
+
+# -- --reuse R > 1 ----------------------------------------------------------
+
+def _reuse_lines(R: int, latency: int, cuts: list[Cut], n_layers: int) -> list[str]:
+    import textwrap
+    before = ", ".join(c.label for c in cuts) if cuts else "none"
+    return textwrap.wrap(
+        f"Time-multiplexed (--reuse {R}): clock {R} x the module rate, each multiplier serves up to {R} products, "
+        f"one per cycle. One module every {R} cycles (initiation interval {R}): a valid_in fewer than {R} cycles "
+        f"after the last one taken is ignored and raises overrun for one cycle. Latency {latency} cycles "
+        f"({latency / R:g} module periods): register stages before the first layer: {before}; then per layer "
+        f"(x{n_layers}) its input register and {R} phases; then the output registers.", 100)
+
+
+def _accept(w: Writer, R: int, valid: str = "valid_in") -> int:
+    """The initiation-interval guard; returns its flip-flops."""
+    cb = max(1, (R - 1).bit_length())
+    w()
+    w(f"// Initiation interval {R}: a module is taken when {R} cycles have passed since the last one taken.", 1)
+    w("// A valid_in sooner than that is ignored (the layers are still busy with the module before) and", 1)
+    w("// raises overrun on the next cycle.", 1)
+    w(f"reg {vec(cb)} busy;  // cycles until the next module may come; 0: ready", 1)
+    w(f"wire accept = {valid} && busy == {cb}'d0;", 1)
+    w("always @(posedge clk) begin", 1)
+    w("if (rst) begin", 2)
+    w(f"busy    <= {cb}'d0;", 3)
+    w("overrun <= 1'b0;", 3)
+    w("end else begin", 2)
+    w(f"busy    <= accept ? {cb}'d{R - 1} : (busy != {cb}'d0 ? busy - {cb}'d1 : {cb}'d0);", 3)
+    w(f"overrun <= {valid} && busy != {cb}'d0;", 3)
+    w("end", 2)
+    w("end", 1)
+    return cb + 1
+
+
+def _reuse_commits(w: Writer, plan: DesignPlan, R: int, n_cuts: int, n_commit: int) -> int:
+    """--reuse R, shadow bank: layer k's commit strobe (stage d_k, the cycle of its phase 0 for a crossing
+    taken 2 edges after the COMMIT write) copies its banks only at a crossing boundary: while a crossing is
+    in phases 0..R-2 of the layer the strobe is held, and the copy happens at the end of phase R-1. So a
+    crossing never meets two weight sets, and the one taken 2 or more edges after the COMMIT meets the new
+    set. Returns the flip-flops added."""
+    def tap(delay: int) -> str:
+        return "accept" if delay == 0 else f"valid_pipe[{delay - 1}]"
+
+    w()
+    w(f"// Commit strobes of the time-multiplexed layers: held while a crossing is between two phases.", 1)
+    for k, lp in enumerate(plan.layers):
+        d = n_cuts + k * (R + 1) + 1
+        mid = " || ".join(tap(d + p) for p in range(R - 1))
+        strobe = "cfg_commit" if n_commit == 1 else f"cfg_commit[{d}]"
+        w(f"wire mid_{lp.name} = {mid};  // a crossing in phases 0..{R - 2} of layer \"{lp.layer.name}\"", 1)
+        w(f"reg commit_held_{lp.name};", 1)
+        w("always @(posedge clk) begin", 1)
+        w(f"if (cfg_rst) commit_held_{lp.name} <= 1'b0;", 2)
+        w(f"else commit_held_{lp.name} <= ({strobe} || commit_held_{lp.name}) && mid_{lp.name};", 2)
+        w("end", 1)
+        w(f"assign cfg_commit_{lp.name} = ({strobe} || commit_held_{lp.name}) && !mid_{lp.name};", 1)
+    return len(plan.layers)
+
+
+def _reuse_layers(w: Writer, plan: DesignPlan, R: int, n_cuts: int, bus: str, sum_bus: str, prog: bool
+                  ) -> tuple[str, str, int]:
+    """Instances of the time-multiplexed layers, their start pulses from the valid pipeline, and the
+    module-sum code carried beside them. Returns the last layer's output bus, the code, flip-flops added."""
+    step = R + 1              # a layer: its input register's cycle, then R phases
+    bits = plan.input.sum_code_bits
+    flops = 0
+
+    def tap(delay: int) -> str:
+        """valid_pipe bit = the taken valid delayed by ``delay`` cycles (0: accept itself)."""
+        return "accept" if delay == 0 else f"valid_pipe[{delay - 1}]"
+
+    for k, lp in enumerate(plan.layers):
+        layer = lp.layer
+        n_out = len(lp.neurons)
+        out_bus = f"{lp.name}_out"
+        start = tap(n_cuts + k * step)
+        w()
+        w(f"// Layer \"{layer.name}\" ({layer.op}): {lp.n_products} products, {n_out} outputs; starts "
+          f"{n_cuts + k * step} cycles after the module is taken.", 1)
+        w(f"wire [{n_out}*{lp.code_bits}-1:0] {out_bus};", 1)
+        conns = [("clk", "clk"), ("start", start), ("x", bus)]
+        if prog:
+            conns += [("weight", f"cfg_{lp.name}_weight"), ("bias", f"cfg_{lp.name}_bias")]
+        conns.append(("y", out_bus))
+        _instance(w, f"{plan.top}_{lp.name}", [], f"u_{lp.name}", conns)
+        # The code is taken with the layer's inputs, then moved one cycle later: the next module may
+        # take the first register R cycles on, one cycle before this layer's results leave.
+        a, b = f"module_sum_code_{lp.name}_in", f"module_sum_code_{lp.name}"
+        w(f"// The module-sum code beside the layer: taken with its inputs, then kept a cycle later until "
+          f"its outputs leave.", 1)
+        w(f"reg {vec(bits)} {a};", 1)
+        w(f"reg {vec(bits)} {b};", 1)
+        w(f"always @(posedge clk) if ({start}) {a} <= {sum_bus};", 1)
+        w(f"always @(posedge clk) if ({tap(n_cuts + k * step + 1)}) {b} <= {a};", 1)
+        flops += 2 * bits
+        bus, sum_bus = out_bus, b
+    return bus, sum_bus, flops
+

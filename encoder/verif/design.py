@@ -121,6 +121,7 @@ class Design:
     registers: RegisterMap | None = None
     framing: Framing | None = None
     manifest: dict = field(default_factory=dict)
+    initiation_interval: int = 1        # cycles between modules (--reuse R designs: R)
     gate_level: dict | None = None      # netlist, library... when sources are a mapped netlist (see gates)
 
     @property
@@ -154,7 +155,7 @@ class Design:
         d = {
             "dir": str(self.dir), "top": self.top, "weights": self.weights, "latency": self.latency,
             "clock": self.clock, "reset": self.reset, "reset_active_high": self.reset_active_high,
-            "reset_sync": self.reset_sync,
+            "reset_sync": self.reset_sync, "initiation_interval": self.initiation_interval,
             "ports": {role: vars(p) for role, p in self.ports.items()},
         }
         if self.registers is not None:
@@ -312,4 +313,5 @@ def load_design(path: str | Path) -> Design:
         reset_sync=bool(rst.get("sync", True)), ports=ports,
         registers=_registers(m, where) if weights == "programmable" else None,
         framing=_framing(m, ports, where), manifest=m,
+        initiation_interval=_int(m.get("initiation_interval", 1), f"{where}: initiation_interval", 1),
     )

@@ -117,8 +117,10 @@ def chip_stimulus(config, input_csv, layout: str | None = None):
 
 def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = None,
               flip_field: int | None = None, seed: int = 1, quiet: bool = True,
-              layout: str | None = None, tmr: str = "none", config_port: str = "parallel") -> FrameCheck:
+              layout: str | None = None, tmr: str = "none", config_port: str = "parallel", reuse: int = 1) -> FrameCheck:
     """Generate, simulate on Icarus and compare every BX with the chip's output words.
+
+    ``reuse``: generate with --reuse R (clock R x 40 MHz): one BX every R clocks, idle between.
 
     ``quiet``: the compiler's and simulator's output go to OUT/build/build.log and sim.log.
     ``config_port``: "i2c" generates the design with the I2C target and writes every register over I2C
@@ -144,7 +146,8 @@ def check_rtl(config, input_csv, expected_csv, out_dir, *, limit: int | None = N
     # The framing registers are written at run time, as on the chip: the design carries every
     # e-link the chip has, and its reset values are not the configuration's.
     from ..rtl_gen.top import MAX_ELINKS
-    design = generate(ir, "programmable", 0, elinks=MAX_ELINKS, tmr_mode=tmr, config_port=config_port)
+    design = generate(ir, "programmable", 0, elinks=MAX_ELINKS, tmr_mode=tmr, config_port=config_port,
+                      reuse=reuse)
     write_design(design, design_dir, force=True)
     build_dir.mkdir(parents=True, exist_ok=True)
     stim = build_dir / "stimulus.npz"
@@ -313,6 +316,7 @@ if cocotb is not None:
 
         await FallingEdge(dut.clk)
         t_data = time.monotonic()
+        ii = int(manifest.get("initiation_interval", 1))     # --reuse R: one BX every R clocks
         for row, reset in zip(counts.tolist(), bx_reset.tolist()):
             sample()
             word = 0
@@ -322,6 +326,12 @@ if cocotb is not None:
             dut.bx_reset.value = int(reset)
             dut.valid_in.value = 1
             await FallingEdge(dut.clk)
+            if ii > 1:
+                dut.valid_in.value = 0
+                dut.bx_reset.value = 0
+                for _ in range(ii - 1):
+                    sample()
+                    await FallingEdge(dut.clk)
         dut.valid_in.value = 0
         dut.bx_reset.value = 0
         for _ in range(manifest["framing"]["latency"] + 2):

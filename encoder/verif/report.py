@@ -24,6 +24,9 @@ def merge(results: list[dict]) -> dict:
         "latency_seen": {str(k): v for k, v in sorted(lat.items())},
         "cycles": sum(r["cycles"] for r in results),
     }
+    if any("overrun_errors" in r for r in results):          # --reuse designs: valid_in too soon
+        merged["overrun_errors"] = sum(r.get("overrun_errors", 0) for r in results)
+        merged["overrun_flags_seen"] = sum(len(r.get("overrun_seen", [])) for r in results)
     if any("live_reloads" in r for r in results):            # designs with control registers
         merged.update({
             "live_reloads": sum(r.get("live_reloads", 0) for r in results),

@@ -203,6 +203,9 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
         raise UserError("--bulk: a replay runs in the per-vector testbench; drop --bulk")
     if opts.bulk and opts.netlist:
         raise UserError("--bulk: gate-level netlists run in the per-vector testbench; drop --bulk")
+    if opts.bulk and design.initiation_interval > 1:
+        raise UserError(f"--bulk/--seu: not yet combined with a --reuse {design.initiation_interval} design; "
+                        "use the per-vector testbench (drop --bulk and --seu)")
     if opts.netlist:
         from .gates import gate_level
         design = gate_level(design, opts.netlist, build_root(opts))

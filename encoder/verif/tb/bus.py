@@ -86,6 +86,8 @@ class Bus:
             # The configuration reset (generated designs); hand-written designs may have none.
             self.cfg_rst = handle("cfg_reset") if "cfg_reset" in ports else None
         self.data_outputs = [self.out_valid, self.out_latents.handle, self.out_sum_code]
+        # Designs with an initiation interval above 1 flag a valid_in that came too soon.
+        self.overrun = handle("out_overrun") if "out_overrun" in ports else None
         # E-link framing: bx_reset goes in with valid_in; frames come out on tx_data while tx_valid.
         self.framing = "out_tx_data" in ports
         if self.framing:
@@ -93,6 +95,8 @@ class Bus:
             self.tx_valid = handle("out_tx_valid")
             self.tx_data = handle("out_tx_data")
             self.data_outputs += [self.tx_valid, self.tx_data]
+        if self.overrun is not None:
+            self.data_outputs.append(self.overrun)
 
     def junk(self, rng: random.Random) -> int:
         """Random bits for the counts bus while valid is low: the design must ignore them."""

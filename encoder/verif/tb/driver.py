@@ -20,14 +20,19 @@ class InputDriver:
 
     While valid is low the counts bus (and bx_reset, on designs with
     framing) carries random bits, so a design that looks at data without
-    valid shows up as a mismatch.
+    valid shows up as a mismatch. The design's initiation interval ``ii``
+    is honoured: at least ii - 1 idle cycles between two vectors (a plan's
+    back-to-back vectors come every ii cycles), unless ``send(..., early=True)``
+    drives one too soon on purpose.
     """
 
-    def __init__(self, bus: Bus, rng: random.Random):
+    def __init__(self, bus: Bus, rng: random.Random, ii: int = 1):
         self.bus = bus
         self.rng = rng
+        self.ii = ii
         self.rise = RisingEdge(bus.clk)
-        self.sent: list[int] = []            # vector ids in the order they were driven
+        self.sent: list[int] = []            # vector ids in the order they were driven (and taken)
+        self.idle_since = ii                 # idle cycles driven since the last vector
 
     async def idle(self, cycles: int) -> None:
         b = self.bus
@@ -37,6 +42,7 @@ class InputDriver:
             b.in_counts.handle.value = b.junk(self.rng)
             if b.framing:
                 b.bx_reset.value = self.rng.getrandbits(1)
+        self.idle_since += cycles
 
     async def hold(self, cycles: int) -> None:
         """Idle cycles with the data bus left as it is: a long wait (a live weight reload) without the
@@ -49,8 +55,15 @@ class InputDriver:
             self.bus.bx_reset.value = 0
         for _ in range(cycles - 1):
             await self.rise
+        self.idle_since += cycles
 
-    async def send(self, vector_id: int, word: int, gap: int = 0, bx_reset: int = 0) -> None:
+    async def send(self, vector_id: int, word: int, gap: int = 0, bx_reset: int = 0, early: bool = False,
+                   exact: bool = False) -> None:
+        """``early``: drive it after ``gap`` idle cycles although that is sooner than the initiation
+        interval allows (the design must ignore it; not recorded as sent). ``exact``: after exactly
+        ``gap`` idle cycles, the caller having counted them from the last vector taken."""
+        if not (early or exact):
+            gap = max(gap, self.ii - 1 - self.idle_since)
         if gap:
             await self.idle(gap)
         await self.rise
@@ -58,7 +71,9 @@ class InputDriver:
         self.bus.in_counts.handle.value = word
         if self.bus.framing:
             self.bus.bx_reset.value = bx_reset
-        self.sent.append(vector_id)
+        if not early:
+            self.sent.append(vector_id)
+            self.idle_since = 0
 
 
 class ResetDriver:

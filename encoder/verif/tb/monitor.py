@@ -62,15 +62,23 @@ class Sampler:
 
 
 class InputMonitor:
-    """Valid inputs go to the subscribers (the reference model); reset assertions to the reset subscribers."""
+    """Valid inputs go to the subscribers (the reference model); reset assertions to the reset subscribers.
 
-    def __init__(self, bus: Bus):
+    With an initiation interval ``ii`` above 1 the monitor applies the design's stated rule: a valid
+    input fewer than ii cycles after the last one taken is ignored (not sent to the model) and
+    listed in ``ignored``; the design must raise its overrun flag the cycle after each.
+    """
+
+    def __init__(self, bus: Bus, ii: int = 1):
         self.bus = bus
+        self.ii = ii
         self.on = str(bus.rst_on)
         self.subscribers = []
         self.reset_subscribers = []
         self.count = 0
         self.in_reset = False
+        self.last_taken: int | None = None
+        self.ignored: list[int] = []
         # Inputs the design must refuse (weights not committed yet): counted, not passed on.
         self.blocked = False
         self.blocked_count = 0
@@ -83,18 +91,35 @@ class InputMonitor:
                 for fn in self.reset_subscribers:
                     fn(cycle)
             self.in_reset = True
+            self.last_taken = None
             return
         self.in_reset = False
         if bits(b.in_valid) == "1" and self.blocked:
             self.blocked_count += 1
             return
         if bits(b.in_valid) == "1":
+            if self.last_taken is not None and cycle - self.last_taken < self.ii:
+                self.ignored.append(cycle)
+                return
+            self.last_taken = cycle
             word = bits(b.in_counts.handle)
             txn = InputTxn(cycle, b.in_counts.unpack(int(word, 2) if known(word) else 0),
                            int(bits(b.bx_reset) == "1") if b.framing else 0)
             self.count += 1
             for fn in self.subscribers:
                 fn(txn)
+
+
+class OverrunMonitor:
+    """The cycles in which the design's overrun flag is high."""
+
+    def __init__(self, bus: Bus):
+        self.bus = bus
+        self.cycles: list[int] = []
+
+    def sample(self, cycle: int) -> None:
+        if bits(self.bus.overrun) == "1":
+            self.cycles.append(cycle)
 
 
 class CommitMonitor:

@@ -34,7 +34,8 @@ from ..design import Framing, RegField, RegisterMap
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
 from .model import FrameSpec, ReferenceModel
-from .monitor import CommitMonitor, ConfigMonitor, FrameMonitor, InputMonitor, OutputMonitor, Sampler
+from .monitor import (CommitMonitor, ConfigMonitor, FrameMonitor, InputMonitor, OutputMonitor, OverrunMonitor,
+                      Sampler)
 from .scoreboard import FrameScoreboard, Scoreboard, frame_words_hex
 
 CLOCK_NS = 10
@@ -74,12 +75,18 @@ class EncoderTestbench:
         self.period = convert(CLOCK_NS, "ns", to="step")
         self.models = [load_ir(self.dir / m["path"]) for m in self.plan["models"]]
         self.model_names = [m["name"] for m in self.plan["models"]]
-        self.driver = InputDriver(self.bus, self.rng)
+        # Designs time-multiplexed by --reuse R take a module every R cycles (the manifest says).
+        self.ii = int(design.get("initiation_interval", 1))
+        self.driver = InputDriver(self.bus, self.rng, self.ii)
         self.resetter = ResetDriver(self.bus, self.rng)
-        self.in_mon = InputMonitor(self.bus)
+        self.in_mon = InputMonitor(self.bus, self.ii)
         self.out_mon = OutputMonitor(self.bus)
         self.sampler = Sampler(self.bus.clk, self.period)
         self.sampler.monitors += [self.in_mon, self.out_mon]
+        self.overrun_mon = None
+        if self.bus.overrun is not None:
+            self.overrun_mon = OverrunMonitor(self.bus)
+            self.sampler.monitors.append(self.overrun_mon)
         # Verilator is two-state: its outputs cannot hold X or Z, so only Icarus looks.
         self.check_x = self.plan.get("simulator", "icarus") != "verilator"
         fr = design.get("framing")
@@ -335,7 +342,8 @@ class EncoderTestbench:
         """Fill the pipeline with throw-away vectors, then reset while they are inside.
 
         The reset also loads the framing registers' reset values (the model follows the pins)."""
-        n = max(self.drain_cycles, 1)
+        # Enough modules to fill the pipeline: one every initiation interval.
+        n = max(-(-self.drain_cycles // self.ii), 1)
         top = (1 << self.bus.in_counts.width) - 1
         for _ in range(n):
             word = self.bus.in_counts.pack([self.rng.randint(0, top) for _ in range(self.bus.in_counts.n)])
@@ -348,6 +356,24 @@ class EncoderTestbench:
         # (a full read-back costs a cycle per register); others are loaded again.
         if self.regs is not None and not self.regs.keep_through_reset:
             await self.load(self.loaded)
+
+    async def too_soon(self) -> None:
+        """Right after the last vector (taken at cycle t): valid_in at t + 1 and t + ii - 1, which
+        the design must ignore and flag on overrun, then a vector at t + ii, which it must take."""
+        top = (1 << self.bus.in_counts.width) - 1
+
+        def word():
+            return self.bus.in_counts.pack([self.rng.randint(0, top) for _ in range(self.bus.in_counts.n)])
+
+        flag = self.rng.getrandbits(1) if self.bus.framing else 0
+        await self.driver.send(-1, word(), 0, flag, early=True)
+        idle = 0
+        if self.ii >= 3:
+            await self.driver.send(-1, word(), self.ii - 3, flag, early=True)
+            idle = self.ii - 3
+        await self.driver.send(-1, word(), 0, 0, exact=True)
+        self.events_done.append({"event": "too_soon", "cycle": self.cycle(),
+                                 "early_valids": 2 if self.ii >= 3 else 1, "idle": idle})
 
     # ---- the regression ------------------------------------------------
     async def run(self) -> dict:
@@ -435,6 +461,8 @@ class EncoderTestbench:
                     last_progress = now
         await self.framing_done()
         await self._finish_reload(reload, background)
+        if self.ii > 1:
+            await self.too_soon()
         await self.driver.idle(self.drain_cycles + 4)
         self.check(final=True)
         (self.dir / "progress").write_text(str(len(ids)))
@@ -502,6 +530,13 @@ class EncoderTestbench:
             harness.append(f"input monitor saw {self.in_mon.count} vectors, the driver sent {len(sent)}")
         if flushed_real:
             harness.append(f"vectors {flushed_real[:5]} were in flight at a reset")
+        overrun = {}
+        if self.overrun_mon is not None:
+            want, seen = [c + 1 for c in self.in_mon.ignored], self.overrun_mon.cycles
+            overrun = {"overrun_expected": want[:50], "overrun_seen": seen[:50],
+                       "overrun_errors": len(set(want) ^ set(seen))}
+        elif self.in_mon.ignored:
+            harness.append(f"valid_in too soon at cycles {self.in_mon.ignored[:5]} on a design without overrun")
         checked_real = real_checks(self.board)
         result = {
             # Reset fillers and replay preambles (id -1) are not vectors of the run.
@@ -517,6 +552,7 @@ class EncoderTestbench:
             "config_errors": self.config_errors, "live_reloads": self.live_reloads,
             "blocked_before_load": self.in_mon.blocked_count,
             "events": self.events_done, "harness_errors": harness,
+            "initiation_interval": self.ii, **overrun,
             "cycles": self.cycle(), "seconds": seconds,
             "vectors_per_second": len(ids) / seconds if seconds > 0 else 0.0,
             "stream_vectors_per_second": len(ids) / stream_seconds if stream_seconds > 0 else 0.0,
@@ -535,7 +571,7 @@ class EncoderTestbench:
                 "tx_latency_seen": {str(k): v for k, v in sorted(fb.latency_seen.items())},
             })
         result["errors"] = (len(mismatches) + len(self.board.unexpected) + len(self.out_mon.x_events)
-                            + len(self.readback) + len(self.config_errors) + len(harness)
+                            + len(self.readback) + len(self.config_errors) + len(harness) + overrun.get("overrun_errors", 0)
                             + len(frame_mismatches) + (len(self.frame_board.unexpected) if self.frame_board else 0))
         mismatches += frame_mismatches
         (self.dir / "mismatches.json").write_text(json.dumps(mismatches))

@@ -1,0 +1,204 @@
+"""--reuse R: acceptance in simulation, and what each R costs.
+
+Default (``make sim-reuse``): econt_8x8 and econt_4x4x3 (random weights in the
+formats of configs/, seeded), both weight modes, R in {1, 2, 4, 8}: each design
+generated with `encoder rtl --reuse R` and run through the cocotb testbench
+(2,000 vectors, every corner case, a reset and a weight reload mid-run, the
+driver one module every R cycles, too-soon valids that must be ignored and
+flagged); exits 1 unless every run has zero mismatches. Prints one row per
+run and writes WORK/sim.json.
+
+--synth: the cost table. For each design (--designs: the ECON-T chip configuration
+from tests/data/econt/AE/init.yaml, programmable; econt_8x8 programmable and constant,
+and the other constant form) and R: multipliers (from the manifest), generic yosys estimate
+(`encoder synth DIR --liberty none`: transistors, flip-flops), the clock each R
+needs for one module per 25 ns (R x 40 MHz), and an energy proxy (transistors x
+R clock cycles per module, relative to R = 1). Writes WORK/synth.json, a
+markdown table and, with matplotlib, docs/reuse_cost.png.
+
+Usage:
+    python benchmarks/bench_reuse.py [--reuse 1,2,4,8] [--vectors N] [--presets econt_8x8,econt_4x4x3]
+                                     [--weights programmable,constant] [--sim auto|icarus|verilator] [--work DIR]
+    python benchmarks/bench_reuse.py --synth [--designs 'chip:programmable;econt_8x8:constant@1,8'] [--reuse 1,2,4,8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from encoder.ir import save_ir                       # noqa: E402
+from encoder.rtl_gen.design import generate_from_file, write_design   # noqa: E402
+from encoder.verif.presets import preset_ir          # noqa: E402
+from encoder.verif.runner import SimOptions, run     # noqa: E402
+
+SEED = 11
+CHIP_CONFIG = ROOT / "tests" / "data" / "econt" / "AE" / "init.yaml"
+
+
+def _simulator(preset: str, weights: str, reuse: int, choice: str) -> str:
+    """econt_8x8 on Icarus (2-5 min per R > 1 run, 3 s builds; the programmable R = 1 design too, as in
+    tests/test_verif_acceptance.py), everything else on Verilator (econt_4x4x3's conv layer is 3x
+    larger; constant R = 1 designs evaluate slowly event by event)."""
+    if choice != "auto":
+        return choice
+    if preset == "econt_8x8" and (weights == "programmable" or reuse > 1):
+        return "icarus"
+    return "verilator"
+
+
+def ir_file(work: Path, preset: str) -> Path:
+    path = work / f"{preset}_ir.json"
+    if not path.exists():
+        if preset == "chip":
+            import subprocess
+            subprocess.run([sys.executable, "-m", "encoder", "econt", "import", str(CHIP_CONFIG), "--out", str(path)],
+                           check=True, cwd=ROOT, capture_output=True)
+        else:
+            save_ir(preset_ir(ROOT / "configs" / f"{preset}.yaml", seed=SEED), path)
+    return path
+
+
+def design_dir(work: Path, preset: str, weights: str, reuse: int) -> Path:
+    """weights: programmable, constant, or constant-products (the other constant form, for the measurement)."""
+    d = work / f"{preset}_{weights}_r{reuse}"
+    form = "products" if weights == "constant-products" else "multiplier"
+    generated = generate_from_file(ir_file(work, preset), weights.split("-")[0], reuse=reuse, reuse_constants=form)
+    if (d / "manifest.json").is_file():
+        on_disk = {f.name: f.read_text() for f in d.iterdir() if f.is_file() and f.suffix in (".v", ".json")}
+        if on_disk == generated.files:
+            return d
+    return write_design(generated, d, force=True)
+
+
+def simulate(args) -> int:
+    rows, bad = [], 0
+    for preset in args.presets.split(","):
+        for weights in args.weights.split(","):
+            for reuse in (int(r) for r in args.reuse.split(",")):
+                d = design_dir(args.work, preset, weights, reuse)
+                m = json.loads((d / "manifest.json").read_text())
+                sim = _simulator(preset, weights, reuse, args.sim)
+                t0 = time.monotonic()
+                lines: list[str] = []
+                code, s = run(d, SimOptions(sim=sim, vectors=args.vectors, seed=SEED, out=str(d / f"run_{sim}"),
+                                            build_root=str(ROOT / "sim" / "build"), progress=False, force=True),
+                              log=lines.append)
+                ok = (code == 0 and s["status"] == "pass" and s["mismatches"] == 0 and s["stale_outputs"] == 0
+                      and s.get("overrun_errors", 0) == 0 and set(s["latency_seen"]) == {str(m["latency"])})
+                bad += not ok
+                row = {"preset": preset, "weights": weights, "reuse": reuse, "simulator": sim,
+                       "multipliers": m["multipliers"]["total"], "latency": m["latency"], "status": s["status"],
+                       "checked": s["checked"], "mismatches": s["mismatches"], "stale": s["stale_outputs"],
+                       "overrun_errors": s.get("overrun_errors"), "overrun_flags": s.get("overrun_flags_seen"),
+                       "x_or_z": s["x_or_z_samples"], "readback_errors": s["register_read_back_errors"],
+                       "seconds": round(time.monotonic() - t0, 1)}
+                rows.append(row)
+                print(f"{preset:12s} {weights:12s} R={reuse}  {sim:9s} {row['multipliers']:5d} mult  latency "
+                      f"{row['latency']:2d}  {row['status']:8s} {row['checked']} checked, {row['mismatches']} "
+                      f"mismatches, {row['stale']} stale, overrun errors {row['overrun_errors']}  "
+                      f"{row['seconds']} s", flush=True)
+                if not ok:
+                    print("\n".join(lines[-15:]))
+    (args.work / "sim.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"{len(rows) - bad} of {len(rows)} runs pass; {args.work / 'sim.json'}")
+    return 1 if bad else 0
+
+
+def synth(args) -> int:
+    import subprocess
+    rows = []
+    for spec in args.designs.split(";"):
+        # preset:weights[@R,R,...] (default: --reuse)
+        spec, _, rs = spec.partition("@")
+        preset, weights = spec.split(":")
+        for reuse in (int(r) for r in (rs or args.reuse).split(",")):
+            if weights == "constant-products" and reuse == 1:
+                continue                    # R = 1 has one constant form (the multiplier-free one)
+            d = design_dir(args.work, preset, weights, reuse)
+            m = json.loads((d / "manifest.json").read_text())
+            rep = d / "synth" / "synth.json"
+            if not rep.is_file():
+                t0 = time.monotonic()
+                subprocess.run([sys.executable, "-m", "encoder", "synth", str(d), "--liberty", "none", "--no-depth",
+                                "--force"], check=True, cwd=ROOT)
+                print(f"  {d.name}: yosys {time.monotonic() - t0:.0f} s", flush=True)
+            s = json.loads(rep.read_text())
+            rows.append({"design": preset, "weights": weights, "reuse": reuse,
+                         "multipliers": m["multipliers"]["total"], "products": m["multipliers"].get("products",
+                                                                                               m["multipliers"]["total"]),
+                         "transistors": s["transistors"], "flip_flops": s["flip_flops"],
+                         "clock_mhz": 40 * reuse, "latency_cycles": m["latency"],
+                         "latency_ns": m["latency"] * 25.0 / reuse})
+    for r in rows:
+        base = next(b for b in rows if (b["design"], b["weights"].split("-")[0], b["reuse"])
+                    == (r["design"], r["weights"].split("-")[0], 1))
+        r["area_vs_r1"] = r["transistors"] / base["transistors"]
+        # Energy proxy per module: switched capacitance ~ transistors, switched R times per module.
+        r["energy_proxy_vs_r1"] = r["transistors"] * r["reuse"] / base["transistors"]
+        r["multipliers_vs_r1"] = r["multipliers"] / base["multipliers"]
+    (args.work / "synth.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print("| design | weights | R | multipliers | est. transistors | vs R=1 | flip-flops | clock | latency |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['design']} | {r['weights']} | {r['reuse']} | {r['multipliers']:,} | {r['transistors'] / 1e6:.3f} M "
+              f"| {r['area_vs_r1']:.2f} | {r['flip_flops']:,} | {r['clock_mhz']} MHz | {r['latency_cycles']} cycles = "
+              f"{r['latency_ns']:g} ns |")
+    _plot(rows, ROOT / "docs" / "reuse_cost.png")
+    return 0
+
+
+def _plot(rows: list[dict], path: Path) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot")
+        return
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in sorted({(r["design"], r["weights"]) for r in rows}):
+        rs = sorted((r for r in rows if (r["design"], r["weights"]) == key), key=lambda r: r["reuse"])
+        x = [r["reuse"] for r in rs]
+        a1.plot(x, [r["transistors"] / 1e6 for r in rs], "o-", label=f"{key[0]} {key[1]}")
+        a2.plot(x, [r["energy_proxy_vs_r1"] for r in rs], "o-", label=f"{key[0]} {key[1]}")
+    for a in (a1, a2):
+        a.set_xscale("log", base=2)
+        a.set_xlabel("reuse factor R (clock = R x 40 MHz)")
+        a.grid(True, alpha=0.3)
+    a1.set_ylabel("generic estimate, M transistors")
+    a1.set_title("Area against R")
+    a2.set_ylabel("transistors x R, relative to R = 1")
+    a2.set_title("Energy proxy per module against R")
+    a1.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reuse", default="1,2,4,8")
+    ap.add_argument("--vectors", type=int, default=2000)
+    ap.add_argument("--presets", default="econt_8x8,econt_4x4x3")
+    ap.add_argument("--weights", default="programmable,constant")
+    ap.add_argument("--sim", default="auto", choices=("auto", "icarus", "verilator"))
+    ap.add_argument("--synth", action="store_true", help="the cost table instead of the simulations")
+    ap.add_argument("--designs", default="chip:programmable;econt_8x8:programmable;econt_8x8:constant;"
+                                         "econt_8x8:constant-products@2,8",
+                    help="PRESET:WEIGHTS[@R,...] separated by ';' (weights constant-products: the other constant form)")
+    ap.add_argument("--work", type=Path, default=ROOT / "out" / "bench_reuse")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    return synth(args) if args.synth else simulate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,6 +14,7 @@ import pytest
 from encoder.ir import load_ir
 from encoder.ir.synthetic import synthetic_ir
 from encoder.rtl_gen import register_image
+from encoder.rtl_gen.design import control_writes, has_cfg_reset
 from encoder.rtl_gen.top import CFG_BLOCK
 
 DATA = Path(__file__).parent / "data"
@@ -125,6 +126,10 @@ def simulate_design(design_dir: Path, counts: np.ndarray, tmp: Path) -> tuple[np
         lines += ["    reg cfg_we = 1'b0;", f"    reg [{aw - 1}:0] cfg_addr = {aw}'d0;",
                   f"    reg [{dw - 1}:0] cfg_wdata = {dw}'d0;", f"    wire [{dw - 1}:0] cfg_rdata;"]
         conns += ["cfg_we", "cfg_addr", "cfg_wdata", "cfg_rdata"]
+        cfg_rst = has_cfg_reset(m)
+        if cfg_rst:
+            lines.append(f"    wire {cfg_rst} = 1'b0;")
+            conns.append(cfg_rst)
     lines += [f"    {m['top']} dut ({', '.join(f'.{c}({c})' for c in conns)});",
               "    integer i, edges = 0, first_in = -1, first_out = -1;",
               "    always @(posedge clk) begin",
@@ -138,8 +143,16 @@ def simulate_design(design_dir: Path, counts: np.ndarray, tmp: Path) -> tuple[np
               "    initial begin",
               f'        $readmemh("{tmp / "charges.hex"}", stim);']
     if prog:
-        lines += [f"        dut.{inst}.bank = {bits}'h{value:x};" for inst, bits, value in _config_banks(design_dir, m)]
-    lines += ["        repeat (3) @(negedge clk);", "        rst = 1'b0;",
+        # The image goes into the bank writes land in; the control writes (COMMIT, ENABLE) then put it
+        # in force through the port, as on the chip, before the first module.
+        lines += [f"        dut.{inst}.written = {bits}'h{value:x};" for inst, bits, value in _config_banks(design_dir, m)]
+        lines += ["        repeat (3) @(negedge clk);", "        rst = 1'b0;"]
+        for addr, word in control_writes(m):
+            lines += [f"        cfg_we = 1'b1; cfg_addr = {addr}; cfg_wdata = {word};", "        @(negedge clk);"]
+        lines += ["        cfg_we = 1'b0;", f"        repeat ({m['latency'] + 3}) @(negedge clk);"]
+    else:
+        lines += ["        repeat (3) @(negedge clk);", "        rst = 1'b0;"]
+    lines += [
               f"        for (i = 0; i < {len(counts)}; i = i + 1) begin",
               "            valid_in = 1'b1; charges = stim[i];", "            @(negedge clk);",
               "        end",

@@ -60,11 +60,6 @@ def pin_directions(liberty_text: str) -> dict[str, dict[str, str]]:
     return out
 
 
-def _statements(body: str) -> list[str]:
-    """The module body split at top-level semicolons (escaped names may hold none: they end in a space)."""
-    return [s for s in body.split(";")]
-
-
 def buffer_fanout(text: str, pins: dict[str, dict[str, str]], buffer: tuple[str, str, str],
                   max_fanout: int = 12) -> Buffered:
     """Split every net with more than ``max_fanout`` loads behind a tree of ``buffer`` cells."""
@@ -86,7 +81,8 @@ def buffer_fanout(text: str, pins: dict[str, dict[str, str]], buffer: tuple[str,
 
 
 def _module(name, body, pins, port_dirs, buffer, max_fanout):
-    statements = _statements(body)
+    # Statements end at semicolons; escaped names hold none (they end in a space).
+    statements = body.split(";")
     ports = port_dirs[name]
     roots: set[str] = {p for p, d in ports.items() if d == "input"}
     loads: dict[str, list[tuple[int, str]]] = {}     # net -> (statement, pin) of each load

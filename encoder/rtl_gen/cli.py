@@ -85,7 +85,7 @@ def register(sub) -> None:
         help="area, timing and power of a generated design (standard-cell library or generic estimate)",
         description="With --liberty sky130hd (shipped: SkyWater SKY130 HD cells, typical corner) or a Liberty "
                     "file: maps the design to the library with yosys module by module (flip-flops with "
-                    "dfflibmap, logic with abc against the Liberty file, delay target = the clock), runs "
+                    "dfflibmap, logic with abc against the Liberty file, delay target = a fifth of the clock), runs "
                     "OpenSTA at the clock (worst and total negative slack, critical path through the "
                     "hierarchy, highest passing clock) and estimates power from switching activity "
                     "measured in the design's own RTL simulation (or a stated default activity). Writes "

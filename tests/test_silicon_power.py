@@ -222,7 +222,7 @@ def test_simulated_activity_is_plausible(tiny):
     assert sim.activity == "simulated" and half.activity == "vectorless"
     assert 0 < sim.total_mw < half.total_mw
     assert sim.leakage_mw > 0 and sim.leakage_mw == pytest.approx(half.leakage_mw)
-    assert sim.energy_nj == sim.total_mw * 1e-3 * 25.0
+    assert sim.energy_nj == pytest.approx(sim.total_mw * 1e-3 * 25.0, rel=1e-12)   # mW x ns = pJ
     print(f"{mode}: {sim.describe()}\n  vectorless 0.5: {half.describe()}")
 
 

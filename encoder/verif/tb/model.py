@@ -126,6 +126,8 @@ class ReferenceModel:
             self.active = self.switches.popleft()[1]
         bx_field = 0
         if self.frame_spec is not None:
+            if txn.bx_reset:           # the monitor reported it already; the same cycle again changes nothing
+                self.on_bx_reset(txn.cycle)
             k = (txn.cycle - self._bx_start) // self.frame_spec.crossing
             bx_field = framing.BX_RESET_FIELD if self._bx_start_reset and k == 0 else k % BX_COUNT_MODULO
         self._pending.append((self._seq, txn, self.active, bx_field))

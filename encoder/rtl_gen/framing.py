@@ -95,15 +95,17 @@ def framing_regs(plan: DesignPlan, framing: Framing) -> FramingRegs:
     return FramingRegs(base, dw, aw, max(1, mask_words.bit_length()), framing.count_bits, mask_bits)
 
 
-def header_lines(framing: Framing, regs: FramingRegs, latency: int) -> list[str]:
+def header_lines(framing: Framing, regs: FramingRegs, latency: int, crossing: int = 1) -> list[str]:
     """What the top module's header says about the framing block and its registers."""
     full = framing.mask == (1 << regs.mask_bits) - 1
     mask_reset = "all ones" if full else f"{regs.mask_bits}'h{framing.mask:x} ({framing.mask_source})"
     return [
         f"E-link framing (--elinks {framing.elinks}): tx_data carries {framing.elinks} e-links (TX_DATA_0 in the top 32 "
         f"bits), tx_valid {latency + 1} cycles",
-        "after valid_in. The BX counter counts every crossing, with data or not; bx_reset, taken on any cycle, starts",
-        "a crossing that sends 31, and the next ones send 1, 2, ... (mod 16). Framing registers on the configuration port",
+        "after valid_in. The BX counter counts every crossing" + (f" ({crossing} cycles)" if crossing > 1 else "")
+        + ", with data or not; bx_reset, taken on any cycle,",
+        "starts a crossing that sends 31, and the next ones send 1, 2, ... (mod 16); a frame carries the BX its data",
+        "came in on. Framing registers on the configuration port",
         f"(reset values loaded by rst; a write in a reset cycle is lost):",
         f"  address {regs.base}: e-link count, {regs.count_bits} bits, reset {framing.elinks}; the frame fills "
         f"TX_DATA_0..count-1, higher e-links send zero",

@@ -101,7 +101,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
           + "valid_in is ignored until a weight set",
           f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."])
          if prog else ["Weights: constants (zero weights have no multiplier)."])
-      + (_framing_header(framing, fregs, latency) if framing else [])
+      + (_framing_header(framing, fregs, latency, R) if framing else [])
       + (tmr.header_lines(counters) if counters else [])))
     w("`default_nettype none")
     w()

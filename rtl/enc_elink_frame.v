@@ -18,9 +18,20 @@
 // n_elinks and mask are read when the frame is registered: a frame uses the
 // values they hold in the cycle its BX is on the inputs (valid high).
 //
-// BX counter: counts accepted BXs (valid high) modulo 16 from reset; a BX
-// with bx_reset high (the chip's BX-counter reset fast command) sends 31 and
-// the next BX sends 1. Only the low 4 bits count, as on the chip.
+// BX counter: counts crossings (BXs), whether they carry data or not, as the
+// chip's does. A crossing is CROSSING clock cycles (the initiation interval
+// of a --reuse design; 1 otherwise). bx_reset is taken on any cycle, valid
+// or not (the chip's BX-counter reset fast command): it starts a crossing
+// there, which sends 31, and the crossings after it send 1, 2, ... modulo 16
+// (only the low 4 bits count, as on the chip). Between bx_resets a crossing
+// starts every CROSSING cycles.
+//
+// The block sits at the end of the datapath, LAG cycles after the inputs, and
+// bx_reset must come to it through a LAG-cycle delay line, so that the counter
+// runs LAG cycles behind the inputs and a frame carries the BX of the crossing
+// its data came in on. Reset puts the counter where a counter reset at the
+// inputs was LAG cycles earlier: the first cycle after rst is, at the inputs,
+// phase 0 of BX 0 (no 31). A frame is registered in the cycle valid is high.
 //
 // Output registered: tx_data holds the frame of the BX accepted on the
 // previous clock while tx_valid is high (latency 1), and keeps it otherwise.
@@ -32,7 +43,9 @@ module enc_elink_frame #(
     parameter integer COUNT_BITS  = 3,      // width of n_elinks
     parameter integer N_LATENT    = 16,
     parameter integer LATENT_BITS = 9,
-    parameter integer SUM_BITS    = 9
+    parameter integer SUM_BITS    = 9,
+    parameter integer CROSSING    = 1,      // clock cycles per crossing (BX)
+    parameter integer LAG         = 0       // cycles this block runs behind the inputs
 ) (
     input  wire                            clk,
     input  wire                            rst,
@@ -63,6 +76,12 @@ module enc_elink_frame #(
         if (SUM_BITS < 1) begin : g_check_4
             enc_elink_frame_SUM_BITS_must_be_at_least_1 check_failed ();
         end
+        if (CROSSING < 1) begin : g_check_5
+            enc_elink_frame_CROSSING_must_be_at_least_1 check_failed ();
+        end
+        if (LAG < 0) begin : g_check_6
+            enc_elink_frame_LAG_must_not_be_negative check_failed ();
+        end
     endgenerate
 
     localparam integer W         = N_LATENT * LATENT_BITS;   // latent word
@@ -73,13 +92,46 @@ module enc_elink_frame #(
     localparam [BX_BITS-1:0] BX_RESET_CODE = 5'd31;
     localparam [COUNT_BITS-1:0] MAX_COUNT = N_ELINKS[COUNT_BITS-1:0];
 
-    // -- BX counter
-    reg  [3:0]         bx_count;
-    wire [BX_BITS-1:0] bx_field = bx_reset ? BX_RESET_CODE : {1'b0, bx_count};
+    // -- BX counter. Its reset state is the one LAG cycles before phase 0 of BX 0:
+    // ceil(LAG / CROSSING) crossings back, at phase (-LAG) mod CROSSING.
+    localparam integer LAG_BX = (LAG + CROSSING - 1) / CROSSING;
+    localparam integer COUNT_AT_RESET = (16 - LAG_BX % 16) % 16;
+    localparam [3:0]   COUNT_RESET = COUNT_AT_RESET[3:0];
+    reg  [3:0]         bx_count;       // this crossing's number, unless it started on a bx_reset
+    wire               reset_bx;       // this crossing sends 31
+    wire               crossing_end;   // the last cycle of this crossing
     always @(posedge clk) begin
-        if (rst) bx_count <= 4'd0;
-        else if (valid) bx_count <= bx_reset ? 4'd1 : bx_count + 4'd1;
+        if (rst) bx_count <= COUNT_RESET;
+        else if (bx_reset) bx_count <= crossing_end ? 4'd1 : 4'd0;
+        else if (crossing_end) bx_count <= bx_count + 4'd1;
     end
+    generate
+        if (CROSSING == 1) begin : g_every_cycle
+            assign crossing_end = 1'b1;
+            assign reset_bx = bx_reset;
+        end else begin : g_phase
+            localparam integer PHASE_BITS = $clog2(CROSSING);
+            localparam integer LAST_PHASE = CROSSING - 1;
+            localparam integer PHASE_AT_RESET = (CROSSING - LAG % CROSSING) % CROSSING;
+            localparam [PHASE_BITS-1:0] LAST = LAST_PHASE[PHASE_BITS-1:0];
+            localparam [PHASE_BITS-1:0] PHASE_RESET = PHASE_AT_RESET[PHASE_BITS-1:0];
+            reg [PHASE_BITS-1:0] bx_phase;     // cycle within the crossing
+            reg                  bx_held;      // the rest of a crossing that started on a bx_reset
+            wire [PHASE_BITS-1:0] phase = bx_reset ? {PHASE_BITS{1'b0}} : bx_phase;
+            assign crossing_end = phase == LAST;
+            assign reset_bx = bx_reset || bx_held;
+            always @(posedge clk) begin
+                if (rst) begin
+                    bx_phase <= PHASE_RESET;
+                    bx_held  <= 1'b0;
+                end else begin
+                    bx_phase <= crossing_end ? {PHASE_BITS{1'b0}} : phase + 1'b1;
+                    bx_held  <= reset_bx && !crossing_end;
+                end
+            end
+        end
+    endgenerate
+    wire [BX_BITS-1:0] bx_field = reset_bx ? BX_RESET_CODE : {1'b0, bx_count};
 
     // -- Latent mask: kept bits packed towards bit 0, in order. Bit k goes
     // to the position given by the number of kept bits below it.

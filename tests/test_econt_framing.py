@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from encoder.cli import main
-from encoder.econt.framing import bx_counter_field, format_tx_csv, frame_int, frame_words, latent_field_bits
+from encoder.econt.framing import (bx_counter_field, bx_fields_by_cycle, format_tx_csv, frame_int, frame_words,
+                                   latent_field_bits)
 
 
 def lat(**outs):
@@ -57,6 +58,22 @@ def test_bx_counter_field():
     assert bx_counter_field(20, [0]).tolist() == [31] + list(range(1, 16)) + [0, 1, 2, 3]
     # resets at BX 3 and 10: before the first reset the count runs on modulo 16
     assert bx_counter_field(13, [3, 10]).tolist() == [13, 14, 15, 31, 1, 2, 3, 4, 5, 6, 31, 1, 2]
+
+
+def test_bx_fields_by_cycle_count_every_crossing_from_the_last_start():
+    # One cycle a crossing: equal to the chip's counter with the same resets (every cycle a BX).
+    bxr = np.zeros(40, bool)
+    bxr[[0, 7, 30]] = True
+    run = np.zeros(40, bool)
+    assert bx_fields_by_cycle(bxr, run).tolist() == bx_counter_field(40, [0, 7, 30]).tolist()
+    # Crossings of 3 cycles, by hand: a design reset ends at cycle 0 (BX 0), bx_reset at 7 starts a
+    # crossing (31 for 7..9), then 1 from 10; the design reset ending at 16 restarts at 0; bx_reset at 18.
+    bxr = np.zeros(24, bool)
+    bxr[[7, 18]] = True
+    run = np.zeros(24, bool)
+    run[[0, 16]] = True
+    assert bx_fields_by_cycle(bxr, run, 3).tolist() == [0, 0, 0, 1, 1, 1, 2, 31, 31, 31, 1, 1, 1, 2, 2, 2,
+                                                      0, 0, 31, 31, 31, 1, 1, 1]
 
 
 def _frame_as_bit_string(latents, sum_code, bx, n_elinks, mask):

@@ -144,13 +144,46 @@ def test_bx_field_follows_the_chip_counter_and_restarts_at_the_design_reset():
     for bx in range(40):
         model.write(InputTxn(bx, COUNTS[bx % 5], int(bx in resets)))
     model.on_reset(50)
+    model.on_run(55)                     # the first cycle out of reset is BX 0
     for k in range(3):
-        model.write(InputTxn(60 + k, COUNTS[k]))
+        model.write(InputTxn(55 + k, COUNTS[k]))
     model.compute()
     fields = [f.bx_field for f in model.frames]
     assert fields[:40] == bx_counter_field(40, sorted(resets)).tolist()
     assert fields[:10] == [31, 1, 2, 3, 4, 5, 6, 31, 1, 2] and fields[29:33] == [6, 31, 1, 2]
     assert fields[40:] == [0, 1, 2]
+
+
+def test_bx_field_counts_idle_crossings_and_bx_resets_without_data():
+    # One crossing per cycle: data at cycles 0, 5, 9, 10 (bx_reset), 11, 30, 33 with a bx_reset
+    # alone at cycle 6 and at 31, 32; fields worked out by hand. A counter of data crossings only
+    # would send 0, 1, 2, 31, 1, 2, 3.
+    model = ReferenceModel([A], frames=SPEC)
+    model.on_run(0)
+    data = {0: 0, 5: 0, 9: 0, 10: 1, 11: 0, 30: 0, 33: 0}
+    for c in range(34):
+        if c in (6, 31, 32):
+            model.on_bx_reset(c)
+        if c in data:
+            model.write(InputTxn(c, COUNTS[c % 5], data[c]))
+    model.compute()
+    assert [f.bx_field for f in model.frames] == [0, 5, 3, 31, 1, 4, 1]
+
+
+def test_bx_field_with_crossings_of_three_cycles():
+    # --reuse 3: a crossing every 3 cycles from the end of reset, and from each bx_reset (which starts
+    # one, sending 31 to its end). Data at 0, 4, 9, 14, 17, 23, 26 (bx_reset), 29, 80; a bx_reset
+    # alone at 13. By hand: 0, 1, 3, 31 (14 is in the crossing 13 started), 1, 3, 31, 1, (80-26)//3 = 18 -> 2.
+    spec = FrameSpec(elinks=2, mask=(1 << 10) - 1, latent_bits=5, sum_code_bits=9, crossing=3)
+    model = ReferenceModel([A], frames=spec)
+    model.on_run(0)
+    for c in (0, 4, 9, 13, 14, 17, 23, 26, 29, 80):
+        if c == 13:
+            model.on_bx_reset(c)
+        else:
+            model.write(InputTxn(c, COUNTS[c % 5], int(c == 26)))
+    model.compute()
+    assert [f.bx_field for f in model.frames] == [0, 1, 3, 31, 1, 3, 31, 1, 2]
 
 
 def test_frames_in_order_at_the_tx_latency_match_the_framed_golden_outputs():

@@ -18,7 +18,7 @@ the least significant end, as the ECON-T emulator's formatter does; the
 chip's test vectors only cover the all-ones mask.
 
 The BX counter field is (BX - last reset) mod 16, and 31 on a BX where the
-counter resets.
+counter resets. It counts every BX, with data or not.
 """
 
 from __future__ import annotations
@@ -59,6 +59,25 @@ def bx_counter_field(n_bx: int, reset_bx=(0,)) -> np.ndarray:
     field = (bx - last) % 16
     field[np.isin(bx, resets)] = BX_RESET_FIELD
     return field
+
+
+def bx_fields_by_cycle(bx_reset, run_start, crossing: int = 1) -> np.ndarray:
+    """Per clock cycle, the BX-counter field of a design whose counter counts every crossing of
+    ``crossing`` cycles (enc_elink_frame): a crossing starts on each ``run_start`` cycle (the first
+    after a design reset: BX 0), on each ``bx_reset`` cycle (that crossing sends 31), and every
+    ``crossing`` cycles after the last such start; the k-th crossing after the start sends k mod 16
+    (31 for k = 0 after a bx_reset). Cycle 0 starts a run if nothing else does.
+    """
+    bxr = np.asarray(bx_reset, dtype=bool)
+    run = np.asarray(run_start, dtype=bool)
+    idx = np.arange(len(bxr), dtype=np.int64)
+    start = bxr | run
+    if len(start):
+        start = start.copy()
+        start[0] = True
+    s = np.maximum.accumulate(np.where(start, idx, 0)) if len(idx) else idx
+    k = (idx - s) // int(crossing)
+    return np.where(bxr[s] & (k == 0), BX_RESET_FIELD, k % 16).astype(np.int64)
 
 
 def latent_word_bits(latents: np.ndarray, latent_bits: int = 9) -> np.ndarray:

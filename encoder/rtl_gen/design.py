@@ -331,7 +331,10 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
             "registers": ["elinks", "latent_mask"],
             "takes_effect": "a write with cfg_we high in cycle t applies to every BX with valid_out high after "
                             "cycle t; rst loads the reset values",
-            "bx_counter": "counts valid BXs modulo 16 from reset; 31 on a BX with bx_reset, 1 on the next",
+            "bx_counter": "counts every crossing (BX), with data or not, modulo 16 from reset; bx_reset, taken on "
+                          "any cycle, starts a crossing that sends 31, and the next ones send 1, 2, ...; a frame "
+                          "carries the BX of the crossing its data came in on",
+            "crossing_cycles": opts.reuse,
             "reference": "encoder.econt.framing.frame_words",
         }
     if opts.weights == "programmable":

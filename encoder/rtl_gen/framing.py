@@ -95,14 +95,17 @@ def framing_regs(plan: DesignPlan, framing: Framing) -> FramingRegs:
     return FramingRegs(base, dw, aw, max(1, mask_words.bit_length()), framing.count_bits, mask_bits)
 
 
-def header_lines(framing: Framing, regs: FramingRegs, latency: int) -> list[str]:
+def header_lines(framing: Framing, regs: FramingRegs, latency: int, crossing: int = 1) -> list[str]:
     """What the top module's header says about the framing block and its registers."""
     full = framing.mask == (1 << regs.mask_bits) - 1
     mask_reset = "all ones" if full else f"{regs.mask_bits}'h{framing.mask:x} ({framing.mask_source})"
     return [
         f"E-link framing (--elinks {framing.elinks}): tx_data carries {framing.elinks} e-links (TX_DATA_0 in the top 32 "
         f"bits), tx_valid {latency + 1} cycles",
-        "after valid_in; bx_reset (with valid_in) restarts the BX counter. Framing registers on the configuration port",
+        "after valid_in. The BX counter counts every crossing" + (f" ({crossing} cycles)" if crossing > 1 else "")
+        + ", with data or not; bx_reset, taken on any cycle,",
+        "starts a crossing that sends 31, and the next ones send 1, 2, ... (mod 16); a frame carries the BX its data",
+        "came in on. Framing registers on the configuration port",
         f"(reset values loaded by rst; a write in a reset cycle is lost):",
         f"  address {regs.base}: e-link count, {regs.count_bits} bits, reset {framing.elinks}; the frame fills "
         f"TX_DATA_0..count-1, higher e-links send zero",
@@ -115,23 +118,22 @@ def header_lines(framing: Framing, regs: FramingRegs, latency: int) -> list[str]
     ]
 
 
-def emit(w: Writer, plan: DesignPlan, framing: Framing, regs: FramingRegs, latency: int,
-         valid: str = "valid_in") -> int:
+def emit(w: Writer, plan: DesignPlan, framing: Framing, regs: FramingRegs, latency: int, crossing: int = 1) -> int:
     """The framing registers and block on the output registers; returns the flip-flops outside the primitives'.
-    ``valid``: the valid the datapath takes (valid_in gated by the configuration on programmable designs)."""
+    ``crossing``: clock cycles per crossing (the initiation interval of a --reuse design)."""
     ip = plan.input
     n_lat, lat_bits = plan.ir.n_latent, plan.latent_bits
     word = n_lat * lat_bits
     w()
     w(f"// E-link framing on up to {framing.elinks} e-links: BX counter, module-sum code, latent field "
       f"(up to {framing.field_bits(ip.sum_code_bits)} bits).", 1)
-    w(f"// bx_reset travels with its BX through the {latency}-cycle datapath so that the counter, which", 1)
-    w("// sits at the outputs, restarts on the frame of that BX.", 1)
+    w(f"// bx_reset, taken on any cycle, goes through a {latency}-cycle delay line to the BX counter at the", 1)
+    w(f"// outputs, which runs {latency} cycles behind the inputs: each frame carries the BX its data came in on.", 1)
     w(f"reg {vec(latency)} bx_reset_pipe;", 1)
     w("always @(posedge clk) begin", 1)
     w(f"if (rst) bx_reset_pipe <= {latency}'d0;", 2)
-    w("else bx_reset_pipe <= " + (f"{valid} && bx_reset;" if latency == 1
-                                   else f"{{bx_reset_pipe[{latency - 2}:0], {valid} && bx_reset}};"), 2)
+    w("else bx_reset_pipe <= " + ("bx_reset;" if latency == 1
+                                   else f"{{bx_reset_pipe[{latency - 2}:0], bx_reset}};"), 2)
     w("end", 1)
 
     full = framing.mask == (1 << word) - 1
@@ -162,12 +164,20 @@ def emit(w: Writer, plan: DesignPlan, framing: Framing, regs: FramingRegs, laten
     w()
     _instance(w, "enc_elink_frame", [("N_ELINKS", str(framing.elinks)), ("COUNT_BITS", str(regs.count_bits)),
                                      ("N_LATENT", str(n_lat)), ("LATENT_BITS", str(lat_bits)),
-                                     ("SUM_BITS", str(ip.sum_code_bits))],
+                                     ("SUM_BITS", str(ip.sum_code_bits)), ("CROSSING", str(crossing)),
+                                     ("LAG", str(latency))],
               "u_elink_frame", [("clk", "clk"), ("rst", "rst"), ("valid", "valid_out"), ("bx_reset", bxr),
                                 ("latents", "latents"), ("sum_code", "sum_code"), ("n_elinks", "frame_elinks"),
                                 ("mask", "frame_mask"), ("tx_valid", "tx_valid"), ("tx_data", "tx_data")])
-    # bx_reset pipeline, BX counter (4), tx_valid and the tx_data bits some count can set
-    return latency + 4 + 1 + len(live_tx_bits(framing.elinks, word, BX_FIELD_BITS + ip.sum_code_bits))
+    # bx_reset pipeline, BX counter, tx_valid and the tx_data bits some count can set
+    return (latency + bx_counter_bits(crossing) + 1
+            + len(live_tx_bits(framing.elinks, word, BX_FIELD_BITS + ip.sum_code_bits)))
+
+
+def bx_counter_bits(crossing: int) -> int:
+    """Flip-flops of enc_elink_frame's BX counter: the count, and with crossings of several cycles the
+    phase within the crossing and the flag that holds 31 for the rest of a crossing begun on bx_reset."""
+    return 4 + ((crossing - 1).bit_length() + 1 if crossing > 1 else 0)
 
 
 def live_tx_bits(elinks: int, word_bits: int, header_bits: int) -> set[int]:

@@ -101,7 +101,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
           + "valid_in is ignored until a weight set",
           f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."])
          if prog else ["Weights: constants (zero weights have no multiplier)."])
-      + (_framing_header(framing, fregs, latency) if framing else [])
+      + (_framing_header(framing, fregs, latency, R) if framing else [])
       + (tmr.header_lines(counters) if counters else [])))
     w("`default_nettype none")
     w()
@@ -116,7 +116,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     if R > 1:
         ports.append(("output reg ", "", f"overrun  // high the cycle after a valid_in ignored as too soon (< {R} cycles)"))
     if framing:
-        ports += [("input  wire", "", "bx_reset  // BX-counter reset, taken with valid_in"),
+        ports += [("input  wire", "", "bx_reset  // BX-counter reset, taken on any cycle"),
                   ("output wire", "", "tx_valid"),
                   ("output wire", f"[{framing.elinks}*{ELINK_BITS}-1:0]",
                    f"tx_data  // e-link i at [{ELINK_BITS}*({framing.elinks}-1-i) +: {ELINK_BITS}]")]
@@ -282,7 +282,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 2)
     w("end", 1)
     if framing:
-        pipe_bits += _emit_framing(w, plan, framing, fregs, latency, valid)
+        pipe_bits += _emit_framing(w, plan, framing, fregs, latency, R)
         readback.append(("cfg_sel_framing", "cfg_rd_framing", dw))
     if readback:
         # After the framing registers: the read-back mux takes theirs too.

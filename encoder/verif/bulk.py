@@ -51,9 +51,14 @@ CTRL_SAMPLE_RD = 16    # dump cfg_rdata at the next edge
 CTRL_CFG_RST = 32      # configuration reset (designs with a cfg_reset port), active high
 
 RESET_CYCLES = 3
-BX_COUNT_MODULO = 16
+IDLE_BX_RESET_EVERY = 64   # as the per-vector testbench's driver
 ID_FILLER = -1         # vectors in flight at a reset: their outputs must never appear
 ID_IDLE = -2
+
+
+def idle_bx_resets(k: int, rng: np.random.Generator) -> np.ndarray:
+    """bx_reset bits for k idle records: high on about one in IDLE_BX_RESET_EVERY."""
+    return ((rng.random(k) < 1.0 / IDLE_BX_RESET_EVERY) * CTRL_BX_RESET).astype(np.uint8)
 
 
 def _bytes(bits: int) -> int:
@@ -294,8 +299,8 @@ class Image:
 
     def idle(self, k: int, rng: np.random.Generator, framing: bool) -> None:
         ctrl = np.zeros(k, np.uint8)
-        if framing:            # bx_reset noise while valid is low: the design must ignore it
-            ctrl |= (rng.integers(0, 2, k) * CTRL_BX_RESET).astype(np.uint8)
+        if framing:            # a few BX-counter resets without data: the counter takes them too
+            ctrl |= idle_bx_resets(k, rng)
         self.add(ctrl, self.junk(k, rng))
 
     def reset(self, k: int, rng: np.random.Generator, configuration: bool = False) -> None:
@@ -339,7 +344,7 @@ class Image:
         k = int(pos[-1]) + 1
         ctrl = np.zeros(k, np.uint8)
         if framing:
-            ctrl |= (rng.integers(0, 2, k) * CTRL_BX_RESET).astype(np.uint8)
+            ctrl |= idle_bx_resets(k, rng)
         ctrl[pos] = CTRL_VALID | (np.asarray(bx, np.uint8) * CTRL_BX_RESET if framing else 0)
         c = self.junk(k, rng)
         c[pos] = counts
@@ -515,22 +520,23 @@ def read_dump(path, fields: list[tuple[str, int, int]]) -> tuple[dict[str, np.nd
 
 # ---- the expected outputs ---------------------------------------------------
 
-def bx_fields(table: dict, resets: list[int]) -> np.ndarray:
-    """BX-counter field of every vector's frame: (BX - last restart) mod 16, 31 with bx_reset; a design
-    reset restarts the count at 0 (fillers in flight count as BXs too)."""
-    rec, flag = table["rec"], table["bx"].astype(bool)
-    n = len(rec)
-    seg = np.searchsorted(np.array(resets, np.int64), rec, side="right")     # reset segment of each vector
-    idx = np.arange(n)
-    start = np.zeros(n, np.int64)
-    new_seg = np.r_[True, seg[1:] != seg[:-1]] if n else np.zeros(0, bool)
-    restart = np.where(flag | new_seg, idx, 0)
-    start = np.maximum.accumulate(restart) if n else start
-    # The k-th BX of a segment without any bx_reset counts from the segment's first BX.
-    field = (idx - start) % BX_COUNT_MODULO
-    # At a bx_reset BX the field is 31 and the next BX sends 1: (idx - start) counts from the flagged BX.
-    field = np.where(flag, econt_framing.BX_RESET_FIELD, field)
-    return field.astype(np.int64)
+def bx_fields(img: Image, table: dict, crossing: int = 1) -> np.ndarray:
+    """BX-counter field of every vector's frame. The counter counts every crossing (``crossing``
+    records), with data or not: a design reset restarts it at 0 on the first record after the reset,
+    a bx_reset on any record outside reset starts a crossing that sends 31 (fillers in flight and idle
+    records count too)."""
+    ctrl = np.concatenate(img.ctrl) if img.ctrl else np.zeros(0, np.uint8)
+    rst = (ctrl & CTRL_RST) != 0
+    run = ~rst & np.r_[True, rst[:-1]] if len(ctrl) else np.zeros(0, bool)
+    bxr = ((ctrl & CTRL_BX_RESET) != 0) & ~rst
+    per_record = econt_framing.bx_fields_by_cycle(bxr, run, crossing)
+    return per_record[table["rec"]].astype(np.int64)
+
+
+def bx_reset_records(img: Image) -> np.ndarray:
+    """Records with bx_reset high outside reset (the counter takes every one, data or not)."""
+    ctrl = np.concatenate(img.ctrl) if img.ctrl else np.zeros(0, np.uint8)
+    return np.flatnonzero(((ctrl & CTRL_BX_RESET) != 0) & ((ctrl & CTRL_RST) == 0))
 
 
 def frames(design: Design, img: Image, rec: np.ndarray, latents: np.ndarray, sum_code: np.ndarray,

@@ -215,7 +215,7 @@ class ShardCheck:
         d = self.design
         t = self.table
         fr = d.framing
-        bxf = bulk.bx_fields(t, self.img.resets)
+        bxf = bulk.bx_fields(self.img, t, d.initiation_interval)
         exp = bulk.frames(d, self.img, t["rec"], exp_lat, exp_sum, bxf)
         stamp = t["rec"] + fr.latency + 1
         got, unknown = bulk.read_dump(shard_dir / "tx.hex", [("cycle", 1, 32), ("tx", fr.elinks, 32)])
@@ -251,7 +251,8 @@ class ShardCheck:
                 "frame_mismatches": len(mism) + len(missing), "n_unexpected_frames": int(len(stale_idx) + len(filler_wrong)),
                 "unexpected_frames": [{"cycle": int(got["cycle"][i]), "tx_data": hexw(got["tx"][i])} for i in stale_idx[:50]],
                 "frames_flushed_by_reset": int(np.count_nonzero(~real & ~seen)),
-                "bx_resets": int(t["bx"][real].sum()), "tx_latency_expected": fr.latency,
+                "bx_resets": int(t["bx"][real].sum()), "bx_reset_cycles": len(bulk.bx_reset_records(self.img)),
+                "tx_latency_expected": fr.latency,
                 "tx_latency_seen": {str(fr.latency): int(np.count_nonzero(real & seen))},
                 "x_events_frames": int(unknown.sum())}
 
@@ -290,8 +291,10 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
             first, last = int(table["rec"][0]) + 2, int(table["rec"][-1]) - seu.DEFAULT_WINDOW
             ctrl = np.concatenate(img.ctrl)
             writes = np.flatnonzero(ctrl & (bulk.CTRL_CFG_WE | bulk.CTRL_SAMPLE_RD))   # loads and read-backs
-            # The BX counter restarts on a bx_reset BX (taken one edge after its record) and on resets.
-            restarts = np.union1d(table["rec"][table["bx"].astype(bool)] + 1, np.array(img.resets, np.int64) + 1)
+            # The BX counter restarts on every bx_reset, data or not (it reaches the counter at the outputs
+            # latency + 1 edges after its record), and on resets.
+            restarts = np.union1d(bulk.bx_reset_records(img) + design.latency + 1,
+                                  np.array(img.resets, np.int64) + 1)
             upsets[k] = seu.campaign(targets, int(per[k]), first, last, opts.seed * 1000 + k, kinds,
                                      multiplicity=opts.seu_multiplicity, writes=writes, restarts=restarts)
             seu.write_events(sd / "seu.txt", targets, upsets[k], seu.DEFAULT_WINDOW)

@@ -7,7 +7,8 @@ the middle of the stream. Every shard gets both, so every shard is a
 complete test.
 
 Designs with the e-link framing block also get a BX-counter reset flag per
-vector (bx_reset, driven with valid_in): set on the first vector of the
+vector (bx_reset, driven with valid_in; the drivers also raise it on a few
+idle cycles, which the counter takes as well): set on the first vector of the
 shard and the first after each reset event, so every stretch between design
 resets starts from a known counter, and on seeded random vectors (about
 one in ``BX_RESET_EVERY``), so the counter both restarts mid-stream and
@@ -158,7 +159,8 @@ def replay_plan(vectors: Vectors, ids: np.ndarray, gaps: np.ndarray, models: np.
     before it, which the failures file does not hold, so such a vector is
     preceded by all-zero preamble vectors (id -1, not counted as replayed
     vectors): one with bx_reset, then as many as bring the counter to that
-    field again.
+    field again, back to back (one crossing each), and the vector right after
+    them (its own gap is not replayed: idle crossings would count too).
 
     ``framing``: for each vector whose frame failed, the (e-link count, latent mask) it was framed
     with (None for the others); ``framing_reset``: the registers' reset values. Where a vector needs
@@ -182,7 +184,10 @@ def replay_plan(vectors: Vectors, ids: np.ndarray, gaps: np.ndarray, models: np.
             zero = np.zeros(n_cells, dtype=np.int64)
             # The reset BX sends 31, the k-th BX after it k (mod 16): f - 1 more BXs, then the vector.
             rows += [(-1, zero, PREAMBLE_LABEL, 0, int(models[i]), int(k == 0)) for k in range((f - 1) % 16 + 1)]
-        rows.append((int(ids[i]), vectors.counts[i], str(vectors.labels[i]), int(gaps[i]), int(models[i]), flag))
+            gap = 0
+        else:
+            gap = int(gaps[i])
+        rows.append((int(ids[i]), vectors.counts[i], str(vectors.labels[i]), gap, int(models[i]), flag))
     row_models = np.array([r[4] for r in rows])
     events = []
     for m in np.unique(row_models):

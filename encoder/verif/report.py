@@ -43,6 +43,7 @@ def merge(results: list[dict]) -> dict:
             "stale_frames": sum(r.get("n_unexpected_frames", 0) for r in results),
             "frames_flushed_by_reset": sum(r.get("frames_flushed_by_reset", 0) for r in results),
             "bx_resets": sum(r.get("bx_resets", 0) for r in results),
+            "bx_reset_cycles": sum(r.get("bx_reset_cycles", 0) for r in results),
             "framing_writes": sum(r.get("framing_writes", 0) for r in results),
             "tx_latency_seen": {str(k): v for k, v in sorted(tx_lat.items())},
         })

@@ -374,7 +374,8 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         tx_lat = ", ".join(f"{k} cycles x{v}" for k, v in merged.get("tx_latency_seen", {}).items()) or "none"
         after(f"encoder sim: frames on {design.framing.elinks} e-links: {merged.get('frames_checked', 0)} checked, "
             f"{merged.get('frame_mismatches', 0)} mismatches, {merged.get('stale_frames', 0)} stale, "
-            f"{merged.get('bx_resets', 0)} BX-counter resets driven, {merged.get('framing_writes', 0)} writes of "
+            f"{merged.get('bx_reset_cycles', 0)} BX-counter resets driven ({merged.get('bx_resets', 0)} with "
+            f"data, the others on idle cycles), {merged.get('framing_writes', 0)} writes of "
             f"the e-link count and latent mask; latency seen {tx_lat} "
             f"(manifest {design.framing.latency})")
     if mismatches:

@@ -37,7 +37,9 @@ KINDS = ("config", "control", "pipeline", "valid", "output", "framing", "framing
 HELD_KINDS = ("config", "control", "framing_config", "counter")       # hold their value until written: given back after the window
 DEFAULT_WINDOW = 32      # cycles between upsets: the hold below plus any latency of the kit's designs
 HOLD = 16                # cycles a held register keeps an upset before it is given back
-PERSISTENT = "bx_count"  # counts on: an upset lasts until the counter restarts (bx_reset, reset)
+# The BX counter and its phase within the crossing count on: an upset lasts until the counter restarts
+# (bx_reset, reset).
+PERSISTENT = ("bx_count", "bx_phase")
 PERSIST_MARGIN = 12      # cycles before the window's end by which the restart must come (latency, drain)
 
 
@@ -59,6 +61,16 @@ def _frame_cfg_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
     words = (mask + data - 1) // data
     return [("count_q", p.get("COUNT_BITS", 3), "framing_config")] + [
         (f"g_mask[{j}].word_q", min(data, mask - data * j), "framing_config") for j in range(words)]
+
+
+def _frame_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
+    """enc_elink_frame: the BX counter (with crossings of several cycles its phase and held-31 flag too),
+    tx_valid and tx_data."""
+    crossing = p.get("CROSSING", 1)
+    phase = [("g_phase.bx_phase", (crossing - 1).bit_length(), "framing"),
+             ("g_phase.bx_held", 1, "framing")] if crossing > 1 else []
+    return [("bx_count", 4, "framing")] + phase + [("tx_valid", 1, "framing"),
+                                                  ("tx_data", 32 * p.get("N_ELINKS", 5), "framing")]
 
 
 def _bank_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
@@ -87,8 +99,7 @@ PRIMITIVE_REGS = {
     "enc_cfg_block": _bank_regs,
     "enc_cfg_block_tmr": _bank_tmr_regs,
     "enc_cfg_ctrl": _ctrl_regs,
-    "enc_elink_frame": lambda p: [("bx_count", 4, "framing"), ("tx_valid", 1, "framing"),
-                                  ("tx_data", 32 * p.get("N_ELINKS", 5), "framing")],
+    "enc_elink_frame": _frame_regs,
     "enc_frame_cfg": _frame_cfg_regs,
 }
 

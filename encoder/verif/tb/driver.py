@@ -15,12 +15,18 @@ from cocotb.triggers import FallingEdge, Lock, RisingEdge
 from .bus import Bus
 
 
+IDLE_BX_RESET_EVERY = 64
+
+
 class InputDriver:
     """Drives vectors with a given number of idle cycles before each one.
 
-    While valid is low the counts bus (and bx_reset, on designs with
-    framing) carries random bits, so a design that looks at data without
-    valid shows up as a mismatch. The design's initiation interval ``ii``
+    While valid is low the counts bus carries random bits, so a design that
+    looks at data without valid shows up as a mismatch. On designs with
+    framing, bx_reset is high on about one idle cycle in
+    ``IDLE_BX_RESET_EVERY`` (seeded): the BX counter must take it without
+    data, as the chip's does (``idle_bx_resets = False`` keeps it low, for
+    replays that set the counter up with vectors). The design's initiation interval ``ii``
     is honoured: at least ii - 1 idle cycles between two vectors (a plan's
     back-to-back vectors come every ii cycles), unless ``send(..., early=True)``
     drives one too soon on purpose.
@@ -33,6 +39,7 @@ class InputDriver:
         self.rise = RisingEdge(bus.clk)
         self.sent: list[int] = []            # vector ids in the order they were driven (and taken)
         self.idle_since = ii                 # idle cycles driven since the last vector
+        self.idle_bx_resets = True
 
     async def idle(self, cycles: int) -> None:
         b = self.bus
@@ -41,7 +48,7 @@ class InputDriver:
             b.in_valid.value = 0
             b.in_counts.handle.value = b.junk(self.rng)
             if b.framing:
-                b.bx_reset.value = self.rng.getrandbits(1)
+                b.bx_reset.value = int(self.idle_bx_resets and self.rng.randrange(IDLE_BX_RESET_EVERY) == 0)
         self.idle_since += cycles
 
     async def hold(self, cycles: int) -> None:
@@ -98,6 +105,9 @@ class ResetDriver:
             await self.rise
         b.rst.value = 1 - b.rst_on
         b.in_valid.value = 0
+        if b.framing:
+            # Held low after the reset: the count must restart from the reset itself.
+            b.bx_reset.value = 0
 
 
 class ConfigDriver:

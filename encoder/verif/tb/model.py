@@ -9,9 +9,12 @@ With a ``FrameSpec`` (designs with the e-link framing block) every input
 also gives an expected frame: its golden latents and module-sum code framed
 by ``encoder.econt.framing.frame_words``, the spec checked against the
 chip's output words, with the BX-counter field of the chip's semantics
-(``framing.bx_counter_field``): (BX - last counter reset) mod 16, 31 on a
-BX that carries bx_reset. BXs count the inputs taken since the design's own
-reset, which restarts the counter like a bx_reset but sends no 31.
+(``framing.bx_fields_by_cycle``): the counter counts every crossing, with
+data or not, and bx_reset is taken on any cycle, so the input monitor
+reports every bx_reset cycle and the first cycle after each design reset
+(which restarts the count at 0, sending no 31). A crossing is ``crossing``
+clock cycles (the initiation interval of a --reuse design); a bx_reset
+starts one, which sends 31, and the k-th crossing after it sends k mod 16.
 
 The frame also depends on the framing registers (e-link count, latent mask)
 as they stand when the BX reaches the framing block: the configuration
@@ -60,6 +63,7 @@ class FrameSpec:
     sum_code_bits: int
     count: int = 0              # e-link count register's reset value (0: the port's e-links)
     latency: int = 0            # cycles from valid_in to the encoder outputs (valid_out)
+    crossing: int = 1           # clock cycles per crossing (BX)
 
 
 @dataclass
@@ -90,8 +94,8 @@ class ReferenceModel:
         self.frame_spec = frames
         self._pending: list[tuple[int, InputTxn, int, int]] = []
         self._seq = 0
-        self._bx = 0                # BX (input) index since the design's last reset
-        self._bx_restart = 0        # BX index of the last BX-counter restart
+        self._bx_start = 0          # cycle that started the count: a design reset's end or a bx_reset
+        self._bx_start_reset = False    # started by a bx_reset: its crossing sends 31
         self.expected: deque[ExpectedTxn] = deque()
         self.frames: deque[ExpectedFrame] = deque()
         # Framing registers over time: (cycle of the change, count, mask), in cycle order.
@@ -122,17 +126,23 @@ class ReferenceModel:
             self.active = self.switches.popleft()[1]
         bx_field = 0
         if self.frame_spec is not None:
-            if txn.bx_reset:
-                bx_field, self._bx_restart = framing.BX_RESET_FIELD, self._bx
-            else:
-                bx_field = (self._bx - self._bx_restart) % BX_COUNT_MODULO
-            self._bx += 1
+            if txn.bx_reset:           # the monitor reported it already; the same cycle again changes nothing
+                self.on_bx_reset(txn.cycle)
+            k = (txn.cycle - self._bx_start) // self.frame_spec.crossing
+            bx_field = framing.BX_RESET_FIELD if self._bx_start_reset and k == 0 else k % BX_COUNT_MODULO
         self._pending.append((self._seq, txn, self.active, bx_field))
         self._seq += 1
 
+    def on_run(self, cycle: int) -> None:
+        """Input monitor: ``cycle`` is the first after a design reset, phase 0 of BX 0."""
+        self._bx_start, self._bx_start_reset = cycle, False
+
+    def on_bx_reset(self, cycle: int) -> None:
+        """Input monitor: bx_reset high in ``cycle`` (outside reset, valid_in or not)."""
+        self._bx_start, self._bx_start_reset = cycle, True
+
     def on_reset(self, cycle: int) -> None:
-        """Input monitor reset subscriber: the design's reset restarts the BX counter at 0."""
-        self._bx = self._bx_restart = 0
+        """Input monitor reset subscriber (the counter restarts when the reset ends: ``on_run``)."""
 
     def compute(self) -> None:
         """Turn every pending input into an expected output, in arrival order."""

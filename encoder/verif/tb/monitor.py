@@ -67,6 +67,10 @@ class InputMonitor:
     With an initiation interval ``ii`` above 1 the monitor applies the design's stated rule: a valid
     input fewer than ii cycles after the last one taken is ignored (not sent to the model) and
     listed in ``ignored``; the design must raise its overrun flag the cycle after each.
+
+    On designs with framing the BX counter runs whatever valid_in is: ``run_subscribers`` get the
+    first cycle after each reset, ``bx_reset_subscribers`` every cycle with bx_reset high outside
+    reset (before that cycle's input, if valid, goes to the subscribers).
     """
 
     def __init__(self, bus: Bus, ii: int = 1):
@@ -75,6 +79,9 @@ class InputMonitor:
         self.on = str(bus.rst_on)
         self.subscribers = []
         self.reset_subscribers = []
+        self.run_subscribers = []
+        self.bx_reset_subscribers = []
+        self.bx_resets = 0              # bx_reset cycles seen outside reset
         self.count = 0
         self.in_reset = False
         self.last_taken: int | None = None
@@ -93,7 +100,14 @@ class InputMonitor:
             self.in_reset = True
             self.last_taken = None
             return
+        if self.in_reset:
+            for fn in self.run_subscribers:
+                fn(cycle)
         self.in_reset = False
+        if b.framing and bits(b.bx_reset) == "1":
+            self.bx_resets += 1
+            for fn in self.bx_reset_subscribers:
+                fn(cycle)
         if bits(b.in_valid) == "1" and self.blocked:
             self.blocked_count += 1
             return

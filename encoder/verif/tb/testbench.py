@@ -78,6 +78,8 @@ class EncoderTestbench:
         # Designs time-multiplexed by --reuse R take a module every R cycles (the manifest says).
         self.ii = int(design.get("initiation_interval", 1))
         self.driver = InputDriver(self.bus, self.rng, self.ii)
+        # A replay sets the BX counter up with preamble vectors: no bx_reset on idle cycles may undo that.
+        self.driver.idle_bx_resets = not self.plan.get("replay")
         self.resetter = ResetDriver(self.bus, self.rng)
         self.in_mon = InputMonitor(self.bus, self.ii)
         self.out_mon = OutputMonitor(self.bus)
@@ -95,10 +97,12 @@ class EncoderTestbench:
             elinks=int(fr["elinks"]), mask=int(fr["latent_mask"], 16),
             latent_bits=int(ports["out_latents"].get("field_width") or ports["out_latents"]["width"]),
             sum_code_bits=int(ports["out_sum_code"]["width"]), count=int(fr["count_reset"]),
-            latency=self.latency))
+            latency=self.latency, crossing=self.ii))
         self.board = Scoreboard(self.ref, self.latency, design["reset_sync"])
         self.in_mon.subscribers.append(self.ref.write)
         self.in_mon.reset_subscribers += [self.ref.on_reset, self.board.on_reset]
+        self.in_mon.run_subscribers.append(self.ref.on_run)
+        self.in_mon.bx_reset_subscribers.append(self.ref.on_bx_reset)
         self.out_mon.subscribers.append(self.board.observe)
         self.tx_latency = int(fr["latency"]) if fr else None
         self.frame_board = None
@@ -566,6 +570,8 @@ class EncoderTestbench:
                                       for o in fb.unexpected[:50]],
                 "n_unexpected_frames": len(fb.unexpected), "frames_flushed_by_reset": len(fb.flushed),
                 "bx_resets": int(sum(int(f) for f in self.arrays.get("bx_reset", []))),
+                # every cycle with bx_reset high outside reset: on vectors and on idle cycles
+                "bx_reset_cycles": self.in_mon.bx_resets,
                 "framing_writes": self.framing_writes,
                 "tx_latency_expected": self.tx_latency,
                 "tx_latency_seen": {str(k): v for k, v in sorted(fb.latency_seen.items())},

@@ -9,6 +9,10 @@ Three kinds of command are found:
   in a paragraph), error messages (`encoder CMD: error: ...`) excepted;
 - table cells of the "example" column, which are inline spans too.
 
+Paths are the words of code spans, links, commands and the Python examples' string literals that
+start with one of the repository's top-level folders (globs and upper-case placeholders left out,
+`{a,b}` lists expanded).
+
 A command written "as run" (from a fenced block or a table example) is parsed whole by the real
 parser; a synopsis in prose (`encoder sim DIR [--vectors N] ...`) only has its subcommand and flags
 checked, since its placeholders are no values.
@@ -105,6 +109,10 @@ def repo_paths(text: str) -> list[tuple[str, int]]:
     tokens = [(m.group(1), _line_of(text, m.start())) for m in SPAN.finditer(_without_fences(text))]
     tokens += [(m.group(1), _line_of(text, m.start())) for m in LINK.finditer(text)]
     tokens += [(c.text, c.line) for c in _fenced_commands(text)]
+    for block in FENCE.finditer(text):             # string literals of the Python examples
+        if block.group(1) == "python":
+            tokens += [(lit.group(1), _line_of(text, block.start(2) + lit.start()))
+                       for lit in re.finditer(r"[\"']([^\"'\n]+)[\"']", block.group(2))]
     for token, line in tokens:
         token = re.sub(r"\{[^{}]*\}", lambda m: m.group(0).replace(",", "\0"), token)  # keep {a,b} whole
         for word in re.split(r"[\s=(),:]+", token):
@@ -116,6 +124,21 @@ def repo_paths(text: str) -> list[tuple[str, int]]:
             for p in _expand_braces(word):
                 found.append((p.rstrip("/.") or p, line))
     return found
+
+
+def ragged_table_rows(text: str) -> list[str]:
+    """Table rows whose number of cells differs from their header's (a cell slipped into the next row)."""
+    out, width = [], None
+    for n, line in enumerate(_without_fences(text).splitlines(), 1):
+        if not line.startswith("|"):
+            width = None
+            continue
+        cells = len(re.split(r"(?<!\\)\|", line.strip().strip("|")))
+        if width is None:
+            width = cells
+        elif cells != width:
+            out.append(f"README line {n}: {cells} cells in a table of {width} columns")
+    return out
 
 
 # -- checks --------------------------------------------------------------------------------------

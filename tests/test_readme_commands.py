@@ -12,13 +12,20 @@ import pytest
 
 import encoder
 from encoder.cli import build_parser
-from readme_commands import ROOT, Command, check_encoder_command, commands, problems, repo_paths
+from readme_commands import ROOT, Command, check_encoder_command, commands, problems, ragged_table_rows, repo_paths
 
 README = (ROOT / "README.md").read_text()
 
 
 def test_every_readme_command_flag_make_target_and_path_exists():
     assert problems(README) == []
+
+
+def test_every_readme_table_row_has_its_header_s_number_of_cells():
+    assert ragged_table_rows(README) == []
+    # The defect this catches: a row that lost its last cell, which slid into the next row.
+    assert ragged_table_rows("| a | b |\n|---|---|\n| `x` |\n| `y` | z \\| w | v |\n") == [
+        "README line 3: 1 cells in a table of 2 columns", "README line 4: 3 cells in a table of 2 columns"]
 
 
 def test_the_readme_commands_are_found_fenced_inline_and_in_tables():

@@ -55,7 +55,7 @@ def test_real_file_excerpt_imports_exactly_in_mips():
 
 @pytest.mark.skipif(not REAL_FULL, reason="data/cms/calq_ttbar_6050.csv missing from the clone")
 def test_full_real_file_matches_its_documented_figures():
-    # shared/real_data/README.md: 62 % zeros; module sums (1, 10, 50, 90, 99 %)
+    # data/cms/README.md: 62 % zeros; module sums (1, 10, 50, 90, 99 %)
     # = 15, 99, 596, 2407, 4469 units; largest TC 5355 units.
     res = import_csv(REAL_FULL[0], units_per_mip=1)
     q = res.data.charges

@@ -26,7 +26,7 @@ import numpy as np
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import convert, get_sim_time
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 
 from ...ir import load_ir
 from .. import regmap
@@ -137,6 +137,7 @@ class EncoderTestbench:
         self.events_done: list[dict] = []
         self.event_seconds = 0.0
         self.rise = RisingEdge(self.bus.clk)
+        self.fall = FallingEdge(self.bus.clk)
 
     def cycle(self) -> int:
         return get_sim_time("step") // self.period
@@ -243,14 +244,24 @@ class EncoderTestbench:
         if b.cfg_rst is not None:
             await self.rise
             b.cfg_rst.value = 1
-            await self.rise
+            # Writes while cfg_rst is held are dropped: the clear takes precedence in every bank
+            # (enc_cfg_block, CLEAR_ON_RESET = 1) and control register (enc_cfg_ctrl), and a COMMIT
+            # raises no strobe. Weights, ENABLE, RD_ACTIVE and COMMIT must all read as after the reset.
+            dropped = self._writes_in_cfg_reset(words)
+            await self.cfg.write(dropped)
             b.cfg_rst.value = 0
             self.commits_written = 0
             got = await self.cfg.read(list(half)[:16])
             for addr, val in got.items():
                 if not val.is_resolvable or val.to_unsigned() != 0:
                     self.config_error("after cfg_rst", f"field at {addr} not cleared", 0, str(val))
+            got = await self.cfg.read([a for a in dropped if a != c["COMMIT"]])
+            for addr, val in got.items():
+                if not val.is_resolvable or val.to_unsigned() != 0:
+                    self.config_error("write during cfg_rst", f"address {addr} took the write", 0, str(val))
             await self.check_status("after cfg_rst", loaded=0)
+            self.events_done.append({"event": "writes_in_cfg_reset", "addresses": sorted(dropped),
+                                     "cycle": self.cycle()})
         else:
             self.commits_written += 1
         # Use before load: ENABLE set but no weight set committed, vectors must not enter.
@@ -278,6 +289,60 @@ class EncoderTestbench:
                 if not val.is_resolvable or val.to_unsigned() != 0:
                     self.config_error("unmapped read", f"address {addr}", 0, str(val))
         self.events_done.append({"event": "unmapped_writes", "addresses": unmapped, "cycle": self.cycle()})
+        if b.cfg_rst is not None and self.cfg.read_latency == 1:
+            await self.read_during_write()
+
+    def _writes_in_cfg_reset(self, words: dict[int, int]) -> dict[int, int]:
+        """Words to write while cfg_rst is held: ENABLE, RD_ACTIVE and COMMIT, then the first and last weight
+        registers with every field bit set. The last write falls on the last edge of the reset, so a write
+        that wrongly won over the clear is not wiped by a later reset cycle."""
+        c, mask = self.ctrl, regmap.field_mask(self.regs)
+        addrs = list(words)
+        out = {c["ENABLE"]: 1, c["RD_ACTIVE"]: 1, c["COMMIT"]: 1}
+        out.update({a: mask[a] for a in (addrs[0], addrs[-1])})
+        return out
+
+    def _block_edges(self) -> list[int]:
+        """The first and last register of each weight and bias group (layer and kind), in address order."""
+        spans: dict[tuple[str, str], list[int]] = {}
+        for f in self.regs.fields:
+            spans.setdefault((f.layer, f.kind), []).append(f.addr)
+        return sorted({a for addrs in spans.values() for a in (min(addrs), max(addrs))})
+
+    def _expect_read(self, addr: int, mask: int, want: int, when: str) -> None:
+        val = self.bus.cfg_rdata.value
+        if not val.is_resolvable or (val.to_unsigned() & mask) != want:
+            self.config_error("read during write", f"address {addr} read {when}", want, str(val))
+
+    async def read_during_write(self) -> None:
+        """Read-back of a register in the cycle it is written and in the next one.
+
+        cfg_rdata registers the addressed register on every clock edge, whatever cfg_we: on the edge that
+        takes a write it samples the value from before the write, one edge later the written value (the
+        shadow bank after cfg_rst: RD_ACTIVE is 0). Two writes per address (every field bit set, then all
+        clear) so that both the old and the new value are known and differ; the banks start cleared
+        by cfg_rst. The weight load that follows overwrites them."""
+        b, mask = self.bus, regmap.field_mask(self.regs)
+        addrs = self._block_edges()
+        await self.cfg.lock.acquire()
+        try:
+            for addr in addrs:
+                m = mask[addr]
+                for old, new in ((0, m), (m, 0)):
+                    await self.rise
+                    b.cfg_we.value = 1
+                    b.cfg_addr.value = addr
+                    b.cfg_wdata.value = new
+                    await self.rise                  # this edge takes the write
+                    b.cfg_we.value = 0
+                    await self.fall
+                    self._expect_read(addr, m, old, "in the write's cycle")
+                    await self.rise
+                    await self.fall
+                    self._expect_read(addr, m, new, "the cycle after the write")
+        finally:
+            self.cfg.lock.release()
+        self.events_done.append({"event": "read_during_write", "addresses": addrs, "cycle": self.cycle()})
 
     # ---- live reload (shadow banks) ------------------------------------
     async def _write_shadow(self, m: int) -> None:
@@ -350,12 +415,42 @@ class EncoderTestbench:
             # With framing, random bx_reset flags too: a flag in flight at the reset must not survive it.
             await self.driver.send(-1, word, bx_reset=self.rng.getrandbits(1) if self.bus.framing else 0)
         at = self.cycle()
-        await self.resetter.pulse(RESET_CYCLES)
+        if self.live and self.bus.cfg_rst is not None:
+            await self._reset_with_writes()
+        else:
+            await self.resetter.pulse(RESET_CYCLES)
         self.events_done.append({"event": "reset", "cycle": at, "in_flight": n})
         # Weights that should survive the reset are checked by the vectors that follow
         # (a full read-back costs a cycle per register); others are loaded again.
         if self.regs is not None and not self.regs.keep_through_reset:
             await self.load(self.loaded)
+
+    async def _reset_with_writes(self) -> None:
+        """The datapath reset with configuration writes in its cycles: the configuration has its own reset
+        (cfg_rst), so the writes must be taken. RD_ACTIVE 0 and one shadow field changed during the reset,
+        read back after it, then put back (shadow field, RD_ACTIVE 1) and read again; the shadow is not
+        committed, so the datapath keeps its weights."""
+        c, mask = self.ctrl, regmap.field_mask(self.regs)
+        words = regmap.image(self.regs, self.models[self.ref.shadow])
+        addr = self.rng.choice(list(words))
+        changed = words[addr] ^ mask[addr]
+        await self.cfg.lock.acquire()
+        try:
+            await self.resetter.pulse(RESET_CYCLES, cfg_writes=((c["RD_ACTIVE"], 0), (addr, changed)))
+        finally:
+            self.cfg.lock.release()
+        got = await self.cfg.read([addr, c["RD_ACTIVE"]])
+        for a, want in ((addr, changed), (c["RD_ACTIVE"], 0)):
+            val = got[a]
+            if not val.is_resolvable or (val.to_unsigned() & mask.get(a, 1)) != want:
+                self.config_error("write during reset", f"address {a} did not take the write", want, str(val))
+        await self.cfg.write({addr: words[addr], c["RD_ACTIVE"]: 1})
+        got = await self.cfg.read([addr])
+        if not got[addr].is_resolvable or (got[addr].to_unsigned() & mask[addr]) != words[addr]:
+            self.config_error("write during reset", f"address {addr} after restoring the shadow",
+                              words[addr], str(got[addr]))
+        self.events_done.append({"event": "writes_in_reset", "addresses": [c["RD_ACTIVE"], addr],
+                                 "cycle": self.cycle()})
 
     async def too_soon(self) -> None:
         """Right after the last vector (taken at cycle t): valid_in at t + 1 and t + ii - 1, which

@@ -10,11 +10,14 @@ undriven net, no multiple drivers, no combinational loop.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
+from encoder.ir.synthetic import synthetic_ir
 from encoder.rtl_gen import generate, write_design
-from rtl_helpers import IR_CASES, ir_case, need_tool, run
+from rtl_helpers import IR_CASES, RTL, ir_case, need_tool, run
 
 # The shipped architectures (econt_8x8, econt_4x4x3: QKeras arithmetic, as trained), the chip's
 # arithmetic on random and on the chip's own weights; econt_4x4x3 in the chip's arithmetic adds no
@@ -35,11 +38,14 @@ def _sources(d):
 
 
 @pytest.mark.parametrize("label,mode", CASES, ids=[f"{a}-{b}" for a, b in CASES])
-def test_design_compiles_lints_clean_and_elaborates_without_latches(tmp_path, label, mode):
+def test_design_compiles_lints_clean_with_one_signal_waivers_and_elaborates_without_latches(tmp_path, label, mode):
     need_tool("iverilog")
     need_tool("verilator")
     need_tool("yosys")
     top, srcs = _sources(_design(tmp_path, label, mode))
+    # No region waiver (the constant layers once carried one over hundreds of lines of multiples).
+    problems = [p for s in srcs for p in waiver_problems(Path(s).name, Path(s).read_text())]
+    assert not problems, "\n".join(problems[:20])
     r = run(["iverilog", "-g2001", "-Wall", "-o", "/dev/null", *srcs])
     assert r.returncode == 0 and r.stderr.strip() == "", r.stderr[-2000:]
 
@@ -64,3 +70,83 @@ def test_verilator_reports_an_injected_width_bug(tmp_path):
     bad.write_text(text.replace(line, line.replace(" = ", " = 1'b0 + ", 1).replace("+ {", "+ {1'b0, ", 1)))
     r = run(["verilator", "--lint-only", "-Wall", "--top-module", top, *[s if s != mac else str(bad) for s in srcs]])
     assert r.returncode != 0 and "%Warning-WIDTH" in r.stderr
+
+
+# ---- waivers: one signal each, with its reason; no warning turned off for a whole build ----------
+
+WAIVER = re.compile(r"/\*\s*verilator\s+lint_(off|on)\b[^*]*\*/")
+# Other ways of silencing Verilator over more than one signal.
+BROAD = re.compile(r"verilator\s+lint_save|verilator\s+lint_restore|verilator\s+coverage_off|//\s*verilator\s+lint_off")
+
+
+def waiver_problems(name: str, text: str) -> list[str]:
+    """Every lint_off must cover exactly one declaration (the next line), be closed by lint_on on the line
+    after it, and have its reason: a // comment on the line before or on the declaration itself."""
+    lines = text.splitlines()
+    problems = []
+    for i, line in enumerate(lines):
+        if BROAD.search(line):
+            problems.append(f"{name}:{i + 1}: broad waiver: {line.strip()}")
+        m = WAIVER.search(line)
+        if not m or m.group(1) != "off":
+            continue
+        closed = i + 2 < len(lines) and WAIVER.search(lines[i + 2]) and "lint_on" in lines[i + 2]
+        if not closed:
+            problems.append(f"{name}:{i + 1}: lint_off not closed right after the one signal it waives")
+            continue
+        decl = lines[i + 1].strip()
+        if WAIVER.search(decl) or not re.match(r"(input|output|inout|wire|reg|localparam|logic)\b", decl):
+            problems.append(f"{name}:{i + 1}: a waiver must cover one declaration, not {decl!r}")
+        if not (lines[i - 1].strip().startswith("//") or "//" in decl):
+            problems.append(f"{name}:{i + 1}: waiver without its reason (a // comment before it or on the line)")
+    return problems
+
+
+def test_waiver_check_rejects_a_region_and_a_waiver_without_reason():
+    region = "// why\n/* verilator lint_off UNUSEDSIGNAL */\nwire a;\nwire b;\n/* verilator lint_on UNUSEDSIGNAL */\n"
+    bare = "wire c;\n/* verilator lint_off UNUSEDSIGNAL */\nwire a;\n/* verilator lint_on UNUSEDSIGNAL */\n"
+    good = "// a is read only in test builds\n/* verilator lint_off UNUSEDSIGNAL */\nwire a;\n" \
+           "/* verilator lint_on UNUSEDSIGNAL */\n"
+    assert waiver_problems("r", region) and waiver_problems("b", bare) and not waiver_problems("g", good)
+    assert waiver_problems("s", "// verilator lint_off WIDTH\n")
+
+
+def test_primitive_waivers_each_cover_one_signal_with_a_reason():
+    problems = [p for v in sorted(RTL.glob("*.v")) for p in waiver_problems(v.name, v.read_text())]
+    assert not problems, "\n".join(problems)
+
+
+# The generated modules of every construct that writes waivers: fused constant layers, reuse, TMR banks,
+# the I2C port, framing (a 32-bit latent word: the power-of-two index width of the packer).
+VARIANTS = [("programmable", {}), ("constant", {}), ("programmable", {"reuse": 2}), ("constant", {"reuse": 2}),
+            ("constant", {"reuse": 2, "reuse_constants": "products"}), ("programmable", {"tmr_mode": "config"}),
+            ("programmable", {"config_port": "i2c"}), ("programmable", {"config_bank": "direct"}),
+            ("constant", {"elinks": 2}), ("programmable", {"pipeline": 2, "elinks": 2})]
+
+
+@pytest.mark.parametrize("mode,kw", VARIANTS, ids=[f"{m}-" + ("-".join(f"{k}={v}" for k, v in kw.items()) or "plain")
+                                                   for m, kw in VARIANTS])
+def test_generated_variant_lints_clean_with_one_signal_waivers(tmp_path, mode, kw):
+    need_tool("verilator")
+    ir = synthetic_ir("tiny_conv", "qkeras", seed=3)
+    d = tmp_path / "d"
+    write_design(generate(ir, mode, **kw), d)
+    top, srcs = _sources(d)
+    problems = [p for s in srcs for p in waiver_problems(Path(s).name, Path(s).read_text())]
+    assert not problems, "\n".join(problems)
+    r = run(["verilator", "--lint-only", "-Wall", "--top-module", top, *srcs])
+    assert r.returncode == 0 and "%Warning" not in r.stderr, r.stderr[-3000:]
+
+
+def test_simulation_builds_turn_no_warning_off():
+    """Verilator builds of RTL take no -Wno option (a warning fails the build); gate-level builds only
+    -Wno-fatal, for the PDK's cell models. Nothing else in the package turns a warning off."""
+    from encoder.verif import cocotb_make, toolchain
+    assert not [a for a in toolchain.VERILATOR_BUILD_ARGS if a.startswith("-Wno")]
+    assert toolchain.GATE_LEVEL_BUILD_ARGS == ("-Wno-fatal",)
+    assert "-Wno" not in cocotb_make.MAKEFILE
+    pkg = Path(toolchain.__file__).resolve().parents[1]
+    found = [f"{p.relative_to(pkg)}:{i + 1}" for p in sorted(pkg.rglob("*.py"))
+             for i, line in enumerate(p.read_text().splitlines()) if "-Wno-" in line
+             and not (p.name == "toolchain.py" and line.startswith("GATE_LEVEL_BUILD_ARGS"))]
+    assert not found, found

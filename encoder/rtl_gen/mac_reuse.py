@@ -257,11 +257,12 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
         ports.append(("input  wire", f"[{layer.bias.size}*{bf.bits}-1:0]", f"bias  // field k at [{bf.bits}*k +: {bf.bits}]"))
     ports.append(("output wire", f"[{n_out}*{lp.code_bits}-1:0]",
                   f"y  // output i (Keras flatten order) at [{lp.code_bits}*i +: {lp.code_bits}]"))
-    waive = {"x": len(used_slots) < n_x, "weight": prog and len(used_regs) < layer.weight.size}
+    # x is read whole into x_hold (its unread slots are waived there); only weights can go unread here.
+    waive = {"weight": prog and len(used_regs) < layer.weight.size}
     for (_, _, rest), line in zip(ports, ports_block(ports)):
         pname = rest.split("//")[0].strip()
         if waive.get(pname):
-            w("    // inputs or weights that meet no product (zero weights, padding, masked pixels) are not read")
+            w("    // weights that meet no product (padding, masked pixels) are not read")
             w("    /* verilator lint_off UNUSEDSIGNAL */")
         w(line)
         if waive.get(pname):

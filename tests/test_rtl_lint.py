@@ -84,12 +84,14 @@ def test_verilator_reports_an_injected_width_bug(tmp_path):
 
 WAIVER = re.compile(r"/\*\s*verilator\s+lint_(off|on)\b[^*]*\*/")
 # Other ways of silencing Verilator over more than one signal.
+DECL_START = re.compile(r"(input|output|inout|wire|reg|localparam|logic)\b")
 BROAD = re.compile(r"verilator\s+lint_save|verilator\s+lint_restore|verilator\s+coverage_off|//\s*verilator\s+lint_off")
 
 
 def waiver_problems(name: str, text: str) -> list[str]:
-    """Every lint_off must cover exactly one declaration (the next line), be closed by lint_on on the line
-    after it, and have its reason: a // comment on the line before or on the declaration itself."""
+    """Every lint_off must cover exactly one declaration (which may run over several lines) and be
+    closed by lint_on right after it, with its reason: a // comment on the line before or on the
+    declaration's first line."""
     lines = text.splitlines()
     problems = []
     for i, line in enumerate(lines):
@@ -98,14 +100,18 @@ def waiver_problems(name: str, text: str) -> list[str]:
         m = WAIVER.search(line)
         if not m or m.group(1) != "off":
             continue
-        closed = i + 2 < len(lines) and WAIVER.search(lines[i + 2]) and "lint_on" in lines[i + 2]
-        if not closed:
-            problems.append(f"{name}:{i + 1}: lint_off not closed right after the one signal it waives")
+        end = next((k for k in range(i + 1, len(lines)) if WAIVER.search(lines[k])), None)
+        if end is None or "lint_on" not in lines[end]:
+            problems.append(f"{name}:{i + 1}: lint_off without its lint_on")
             continue
-        decl = lines[i + 1].strip()
-        if WAIVER.search(decl) or not re.match(r"(input|output|inout|wire|reg|localparam|logic)\b", decl):
-            problems.append(f"{name}:{i + 1}: a waiver must cover one declaration, not {decl!r}")
-        if not (lines[i - 1].strip().startswith("//") or "//" in decl):
+        decl = [ln.split("//")[0].strip() for ln in lines[i + 1:end]]
+        starts = [d for d in decl if DECL_START.match(d)]
+        # A wire or reg ends at its one semicolon, on the last line; a port is one line ending in a comma.
+        one = (sum(d.count(";") for d in decl) == 1 and decl[-1].endswith(";")) if decl and ";" in "".join(decl) \
+            else (len(decl) == 1 and decl[0].endswith(","))
+        if not decl or not DECL_START.match(decl[0]) or len(starts) != 1 or not one:
+            problems.append(f"{name}:{i + 1}: a waiver must cover one declaration, not lines {i + 2}-{end}")
+        if not (lines[i - 1].strip().startswith("//") or "//" in lines[i + 1]):
             problems.append(f"{name}:{i + 1}: waiver without its reason (a // comment before it or on the line)")
     return problems
 
@@ -115,7 +121,10 @@ def test_waiver_check_rejects_a_region_and_a_waiver_without_reason():
     bare = "wire c;\n/* verilator lint_off UNUSEDSIGNAL */\nwire a;\n/* verilator lint_on UNUSEDSIGNAL */\n"
     good = "// a is read only in test builds\n/* verilator lint_off UNUSEDSIGNAL */\nwire a;\n" \
            "/* verilator lint_on UNUSEDSIGNAL */\n"
+    sink = "// unread bits\n/* verilator lint_off UNUSEDSIGNAL */\nwire s = &{1'b0,\n    a[1:0], b[0]};\n" \
+           "/* verilator lint_on UNUSEDSIGNAL */\n"
     assert waiver_problems("r", region) and waiver_problems("b", bare) and not waiver_problems("g", good)
+    assert not waiver_problems("s", sink)
     assert waiver_problems("s", "// verilator lint_off WIDTH\n")
 
 

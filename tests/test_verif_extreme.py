@@ -10,9 +10,7 @@ dropped during the datapath reset) fails with each named.
 
 from __future__ import annotations
 
-import copy
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +115,8 @@ def test_programmable_design_equals_golden_model_with_limit_weights_loaded_and_r
     code, s, _, run_dir = sim(d, tmp_path / "run", sim=simulator, vectors=150, seed=3, weights_set=first,
                               reload_ir=str(other))
     assert code == 0 and s["status"] == "pass" and s["checked"] == 150, s
-    assert s["weights_set"] == first and s["models"][0]["name"] == f"{IR.name}_{first}" + ("_s3" if first == "uniform" else "")
+    tag = f"{first}_s3" if first == "uniform" else first
+    assert s["weights_set"] == first and s["models"][0]["name"] == f"{IR.name}_{tag}"
     assert s["live_reloads"] >= 1 and s["config_errors"] == 0 and s["register_read_back_errors"] == 0
     events = {e["event"] for e in json.loads((run_dir / "shards" / "00" / "result.json").read_text())["events"]}
     assert {"writes_in_cfg_reset", "read_during_write", "writes_in_reset"} <= events
@@ -165,8 +164,8 @@ def test_configuration_port_bugs_at_reset_and_read_during_write_are_each_caught(
         path.write_text(text.replace(old, new))
     # enc_cfg_ctrl gets the datapath reset through a hierarchical reference (simulation only).
     ctrl = d / "enc_cfg_ctrl.v"
-    ctrl.write_text(ctrl.read_text().replace("    reg                 enable;",
-                                             f"    wire datapath_rst = {IR.name}.rst;\n    reg                 enable;", 1))
+    tap = f"    wire datapath_rst = {IR.name}.rst;\n"
+    ctrl.write_text(ctrl.read_text().replace("    reg                 enable;", tap + "    reg                 enable;", 1))
     code, s, _, run_dir = sim(d, tmp_path / "run", vectors=100, seed=2)
     assert code == 1 and s["status"] != "pass" and s["config_errors"] > 0
     errors = json.loads((run_dir / "shards" / "00" / "result.json").read_text())["config_errors"]

@@ -75,7 +75,8 @@ def run(args) -> int:
     from .runner import run as sim_run
     opts = SimOptions(sim=args.sim, vectors=args.vectors, data=args.data, seed=args.seed, waves=args.waves,
                       jobs=args.jobs, out=args.out, build_root=args.build_dir, ir=args.ir,
-                      reload_ir=args.reload_ir, weights_set=args.weights_set, replay=args.replay, force=args.force, model_opt=args.model_opt,
+                      reload_ir=args.reload_ir, weights_set=args.weights_set, replay=args.replay, force=args.force,
+                      model_opt=args.model_opt,
                       netlist=args.netlist, scheduler=args.scheduler, bulk=args.bulk, seu=args.seu,
                       seu_target=args.seu_target, seu_multiplicity=args.seu_multiplicity)
     code, _ = sim_run(args.design, opts)

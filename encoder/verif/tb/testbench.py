@@ -31,6 +31,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from ...ir import load_ir
 from .. import regmap
 from ..design import Framing, RegField, RegisterMap
+from . import config_checks
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
 from .model import FrameSpec, ReferenceModel
@@ -247,7 +248,7 @@ class EncoderTestbench:
             # Writes while cfg_rst is held are dropped: the clear takes precedence in every bank
             # (enc_cfg_block, CLEAR_ON_RESET = 1) and control register (enc_cfg_ctrl), and a COMMIT
             # raises no strobe. Weights, ENABLE, RD_ACTIVE and COMMIT must all read as after the reset.
-            dropped = self._writes_in_cfg_reset(words)
+            dropped = config_checks.cfg_reset_writes(self, words)
             await self.cfg.write(dropped)
             b.cfg_rst.value = 0
             self.commits_written = 0
@@ -290,59 +291,7 @@ class EncoderTestbench:
                     self.config_error("unmapped read", f"address {addr}", 0, str(val))
         self.events_done.append({"event": "unmapped_writes", "addresses": unmapped, "cycle": self.cycle()})
         if b.cfg_rst is not None and self.cfg.read_latency == 1:
-            await self.read_during_write()
-
-    def _writes_in_cfg_reset(self, words: dict[int, int]) -> dict[int, int]:
-        """Words to write while cfg_rst is held: ENABLE, RD_ACTIVE and COMMIT, then the first and last weight
-        registers with every field bit set. The last write falls on the last edge of the reset, so a write
-        that wrongly won over the clear is not wiped by a later reset cycle."""
-        c, mask = self.ctrl, regmap.field_mask(self.regs)
-        addrs = list(words)
-        out = {c["ENABLE"]: 1, c["RD_ACTIVE"]: 1, c["COMMIT"]: 1}
-        out.update({a: mask[a] for a in (addrs[0], addrs[-1])})
-        return out
-
-    def _block_edges(self) -> list[int]:
-        """The first and last register of each weight and bias group (layer and kind), in address order."""
-        spans: dict[tuple[str, str], list[int]] = {}
-        for f in self.regs.fields:
-            spans.setdefault((f.layer, f.kind), []).append(f.addr)
-        return sorted({a for addrs in spans.values() for a in (min(addrs), max(addrs))})
-
-    def _expect_read(self, addr: int, mask: int, want: int, when: str) -> None:
-        val = self.bus.cfg_rdata.value
-        if not val.is_resolvable or (val.to_unsigned() & mask) != want:
-            self.config_error("read during write", f"address {addr} read {when}", want, str(val))
-
-    async def read_during_write(self) -> None:
-        """Read-back of a register in the cycle it is written and in the next one.
-
-        cfg_rdata registers the addressed register on every clock edge, whatever cfg_we: on the edge that
-        takes a write it samples the value from before the write, one edge later the written value (the
-        shadow bank after cfg_rst: RD_ACTIVE is 0). Two writes per address (every field bit set, then all
-        clear) so that both the old and the new value are known and differ; the banks start cleared
-        by cfg_rst. The weight load that follows overwrites them."""
-        b, mask = self.bus, regmap.field_mask(self.regs)
-        addrs = self._block_edges()
-        await self.cfg.lock.acquire()
-        try:
-            for addr in addrs:
-                m = mask[addr]
-                for old, new in ((0, m), (m, 0)):
-                    await self.rise
-                    b.cfg_we.value = 1
-                    b.cfg_addr.value = addr
-                    b.cfg_wdata.value = new
-                    await self.rise                  # this edge takes the write
-                    b.cfg_we.value = 0
-                    await self.fall
-                    self._expect_read(addr, m, old, "in the write's cycle")
-                    await self.rise
-                    await self.fall
-                    self._expect_read(addr, m, new, "the cycle after the write")
-        finally:
-            self.cfg.lock.release()
-        self.events_done.append({"event": "read_during_write", "addresses": addrs, "cycle": self.cycle()})
+            await config_checks.read_during_write(self)
 
     # ---- live reload (shadow banks) ------------------------------------
     async def _write_shadow(self, m: int) -> None:
@@ -416,7 +365,7 @@ class EncoderTestbench:
             await self.driver.send(-1, word, bx_reset=self.rng.getrandbits(1) if self.bus.framing else 0)
         at = self.cycle()
         if self.live and self.bus.cfg_rst is not None:
-            await self._reset_with_writes()
+            await config_checks.reset_with_writes(self)
         else:
             await self.resetter.pulse(RESET_CYCLES)
         self.events_done.append({"event": "reset", "cycle": at, "in_flight": n})
@@ -424,33 +373,6 @@ class EncoderTestbench:
         # (a full read-back costs a cycle per register); others are loaded again.
         if self.regs is not None and not self.regs.keep_through_reset:
             await self.load(self.loaded)
-
-    async def _reset_with_writes(self) -> None:
-        """The datapath reset with configuration writes in its cycles: the configuration has its own reset
-        (cfg_rst), so the writes must be taken. RD_ACTIVE 0 and one shadow field changed during the reset,
-        read back after it, then put back (shadow field, RD_ACTIVE 1) and read again; the shadow is not
-        committed, so the datapath keeps its weights."""
-        c, mask = self.ctrl, regmap.field_mask(self.regs)
-        words = regmap.image(self.regs, self.models[self.ref.shadow])
-        addr = self.rng.choice(list(words))
-        changed = words[addr] ^ mask[addr]
-        await self.cfg.lock.acquire()
-        try:
-            await self.resetter.pulse(RESET_CYCLES, cfg_writes=((c["RD_ACTIVE"], 0), (addr, changed)))
-        finally:
-            self.cfg.lock.release()
-        got = await self.cfg.read([addr, c["RD_ACTIVE"]])
-        for a, want in ((addr, changed), (c["RD_ACTIVE"], 0)):
-            val = got[a]
-            if not val.is_resolvable or (val.to_unsigned() & mask.get(a, 1)) != want:
-                self.config_error("write during reset", f"address {a} did not take the write", want, str(val))
-        await self.cfg.write({addr: words[addr], c["RD_ACTIVE"]: 1})
-        got = await self.cfg.read([addr])
-        if not got[addr].is_resolvable or (got[addr].to_unsigned() & mask[addr]) != words[addr]:
-            self.config_error("write during reset", f"address {addr} after restoring the shadow",
-                              words[addr], str(got[addr]))
-        self.events_done.append({"event": "writes_in_reset", "addresses": [c["RD_ACTIVE"], addr],
-                                 "cycle": self.cycle()})
 
     async def too_soon(self) -> None:
         """Right after the last vector (taken at cycle t): valid_in at t + 1 and t + ii - 1, which

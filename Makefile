@@ -25,7 +25,7 @@ PIPELINE   ?= 0
 CLOCK      ?= 25
 LIBERTY    ?= sky130hd
 
-.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long seu sim-gates sim-reuse synth-reuse study study-training findings econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-extreme seu sim-gates sim-reuse synth-reuse study study-training findings econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,6 +96,9 @@ sim: rtl  ## cocotb simulation of the generated design against the golden model
 
 sim-long: setup  ## 1,000,000 vectors on econt_8x8 with Verilator in bulk mode, build included (target: 60 s plus the build)
 	$(PY) benchmarks/bench_sim.py --long
+
+sim-extreme: setup  ## econt_8x8 at the weight formats' limits (max, min, alternating, uniform): both simulators, both weight modes, VECTORS each
+	$(PY) benchmarks/bench_sim_extreme.py --vectors $(VECTORS)
 
 sim-reuse: setup  ## --reuse R in {1,2,4,8}: econt_8x8 and econt_4x4x3, both weight modes, 2,000 vectors each, zero mismatches
 	$(PY) benchmarks/bench_reuse.py --reuse 1,2,4,8 --vectors 2000

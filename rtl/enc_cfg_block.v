@@ -21,7 +21,10 @@
 // detector front end configured over its slow-control link. With
 // CLEAR_ON_RESET = 1 it clears both banks to zero, so an unloaded design
 // holds known values (no X in simulation, a defined state for voting);
-// with 0 the banks power up unknown and cfg_rst does nothing here.
+// with 0 the banks power up unknown and cfg_rst does nothing here. A
+// write in a cycle where the clear happens is dropped: the clear wins (with
+// CLEAR_ON_RESET = 0 the write is taken). The datapath reset does not reach
+// this block: writes during it are taken.
 //
 // Read-back is combinational (the top level registers it): rd_active
 // selects the active bank (1) or the shadow (0). Addresses at or above

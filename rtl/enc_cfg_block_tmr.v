@@ -64,6 +64,7 @@ module enc_cfg_block_tmr #(
             assign fields    = active;
             assign read_bank = rd_active ? active : written;
         end else begin : g_direct
+            // One bank: commit and rd_active have nothing to act on.
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused = commit | rd_active;
             /* verilator lint_on UNUSEDSIGNAL */

@@ -17,6 +17,9 @@
 //                      registers nor `mapped`) since the configuration reset,
 //                      saturating at 2^DATA_BITS-1
 //
+// cfg_rst wins over a write in the same cycle: ENABLE, RD_ACTIVE and the
+// counters stay at their reset values and a COMMIT raises no strobe.
+//
 // Writes to read-only registers are ignored; reads of unmapped addresses
 // return zero (rdata below, and the banks read zero out of range).
 //

@@ -88,7 +88,9 @@ module enc_elink_frame #(
     localparam integer BX_BITS   = 5;
     localparam integer HEADER    = BX_BITS + SUM_BITS;
     localparam integer FRAME     = 32 * N_ELINKS;
-    localparam integer POS_BITS  = $clog2(W + 1);
+    // pos indexes packed_word: it counts the kept bits below k < W, so it is below W where it is
+    // read (its last increment, past the top bit, is never read); as wide as an index, no wider.
+    localparam integer POS_BITS  = (W > 1) ? $clog2(W) : 1;
     localparam [BX_BITS-1:0] BX_RESET_CODE = 5'd31;
     localparam [COUNT_BITS-1:0] MAX_COUNT = N_ELINKS[COUNT_BITS-1:0];
 

@@ -89,6 +89,7 @@ module enc_normalise #(
     // Bits above Q_BITS are zero by the range argument above. Flooring
     // reads neither the guard nor the sticky bit.
     wire [Q_BITS-1:0] q     = shifted[Q_BITS:1];
+    // guard is read only when ROUNDING rounds (not under floor).
     /* verilator lint_off UNUSEDSIGNAL */
     wire              guard = shifted[0];
     /* verilator lint_on UNUSEDSIGNAL */

@@ -89,6 +89,7 @@ module enc_requant #(
     localparam [CW-1:0] TOP = (OUT_SIGNED != 0) ? (ONE << (OUT_BITS - 1)) - ONE : (ONE << OUT_BITS) - ONE;
     localparam [CW-1:0] BOTTOM = (OUT_SIGNED != 0) ? ~((ONE << (OUT_BITS - 1)) - ONE) : {CW{1'b0}};
 
+    // code is CW bits wide to compare against the limits; only its CODE_BITS low bits go out.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [CW-1:0] code;
     /* verilator lint_on UNUSEDSIGNAL */

@@ -70,6 +70,7 @@ module enc_round_shift #(
         end
     endgenerate
 
+    // The sum is EW bits so the carry of the rounding increment has room; only OUT_BITS go out.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [EW-1:0] rounded = q_ext + {{(EW - 1){1'b0}}, up};
     /* verilator lint_on UNUSEDSIGNAL */

@@ -47,7 +47,8 @@ module enc_sum_code #(
             localparam integer EW = SHIFT_BITS + 1;
             localparam integer E_MAX = SUM_BITS - MANT_BITS;     // exponent of the largest sum
             wire is_small = ~|s[SUM_BITS-1:MANT_BITS];
-            // Exponent m + 1 - MANT_BITS (>= 1 whenever the sum is not small).
+            // Exponent m + 1 - MANT_BITS (>= 1 whenever the sum is not small). Its top bits are read
+            // only by the saturation check, which a wide enough exponent field does without.
             /* verilator lint_off UNUSEDSIGNAL */
             wire [EW-1:0] e = {1'b0, m} + 1'b1 - MANT_BITS[EW-1:0];
             /* verilator lint_on UNUSEDSIGNAL */
@@ -57,6 +58,7 @@ module enc_sum_code #(
             // k only 2^k - 1 more bits of shift remain, so synthesis keeps
             // just the MANT_BITS + 2^k - 1 low bits of each stage.
             wire [SHIFT_BITS-1:0] sh = m - MANT_BITS[SHIFT_BITS-1:0];
+            // Only the MANT_BITS low bits of the aligned sum are the mantissa.
             /* verilator lint_off UNUSEDSIGNAL */
             reg [SUM_BITS-1:0] aligned;
             /* verilator lint_on UNUSEDSIGNAL */

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .common import CLOCK_PORT, Emitted, Options, _assign_concat, _wrap_concat, header
 from .const_terms import _layer_multiples, _layer_shared_sums, _mac_inputs, constant_fused
 from .mac_constant import _removed_taps, mac_module_constant
@@ -85,15 +87,11 @@ def layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots: list[
     for d in in_desc[1:]:
         w(f"// {d}", 1)
     fused = not prog and constant_fused(lp)
-    if fused:
-        # Bits below a floor, and operand bits beyond a multiple's range, are not read.
-        w("/* verilator lint_off UNUSEDSIGNAL */", 1)
     for s in used:
         slot = in_slots[s]
         w(f"wire {vec(a_bits)} {lp.in_names[s]} = x[{a_bits}*{slot} +: {a_bits}];", 1)
     if fused:
         _layer_multiples(w, lp)
-        w("/* verilator lint_on UNUSEDSIGNAL */", 1)
         _layer_shared_sums(w, lp)
     for n in sorted(lp.neurons, key=lambda n: n.out_index):
         w()
@@ -129,7 +127,72 @@ def layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots: list[
     # One assignment for the whole bus (a bus driven slice by slice makes an
     # event-driven simulator re-send all of it on every slice's change).
     _assign_concat(w, "y", [n.name for n in sorted(lp.neurons, key=lambda n: n.out_index)])
+    if fused:
+        _unread_bits_sink(w)
     w("endmodule")
     w()
     w("`default_nettype wire")
     return Emitted(w.text(), w.flops)
+
+
+_DECL = re.compile(r"^\s*wire \[(\d+):(\d+)\] (\w+) =")
+_REF = re.compile(r"\b(\w+)\b(\[(\d+)(?::(\d+))?\])?")
+
+
+def unread_bits(lines: list[str]) -> list[tuple[str, int, int]]:
+    """(wire, high, low) of every run of bits of a declared ``wire [H:L] name = ...`` that nothing in
+    ``lines`` reads: a reference without a constant bit or part select counts as reading every bit."""
+    decls: dict[str, tuple[int, int]] = {}
+    for line in lines:
+        m = _DECL.match(line)
+        if m:
+            decls[m.group(3)] = (int(m.group(1)), int(m.group(2)))
+    read: dict[str, set[int]] = {name: set() for name in decls}
+    for line in lines:
+        code = line.split("//")[0]
+        m = _DECL.match(code)
+        if m:
+            code = code[m.end():]                       # the declared name itself is not a read
+        for r in _REF.finditer(code):
+            name = r.group(1)
+            if name not in read:
+                continue
+            if r.group(2) is None or code[r.end():].lstrip().startswith("+:"):
+                hi, lo = decls[name]
+            else:
+                hi = int(r.group(3))
+                lo = int(r.group(4)) if r.group(4) is not None else hi
+            read[name].update(range(lo, hi + 1))
+    runs = []
+    for name, (hi, lo) in decls.items():
+        bit = lo
+        while bit <= hi:
+            if bit in read[name]:
+                bit += 1
+                continue
+            start = bit
+            while bit <= hi and bit not in read[name]:
+                bit += 1
+            runs.append((name, bit - 1, start))
+    return runs
+
+
+def _unread_bits_sink(w: Writer) -> None:
+    """One signal that reads the bits no product reads, so that each is accounted for by name.
+
+    A floored product drops the bits of its input multiple below the floor; a multiple shared by
+    products with different floors keeps those the lowest floor needs. The sink is the one waived
+    signal: it lists every such bit, synthesis removes it and the logic that only it reads."""
+    runs = unread_bits(w.lines)
+    if not runs:
+        return
+    parts = [f"{n}[{h}]" if h == lo else f"{n}[{h}:{lo}]" for n, h, lo in runs]
+    w()
+    w("// Bits below the floor of every product that reads the wire (the floored products drop them;", 1)
+    w("// synthesis removes them). Gathered here so that each is waived by name, not by region.", 1)
+    w("/* verilator lint_off UNUSEDSIGNAL */", 1)
+    rows = [parts[i:i + 4] for i in range(0, len(parts), 4)]
+    w("wire unread_below_floor = &{1'b0,", 1)
+    for k, row in enumerate(rows):
+        w(", ".join(row) + (",", "};")[k == len(rows) - 1], 3)
+    w("/* verilator lint_on UNUSEDSIGNAL */", 1)

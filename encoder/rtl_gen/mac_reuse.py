@@ -140,7 +140,13 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
     body()
     body("// Input register: loaded on start, read during the R phases that follow (the stage", 1)
     body("// before may change its outputs meanwhile). Unused inputs have no flip-flop after synthesis.", 1)
+    x_unread = len(used_slots) < n_x
+    if x_unread:
+        body("// The slots of inputs that meet no product are loaded but not read; synthesis trims them.", 1)
+        body("/* verilator lint_off UNUSEDSIGNAL */", 1)
     body(f"reg [{n_x}*{a_bits}-1:0] x_hold;", 1)
+    if x_unread:
+        body("/* verilator lint_on UNUSEDSIGNAL */", 1)
     body("always @(posedge clk) if (start) x_hold <= x;", 1)
     body.flops += len(used_slots) * a_bits
     for d in in_desc[1:]:
@@ -251,21 +257,17 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
         ports.append(("input  wire", f"[{layer.bias.size}*{bf.bits}-1:0]", f"bias  // field k at [{bf.bits}*k +: {bf.bits}]"))
     ports.append(("output wire", f"[{n_out}*{lp.code_bits}-1:0]",
                   f"y  // output i (Keras flatten order) at [{lp.code_bits}*i +: {lp.code_bits}]"))
-    waive = {"x": len(used_slots) < n_x, "weight": prog and len(used_regs) < layer.weight.size}
+    # x is read whole into x_hold (its unread slots are waived there); only weights can go unread here.
+    waive = {"weight": prog and len(used_regs) < layer.weight.size}
     for (_, _, rest), line in zip(ports, ports_block(ports)):
         pname = rest.split("//")[0].strip()
         if waive.get(pname):
-            w("    // inputs or weights that meet no product (zero weights, padding, masked pixels) are not read")
+            w("    // weights that meet no product (padding, masked pixels) are not read")
             w("    /* verilator lint_off UNUSEDSIGNAL */")
         w(line)
         if waive.get(pname):
             w("    /* verilator lint_on UNUSEDSIGNAL */")
     w(");")
-    if waive["x"]:
-        # The input register holds the whole bus for a simple load; the unread slots are trimmed by synthesis.
-        body.lines.insert(0, "    /* verilator lint_off UNUSEDSIGNAL */")
-        idx = next(i for i, line in enumerate(body.lines) if "x_hold <= x" in line)
-        body.lines.insert(idx + 1, "    /* verilator lint_on UNUSEDSIGNAL */")
     w.extend(body)
     w("endmodule")
     w()

@@ -90,7 +90,9 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         if opts.operand_isolation else []) + (
         ["rst also loads the framing registers' reset values (below)."] if framing else []) + [
     ] + ((([f"Weights: configuration register file of {plan.n_fields} fields ({plan.config_bits} bits), one field per",
-           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address."]
+           f"address on cfg_addr; writes on cfg_we, read-back on cfg_rdata one cycle after the address (a read",
+           "of the address being written shows the value before the write, the next cycle the written one). The",
+           "port works through rst; writes while cfg_rst is high are dropped (the reset wins)."]
           if not i2c_map else
           [f"Configuration over I2C (target address 7'h{opts.i2c_address:02x}, 16-bit register addresses, byte "
            f"registers, auto-increment):",

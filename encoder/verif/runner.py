@@ -25,6 +25,7 @@ from ..errors import UserError
 from ..files import atomic_dir, clean_stale_in
 from ..inputs import read_json
 from ..ir import load_ir, save_ir
+from ..ir.extreme import extreme_ir
 from . import build as builder
 from . import plan as planner
 from . import regmap, report, toolchain
@@ -61,6 +62,7 @@ class SimOptions:
     build_root: str | None = None
     ir: str | None = None
     reload_ir: str | None = None
+    weights_set: str = "trained"      # programmable: the IR's codes, or a set at the formats' limits (ir.extreme)
     replay: str | None = None
     force: bool = False
     progress: bool = True
@@ -97,6 +99,15 @@ def _models(design: Design, opts: SimOptions, stage: Path) -> list[dict]:
     ir = load_ir(ir_path)
     check_design_ir(design, ir, str(ir_path))
     models = [{"name": ir.name, "path": str(Path(ir_path).resolve()), "hash": ir.hash}]
+    if opts.weights_set != "trained":
+        if not design.programmable:
+            raise UserError(f"--weights-set {opts.weights_set}: {design.top} has constant weights, fixed in its "
+                            f"Verilog; write the set with `encoder ir extreme IR --set {opts.weights_set}` and "
+                            "generate a design from it")
+        limits = extreme_ir(ir, opts.weights_set, opts.seed)
+        path = stage / "models" / f"{limits.name}.json"
+        save_ir(limits, path)
+        models = [{"name": limits.name, "path": str(path), "hash": limits.hash}]
     if design.programmable:
         regmap.check_coverage(design.registers, ir)
         if opts.reload_ir:
@@ -329,7 +340,7 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         "level": "gates" if design.gate_level else "rtl",
         **({"gate_level": design.gate_level} if design.gate_level else {}),
         "seed": opts.seed, "jobs": opts.jobs, "shards": len(plans), "scheduler": opts.scheduler,
-        "models": models, "stimulus": stim, **merged,
+        "weights_set": opts.weights_set, "models": models, "stimulus": stim, **merged,
         "latency_expected": design.latency,
         **({"tx_latency_expected": design.framing.latency, "elinks": design.framing.elinks}
            if design.framing else {}),

@@ -91,18 +91,24 @@ class ResetDriver:
         self.rng = rng
         self.rise = RisingEdge(bus.clk)
 
-    async def pulse(self, cycles: int, valid_during: bool = True) -> None:
+    async def pulse(self, cycles: int, valid_during: bool = True, cfg_writes: tuple = ()) -> None:
+        """``cfg_writes``: (address, word) pairs written on the configuration port during the reset, one a
+        cycle from its first cycle (the caller holds the port); otherwise cfg_we stays low."""
         b = self.bus
         await self.rise
         b.rst.value = b.rst_on
-        for _ in range(cycles):
+        for k in range(cycles):
             b.in_valid.value = int(valid_during)
             b.in_counts.handle.value = b.junk(self.rng)
             if b.framing:
                 b.bx_reset.value = self.rng.getrandbits(1)
             if b.has_cfg:
-                b.cfg_we.value = 0
+                b.cfg_we.value = int(k < len(cfg_writes))
+                if k < len(cfg_writes):
+                    b.cfg_addr.value, b.cfg_wdata.value = cfg_writes[k]
             await self.rise
+        if b.has_cfg:
+            b.cfg_we.value = 0
         b.rst.value = 1 - b.rst_on
         b.in_valid.value = 0
         if b.framing:

@@ -26,11 +26,12 @@ import numpy as np
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import convert, get_sim_time
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 
 from ...ir import load_ir
 from .. import regmap
 from ..design import Framing, RegField, RegisterMap
+from . import config_checks
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
 from .model import FrameSpec, ReferenceModel
@@ -141,6 +142,7 @@ class EncoderTestbench:
         self.events_done: list[dict] = []
         self.event_seconds = 0.0
         self.rise = RisingEdge(self.bus.clk)
+        self.fall = FallingEdge(self.bus.clk)
 
     def cycle(self) -> int:
         return get_sim_time("step") // self.period
@@ -247,14 +249,24 @@ class EncoderTestbench:
         if b.cfg_rst is not None:
             await self.rise
             b.cfg_rst.value = 1
-            await self.rise
+            # Writes while cfg_rst is held are dropped: the clear takes precedence in every bank
+            # (enc_cfg_block, CLEAR_ON_RESET = 1) and control register (enc_cfg_ctrl), and a COMMIT
+            # raises no strobe. Weights, ENABLE, RD_ACTIVE and COMMIT must all read as after the reset.
+            dropped = config_checks.cfg_reset_writes(self, words)
+            await self.cfg.write(dropped)
             b.cfg_rst.value = 0
             self.commits_written = 0
             got = await self.cfg.read(list(half)[:16])
             for addr, val in got.items():
                 if not val.is_resolvable or val.to_unsigned() != 0:
                     self.config_error("after cfg_rst", f"field at {addr} not cleared", 0, str(val))
+            got = await self.cfg.read([a for a in dropped if a != c["COMMIT"]])
+            for addr, val in got.items():
+                if not val.is_resolvable or val.to_unsigned() != 0:
+                    self.config_error("write during cfg_rst", f"address {addr} took the write", 0, str(val))
             await self.check_status("after cfg_rst", loaded=0)
+            self.events_done.append({"event": "writes_in_cfg_reset", "addresses": sorted(dropped),
+                                     "cycle": self.cycle()})
         else:
             self.commits_written += 1
         # Use before load: ENABLE set but no weight set committed, vectors must not enter.
@@ -282,6 +294,8 @@ class EncoderTestbench:
                 if not val.is_resolvable or val.to_unsigned() != 0:
                     self.config_error("unmapped read", f"address {addr}", 0, str(val))
         self.events_done.append({"event": "unmapped_writes", "addresses": unmapped, "cycle": self.cycle()})
+        if b.cfg_rst is not None and self.cfg.read_latency == 1:
+            await config_checks.read_during_write(self)
 
     # ---- live reload (shadow banks) ------------------------------------
     async def _write_shadow(self, m: int) -> None:
@@ -354,7 +368,10 @@ class EncoderTestbench:
             # With framing, random bx_reset flags too: a flag in flight at the reset must not survive it.
             await self.driver.send(-1, word, bx_reset=self.rng.getrandbits(1) if self.bus.framing else 0)
         at = self.cycle()
-        await self.resetter.pulse(RESET_CYCLES)
+        if self.live and self.bus.cfg_rst is not None:
+            await config_checks.reset_with_writes(self)
+        else:
+            await self.resetter.pulse(RESET_CYCLES)
         self.events_done.append({"event": "reset", "cycle": at, "in_flight": n})
         # Weights that should survive the reset are checked by the vectors that follow
         # (a full read-back costs a cycle per register); others are loaded again.

@@ -20,7 +20,7 @@ module tiny_encoder_core (
     wire [7:0] c1 = in_counts[15:8];
     wire [7:0] c2 = in_counts[23:16];
     wire [7:0] c3 = in_counts[31:24];
-    wire [9:0] s = c0 + c1 + c2 + c3;
+    wire [9:0] s = {2'b0, c0} + {2'b0, c1} + {2'b0, c2} + {2'b0, c3};
 
     reg [3:0] m;                      // floor(log2(s)), 0 for s == 0
     integer b;
@@ -97,7 +97,7 @@ module tiny_encoder_core (
         input integer o;
         integer i;
         begin
-            mac = $signed({w(8 + o), 3'b000});
+            mac = 11'($signed({w(8 + o), 3'b000}));   // the bias, sign-extended
             for (i = 0; i < 4; i = i + 1)
                 mac = mac + $signed({1'b0, x1[4*i +: 4]}) * w(2*i + o);
         end

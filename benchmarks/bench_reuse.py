@@ -194,6 +194,24 @@ def _fresh(report: Path, design: Path) -> bool:
     return report.stat().st_mtime >= newest
 
 
+def _flip_flop_power_mw(sta_log: Path) -> float | None:
+    """Power of the sequential cells in the simulated-activity run (the first report_power in sta.log), internal
+    power halved as encoder.silicon.power does."""
+    from encoder.silicon.power import INTERNAL_SCALE
+    if not sta_log.is_file():
+        return None
+    for line in sta_log.read_text().splitlines():
+        if line.startswith("Sequential"):
+            internal, switching, leakage = (float(v) for v in line.split()[1:4])
+            return (internal * INTERNAL_SCALE + switching + leakage) * 1e3
+    return None
+
+
+def _config_bank_mm2(report: dict) -> float:
+    return sum(m["instances"] * m["area_um2"] for m in report.get("per_module", [])
+               if m["module"].startswith("enc_cfg_block")) / 1e6
+
+
 def silicon(args) -> int:
     import subprocess
     rows, missing = [], []
@@ -224,6 +242,7 @@ def silicon(args) -> int:
                      # R clocks of 25/R ns per module: one crossing's worth of power per inference.
                      "energy_nj": mw * CROSSING_NS * 1e-3,
                      "activity": s["activity"]["flip_flop_mean_activity"] if s.get("activity") else None,
+                     "flip_flop_mw": _flip_flop_power_mw(d / tag / "sta.log"), "config_bank_mm2": _config_bank_mm2(s),
                      "latency_cycles": m["latency"], "latency_ns": m["latency"] * clock,
                      "seconds": sum(s.get("seconds", {}).values())})
     for r in rows:
@@ -234,8 +253,8 @@ def silicon(args) -> int:
         r["energy_vs_r1"] = r["energy_nj"] / base["energy_nj"] if base else None
     (args.work / f"{tag}.json").write_text(json.dumps({"rows": rows, "missing": missing}, indent=1) + "\n")
     print(f"| design | weights | R | multipliers | mm^2 | gate equiv. | vs R = 1 | flip-flops | clock needed | fmax "
-          f"| met | mW at the needed clock | nJ per inference | vs R = 1 | latency |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          f"| met | mW at the needed clock | of it flip-flops | nJ per inference | vs R = 1 | latency |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
     def ratio(v):
         return f"{v:.2f}" if v is not None else "-"
@@ -243,10 +262,15 @@ def silicon(args) -> int:
         print(f"| {r['design']} | {r['weights']} | {r['reuse']} | {r['multipliers']:,} | {r['area_mm2']:.3f} "
               f"| {r['gate_equivalents']:,.0f} | {ratio(r['area_vs_r1'])} | {r['flip_flops']:,} "
               f"| {r['clock_mhz']:g} MHz | {r['fmax_mhz']:.1f} MHz | {'yes' if r['met'] else 'no'} "
-              f"({r['wns_ns']:+.2f} ns) | {r['power_mw']:.1f} | {r['energy_nj']:.3f} | {ratio(r['energy_vs_r1'])} "
+              f"({r['wns_ns']:+.2f} ns) | {r['power_mw']:.1f} | {_share(r)} | {r['energy_nj']:.3f} "
+              f"| {ratio(r['energy_vs_r1'])} "
               f"| {r['latency_cycles']} cycles = {r['latency_ns']:g} ns |")
     if missing:
         print(f"not measured: {', '.join(missing)}")
+    for r in rows:
+        if r["config_bank_mm2"]:
+            print(f"{r['design']} {r['weights']} R = {r['reuse']}: configuration bank {r['config_bank_mm2']:.3f} mm^2 "
+                  f"({r['config_bank_mm2'] / r['area_mm2']:.0%} of the cells)")
     lo, hi = (ECONT_MM2 * 1e6 / a for a in NAND2_65NM_UM2[::-1])
     print(f"\nECON-T autoencoder (published, 65 nm, placed and routed): {ECONT_MM2} mm^2 = {lo / 1e6:.2f}-"
           f"{hi / 1e6:.2f} M gate equivalents with an assumed 65 nm NAND2 X1 of {NAND2_65NM_UM2[0]}-"
@@ -259,6 +283,10 @@ def silicon(args) -> int:
     if rows:
         _plot_silicon(rows, ROOT / "docs" / "reuse_cost.png")
     return 0
+
+
+def _share(r: dict) -> str:
+    return f"{r['flip_flop_mw'] / r['power_mw']:.0%}" if r["flip_flop_mw"] is not None else "-"
 
 
 def _plot_silicon(rows: list[dict], path: Path) -> None:

@@ -281,7 +281,7 @@ def silicon(args) -> int:
                   f"of cells (NAND2 {r['ge_um2']:.4g} um^2) = {r['gate_equivalents'] / hi:.2f}-"
                   f"{r['gate_equivalents'] / lo:.2f} x ECON-T")
     if rows:
-        _plot_silicon(rows, ROOT / "docs" / "reuse_cost.png")
+        _plot_silicon(rows, sorted({r for _, _, r in _specs(args)}), ROOT / "docs" / "reuse_cost.png")
     return 0
 
 
@@ -289,16 +289,17 @@ def _share(r: dict) -> str:
     return f"{r['flip_flop_mw'] / r['power_mw']:.0%}" if r["flip_flop_mw"] is not None else "-"
 
 
-def _plot_silicon(rows: list[dict], path: Path) -> None:
+def _plot_silicon(rows: list[dict], factors: list[int], path: Path) -> None:
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
     except ImportError:
         print("matplotlib not installed: no plot")
         return
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
-    rs_all = sorted({r["reuse"] for r in rows})
+    rs_all = factors
     for key in sorted({(r["design"], r["weights"]) for r in rows}):
         rs = sorted((r for r in rows if (r["design"], r["weights"]) == key), key=lambda r: r["reuse"])
         x = [r["reuse"] for r in rs]
@@ -311,12 +312,15 @@ def _plot_silicon(rows: list[dict], path: Path) -> None:
         a.set_xscale("log", base=2)
         a.set_yscale("log")
         a.set_xticks(rs_all, [f"{r}\n{40 * r} MHz" for r in rs_all])
+        a.xaxis.set_minor_formatter(NullFormatter())
+        a.yaxis.set_major_formatter(ScalarFormatter())
+        a.yaxis.set_minor_formatter(ScalarFormatter())
         a.set_xlabel("reuse factor R, clock needed")
         a.grid(True, alpha=0.3, which="both")
-    a1.set_ylabel("SKY130 HD cell area, mm$^2$")
+    a1.set_ylabel("SKY130 HD cell area, mm$^2$ (log)")
     a1.set_title("Area against R")
-    a2.set_ylabel("nJ per inference (power at R x 40 MHz x 25 ns)")
-    a2.set_title("Energy per inference against R (ringed: clock not met)")
+    a2.set_ylabel("nJ per inference (power x 25 ns; log)")
+    a2.set_title("Energy per inference (ringed: clock not met)")
     a1.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(exist_ok=True)

@@ -300,11 +300,12 @@ def _plot_silicon(rows: list[dict], factors: list[int], path: Path) -> None:
         return
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     rs_all = factors
-    for key in sorted({(r["design"], r["weights"]) for r in rows}):
+    for k, key in enumerate(sorted({(r["design"], r["weights"]) for r in rows})):
         rs = sorted((r for r in rows if (r["design"], r["weights"]) == key), key=lambda r: r["reuse"])
         x = [r["reuse"] for r in rs]
-        a1.plot(x, [r["area_mm2"] for r in rs], "o-", label=f"{key[0]} {key[1]}")
-        a2.plot(x, [r["energy_nj"] for r in rs], "o-", label=f"{key[0]} {key[1]}")
+        colour = f"C{k}"          # the same in both panels (the rings below would advance the cycle)
+        a1.plot(x, [r["area_mm2"] for r in rs], "o-", color=colour, label=f"{key[0]} {key[1]}")
+        a2.plot(x, [r["energy_nj"] for r in rs], "o-", color=colour, label=f"{key[0]} {key[1]}")
         for r in rs:
             if not r["met"]:        # hollow marker: R x 40 MHz not met (fmax below it)
                 a2.plot([r["reuse"]], [r["energy_nj"]], "o", mfc="white", mec="black", ms=9, zorder=0)

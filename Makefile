@@ -25,7 +25,7 @@ PIPELINE   ?= 0
 CLOCK      ?= 25
 LIBERTY    ?= sky130hd
 
-.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-extreme seu sim-gates sim-reuse synth-reuse study study-training findings econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-extreme seu sim-gates sim-reuse synth-reuse synth-reuse-sky130 study study-training findings econt-check data-compare
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -103,8 +103,11 @@ sim-extreme: setup  ## econt_8x8 at the weight formats' limits (max, min, altern
 sim-reuse: setup  ## --reuse R in {1,2,4,8}: econt_8x8 and econt_4x4x3, both weight modes, 2,000 vectors each, zero mismatches
 	$(PY) benchmarks/bench_reuse.py --reuse 1,2,4,8 --vectors 2000
 
-synth-reuse: setup  ## --reuse R cost table (generic yosys estimate; minutes per design) and docs/reuse_cost.png
+synth-reuse: setup  ## --reuse R cost table (generic yosys estimate; minutes per design) and docs/reuse_cost_generic.png
 	$(PY) benchmarks/bench_reuse.py --synth --reuse 1,2,4,8
+
+synth-reuse-sky130: setup  ## --reuse R in SKY130 HD, chip configuration, both weight modes (15-60 min per design) and docs/reuse_cost.png
+	$(PY) benchmarks/bench_reuse.py --synth --liberty sky130hd --reuse 1,2,4,8
 
 seu: setup  ## upset campaigns on econt_8x8: 1,000 single upsets in the configuration bank with --tmr config and none, bulk mode on Verilator, plus synth cost
 	$(PY) benchmarks/bench_seu.py --synth

@@ -165,11 +165,12 @@ class Design:
         code, summary = run(self.dir, opts, log=log or (lambda line: None))
         return SimResult(code == 0, summary)
 
-    def synthesize(self, *, out: str | Path | None = None, liberty: str = "none", clock_ns: float = 25.0,
+    def synthesize(self, *, out: str | Path | None = None, liberty: str = "none", clock_ns: float | None = None,
                    force: bool = False, progress: bool = False) -> dict:
         """yosys (``liberty='none'``: generic estimate, transistors and cells) or the silicon flow
         (``liberty='sky130hd'`` or a Liberty file: area, timing, power). Writes the report into
-        ``out`` (default ``DIR/synth``) and returns synth.json's content."""
+        ``out`` (default ``DIR/synth``) and returns synth.json's content. ``clock_ns`` None: 25 ns
+        divided by the design's initiation interval (one module per crossing)."""
         out = Path(out) if out is not None else self.dir / "synth"
         if liberty == "none":
             from dataclasses import asdict

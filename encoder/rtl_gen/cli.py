@@ -103,8 +103,9 @@ def register(sub) -> None:
     s.add_argument("--liberty", default="none", metavar="sky130hd|FILE.lib|none",
                    help="standard-cell library to map to: sky130hd (shipped), a Liberty file (.lib or .lib.gz), "
                         "or none for the generic transistor estimate (default: %(default)s)")
-    s.add_argument("--clock", type=float, default=25.0, metavar="NS",
-                   help="clock period for mapping, timing and power, in ns (default: %(default)s = 40 MHz)")
+    s.add_argument("--clock", type=float, default=None, metavar="NS",
+                   help="clock period for mapping, timing and power, in ns (default: 25 / the design's initiation "
+                        "interval: 25 = 40 MHz, a --reuse R design R x 40 MHz)")
     s.add_argument("--activity", choices=("simulated", "vectorless", "none"), default="simulated",
                    help="power: switching activity from an RTL simulation of the design (simulated), a default "
                         "activity on every input and register (vectorless), or no power figures "

@@ -1,14 +1,17 @@
 """Switching activity of a mapped design, measured in the design's own RTL simulation.
 
 The RTL runs on Icarus with a dedicated bench: reset, the weights written
-through the configuration port (programmable designs), then one module per
-clock with valid high (initiation interval 1) from the regression's
-stimulus generator (``encoder.verif.stimulus``: random charges of a seed, or
-modules of a data file). A VCD is dumped over the inference window only:
-it opens once the pipeline is full of real modules (``latency`` cycles after
-the stream starts, well after configuration) and spans ``cycles`` clock
-periods. Toggles and time at 1 are counted per bit of every input port and
-every register; the clock is left out (OpenSTA knows it from the SDC).
+through the configuration port (programmable designs), then one module every
+``initiation_interval`` clocks of the manifest (1, or R for a ``--reuse R``
+design: valid high one clock, low R - 1 clocks, the charges held) from the
+regression's stimulus generator (``encoder.verif.stimulus``: random charges
+of a seed, or modules of a data file). A VCD is dumped over the inference
+window only: it opens once the pipeline is full of real modules (the
+modules in flight, ceil(latency / interval), after the stream starts, well
+after configuration) and spans ``cycles`` = modules x interval clock
+periods, so activities stay per clock period at the fast clock. Toggles and
+time at 1 are counted per bit of every input port and every register; the
+clock is left out (OpenSTA knows it from the SDC).
 
 Activities are transitions per clock period and duty the fraction of time
 at 1, as ``set_power_activity`` takes them (checked by hand in
@@ -90,10 +93,15 @@ class Activity:
     golden_matches: int = 0                         # modules whose outputs matched the golden model
     default: tuple[float, float] = DEFAULT_ACTIVITY
     clock_port: str = "clk"
+    initiation_interval: int = 1                    # clocks per module in the simulation
+
+    def per_module_text(self) -> str:
+        return "clock" if self.initiation_interval == 1 else f"{self.initiation_interval} clocks"
 
     def describe(self) -> str:
         return (f"simulated: {self.vectors} modules ({self.data}; {self.golden_matches} outputs as the golden "
-                f"model's), {self.cycles} cycles at one inference per clock; {len(self.ports)} input port bits, "
+                f"model's), {self.cycles} cycles at one inference per {self.per_module_text()}; {len(self.ports)} "
+                f"input port bits, "
                 f"{len(self.pins)} flip-flops from the simulation, {self.unmatched} unmatched at activity "
                 f"{self.default[0]:g}, duty {self.default[1]:g}")
 
@@ -126,7 +134,8 @@ class Activity:
 # ---- the simulation ------------------------------------------------------
 
 def _testbench(design, n_stream: int, n_cfg: int, window_start: int, cycles: int) -> str:
-    """Plain Verilog bench: reset, configuration writes, then one vector per clock, VCD over the window."""
+    """Plain Verilog bench: reset, configuration writes, then one vector every initiation interval (valid
+    high for one clock of it), VCD over the window of ``cycles`` clocks."""
     ports = design.ports
     counts, valid = ports["in_counts"], ports["in_valid"]
     rst_on = 1 if design.reset_active_high else 0
@@ -164,6 +173,9 @@ def _testbench(design, n_stream: int, n_cfg: int, window_start: int, cycles: int
             other_in.append(f"  wire [{p['width'] - 1}:0] {name};")
         conns.append(f".{name}({name})")
     half = CLOCK_NS // 2
+    ii = design.initiation_interval
+    # The other clocks of a module's interval: valid low, the charges held as a front end would hold them.
+    idle = (f"\n      repeat ({ii - 1}) begin @(posedge clk); #1 {valid.name} = 0; end" if ii > 1 else "")
     valid_out, latents, sum_code = (ports[r].name for r in ("out_valid", "out_latents", "out_sum_code"))
     return f"""`timescale 1ns/1ps
 module {TB_TOP};
@@ -178,7 +190,7 @@ module {TB_TOP};
     #1 {design.reset} = {1 - rst_on};{release}
 {cfg}    for (i = 0; i < {n_stream}; i = i + 1) begin
       @(posedge clk); #1 {valid.name} = 1; {counts.name} = vec[i];
-      if (i == {window_start}) -> window;
+      if (i == {window_start}) -> window;{idle}
     end
   end
   // The window opens mid-cycle, so each of its periods holds one clock edge and one input change.
@@ -232,9 +244,10 @@ def simulate(design_dir: str | Path, vectors: int = 200, seed: int = 1, data: st
     counts, where = stimulus(ir, vectors, seed, data)
     field_width = design.ports["in_counts"].element_width
     words = [sum(int(v) << (field_width * i) for i, v in enumerate(row)) for row in counts]
-    lat = design.latency
+    ii = design.initiation_interval
+    in_flight = -(-design.latency // ii)
     # The pipeline first fills with the last modules, so the window sees every module enter once.
-    stream = words[-lat:] + words + words[:lat + 2] if lat else words + words[:2]
+    stream = words[-in_flight:] + words + words[:in_flight + 2] if in_flight else words + words[:2]
     tmp = None
     if work is None:
         tmp = tempfile.TemporaryDirectory(prefix="enc-activity-")
@@ -250,7 +263,7 @@ def simulate(design_dir: str | Path, vectors: int = 200, seed: int = 1, data: st
             image = list(regmap.image(design.registers, ir).items()) + control_writes(design.manifest)
             (work / "cfg.hex").write_text("".join(f"{(a << wd) | w:x}\n" for a, w in image))
             n_cfg = len(image)
-        (work / "tb.v").write_text(_testbench(design, len(stream), n_cfg, lat, len(words)))
+        (work / "tb.v").write_text(_testbench(design, len(stream), n_cfg, in_flight, len(words) * ii))
         sim = find_icarus()
         vvp = Path(sim.executable).with_name("vvp")
         _run([sim.executable, "-g2012", "-o", "tb.vvp", "-s", TB_TOP, "tb.v",
@@ -259,7 +272,7 @@ def simulate(design_dir: str | Path, vectors: int = 200, seed: int = 1, data: st
         vcd = work / "activity.vcd"
         if not vcd.is_file():
             raise UserError(f"activity bench wrote no VCD in {work}")
-        toggles = read_vcd(vcd, scope=(TB_TOP, "dut"), cycles=len(words), period=CLOCK_NS * 1000,
+        toggles = read_vcd(vcd, scope=(TB_TOP, "dut"), cycles=len(words) * ii, period=CLOCK_NS * 1000,
                            skip={design.clock})
         toggles.golden_matches = _check_outputs(work / "outputs.txt", design, ir, counts)
     finally:
@@ -451,9 +464,9 @@ def simulated(design_dir: str | Path, mapped, vectors: int = 200, seed: int = 1,
             name = f"{p['name']}[{b}]" if p["width"] > 1 else p["name"]
             ports[name] = got if got is not None else (0.0, 0.0)
     # The window may clip the first and last few modules' outputs; more missing means a wrong bench.
-    if toggles.golden_matches < vectors - design.latency - 2:
+    if toggles.golden_matches < vectors - -(-design.latency // design.initiation_interval) - 2:
         raise UserError(f"activity bench: only {toggles.golden_matches} of {vectors} modules came out of "
                         f"{design_dir} as the golden model computes them")
     return Activity(source="simulated", vectors=vectors, cycles=toggles.cycles, data=where, pins=pins,
                     ports=ports, unmatched=len(missing), unmatched_pins=missing, clock_port=design.clock,
-                    golden_matches=toggles.golden_matches)
+                    golden_matches=toggles.golden_matches, initiation_interval=design.initiation_interval)

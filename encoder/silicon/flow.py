@@ -22,6 +22,7 @@ from . import mapping, timing
 from .report import SiliconReport, write
 from .sta import Constraints, sta_version
 
+CROSSING_NS = 25.0       # one module per bunch crossing (40 MHz)
 OUTPUTS = ("synth.json", "synth.txt", "netlist.v", "map.log", "sta.log")
 
 
@@ -54,19 +55,25 @@ def check_outputs(out: Path, force: bool) -> None:
         check_writable(out / name, force)
 
 
-def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130hd", clock_ns: float = 25.0,
+def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130hd", clock_ns: float | None = None,
                  power: PowerOptions | None = None, abc: str = "delay", force: bool = False,
                  progress: bool = True, log=print, premapped: mapping.Mapped | None = None,
                  pretimed: timing.TimingReport | None = None) -> SiliconReport:
-    """``premapped``/``pretimed``: the mapping and timing of this very design at this clock, already
-    done (``--pipeline auto`` verified them), so they are not repeated."""
+    """``clock_ns`` None: the clock one module per 25 ns crossing needs, 25 / initiation interval
+    (a ``--reuse R`` design runs R times faster). ``premapped``/``pretimed``: the mapping and timing of
+    this very design at this clock, already done (``--pipeline auto`` verified them), so they are not
+    repeated."""
     design_dir, out = Path(design_dir), Path(out)
-    if clock_ns <= 0:
-        raise UserError(f"--clock: {clock_ns} ns is not a positive period")
     power = power or PowerOptions()
     lib = resolve(liberty)
     check_outputs(out, force)
     manifest, top, _ = mapping.design_sources(design_dir)
+    # --reuse R designs take a module every R clocks: an inference costs R periods of power.
+    ii = int(manifest.get("initiation_interval", 1))
+    if clock_ns is None:
+        clock_ns = CROSSING_NS / ii
+    if clock_ns <= 0:
+        raise UserError(f"--clock: {clock_ns} ns is not a positive period")
     versions = {"yosys": mapping.yosys_version(), "opensta": sta_version()}
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="encoder-silicon-") as tmp:
@@ -87,7 +94,7 @@ def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130
             pw, act, vectorless = power_figures(design_dir, mapped, cons, power, work)
             seconds["power"] = round(time.monotonic() - t0, 1)
             log(f"power ({act['mode']} activity): {pw['total']:.3f} mW, "
-                f"{pw['total'] * clock_ns * 1e-3:.4f} nJ per inference")
+                f"{pw['total'] * clock_ns * ii * 1e-3:.4f} nJ per inference")
         ge = gate_equivalent_area(lib, mapped.areas)
         report = SiliconReport(
             design=str(design_dir.resolve()), top=top, weights=manifest.get("weights", "?"),
@@ -99,7 +106,8 @@ def characterise(design_dir: str | Path, out: str | Path, liberty: str = "sky130
             clock_ns=clock_ns, wns_ns=tim.wns_ns, tns_ns=tim.tns_ns, fmax_mhz=tim.fmax_mhz, timing_met=tim.met,
             critical_path=tim.to_dict()["critical_path"], constraints=cons.to_dict(),
             configuration_timing=tim.configuration,
-            power_mw=pw, energy_nj_per_inference=round(pw["total"] * clock_ns * 1e-3, 6) if pw else None,
+            power_mw=pw, energy_nj_per_inference=round(pw["total"] * clock_ns * ii * 1e-3, 6) if pw else None,
+            initiation_interval=ii,
             activity=act, power_vectorless_mw=vectorless, tool_versions=versions,
             flow=f"hierarchical yosys mapping (input path flattened; dfflibmap; {mapped.abc}); "
                  f"OpenSTA {cons.describe()}",

@@ -20,8 +20,9 @@ sky130_fd_sc_hd__dfxtp_1 and four inv_1 at a known activity):
   internal power (``INTERNAL_SCALE``) and keeps its own figure as
   ``sta_internal_mw``.
 
-Energy per inference = total power x clock period: the encoder takes one
-module every clock (initiation interval 1).
+``energy_nj`` = total power x clock period, the energy of one clock: of one
+inference when the design takes a module every clock; ``flow`` multiplies it
+by the initiation interval for a ``--reuse R`` design (R clocks a module).
 
 Two activity modes: ``simulated`` (an ``Activity`` from
 ``encoder.silicon.activity``: OpenSTA 2019 takes it as the flip-flops' mean,
@@ -53,7 +54,7 @@ class PowerReport:
     leakage_mw: float
     total_mw: float
     clock_ns: float
-    energy_nj: float                 # total power x clock period (one inference per clock)
+    energy_nj: float                 # total power x clock period (one clock; one inference at interval 1)
     activity: str                    # "simulated" or "vectorless"
     activity_note: str               # what the activity was: vectors and data, or the value assumed
     groups: dict[str, dict[str, float]] = field(default_factory=dict)   # Sequential/Combinational, mW

@@ -39,6 +39,7 @@ class SiliconReport:
     seconds: dict = field(default_factory=dict)
     per_module: list[dict] = field(default_factory=list)
     dont_use: list[str] = field(default_factory=list)
+    initiation_interval: int = 1       # clocks per module (--reuse R: R); energy per inference spans them
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,7 +90,9 @@ class SiliconReport:
                           f"{a.get('describe', '')})",
                       f"  internal {p['internal']:.4f} mW, switching {p['switching']:.4f} mW, "
                       f"leakage {p['leakage']:.6f} mW, total {p['total']:.4f} mW",
-                      f"  energy per inference (one per clock): {self.energy_nj_per_inference:.4f} nJ"]
+                      f"  energy per inference (one per "
+                      + ("clock" if self.initiation_interval == 1 else f"{self.initiation_interval} clocks")
+                      + f"): {self.energy_nj_per_inference:.4f} nJ"]
             if self.power_vectorless_mw is not None:
                 v = self.power_vectorless_mw
                 lines.append(f"  vectorless estimate for comparison ({v.get('describe', '')}): total "

@@ -400,9 +400,17 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         t = dict(facts["tmr"])
         m["registers"]["addr_width"] = t.pop("addr_width")
         m["tmr"] = t
-        m["register_bits"]["tmr_copies"] = 2 * t["triplicated_bits"]
-        m["register_bits"]["tmr_counters"] = t["counters"]["bits"] * len(t["counters"]["blocks"])
-        m["register_bits"]["total"] += m["register_bits"]["tmr_copies"] + m["register_bits"]["tmr_counters"]
+        counter_bits = t["counters"]["bits"] * len(t["counters"]["blocks"])
+        if t["mode"] == "full":
+            # Every flip-flop is in a triplet, the counters' too. triplicated_bits counts declared bits; the
+            # register stages' low bits known to be zero have no flip-flop (register_bits counts none).
+            one = m["register_bits"]["total"] + counter_bits
+            t["flip_flops_per_copy"] = one
+            m["register_bits"]["tmr_copies"] = 2 * one
+        else:
+            m["register_bits"]["tmr_copies"] = 2 * t["triplicated_bits"]
+        m["register_bits"]["tmr_counters"] = counter_bits
+        m["register_bits"]["total"] += m["register_bits"]["tmr_copies"] + counter_bits
     if facts.get("i2c_map") is not None:
         # Over I2C the registers are bytes: the field addresses of the parallel port do not apply.
         regs = m["registers"]

@@ -115,6 +115,15 @@ PRIMITIVE_REGS.update({new: _triplicated(PRIMITIVE_REGS[old]) for old, new in TM
 _COPY = re.compile(r"^(.*)\.u_copy([012])\.q$")
 
 
+def _persists(path: str, multiplicity: int) -> bool:
+    """Does an upset of this register last past its window? The BX counter's does, and so does a double
+    upset of its triplicated form (--tmr full), which the voter passes on to the next count."""
+    t = triplet(path)
+    if t is None:
+        return path.endswith(PERSISTENT)
+    return multiplicity > 1 and t[0].endswith("u_tmr_" + PERSISTENT)
+
+
 def triplet(path: str) -> tuple[str, int] | None:
     """(triplet, copy number) of a register that is one copy of a triplicated register, else None."""
     m = _COPY.match(path)
@@ -265,7 +274,7 @@ def campaign(regs: list[Register], n: int, first: int, last: int, seed: int, kin
         for _ in range(100):
             picks = rng.choice(int(cum[-1]), size=multiplicity, replace=False)
             js = np.searchsorted(cum, picks, side="right")
-            if all(not regs[pool[int(j)]].path.endswith(PERSISTENT) or settles(c) for j in js):
+            if all(not _persists(regs[pool[int(j)]].path, multiplicity) or settles(c) for j in js):
                 break
         ups = []
         for p in picks.tolist():
@@ -367,7 +376,7 @@ def summarise(regs: list[Register], upsets: list[list[list[Upset]]], bad: list[n
         },
     }
     kinds_hit = set(by_kind)
-    if any(u.register.endswith(PERSISTENT) for shard in upsets for ups in shard for u in ups) and len(kinds_hit) > 1:
+    if any(_persists(u.register, len(ups)) for shard in upsets for ups in shard for u in ups) and len(kinds_hit) > 1:
         # Placed so that a restart follows within the window; should one be missed, say so.
         out["seu_sensitivity"]["note"] = ("the campaign hit the BX counter, whose upsets last until the next "
                                           "bx_reset; they were placed where one follows within the window")

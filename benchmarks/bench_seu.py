@@ -14,7 +14,8 @@ With --synth, also the generic yosys figures of each mode (`encoder synth
 --liberty none`: flip-flops, estimated transistors).
 
 Usage:
-    python benchmarks/bench_seu.py [--upsets 1000] [--vectors 60000] [--synth] [--work DIR]
+    python benchmarks/bench_seu.py [--upsets 1000] [--vectors 60000] [--modes config,none,full] [--elinks N]
+                                   [--synth] [--work DIR]
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--ir", help="a trained IR instead of random weights")
     p.add_argument("--modes", default="config,none,full")
+    p.add_argument("--elinks", type=int, default=None, help="add the e-link framing block (its registers join "
+                   "the --tmr full campaign); default: latents out only")
     p.add_argument("--synth", action="store_true", help="also `encoder synth --liberty none` of each mode")
     p.add_argument("--work", default=str(ROOT / "sim" / "build" / "bench_seu"))
     args = p.parse_args()
@@ -53,7 +56,7 @@ def main() -> int:
     ok = True
     for mode in args.modes.split(","):
         design = work / f"design_{mode}"
-        write_design(generate_from_file(ir_path, "programmable", tmr_mode=mode), design, force=True)
+        write_design(generate_from_file(ir_path, "programmable", tmr_mode=mode, elinks=args.elinks), design, force=True)
         out = work / f"run_{mode}"
         if out.exists():
             shutil.rmtree(out)

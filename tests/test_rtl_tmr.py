@@ -50,20 +50,24 @@ def test_tmr_config_header_manifest_and_errors(tmp_path):
         generate(tiny_conv_ir(seed=3), "constant", tmr_mode="config")
 
 
-def test_triplicated_bank_survives_synthesis(tmp_path):
+def test_triplicated_registers_survive_synthesis(tmp_path):
     """yosys merges identical flip-flops inside a module: the copies are separate instances, so the
-    flip-flop count grows by two copies of the bank plus the counters."""
+    flip-flop count grows by two copies of the bank plus the counters (config), and is three times the
+    design's and the counters' (full)."""
     need_tool("yosys")
     ir = tiny_conv_ir(seed=3)
     ff = {}
-    for mode in ("none", "config"):
+    for mode in ("none", "config", "full"):
         d = generate(ir, "programmable", tmr_mode=mode)
         write_design(d, tmp_path / mode)
         assert main(["synth", str(tmp_path / mode), "--out", str(tmp_path / f"rep_{mode}"), "--no-depth"]) == 0
         ff[mode] = json.loads((tmp_path / f"rep_{mode}" / "synth.json").read_text())["flip_flops"]
         assert ff[mode] == d.manifest["register_bits"]["total"]
-    t = d.manifest["tmr"]
-    assert ff["config"] - ff["none"] == 2 * t["triplicated_bits"] + t["counters"]["bits"] * len(t["counters"]["blocks"])
+        if mode == "config":
+            t = d.manifest["tmr"]
+            counter_bits = t["counters"]["bits"] * len(t["counters"]["blocks"])
+            assert ff["config"] - ff["none"] == 2 * t["triplicated_bits"] + counter_bits
+    assert ff["full"] == 3 * (ff["none"] + counter_bits)
 
 
 @pytest.fixture(scope="module")

@@ -73,12 +73,11 @@ def _width(rng: str | None) -> str:
     if not rng:
         return "1"
     hi, lo = (s.strip() for s in rng.strip()[1:-1].split(":"))
-    try:
-        return str(int(eval(hi, {"__builtins__": {}})) - int(eval(lo, {"__builtins__": {}})) + 1)
-    except Exception:  # noqa: BLE001 - a parameter expression: keep it as text
-        if lo == "0" and hi.endswith("-1"):
-            return hi[:-2]
-        return f"({hi}) - ({lo}) + 1"
+    if re.fullmatch(r"[\d\s+\-*()]+", hi + lo):       # digits and + - * ( ) only: safe to evaluate
+        return str(eval(hi, {"__builtins__": {}}) - eval(lo, {"__builtins__": {}}) + 1)
+    if lo == "0" and hi.endswith("-1"):                # a parameter expression: kept as text
+        return hi[:-2]
+    return f"({hi}) - ({lo}) + 1"
 
 
 def rewrite(text: str, renames: dict[str, str] | None = None) -> tuple[str, list[tuple[str, str]]]:
@@ -134,12 +133,12 @@ def rewrite(text: str, renames: dict[str, str] | None = None) -> tuple[str, list
             if new_body.startswith("begin") and "\n" in new_body:
                 # begin ... end: its statements, already indented one level in
                 new_body = new_body[len("begin"):new_body.rindex("end")].strip("\n").rstrip()
-                stmts = [ln for ln in new_body.split("\n")]
+                stmts = new_body.split("\n")
             else:
                 stmts = [inner + ln.strip() if k == 0 else ln for k, ln in enumerate(new_body.split("\n"))]
             lines = [f"{ind}// next state from the voted values: a copy hit by an upset is rewritten each cycle"]
+            # A register loaded every cycle by one assignment needs no hold value.
             simple = len(names) == 1 and len(stmts) == 1 and re.match(rf"\s*{nxt[names[0]]}\b", stmts[0])
-            # (a register loaded every cycle needs no hold value)
             lines += [f"{ind}always @* begin"] + ([] if simple else [f"{inner}{nxt[n]} = {n};" for n in names])
             lines += stmts
             lines.append(f"{ind}end")

@@ -152,8 +152,10 @@ def rewrite(text: str, renames: dict[str, str] | None = None) -> tuple[str, list
         for s, e, r in sorted(edits, reverse=True):
             out = out[:s] + r + out[e:]
         # err (the voters' disagreement) is left open on purpose
-        out = out.replace("`default_nettype none\n", "`default_nettype none\n/* verilator lint_off PINCONNECTEMPTY */\n", 1)
-        out = out.replace("\n`default_nettype wire", "\n/* verilator lint_on PINCONNECTEMPTY */\n`default_nettype wire", 1)
+        out = out.replace("`default_nettype none\n",
+                          "`default_nettype none\n/* verilator lint_off PINCONNECTEMPTY */\n", 1)
+        out = out.replace("\n`default_nettype wire",
+                          "\n/* verilator lint_on PINCONNECTEMPTY */\n`default_nettype wire", 1)
     for old, new in (renames or {}).items():
         out = re.sub(rf"\b{old}(\s+#\(|\s+\w+\s*\(|\s*\()", rf"{new}\1", out)
     return out, regs

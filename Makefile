@@ -109,7 +109,7 @@ synth-reuse: setup  ## --reuse R cost table (generic yosys estimate; minutes per
 synth-reuse-sky130: setup  ## --reuse R in SKY130 HD, chip configuration, both weight modes (15-60 min per design) and docs/reuse_cost.png
 	$(PY) benchmarks/bench_reuse.py --synth --liberty sky130hd --reuse 1,2,4,8
 
-seu: setup  ## upset campaigns on econt_8x8: 1,000 single upsets in the configuration bank with --tmr config and none, bulk mode on Verilator, plus synth cost
+seu: setup  ## upset campaigns on econt_8x8, bulk mode on Verilator: 1,000 single upsets in the configuration bank with --tmr none and config, 1,000 over every register with --tmr full; plus synth cost
 	$(PY) benchmarks/bench_seu.py --synth
 
 sim-gates: setup  ## econt_8x8 mapped to SKY130 HD cells, both weight modes, VECTORS gate-level vectors each (IR=... for trained weights)

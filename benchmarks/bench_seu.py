@@ -1,17 +1,21 @@
 """Upset campaigns on econt_8x8 (`encoder sim --seu`): what --tmr buys, and what it costs.
 
-Generates econt_8x8 (random weights, seeded; or --ir) with --tmr none and
---tmr config, injects --upsets single upsets into the configuration bank of
-each in bulk mode on Verilator (--vectors vectors, the upsets at least 32
-cycles apart, each held 16 cycles), and prints per mode: wrong outputs, the
-upsets that reached an output, the sensitivity, and the corrected-upset
-counters against the upsets injected into the triplicated copies. Exits 1
-unless --tmr config shows 0 output errors and counters equal to the upsets.
+Generates econt_8x8 (random weights, seeded; or --ir) with --tmr none,
+--tmr config and --tmr full, injects --upsets single upsets into each in
+bulk mode on Verilator (--vectors vectors, the upsets at least 32 cycles
+apart, each held 16 cycles): into the configuration bank with none and
+config, into every register (bits drawn uniformly over all of them:
+pipeline, valid, output, framing, control, read-back, counters and banks)
+with full. Prints per mode: wrong outputs, the upsets that reached an
+output, the sensitivity, and the corrected-upset counters against the
+upsets injected into the banks' copies. Exits 1 unless --tmr config and
+--tmr full show 0 output errors and counters equal to the bank upsets.
 With --synth, also the generic yosys figures of each mode (`encoder synth
 --liberty none`: flip-flops, estimated transistors).
 
 Usage:
-    python benchmarks/bench_seu.py [--upsets 1000] [--vectors 60000] [--synth] [--work DIR]
+    python benchmarks/bench_seu.py [--upsets 1000] [--vectors 60000] [--modes config,none,full] [--elinks N]
+                                   [--synth] [--work DIR]
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ def main() -> int:
     p.add_argument("--vectors", type=int, default=60000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--ir", help="a trained IR instead of random weights")
-    p.add_argument("--modes", default="config,none")
+    p.add_argument("--modes", default="config,none,full")
+    p.add_argument("--elinks", type=int, default=None, help="add the e-link framing block (its registers join "
+                   "the --tmr full campaign); default: latents out only")
     p.add_argument("--synth", action="store_true", help="also `encoder synth --liberty none` of each mode")
     p.add_argument("--work", default=str(ROOT / "sim" / "build" / "bench_seu"))
     args = p.parse_args()
@@ -50,17 +56,20 @@ def main() -> int:
     ok = True
     for mode in args.modes.split(","):
         design = work / f"design_{mode}"
-        write_design(generate_from_file(ir_path, "programmable", tmr_mode=mode), design, force=True)
+        write_design(generate_from_file(ir_path, "programmable", tmr_mode=mode, elinks=args.elinks), design, force=True)
         out = work / f"run_{mode}"
         if out.exists():
             shutil.rmtree(out)
         t0 = time.monotonic()
         code, s = run(design, SimOptions(sim="verilator", vectors=args.vectors, jobs=2, seed=args.seed, out=str(out),
-                                         build_root=str(work / "build"), seu=args.upsets, seu_target="config",
+                                         build_root=str(work / "build"), seu=args.upsets,
+                                         seu_target="all" if mode == "full" else "config",
                                          progress=False), log=lambda *a: None)
         sens = s["seu_sensitivity"]
         cnt = s.get("seu_counters") or {}
-        print(f"--tmr {mode}: {s['seu_injected']} upsets in the configuration bank over {s['checked']:,} vectors: "
+        where = "over every register" if mode == "full" else "in the configuration bank"
+        kinds = ", ".join(f"{k} {v['injected']}" for k, v in sorted(sens["by_kind"].items()))
+        print(f"--tmr {mode}: {s['seu_injected']} upsets {where} ({kinds}) over {s['checked']:,} vectors: "
               f"{s['seu_output_errors']} wrong outputs, {sens['upsets_reaching_output']} upsets reached an output "
               f"(sensitivity {sens['fraction']}, {sens['affected_crossings_per_upset']} wrong crossings per upset); "
               + (f"counters {s['seu_corrected']} corrected, equal to the upsets injected: "
@@ -69,6 +78,9 @@ def main() -> int:
         if mode == "config":
             ok = ok and s["seu_output_errors"] == 0 and bool(cnt.get("equal_to_upsets_injected")) \
                 and s["seu_corrected"] == s["seu_injected"]
+        if mode == "full":
+            ok = ok and s["seu_output_errors"] == 0 and bool(cnt.get("equal_to_upsets_injected")) \
+                and s["seu_corrected"] == sens["by_kind"].get("config", {}).get("injected", 0)
         if args.synth:
             rep = work / f"synth_{mode}"
             if rep.exists():

@@ -67,10 +67,12 @@ def register(sub) -> None:
                         "e-link count (reset N) and the latent mask (reset all ones, or the chip "
                         "configuration's). 'chip' takes N and the mask from the IR's chip configuration "
                         "(`encoder econt import`). Default: no framing")
-    p.add_argument("--tmr", default="none", metavar="none|config",
-                   help="radiation tolerance: none (default, the design as always) or config: the configuration "
+    p.add_argument("--tmr", default="none", metavar="none|config|full",
+                   help="radiation tolerance: none (default, the design as always); config: the configuration "
                         "bank triplicated (three copies, majority voter, every copy reloaded with the voted value "
                         "each cycle) with a counter of corrected upsets per block on the configuration port; "
+                        "full: every register triplicated the same way (pipeline, valid, outputs, framing, "
+                        "control, read-back, counters), so no single upset reaches an output; "
                         "the manifest lists the triplicated registers and the counters")
     p.add_argument("--reuse", type=int, default=1, metavar="R",
                    help="reuse factor: each multiplier and adder serves R products over R cycles of a clock R times "

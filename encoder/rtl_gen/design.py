@@ -15,7 +15,7 @@ from ..ir import EncoderIR, load_ir
 from .common import Options
 from .input_path import input_path_module
 from .layer import layer_module, mac_modules
-from . import tmr
+from . import tmr, tmr_full
 from .plan import DesignPlan, plan_design, register_image, register_index
 from .cuts import choose_cuts, cut_points
 from .mac_reuse import check_reuse, reuse_cuts, reuse_layer_module
@@ -259,6 +259,8 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
         prims = [p for p in prims if p != "enc_cfg_block"] + tmr.PRIMITIVES
     for p in prims:
         files[f"{p}.v"] = primitive_path(p).read_text()
+    if tmr_mode == "full":
+        prims = _triplicate_all(files, prims, gen_order, facts, plan.top)
     sources = [f"{p}.v" for p in prims] + gen_order
 
     files["ir.json"] = ir_text if ir_text is not None else json.dumps(ir.to_dict(), indent=1) + "\n"
@@ -273,6 +275,35 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     if config_port == "i2c":
         files["i2c_map.md"] = i2c_table(manifest)
     return GeneratedDesign(plan, files, sources, manifest)
+
+
+def _triplicate_all(files: dict[str, str], prims: list[str], gen_order: list[str], facts: dict, top: str
+                    ) -> list[str]:
+    """--tmr full: every module with registers rewritten (encoder.rtl_gen.tmr_full), the primitives with
+    registers replaced by their triplicated forms; the manifest's list of triplicated registers read back
+    from the result. Returns the primitives' new names."""
+    from ..verif.seu import inventory_of_texts, triplet
+    for name in gen_order:
+        files[name] = tmr_full.rewrite(files[name], tmr_full.RENAMES)[0]
+    out = []
+    for p in prims:
+        if p in tmr_full.RENAMES:
+            new = tmr_full.RENAMES[p]
+            files[f"{new}.v"] = tmr_full.primitive(p, files.pop(f"{p}.v"))
+            p = new
+        out.append(p)
+    regs = inventory_of_texts(top, {n[:-2]: files[n] for n in [f"{p}.v" for p in out] + gen_order})
+    loose = [r.path for r in regs if triplet(r.path) is None]
+    if loose:
+        raise RuntimeError(f"--tmr full left register {loose[0]} single")
+    trip: dict[str, dict] = {}
+    for r in regs:
+        name, _ = triplet(r.path)
+        t = trip.setdefault(name, {"register": name, "what": r.kind, "bits": r.width, "copies": []})
+        t["copies"].append(r.path)
+    facts["tmr"]["triplicated"] = list(trip.values())
+    facts["tmr"]["triplicated_bits"] = sum(t["bits"] for t in trip.values())
+    return out
 
 
 def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], framing: Framing | None = None
@@ -372,9 +403,17 @@ def _manifest(plan: DesignPlan, opts: Options, facts: dict, sources: list[str], 
         t = dict(facts["tmr"])
         m["registers"]["addr_width"] = t.pop("addr_width")
         m["tmr"] = t
-        m["register_bits"]["tmr_copies"] = 2 * t["triplicated_bits"]
-        m["register_bits"]["tmr_counters"] = t["counters"]["bits"] * len(t["counters"]["blocks"])
-        m["register_bits"]["total"] += m["register_bits"]["tmr_copies"] + m["register_bits"]["tmr_counters"]
+        counter_bits = t["counters"]["bits"] * len(t["counters"]["blocks"])
+        if t["mode"] == "full":
+            # Every flip-flop is in a triplet, the counters' too. triplicated_bits counts declared bits; the
+            # register stages' low bits known to be zero have no flip-flop (register_bits counts none).
+            one = m["register_bits"]["total"] + counter_bits
+            t["flip_flops_per_copy"] = one
+            m["register_bits"]["tmr_copies"] = 2 * one
+        else:
+            m["register_bits"]["tmr_copies"] = 2 * t["triplicated_bits"]
+        m["register_bits"]["tmr_counters"] = counter_bits
+        m["register_bits"]["total"] += m["register_bits"]["tmr_copies"] + counter_bits
     if facts.get("i2c_map") is not None:
         # Over I2C the registers are bytes: the field addresses of the parallel port do not apply.
         regs = m["registers"]

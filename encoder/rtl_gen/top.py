@@ -104,7 +104,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
           f"is committed and ENABLE (address {ctrl_base + 1}) is set; cfg_rst clears the configuration."])
          if prog else ["Weights: constants (zero weights have no multiplier)."])
       + (_framing_header(framing, fregs, latency, R) if framing else [])
-      + (tmr.header_lines(counters) if counters else [])))
+      + (tmr.header_lines(counters, opts.tmr) if counters else [])))
     w("`default_nettype none")
     w()
     w(f"module {plan.top} (")
@@ -338,7 +338,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         facts["tmr"] = tmr.manifest(counters, [
             {"register": f"u_cfg_{b.group}_b{b.index}.{inst}", "what": what, "bits": b.count * b.bits,
              "copies": [f"u_cfg_{b.group}_b{b.index}.{inst}.u_copy{k}.q" for k in range(3)]}
-            for b in blocks for inst, what in banks])
+            for b in blocks for inst, what in banks], opts.tmr)
         facts["tmr"]["addr_width"] = aw
     return w.text(), facts
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..rtl_gen.tmr_full import RENAMES as TMR_FULL_RENAMES
 
 KINDS = ("config", "control", "pipeline", "valid", "output", "framing", "framing_config", "readback", "counter")
 HELD_KINDS = ("config", "control", "framing_config", "counter")       # hold their value until written: given back after the window
@@ -103,7 +104,35 @@ PRIMITIVE_REGS = {
     "enc_frame_cfg": _frame_cfg_regs,
 }
 
+
+
+def _triplicated(base):
+    """A primitive's registers in its --tmr full form (encoder.rtl_gen.tmr_full): register X as the
+    three copies of enc_tmr_reg u_tmr_X beside it; copies of triplets it already had stay as they are."""
+    def regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
+        out = []
+        for path, width, kind in base(p):
+            if triplet(path) is not None:
+                out.append((path, width, kind))
+                continue
+            head, _, leaf = path.rpartition(".")
+            out += [(f"{head}{'.' if head else ''}u_tmr_{leaf}.u_copy{k}.q", width, kind) for k in range(3)]
+        return out
+    return regs
+
+
+PRIMITIVE_REGS.update({new: _triplicated(PRIMITIVE_REGS[old]) for old, new in TMR_FULL_RENAMES.items()})
+
 _COPY = re.compile(r"^(.*)\.u_copy([012])\.q$")
+
+
+def _persists(path: str, multiplicity: int) -> bool:
+    """Does an upset of this register last past its window? The BX counter's does, and so does a double
+    upset of its triplicated form (--tmr full), which the voter passes on to the next count."""
+    t = triplet(path)
+    if t is None:
+        return path.endswith(PERSISTENT)
+    return multiplicity > 1 and t[0].endswith("u_tmr_" + PERSISTENT)
 
 
 def triplet(path: str) -> tuple[str, int] | None:
@@ -151,10 +180,19 @@ def _module_regs(text: str) -> list[tuple[str, int]]:
 
 def inventory(design_dir: Path, top: str, sources: list[Path]) -> list[Register]:
     """Every register of the generated design, depth first from the top."""
-    texts = {p.stem: p.read_text() for p in sources}
+    return inventory_of_texts(top, {p.stem: p.read_text() for p in sources})
+
+
+def inventory_of_texts(top: str, texts: dict[str, str]) -> list[Register]:
+    """``inventory`` of a design held as module name -> Verilog text."""
     regs: list[Register] = []
 
     def walk(module: str, prefix: str, params: dict[str, int]) -> None:
+        if module == "enc_tmr_reg":
+            # --tmr full: a generated module's register X, triplicated as u_tmr_X
+            name = prefix.rstrip(".").rsplit(".", 1)[-1].removeprefix("u_tmr_")
+            regs.extend(Register(f"{prefix}u_copy{k}.q", params["WIDTH"], _kind(name)) for k in range(3))
+            return
         if module in PRIMITIVE_REGS:
             for name, width, kind in PRIMITIVE_REGS[module](params):
                 regs.append(Register(prefix + name, width, kind))
@@ -247,7 +285,7 @@ def campaign(regs: list[Register], n: int, first: int, last: int, seed: int, kin
         for _ in range(100):
             picks = rng.choice(int(cum[-1]), size=multiplicity, replace=False)
             js = np.searchsorted(cum, picks, side="right")
-            if all(not regs[pool[int(j)]].path.endswith(PERSISTENT) or settles(c) for j in js):
+            if all(not _persists(regs[pool[int(j)]].path, multiplicity) or settles(c) for j in js):
                 break
         ups = []
         for p in picks.tolist():
@@ -349,7 +387,7 @@ def summarise(regs: list[Register], upsets: list[list[list[Upset]]], bad: list[n
         },
     }
     kinds_hit = set(by_kind)
-    if any(u.register.endswith(PERSISTENT) for shard in upsets for ups in shard for u in ups) and len(kinds_hit) > 1:
+    if any(_persists(u.register, len(ups)) for shard in upsets for ups in shard for u in ups) and len(kinds_hit) > 1:
         # Placed so that a restart follows within the window; should one be missed, say so.
         out["seu_sensitivity"]["note"] = ("the campaign hit the BX counter, whose upsets last until the next "
                                           "bx_reset; they were placed where one follows within the window")
@@ -363,7 +401,8 @@ def summarise(regs: list[Register], upsets: list[list[list[Upset]]], bad: list[n
             for ups in shard:
                 for u in ups:
                     t = triplet(u.register)
-                    if t is not None:
+                    # the counters count the banks' upsets (--tmr full corrects the rest without counting)
+                    if t is not None and u.kind == "config":
                         injected_in[t[0]] = injected_in.get(t[0], 0) + 1
         per = {}
         for block, value in counters["blocks"].items():

@@ -31,6 +31,7 @@ from cocotb.triggers import RisingEdge
 from ...ir import load_ir
 from .. import regmap
 from ..design import Framing, RegField, RegisterMap
+from . import checkers, coverage
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
 from .model import FrameSpec, ReferenceModel
@@ -137,6 +138,9 @@ class EncoderTestbench:
         self.events_done: list[dict] = []
         self.event_seconds = 0.0
         self.rise = RisingEdge(self.bus.clk)
+        # After every monitor: the protocol checkers, and with --coverage the coverage monitor.
+        self.checkers = checkers.attach(self)
+        self.coverage = coverage.attach(self)
 
     def cycle(self) -> int:
         return get_sim_time("step") // self.period
@@ -570,7 +574,10 @@ class EncoderTestbench:
                 "tx_latency_expected": self.tx_latency,
                 "tx_latency_seen": {str(k): v for k, v in sorted(fb.latency_seen.items())},
             })
-        result["errors"] = (len(mismatches) + len(self.board.unexpected) + len(self.out_mon.x_events)
+        result["assertions"] = self.checkers.result()
+        if self.coverage is not None:
+            self.coverage.write(self.dir)
+        result["errors"] = (result["assertions"]["violations"] + len(mismatches) + len(self.board.unexpected) + len(self.out_mon.x_events)
                             + len(self.readback) + len(self.config_errors) + len(harness) + overrun.get("overrun_errors", 0)
                             + len(frame_mismatches) + (len(self.frame_board.unexpected) if self.frame_board else 0))
         mismatches += frame_mismatches

@@ -91,7 +91,20 @@ def _stage(cuts: list[str], order: list[str], upto: str) -> int:
     return sum(1 for c in cuts if c in order and order.index(c) <= limit)
 
 
-def spec(design: Design) -> dict:
+def _output_index(neuron: str, shape: tuple | None) -> int | None:
+    """The layer output a MAC instance computes, in the golden model's flat order: dense ``<layer>_j<j>``,
+    conv2d ``<layer>_r<row>_c<col>_f<filter>`` over an (H, W, C) output."""
+    m = re.search(r"_j(\d+)$", neuron)
+    if m:
+        return int(m.group(1))
+    m = re.search(r"_r(\d+)_c(\d+)_f(\d+)$", neuron)
+    if m and shape and len(shape) == 3:
+        r, c, f = (int(g) for g in m.groups())
+        return (r * shape[1] + c) * shape[2] + f
+    return None
+
+
+def spec(design: Design, ir=None) -> dict:
     """What the coverage monitor samples and the bins it can hit, plus the unreachable bins."""
     m = design.manifest
     mods = _modules(design.sources)
@@ -110,6 +123,9 @@ def spec(design: Design) -> dict:
             unreachable.append({"bin": name, "reason": reason})
 
     datapath = design.initiation_interval == 1 and not design.gate_level
+    shapes = {}
+    if ir is not None:
+        shapes = {lay.name: tuple(getattr(lay, "output_shape", ()) or ()) for lay in ir.mac_layers}
     requants, leading, sumcode = [], None, None
     if datapath:
         for path, mod, p in insts:
@@ -121,6 +137,7 @@ def spec(design: Design) -> dict:
                     ("IN_BITS", 13), ("IN_SIGNED", 1), ("RELU", 1), ("SHIFT", 0), ("ROUNDING", 0),
                     ("OVERFLOW", 0), ("OUT_BITS", 16), ("OUT_SIGNED", 0), ("CLAMP_HI", 1), ("CLAMP_LO", 1))}
                 requants.append({"path": path, "layer": layer, "neuron": neuron, "params": par,
+                                 "index": _output_index(neuron, shapes.get(layer)),
                                  "stage": _stage(cuts, order, f"{layer}.accumulator") if layer in layers else 0})
             elif mod == "enc_leading_one" and leading is None:
                 leading = {"path": path, "in_bits": _int(p.get("IN_BITS"), 1), "stage": _stage(cuts, order, "charges")}
@@ -253,9 +270,31 @@ def bin_group(name: str) -> str:
     return name.split(":", 1)[0]
 
 
-def summarise(spec_: dict, hits: dict[str, int]) -> dict:
-    """coverage.functional of summary.json: hit / total over the reachable bins, the missed ones,
-    the unreachable ones with their reasons, and per group."""
+def _weight_limited(spec_: dict, reach: dict | None) -> dict[str, str]:
+    """Datapath bins that the golden model finds no input for with the loaded weight set: on a
+    programmable design they need other weights (the format's extremes), not other inputs."""
+    if not reach:
+        return {}
+    out = {}
+    for r in spec_["requants"]:
+        got, j = reach.get(r["layer"]), r.get("index")
+        if got is None or j is None:
+            continue
+        for group, key, suffix in (("relu_negative", "relu_negative", ""), ("rounding_tie", "rounding_tie", ""),
+                                   ("saturation_neuron", "saturation_top", ":top")):
+            if j not in got.get(key, []):
+                out[f"{group}:{r['neuron']}{suffix}"] = (f"golden model: no input of the directed pool reaches it with "
+                                                         f"the first weight set ({r['layer']}[{j}])")
+    for layer in {r["layer"] for r in spec_["requants"]}:
+        if all(f"saturation_neuron:{r['neuron']}:top" in out for r in spec_["requants"] if r["layer"] == layer):
+            out[f"saturation_layer:{layer}"] = "golden model: no output of the layer passes its top with the first weight set"
+    return out
+
+
+def summarise(spec_: dict, hits: dict[str, int], reach: dict | None = None) -> dict:
+    """coverage.functional of summary.json: hit / total over the reachable bins, the missed ones
+    (each with why, where the golden model can tell: a limit of the weight set, else a stimulus
+    hole), the unreachable ones with their reasons, and per group."""
     unreachable = {u["bin"]: u["reason"] for u in spec_["unreachable"]}
     reachable = [b for b in spec_["bins"] if b not in unreachable]
     hit = [b for b in reachable if hits.get(b, 0) > 0]
@@ -270,7 +309,9 @@ def summarise(spec_: dict, hits: dict[str, int]) -> dict:
             g["hit"] += int(hits.get(b, 0) > 0)
     # Bins the design hit although called unreachable would mean the reasoning is wrong: say so.
     contradicted = [b for b in unreachable if hits.get(b, 0)]
+    limited = _weight_limited(spec_, reach)
     return {"hit": len(hit), "total": len(reachable),
+            "missed_why": {b: limited.get(b, "stimulus hole") for b in missed},
             "pct": round(100.0 * len(hit) / len(reachable), 2) if reachable else 100.0,
             "unreachable": [{"bin": b, "reason": r} for b, r in unreachable.items()],
             "missed": missed, "groups": groups, "not_sampled": spec_["not_sampled"],
@@ -286,5 +327,8 @@ def table(func: dict) -> list[str]:
         lines.append(f"  {g:<26} {v['hit']:>5} / {v['total']:<5}" + (f"  ({v['unreachable']} unreachable)"
                                                                       if v["unreachable"] else ""))
     if func["missed"]:
-        lines.append(f"  missed: {', '.join(func['missed'][:12])}" + (" ..." if len(func["missed"]) > 12 else ""))
+        holes = [b for b in func["missed"] if func["missed_why"].get(b) == "stimulus hole"]
+        lines.append(f"  missed: {len(func['missed'])}, of which {len(func['missed']) - len(holes)} out of reach of the "
+                     f"weight set loaded (golden model) and {len(holes)} stimulus holes"
+                     + (f": {', '.join(holes[:12])}" + (" ..." if len(holes) > 12 else "") if holes else ""))
     return lines

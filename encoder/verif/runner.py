@@ -279,17 +279,21 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         stim = {"replay": str(opts.replay), "vectors": len(vs)}
     else:
         models = _models(design, opts, stage)
-        vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data)
+        vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data,
+                                   coverage=opts.coverage)
         plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
                               framing=design.framing,
                               live_reload=design.registers is not None and design.registers.live_reload)
+        if opts.coverage:
+            from . import coverage_run
+            coverage_run.extend_plans(plans, design, opts.seed)
     shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
     for p, d in zip(plans, shard_dirs):
         planner.write(p, d, design, models, stage, sim.name, replay=bool(opts.replay))
     build_sim = sim
     if opts.coverage:
         from . import coverage_run
-        coverage_run.prepare(design, shard_dirs)
+        coverage_run.prepare(design, shard_dirs, load_ir(models[0]["path"]))
         build_sim = coverage_run.coverage_simulator(sim)
 
     log(f"encoder sim: building {design.top} with {sim.name} {sim.version}"
@@ -360,7 +364,7 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
     if opts.coverage:
         from . import coverage_run
         # Holes are reported, they do not fail the regression: the target is judged by the reader (or make signoff).
-        summary["coverage"] = coverage_run.collect(design, sim, shard_dirs, stage)
+        summary["coverage"] = coverage_run.collect(design, sim, shard_dirs, stage, stim.get("directed_reach"))
     # Paths written now must name the run's final place, not the staging folder.
     def final(obj):
         return json.loads(json.dumps(obj).replace(str(stage), str(out)))

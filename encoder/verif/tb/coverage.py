@@ -206,6 +206,18 @@ class CoverageMonitor:
                 self._hit("cfg_read:unmapped")
         self.prev_addr, self.prev_we = a, we
 
+    async def close_holes(self) -> None:
+        """Reads the testbench makes only for coverage: ENABLE and RD_ACTIVE, both 1 once a weight
+        set is loaded (a wrong value is a configuration error like any other read-back)."""
+        tb = self.tb
+        if tb.ctrl is None or tb.loaded is None:
+            return
+        names = [n for n in ("ENABLE", "RD_ACTIVE") if n in tb.ctrl]
+        got = await tb.read_ctrl(*names)
+        for name in names:
+            if got[name] != 1:
+                tb.config_error("coverage reads", name, 1, got[name])
+
     def write(self, shard_dir: Path) -> None:
         (Path(shard_dir) / "coverage.json").write_text(json.dumps({"hits": dict(self.hits)}))
 

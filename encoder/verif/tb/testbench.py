@@ -465,6 +465,8 @@ class EncoderTestbench:
                     last_progress = now
         await self.framing_done()
         await self._finish_reload(reload, background)
+        if self.coverage is not None:
+            await self.coverage.close_holes()
         if self.ii > 1:
             await self.too_soon()
         await self.driver.idle(self.drain_cycles + 4)

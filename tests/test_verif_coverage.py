@@ -161,3 +161,29 @@ def test_code_coverage_merges_counts_and_reports_per_module_against_the_target(t
     subprocess.run([tool, "--write", str(tmp_path / "ref.dat"), str(tmp_path / "a.dat"), str(tmp_path / "b.dat")],
                    check=True, capture_output=True)
     assert code_coverage.read(tmp_path / "ref.dat") == merged
+
+
+def test_coverage_spec_reads_the_generated_instances_and_states_why_bins_are_unreachable(framed, tmp_path):
+    from encoder.verif.coverage_spec import spec
+    from encoder.verif.design import load_design
+    d = load_design(framed)
+    sp = spec(d, d.load_ir())
+    manifest = json.loads((framed / "manifest.json").read_text())
+    outputs = sum(layer["outputs"] for layer in manifest["layers"])
+    assert len(sp["requants"]) == outputs                     # one requantizer per neuron, found in the Verilog
+    assert sorted(r["index"] for r in sp["requants"] if r["layer"] == "dense") == [0, 1, 2]
+    assert sorted(r["index"] for r in sp["requants"] if r["layer"] == "conv") == list(range(8))
+    why = {u["bin"]: u["reason"] for u in sp["unreachable"]}
+    # ReLU layers with unsigned outputs: no bottom clamp was built, so no bottom saturation anywhere.
+    assert all("no clamp built" in why[f"saturation_neuron:{r['neuron']}:bottom"] for r in sp["requants"])
+    # Leading-one positions above the largest module sum cannot occur.
+    top = (manifest["input_path"]["cells_used"] * ((1 << manifest["input_path"]["charge_bits"]) - 1)).bit_length() - 1
+    assert f"leading_one:{top}" not in why and all(f"leading_one:{p}" in why for p in range(top + 1, sp["leading_one"]["in_bits"]))
+    assert sp["commit_addr"] == manifest["registers"]["control"]["base"] and "reload_during_traffic" in sp["bins"]
+
+
+def test_coverage_with_bulk_mode_is_a_one_line_error(framed, tmp_path):
+    from encoder.errors import UserError
+    with pytest.raises(UserError, match="--coverage: .*drop --bulk"):
+        sim(framed, tmp_path / "run", vectors=10, coverage=True, bulk=True)
+    assert not (tmp_path / "run").exists()

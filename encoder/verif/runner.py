@@ -280,7 +280,8 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
     else:
         models = _models(design, opts, stage)
         vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data,
-                                   coverage=opts.coverage)
+                                   coverage=opts.coverage,
+                                   reloaded=[load_ir(m["path"]) for m in models[1:]] if opts.coverage else ())
         plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
                               framing=design.framing,
                               live_reload=design.registers is not None and design.registers.live_reload)

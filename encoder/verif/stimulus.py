@@ -235,17 +235,24 @@ def from_data(ir: EncoderIR, path: str | Path, n: int, rng: np.random.Generator)
 
 
 def regression_set(ir: EncoderIR, n: int, seed: int, data: str | Path | None = None,
-                   coverage: bool = False) -> tuple[Vectors, dict]:
+                   coverage: bool = False, reloaded: list[EncoderIR] = ()) -> tuple[Vectors, dict]:
     """Corner cases and saturating inputs (with ``coverage`` also the coverage-directed ones), then
     data modules and random charges up to n, shuffled.
 
+    The coverage-directed inputs are picked for ``ir`` and for each weight set in ``reloaded``
+    (loaded mid-run), twice each: where a vector lands against the reloads is random, and a tie
+    found for one weight set is rarely a tie for another.
     The fixed part is always included; the total is max(n, fixed part).
     """
     rng = np.random.default_rng(seed)
     corners = corner_cases(ir, rng)
     sat, tally = saturating(ir, rng)
     # A generator of its own: the other vectors stay those of a run without --coverage (fewer random ones).
-    cover, reach = directed(ir, np.random.default_rng([seed, 3])) if coverage else (Vectors.join([], ir.input.n_cells), None)
+    cover, reach = Vectors.join([], ir.input.n_cells), None
+    if coverage:
+        sets = [directed(m, np.random.default_rng([seed, 3, k])) for k, m in enumerate([ir, *reloaded])]
+        reach = sets[0][1]
+        cover = Vectors.join([v for v, _ in sets for _ in range(2)], ir.input.n_cells)
     fixed = len(corners) + len(sat) + len(cover)
     rest = max(n - fixed, 0)
     parts = [corners, sat, cover]

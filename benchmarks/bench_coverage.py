@@ -99,10 +99,15 @@ def main() -> int:
                   f"simulation {r['simulation_seconds']} s")
         for line in coverage_spec.table(func) + code_coverage.table(code):
             print("   " + line)
-        for u in func["unreachable"]:
-            print(f"   unreachable {u['bin']}: {u['reason']}")
-        for m in func["missed"]:
-            print(f"   missed {m}: {func['missed_why'][m]}")
+        reasons = Counter(f"{u['bin'].split(':')[0]}: {u['reason']}" for u in func["unreachable"])
+        for why, n in reasons.items():
+            print(f"   unreachable x{n} {why}")
+        kinds = Counter(f"{m.split(':')[0]}: {func['missed_why'][m].split(' (')[0]}" for m in func["missed"])
+        for why, n in kinds.items():
+            print(f"   missed x{n} {why}")
+        holes = [m for m in func["missed"] if func["missed_why"][m] == "stimulus hole"]
+        if holes:
+            print(f"   stimulus holes: {', '.join(holes)}")
     (work / "coverage.json").write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {work / 'coverage.json'}")
     return 1 if bad else 0

@@ -51,10 +51,8 @@ class ProtocolCheckers:
         self.count = 0
         self.by_checker: dict[str, int] = {}
         self.taken: set[int] = set()
-        self.out_since_reset = False
         self.prev: dict[str, str] = {}
         self.seen_reset = False
-        self.released_at: int | None = None
         ports = d["ports"]
         self.outputs = [(ports[r]["name"], reader(getattr(b.dut, ports[r]["name"]))) for r in
                         ("out_valid", "out_latents", "out_sum_code", "out_tx_valid", "out_tx_data", "out_overrun")
@@ -94,7 +92,6 @@ class ProtocolCheckers:
             if fr is not None:
                 used |= {int(fr["count_addr"]), *self.mask_addrs}
             self.unmapped = {a for a in range(limit) if a not in used}
-        self.check_stable = True
         self.n = {role: p["name"] for role, p in ports.items()}
         if b.has_cfg:
             self.read_we, self.read_addr = reader(b.cfg_we), reader(b.cfg_addr)
@@ -121,7 +118,6 @@ class ProtocolCheckers:
         in_reset = self.tb.in_mon.in_reset
         if in_reset:
             self.seen_reset = True
-            self.released_at = None
             self.prev.clear()
             if self.fr is not None:
                 self.frame_count, self.frame_mask = self.count_reset, self.mask_reset
@@ -130,15 +126,13 @@ class ProtocolCheckers:
             return
         if not self.seen_reset:
             return
-        if self.released_at is None:
-            self.released_at = cycle
         vals = {name: read() for name, read in self.outputs}
         if self.check_x:
             for name, v in vals.items():
                 if not known(v):
                     self.fail("no_x_after_reset", cycle, name, f"{name} = {v} after reset")
         self._valid(cycle, vals)
-        if self.check_stable and self.prev:
+        if self.prev:
             self._stable(cycle, vals)
         self.prev = vals
         if b.framing:
@@ -282,7 +276,7 @@ class ProtocolCheckers:
     def result(self) -> dict:
         return {"violations": self.count, "by_checker": self.by_checker, "first": self.violations,
                 "checkers": ["valid_latency", "no_x_after_reset" if self.check_x else "no_x_after_reset (off: two-state)",
-                             "stable_between_valids" if self.check_stable else "stable_between_valids (off)",
+                             "stable_between_valids",
                              *(["config_handshake"] if self.bus.has_cfg else []),
                              *(["frame_structure"] if self.bus.framing else [])]}
 

@@ -112,7 +112,6 @@ class CoverageMonitor:
         self.framing_addrs = set() if fs is None else \
             {fs.count_addr, *range(fs.mask_addr, fs.mask_addr + fs.mask_words)}
         self.prev_addr = None
-        self.prev_we = "0"
 
     def _hit(self, name: str) -> None:
         self.hits[name] += 1
@@ -185,7 +184,7 @@ class CoverageMonitor:
         b = self.bus
         we, addr = bits(b.cfg_we), bits(b.cfg_addr)
         if not known(addr):
-            self.prev_addr, self.prev_we = None, we
+            self.prev_addr = None
             return
         a = int(addr, 2)
         busy = "1" in pipe or bits(b.in_valid) == "1"
@@ -204,7 +203,7 @@ class CoverageMonitor:
                 self._hit(name)
             if a not in self.mapped and "cfg_read:unmapped" in self.known_bins:
                 self._hit("cfg_read:unmapped")
-        self.prev_addr, self.prev_we = a, we
+        self.prev_addr = a
 
     async def close_holes(self) -> None:
         """Reads the testbench makes only for coverage: ENABLE and RD_ACTIVE, both 1 once a weight

@@ -95,6 +95,15 @@ def _rounded_products_dot(x: np.ndarray, w: np.ndarray, shift: int, rounding: st
 
 def mac_layer(layer: MacLayer, x: np.ndarray, in_frac: int) -> np.ndarray:
     """One conv2d or dense layer on flat input codes (N, n_in) -> output codes (N, n_out)."""
+    acc, acc_frac = accumulators(layer, x, in_frac)
+    if layer.activation == "relu":
+        acc = np.maximum(acc, 0)
+    out = layer.output
+    return requantize(acc, acc_frac, out.format, out.rounding, out.overflow)
+
+
+def accumulators(layer: MacLayer, x: np.ndarray, in_frac: int) -> tuple[np.ndarray, int]:
+    """The layer's accumulators (N, n_out) with the bias added, before the activation, and their fraction bits."""
     w, b = _matrix_and_bias(layer)
     exact_frac = in_frac + layer.weight_format.frac
     acc_frac = accumulator_frac(layer, in_frac)
@@ -104,11 +113,7 @@ def mac_layer(layer: MacLayer, x: np.ndarray, in_frac: int) -> np.ndarray:
     else:
         pf = layer.product_frac
         acc = _rounded_products_dot(x, w, exact_frac - pf, layer.product_rounding)
-    acc = (acc << (acc_frac - pf)) + (b << (acc_frac - layer.bias_format.frac))
-    if layer.activation == "relu":
-        acc = np.maximum(acc, 0)
-    out = layer.output
-    return requantize(acc, acc_frac, out.format, out.rounding, out.overflow)
+    return (acc << (acc_frac - pf)) + (b << (acc_frac - layer.bias_format.frac)), acc_frac
 
 
 def run_layers(ir: EncoderIR, x_codes: np.ndarray, keep: bool = False):

@@ -66,6 +66,12 @@ def register(sub) -> None:
                         "pipeline, valid, output, framing, framing_config, readback, counter (default: all)")
     p.add_argument("--seu-multiplicity", type=int, default=1, metavar="K",
                    help="bits flipped in the same cycle per upset event (default 1; 2 = double upsets)")
+    p.add_argument("--coverage", action="store_true",
+                   help="measure coverage: functional bins sampled on the design (rounding ties, ReLU, saturation "
+                        "per neuron and layer, leading-one positions, sum-code exponents, e-link and mask "
+                        "settings, reset per pipeline stage, configuration block boundaries, reload during "
+                        "traffic) and, on Verilator, line and toggle coverage per module merged over the shards "
+                        "(Icarus: functional only); written to summary.json under \"coverage\"")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
     p.set_defaults(func=run)
 
@@ -78,6 +84,6 @@ def run(args) -> int:
                       reload_ir=args.reload_ir, weights_set=args.weights_set, replay=args.replay, force=args.force,
                       model_opt=args.model_opt,
                       netlist=args.netlist, scheduler=args.scheduler, bulk=args.bulk, seu=args.seu,
-                      seu_target=args.seu_target, seu_multiplicity=args.seu_multiplicity)
+                      seu_target=args.seu_target, seu_multiplicity=args.seu_multiplicity, coverage=args.coverage)
     code, _ = sim_run(args.design, opts)
     return code

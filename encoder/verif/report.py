@@ -24,6 +24,14 @@ def merge(results: list[dict]) -> dict:
         "latency_seen": {str(k): v for k, v in sorted(lat.items())},
         "cycles": sum(r["cycles"] for r in results),
     }
+    if any("assertions" in r for r in results):              # protocol checkers (encoder.verif.tb.checkers)
+        by = Counter()
+        for r in results:
+            by.update(r.get("assertions", {}).get("by_checker", {}))
+        merged["assertion_violations"] = sum(r.get("assertions", {}).get("violations", 0) for r in results)
+        merged["assertions"] = {"by_checker": dict(by),
+                                "first": [v for r in results for v in r.get("assertions", {}).get("first", [])][:50],
+                                "checkers": next((r["assertions"]["checkers"] for r in results if "assertions" in r), [])}
     if any("overrun_errors" in r for r in results):          # --reuse designs: valid_in too soon
         merged["overrun_errors"] = sum(r.get("overrun_errors", 0) for r in results)
         merged["overrun_flags_seen"] = sum(len(r.get("overrun_seen", [])) for r in results)
@@ -107,6 +115,12 @@ def junit(path: Path, suite_name: str, shards: list[dict], programmable: bool, l
                 cases.append(("reload_other_model_mid_run",
                               None if not mm else f"{mm} mismatches (see vectors_match_golden_model)",
                               None if loads else "no reload in this shard"))
+            if "assertions" in r:
+                a = r["assertions"]
+                first = a["first"][0] if a["first"] else None
+                cases.append(("protocol_assertions_hold",
+                              f"{a['violations']} violations ({a['by_checker']}); first: {first['checker']} at cycle "
+                              f"{first['cycle']} on {first['signal']}: {first['message']}" if first else None, None))
             if r["harness_errors"]:
                 cases.append(("testbench_consistent", "; ".join(r["harness_errors"]), None))
         for name, failure, skipped in cases:

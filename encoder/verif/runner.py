@@ -74,6 +74,7 @@ class SimOptions:
     seu: int = 0                      # upsets to inject (bulk harness; encoder.verif.seu)
     seu_target: str | None = None     # register kinds upsets may hit (default all)
     seu_multiplicity: int = 1         # bits flipped per upset event (2: double upsets)
+    coverage: bool = False            # functional coverage (and Verilator line/toggle coverage): encoder.verif.coverage_run
 
 
 # Up to this many vectors a Verilator model compiled without optimisation
@@ -136,9 +137,11 @@ def default_run_dir(root: Path, top: str, sim_name: str) -> Path:
 
 
 def _run_shard(sim: toolchain.Simulator, design: Design, bdir: Path, shard_dir: Path, waves: bool,
-               seed: int) -> dict:
+               seed: int, coverage: bool = False) -> dict:
     runner = toolchain.get_runner(sim)
     plusargs = [f"+dumpfile_path={shard_dir / (design.top + '.fst')}"] if waves and sim.name == "icarus" else []
+    if coverage and sim.name == "verilator":
+        plusargs.append(f"+verilator+coverage+file+{shard_dir / 'coverage.dat'}")
     err = None
     try:
         runner.test(test_module=TEST_MODULE, hdl_toplevel=design.top, hdl_toplevel_lang="verilog",
@@ -214,6 +217,9 @@ def run(design_dir: str | Path, opts: SimOptions, log=print) -> tuple[int, dict]
         raise UserError("--bulk: a replay runs in the per-vector testbench; drop --bulk")
     if opts.bulk and opts.netlist:
         raise UserError("--bulk: gate-level netlists run in the per-vector testbench; drop --bulk")
+    if opts.coverage and (opts.bulk or opts.replay or opts.netlist or opts.scheduler):
+        raise UserError("--coverage: measured by the per-vector testbench on RTL with local shards; "
+                        "drop --bulk, --seu, --replay, --netlist and --scheduler")
     if opts.bulk and design.initiation_interval > 1:
         raise UserError(f"--bulk/--seu: not yet combined with a --reuse {design.initiation_interval} design; "
                         "use the per-vector testbench (drop --bulk and --seu)")
@@ -284,16 +290,28 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         stim = {"replay": str(opts.replay), "vectors": len(vs)}
     else:
         models = _models(design, opts, stage)
-        vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data)
+        vec, stim = regression_set(load_ir(models[0]["path"]), opts.vectors, opts.seed, opts.data,
+                                   coverage=opts.coverage,
+                                   reloaded=[load_ir(m["path"]) for m in models[1:]] if opts.coverage else ())
         plans = planner.split(vec, opts.jobs, opts.seed, programmable=design.programmable, n_models=len(models),
                               framing=design.framing,
                               live_reload=design.registers is not None and design.registers.live_reload)
+        if opts.coverage:
+            from . import coverage_run
+            coverage_run.extend_plans(plans, design, opts.seed)
     shard_dirs = [stage / "shards" / f"{p.shard:02d}" for p in plans]
     for p, d in zip(plans, shard_dirs):
         planner.write(p, d, design, models, stage, sim.name, replay=bool(opts.replay))
+    build_sim = sim
+    if opts.coverage:
+        from . import coverage_run
+        coverage_run.prepare(design, shard_dirs, load_ir(models[0]["path"]))
+        build_sim = coverage_run.coverage_simulator(sim)
 
-    log(f"encoder sim: building {design.top} with {sim.name} {sim.version}")
-    bdir, binfo = builder.build(design, sim, build_root(opts), waves=opts.waves, opt=model_opt(opts, len(vec)))
+    log(f"encoder sim: building {design.top} with {sim.name} {sim.version}"
+        + (" (coverage build)" if build_sim is not sim else ""))
+    bdir, binfo = builder.build(design, build_sim, build_root(opts), waves=opts.waves,
+                                opt=model_opt(opts, len(vec)))
     log(f"encoder sim: {'reusing' if binfo['reused'] else 'built'} {bdir} "
         f"({binfo['seconds']} s); {len(vec)} vectors in {len(plans)} shard(s)")
 
@@ -305,7 +323,7 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
     poll.start()
     pool = ThreadPoolExecutor(max_workers=min(opts.jobs, len(plans)))
     try:
-        calls = [(sim, design, bdir, d, opts.waves, p.seed) for p, d in zip(plans, shard_dirs)]
+        calls = [(sim, design, bdir, d, opts.waves, p.seed, opts.coverage) for p, d in zip(plans, shard_dirs)]
         if opts.scheduler:
             from .dask_shards import run_shards
             outcomes = run_shards(opts.scheduler, _run_shard, calls)
@@ -355,6 +373,10 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
                                                          "seconds") if k in s["result"]}
                           if "result" in s else {"error": s["error"]})} for s in shards],
     }
+    if opts.coverage:
+        from . import coverage_run
+        # Holes are reported, they do not fail the regression: the target is judged by the reader (or make signoff).
+        summary["coverage"] = coverage_run.collect(design, sim, shard_dirs, stage, stim.get("directed_reach"))
     # Paths written now must name the run's final place, not the staging folder.
     def final(obj):
         return json.loads(json.dumps(obj).replace(str(stage), str(out)))
@@ -381,6 +403,9 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
           f"{merged.get('x_or_z_samples', 0)} X/Z samples, {merged.get('register_read_back_errors', 0)} "
           f"read-back errors; latency seen {lat} (manifest {design.latency}); "
           f"{summary['vectors_per_second']} vectors/s on {len(plans)} shard(s)")
+    if merged.get("assertion_violations"):
+        for v in merged["assertions"]["first"][:opts.show]:
+            after(f"encoder sim: assertion {v['checker']} failed at cycle {v['cycle']} on {v['signal']}: {v['message']}")
     if design.framing:
         tx_lat = ", ".join(f"{k} cycles x{v}" for k, v in merged.get("tx_latency_seen", {}).items()) or "none"
         after(f"encoder sim: frames on {design.framing.elinks} e-links: {merged.get('frames_checked', 0)} checked, "
@@ -393,6 +418,10 @@ def _run_staged(design: Design, sim: toolchain.Simulator, opts: SimOptions, out:
         after(f"encoder sim: failing vectors saved to {out / 'failures.json'}; rerun them with "
             f"`encoder sim {design_dir_arg(design)} --replay {out / 'failures.json'}"
             f"{' --netlist ' + str(opts.netlist) if opts.netlist else ''}`")
+    if opts.coverage:
+        from . import coverage_run
+        for line in coverage_run.table(summary["coverage"]):
+            after(f"encoder sim: {line}")
     after(f"encoder sim: wrote {out / 'summary.json'} and {out / 'results.xml'}")
     return (0 if summary["status"] == "pass" else 1), summary
 

@@ -142,6 +142,45 @@ def saturating(ir: EncoderIR, rng: np.random.Generator) -> tuple[Vectors, dict]:
             {"layers": tally, "input_saturated": bool(len(hits))})
 
 
+def directed(ir: EncoderIR, rng: np.random.Generator, n_random: int = 4096) -> tuple[Vectors, dict]:
+    """Coverage-directed inputs (``encoder sim --coverage``): for every output of every layer, the
+    pool input that drives its accumulator furthest below zero (ReLU on a negative sum) and one whose
+    accumulator sits exactly half-way between two output codes (a rounding tie). The golden model's
+    accumulators pick them; whether the design shows the bin is measured on the design.
+    Returns the vectors and, per layer, the outputs the pool drives negative, to a tie and past the
+    format's top (the saturating vectors are picked by ``saturating``)."""
+    from ..golden.model import accumulators, input_codes, mac_layer
+    pool = np.concatenate([_candidates(ir, rng, n_random), corner_cases(ir, rng).counts])
+    x = input_codes(ir, pool)[0].reshape(len(pool), -1)
+    frac = ir.input.format.frac
+    label: dict[int, str] = {}
+    reach = {}
+    for layer in ir.mac_layers:
+        acc, acc_frac = accumulators(layer, x, frac)
+        relu = layer.activation == "relu"
+        act = np.maximum(acc, 0) if relu else acc
+        shift = acc_frac - layer.output.format.frac
+        got = {"outputs": int(acc.shape[1]), "relu_negative": [], "rounding_tie": [], "saturation_top": []}
+        # Before the clamp (floor rounding: a tie rounded up lands one code higher at most).
+        scaled = act >> shift if shift > 0 else act << -shift
+        for j in range(acc.shape[1]):
+            if relu and acc[:, j].min() < 0:
+                label.setdefault(int(acc[:, j].argmin()), f"cover:relu_negative:{layer.name}[{j}]")
+                got["relu_negative"].append(j)
+            if shift > 0:
+                ties = np.flatnonzero((act[:, j] & ((1 << shift) - 1)) == 1 << (shift - 1))
+                if len(ties):
+                    label.setdefault(int(ties[0]), f"cover:rounding_tie:{layer.name}[{j}]")
+                    got["rounding_tie"].append(j)
+            if scaled[:, j].max() > layer.output.format.max_code:
+                got["saturation_top"].append(j)
+        reach[layer.name] = got
+        x = mac_layer(layer, x, frac)
+        frac = layer.output.format.frac
+    rows = sorted(label)
+    return Vectors(pool[rows], np.array([label[r] for r in rows])), reach
+
+
 VECTORISED_FROM = 50_000        # random sets larger than this draw their sparse family vectorised
 
 
@@ -195,17 +234,28 @@ def from_data(ir: EncoderIR, path: str | Path, n: int, rng: np.random.Generator)
     return Vectors(counts, np.array([f"data:{r}" for r in rows]))
 
 
-def regression_set(ir: EncoderIR, n: int, seed: int, data: str | Path | None = None) -> tuple[Vectors, dict]:
-    """Corner cases and saturating inputs, then data modules and random charges up to n, shuffled.
+def regression_set(ir: EncoderIR, n: int, seed: int, data: str | Path | None = None,
+                   coverage: bool = False, reloaded: list[EncoderIR] = ()) -> tuple[Vectors, dict]:
+    """Corner cases and saturating inputs (with ``coverage`` also the coverage-directed ones), then
+    data modules and random charges up to n, shuffled.
 
+    The coverage-directed inputs are picked for ``ir`` and for each weight set in ``reloaded``
+    (loaded mid-run), twice each: where a vector lands against the reloads is random, and a tie
+    found for one weight set is rarely a tie for another.
     The fixed part is always included; the total is max(n, fixed part).
     """
     rng = np.random.default_rng(seed)
     corners = corner_cases(ir, rng)
     sat, tally = saturating(ir, rng)
-    fixed = len(corners) + len(sat)
+    # A generator of its own: the other vectors stay those of a run without --coverage (fewer random ones).
+    cover, reach = Vectors.join([], ir.input.n_cells), None
+    if coverage:
+        sets = [directed(m, np.random.default_rng([seed, 3, k])) for k, m in enumerate([ir, *reloaded])]
+        reach = sets[0][1]
+        cover = Vectors.join([v for v, _ in sets for _ in range(2)], ir.input.n_cells)
+    fixed = len(corners) + len(sat) + len(cover)
     rest = max(n - fixed, 0)
-    parts = [corners, sat]
+    parts = [corners, sat, cover]
     if data is not None:
         n_data = rest - rest // 2
         parts += [from_data(ir, data, n_data, rng), random_charges(ir, rest - n_data, rng)]
@@ -214,5 +264,6 @@ def regression_set(ir: EncoderIR, n: int, seed: int, data: str | Path | None = N
     vec = Vectors.join(parts, ir.input.n_cells)
     order = rng.permutation(len(vec))
     info = {"vectors": len(vec), "corner_cases": len(corners), "saturating": len(sat), "saturation": tally,
+            **({"coverage_directed": len(cover), "directed_reach": reach} if coverage else {}),
             "data": str(data) if data is not None else None}
     return vec.take(order), info

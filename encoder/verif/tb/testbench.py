@@ -31,7 +31,7 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from ...ir import load_ir
 from .. import regmap
 from ..design import Framing, RegField, RegisterMap
-from . import config_checks
+from . import checkers, config_checks, coverage
 from .bus import Bus
 from .driver import ConfigDriver, InputDriver, ResetDriver
 from .model import FrameSpec, ReferenceModel
@@ -143,6 +143,9 @@ class EncoderTestbench:
         self.event_seconds = 0.0
         self.rise = RisingEdge(self.bus.clk)
         self.fall = FallingEdge(self.bus.clk)
+        # After every monitor: the protocol checkers, and with --coverage the coverage monitor.
+        self.checkers = checkers.attach(self)
+        self.coverage = coverage.attach(self)
 
     def cycle(self) -> int:
         return get_sim_time("step") // self.period
@@ -482,6 +485,8 @@ class EncoderTestbench:
                     last_progress = now
         await self.framing_done()
         await self._finish_reload(reload, background)
+        if self.coverage is not None:
+            await self.coverage.close_holes()
         if self.ii > 1:
             await self.too_soon()
         await self.driver.idle(self.drain_cycles + 4)
@@ -593,7 +598,10 @@ class EncoderTestbench:
                 "tx_latency_expected": self.tx_latency,
                 "tx_latency_seen": {str(k): v for k, v in sorted(fb.latency_seen.items())},
             })
-        result["errors"] = (len(mismatches) + len(self.board.unexpected) + len(self.out_mon.x_events)
+        result["assertions"] = self.checkers.result()
+        if self.coverage is not None:
+            self.coverage.write(self.dir)
+        result["errors"] = (result["assertions"]["violations"] + len(mismatches) + len(self.board.unexpected) + len(self.out_mon.x_events)
                             + len(self.readback) + len(self.config_errors) + len(harness) + overrun.get("overrun_errors", 0)
                             + len(frame_mismatches) + (len(self.frame_board.unexpected) if self.frame_board else 0))
         mismatches += frame_mismatches

@@ -24,5 +24,6 @@ async def regression(dut):
               if "frame_mismatches" in res else "")
     assert res["errors"] == 0, (
         f"{res['mismatches']} mismatching vectors, {res['n_unexpected_outputs']} stale outputs, {frames}"
+        f"{res['assertions']['violations']} protocol assertion violations (first: {res['assertions']['first'][:1]}), "
         f"{len(res['x_events'])} X/Z samples, {len(res['readback_errors'])} register read-back errors, "
         f"harness: {res['harness_errors']}")

@@ -4,7 +4,8 @@ Each side is read into its own yosys design (the two sides may define modules of
 names), elaborated (parameters set if given), flattened and renamed ``gold`` / ``gate``; both are
 then copied into one design and joined by ``miter -equiv``, and ``opt`` merges the logic the two
 sides share (identical sub-circuits fold into one, so the SAT problem holds only what differs).
-``sat -tempinduct -set-init-zero`` then proves the miter's assertion:
+A combinational miter (no registers left) goes to ABC (``iprove``: SAT sweeping, much stronger
+than plain SAT on arithmetic); a sequential one to ``sat -tempinduct -set-init-zero``:
 
 - ``equivalent``: the induction step succeeded: the outputs are equal in every cycle from the
   all-zero register state (for a combinational pair: for every input);
@@ -56,7 +57,8 @@ def script(gold: Side, gate: Side, maxsteps: int) -> str:
     lines = _read(gold, "gold") + _read(gate, "gate") + [
         "design -copy-from gold -as gold gold",
         "design -copy-from gate -as gate gate",
-        "miter -equiv -flatten -make_assert -ignore_gold_x gold gate miter",
+        # No -ignore_gold_x: with it, techmap + opt folded a non-equivalent miter to a constant (yosys 0.23).
+        "miter -equiv -flatten -make_assert gold gate miter",
         "hierarchy -top miter",
         "opt -fast -full",
         f"sat -tempinduct -prove-asserts -set-init-zero -maxsteps {maxsteps} -verify miter",
@@ -64,28 +66,77 @@ def script(gold: Side, gate: Side, maxsteps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def aiger_script(gold: Side, gate: Side, aig: Path) -> str:
+    lines = _read(gold, "gold") + _read(gate, "gate") + [
+        "design -copy-from gold -as gold gold",
+        "design -copy-from gate -as gate gate",
+        "miter -equiv -flatten gold gate miter",
+        "hierarchy -top miter",
+        "opt -fast -full", "techmap", "opt -fast", "aigmap",
+        f"write_aiger -zinit {aig}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _run(cmd: list[str], cwd: str, timeout: float) -> tuple[int | None, str]:
+    """(exit code, stdout + stderr), or (None, "") when ``timeout`` ran out (the process group is killed)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=max(timeout, 1.0))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return None, ""
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return proc.returncode, out
+
+
+def _latches(aig: Path) -> int:
+    header = aig.read_bytes().split(b"\n", 1)[0].split()       # aig M I L O A
+    return int(header[3])
+
+
 def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8) -> dict:
-    """{"result", "seconds", "detail"}; see the module doc for the results."""
+    """{"result", "seconds", "detail", "engine"}; see the module doc for the results."""
     exe = yosys_exe()
     t0 = time.monotonic()
+
+    def left():
+        return timeout - (time.monotonic() - t0)
+
+    def timed_out():
+        return {"result": "timeout", "seconds": round(time.monotonic() - t0, 1), "detail": f"no answer in {timeout:g} s"}
     with tempfile.TemporaryDirectory(prefix="encoder-equiv-") as tmp:
-        ys = Path(tmp) / "miter.ys"
-        ys.write_text(script(gold, gate, maxsteps))
-        proc = subprocess.Popen([exe, "-q", "-l", str(Path(tmp) / "log"), "-s", str(ys)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                cwd=tmp, start_new_session=True)
-        try:
-            _, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return {"result": "timeout", "seconds": round(time.monotonic() - t0, 1),
-                    "detail": f"no answer in {timeout:g} s"}
-        except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
+        aig = Path(tmp) / "miter.aig"
+        (Path(tmp) / "aig.ys").write_text(aiger_script(gold, gate, aig))
+        code, out = _run([exe, "-q", "-s", "aig.ys"], tmp, left())
+        if code is None:
+            return timed_out()
+        if code != 0 or not aig.is_file():
+            tail = [ln for ln in out.splitlines() if ln.strip()]
+            return {"result": "error", "seconds": round(time.monotonic() - t0, 1),
+                    "detail": (tail[-1] if tail else "yosys failed")[:300]}
+        abc = shutil.which("yosys-abc") or shutil.which("berkeley-abc")
+        if _latches(aig) == 0 and abc:
+            code, out = _run([abc, "-c", f"read_aiger {aig}; iprove"], tmp, left())
+            seconds = round(time.monotonic() - t0, 1)
+            if code is None:
+                return timed_out()
+            if "UNSATISFIABLE" in out:
+                return {"result": "equivalent", "seconds": seconds, "detail": "combinational, ABC iprove"}
+            if "SATISFIABLE" in out:
+                return {"result": "not equivalent", "seconds": seconds, "detail": "combinational counterexample"}
+            return {"result": "not proven", "seconds": seconds, "detail": "ABC iprove: undecided"}
+        (Path(tmp) / "miter.ys").write_text(script(gold, gate, maxsteps))
+        code, err = _run([exe, "-q", "-l", "log", "-s", "miter.ys"], tmp, left())
+        if code is None:
+            return timed_out()
         log = (Path(tmp) / "log").read_text(errors="replace") if (Path(tmp) / "log").is_file() else ""
+        proc = subprocess.CompletedProcess([], code)
     seconds = round(time.monotonic() - t0, 1)
     if "Induction step proven: SUCCESS!" in log and proc.returncode == 0:
         return {"result": "equivalent", "seconds": seconds, "detail": "induction proven"}

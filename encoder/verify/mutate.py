@@ -1,10 +1,11 @@
 """`encoder verify mutate`: the mutation score of the regression on a generated design.
 
 Each mutant is a copy of the design with one bug planted (encoder.verify.sites); the design
-folder itself is never written. The regression (`encoder sim`'s runner, a short vector count)
-runs on every mutant:
+folder itself is never written. The regression (`encoder sim`, a short vector count, in a child
+process so that a hung simulator can be stopped) runs on every mutant:
 
-- killed: the run failed (mismatch, stale output, X/Z, wrong latency, read-back error);
+- killed: the run failed (mismatch, stale output, X/Z, wrong latency, read-back error) or hung
+  (no result in ten times the unmutated run's time);
 - killed by build: the simulator's build rejected the mutant (counted apart: no stimulus needed);
 - equivalent: the run passed and yosys proves the mutated module equal to the original one
   (encoder.verify.equiv: a SAT miter per module, per parameter set for a primitive);
@@ -17,7 +18,11 @@ score = killed (both kinds) / (mutants - equivalent).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +30,6 @@ from pathlib import Path
 from ..errors import UserError
 from ..files import atomic_dir
 from ..verif.design import load_design
-from ..verif.runner import SimOptions, run
 from . import equiv, sites
 
 MAX_MUTANTS = 10_000
@@ -61,20 +65,40 @@ def _verdict(summary: dict) -> str:
     return "failed"
 
 
-def _simulate(design_dir: Path, run_dir: Path, opts: MutateOptions, build_root: Path) -> tuple[str, str]:
-    """(outcome, detail) of the regression on one design: pass, killed or build."""
-    sim_opts = SimOptions(sim=opts.sim, vectors=opts.vectors, seed=opts.seed, out=str(run_dir),
-                          build_root=str(build_root), progress=False, force=True, show=0)
+def _simulate(design_dir: Path, run_dir: Path, opts: MutateOptions, build_root: Path,
+              timeout: float | None = None) -> tuple[str, str, float]:
+    """(outcome, detail, seconds) of the regression on one design: pass, killed, build or hang.
+
+    The runner (`encoder sim`, encoder.verif.runner.run) runs in a child process of its own: a
+    mutant can hang the simulator (a loop counter turned the wrong way never ends), and only a
+    process can be stopped from outside; a run past ``timeout`` counts as killed ("hang")."""
+    cmd = [sys.executable, "-m", "encoder", "sim", str(design_dir), "--sim", opts.sim, "--vectors",
+           str(opts.vectors), "--seed", str(opts.seed), "--out", str(run_dir), "--force",
+           "--build-dir", str(build_root)]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "TQDM_DISABLE": "1"})
     try:
-        code, summary = run(design_dir, sim_opts, log=lambda line: None)
-    except UserError as exc:
-        text = str(exc)
-        if "build of" in text and "failed" in text:
-            return "build", text.splitlines()[0][:300]
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return "hang", f"no result in {timeout:.0f} s", time.monotonic() - t0
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
         raise
-    if code == 0 and summary.get("status") == "pass":
-        return "pass", f"{summary.get('checked', 0)} vectors checked"
-    return "killed", _verdict(summary)
+    seconds = time.monotonic() - t0
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else None
+    if summary is None:
+        text = (err.strip().splitlines() or ["encoder sim wrote no summary"])[-1]
+        if "build of" in text and "failed" in text:
+            return "build", text[:300], seconds
+        raise UserError(f"encoder sim on {design_dir} failed: {text}")
+    if proc.returncode == 0 and summary.get("status") == "pass":
+        return "pass", f"{summary.get('checked', 0)} vectors checked", seconds
+    return "killed", _verdict(summary), seconds
 
 
 def run_mutation(design_dir: str | Path, opts: MutateOptions, log=print) -> tuple[int, dict]:
@@ -100,7 +124,9 @@ def run_mutation(design_dir: str | Path, opts: MutateOptions, log=print) -> tupl
         log(f"encoder verify mutate: {len(found)} sites in {len(live)} files of {design.top} "
             f"({len(sources) - len(live)} not instantiated); "
             f"{len(chosen)} mutants (seed {opts.seed}), {opts.vectors} vectors each on {opts.sim}")
-        outcome, detail = _simulate(design.dir, stage / "baseline", opts, base_root)
+        outcome, detail, base_seconds = _simulate(design.dir, stage / "baseline", opts, base_root)
+        # A mutant gets ten times the unmutated run (the build included) before it counts as hung.
+        hang_after = max(120.0, 10 * base_seconds)
         if outcome != "pass":
             raise UserError(f"{design_dir}: the unmutated design fails its own regression ({detail}); "
                             "a mutation score would mean nothing")
@@ -113,9 +139,11 @@ def run_mutation(design_dir: str | Path, opts: MutateOptions, log=print) -> tupl
             shutil.copytree(design.dir, copy)
             sites.plant(copy, site)
             t = time.monotonic()
-            outcome, detail = _simulate(copy, mdir / "run", opts, mdir / "build")
+            outcome, detail, _ = _simulate(copy, mdir / "run", opts, mdir / "build", timeout=hang_after)
             row = {"id": i, "site": site.to_json(), "where": site.describe()}
-            if outcome == "build":
+            if outcome == "hang":
+                row.update(status="killed", detail=f"hang ({detail})")
+            elif outcome == "build":
                 row.update(status="killed_by_build", detail=detail)
             elif outcome == "killed":
                 row.update(status="killed", detail=detail)
@@ -125,7 +153,8 @@ def run_mutation(design_dir: str | Path, opts: MutateOptions, log=print) -> tupl
                            detail=detail, proof=proof)
             row["seconds"] = round(time.monotonic() - t, 1)
             rows.append(row)
-            log(f"  m{i:03d} {row['status']:<16} {site.describe()}  [{row.get('detail', '')}]")
+            proof = f"; yosys: {row['proof']['result']}" if "proof" in row else ""
+            log(f"  m{i:03d} {row['status']:<16} {site.describe()}  [{row.get('detail', '')}{proof}]")
             if not opts.keep:
                 shutil.rmtree(mdir)
         report = summarise(rows)

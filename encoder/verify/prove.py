@@ -60,7 +60,7 @@ def script(gold: Side, gate: Side, maxsteps: int) -> str:
         # No -ignore_gold_x: with it, techmap + opt folded a non-equivalent miter to a constant (yosys 0.23).
         "miter -equiv -flatten -make_assert gold gate miter",
         "hierarchy -top miter",
-        "opt -fast -full",
+        "opt -fast -full", "dffunmap",
         f"sat -tempinduct -prove-asserts -set-init-zero -maxsteps {maxsteps} -verify miter",
     ]
     return "\n".join(lines) + "\n"
@@ -72,7 +72,9 @@ def aiger_script(gold: Side, gate: Side, aig: Path) -> str:
         "design -copy-from gate -as gate gate",
         "miter -equiv -flatten gold gate miter",
         "hierarchy -top miter",
-        "opt -fast -full", "techmap", "opt -fast", "aigmap",
+        "opt -fast -full", "techmap", "opt -fast", "dffunmap",
+        "setundef -zero -init",         # every register starts at 0 (else -zinit gives them free initial values)
+        "aigmap",
         f"write_aiger -zinit {aig}",
     ]
     return "\n".join(lines) + "\n"
@@ -121,7 +123,7 @@ def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8) -> 
             return {"result": "error", "seconds": round(time.monotonic() - t0, 1),
                     "detail": (tail[-1] if tail else "yosys failed")[:300]}
         abc = shutil.which("yosys-abc") or shutil.which("berkeley-abc")
-        if _latches(aig) == 0 and abc:
+        if abc and _latches(aig) == 0:
             code, out = _run([abc, "-c", f"read_aiger {aig}; iprove"], tmp, left())
             seconds = round(time.monotonic() - t0, 1)
             if code is None:
@@ -131,6 +133,17 @@ def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8) -> 
             if "SATISFIABLE" in out:
                 return {"result": "not equivalent", "seconds": seconds, "detail": "combinational counterexample"}
             return {"result": "not proven", "seconds": seconds, "detail": "ABC iprove: undecided"}
+        if abc:
+            # Sequential: ABC's dprove (induction with SAT sweeping, registers from zero as -zinit wrote them).
+            code, out = _run([abc, "-c", f"read_aiger {aig}; dprove"], tmp, left())
+            seconds = round(time.monotonic() - t0, 1)
+            if code is None:
+                return timed_out()
+            if "Networks are equivalent" in out or "Property proved" in out:
+                return {"result": "equivalent", "seconds": seconds, "detail": "sequential, ABC dprove from all-zero state"}
+            if "not equivalent" in out.lower():
+                return {"result": "not equivalent", "seconds": seconds, "detail": "sequential counterexample"}
+            return {"result": "not proven", "seconds": seconds, "detail": "ABC dprove: undecided"}
         (Path(tmp) / "miter.ys").write_text(script(gold, gate, maxsteps))
         code, err = _run([exe, "-q", "-l", "log", "-s", "miter.ys"], tmp, left())
         if code is None:

@@ -2,9 +2,9 @@
 
 Sites and planting are checked on the text; one mutation run (the unmutated baseline plus one
 mutant, 50 vectors on Icarus) checks the classification end to end; the yosys proofs are checked
-on mutants whose answer is known from the Verilog itself: a widened output port of
-enc_leading_one whose extra bit the input path never reads (equivalent), and a swapped adder
-in the input path (not equivalent), and on two --pipeline settings of one design (equivalent).
+on mutants of one neuron whose answer is known from the Verilog itself: the low clamp of a
+requantizer switched on behind its ReLU (equivalent) and a swapped adder (not equivalent), and
+on two --pipeline settings of one design (equivalent).
 """
 
 import hashlib
@@ -96,15 +96,17 @@ def _mutant(tiny: Path, tmp: Path, pick):
     return equiv.prove_mutant(tiny, copy, site, equiv.rel_sources(d), timeout=120)
 
 
-def test_an_unread_widened_output_bit_is_proven_equivalent(tiny, tmp_path):
-    # enc_leading_one's pos port one bit wider: the input path's wire keeps the low bits only.
-    r = _mutant(tiny, tmp_path, lambda s, line: s.kind == "constant" and "enc_leading_one" in line
-                and "OUT_BITS" in line[s.start - 10:s.start] and int(s.new) == int(s.old) + 1)
+def test_a_low_clamp_behind_a_relu_is_proven_equivalent(tiny, tmp_path):
+    # A neuron's requantizer clamps at its format's bottom (0, unsigned output) only after the
+    # ReLU, which already keeps the value at 0 or above: turning the low clamp on changes nothing.
+    r = _mutant(tiny, tmp_path, lambda s, line: s.kind == "constant" and s.module.endswith("_dense_j0")
+                and ".CLAMP_LO(" in line and s.old == "0")
     assert r["result"] == "equivalent", r
 
 
-def test_a_swapped_adder_in_the_input_path_is_proven_not_equivalent(tiny, tmp_path):
-    r = _mutant(tiny, tmp_path, lambda s, line: s.kind == "operator" and s.old == "+" and "input_path" in s.module)
+def test_a_swapped_adder_in_a_neuron_is_proven_not_equivalent(tiny, tmp_path):
+    r = _mutant(tiny, tmp_path, lambda s, line: s.kind == "operator" and s.old == "+"
+                and s.module.endswith("_dense_j0"))
     assert r["result"] == "not equivalent", r
 
 

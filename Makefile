@@ -25,7 +25,7 @@ PIPELINE   ?= 0
 CLOCK      ?= 25
 LIBERTY    ?= sky130hd
 
-.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-extreme seu sim-gates sim-reuse synth-reuse synth-reuse-sky130 study study-training findings econt-check data-compare
+.PHONY: help setup tools demo test faults bench clean clean-all data train export golden rtl synth sim sim-long sim-extreme seu sim-gates sim-reuse synth-reuse synth-reuse-sky130 study study-training findings econt-check data-compare signoff
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -114,6 +114,10 @@ seu: setup  ## upset campaigns on econt_8x8, bulk mode on Verilator: 1,000 singl
 
 sim-gates: setup  ## econt_8x8 mapped to SKY130 HD cells, both weight modes, VECTORS gate-level vectors each (IR=... for trained weights)
 	$(PY) benchmarks/bench_gates.py --vectors $(VECTORS) --sim $(SIM) --jobs $(JOBS) $(if $(IR),--ir $(IR))
+
+MUTANTS    ?= 20
+signoff: setup  ## sign-off on econt_8x8, both weight modes: coverage, mutation score (MUTANTS each), formal equivalence; one table (an hour or more; NETLIST=1 adds RTL vs SKY130 netlist)
+	nice -n 10 $(PY) -m encoder.verify.signoff --out $(OUT)/signoff --mutants $(MUTANTS) $(if $(NETLIST),--netlist)
 
 STUDY      ?= configs/study_elinks.yaml
 study: setup  ## e-link study: autoencoder at 2-5 e-links vs threshold/STC/best choice (about an hour)

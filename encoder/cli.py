@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "encoder.econt.cli",
     "encoder.training.cli",
     "encoder.verif.cli",
+    "encoder.verify.cli",
     "encoder.rtl_gen.cli",
     "encoder.studies.cli",
     "encoder.hls4ml_config",
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # The help lists the subcommands in the order a user runs them; a command not named here follows.
-WORKFLOW = ("data", "train", "predict", "export", "golden", "evaluate", "rtl", "sim", "synth", "study",
+WORKFLOW = ("data", "train", "predict", "export", "golden", "evaluate", "rtl", "sim", "synth", "verify", "study",
             "econt", "ir", "export-hls4ml")
 
 

@@ -1,0 +1,1 @@
+"""Sign-off checks of generated designs: mutation score of the regression and formal equivalence."""

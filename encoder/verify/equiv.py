@@ -1,0 +1,270 @@
+"""Formal equivalence of generated designs, module by module (yosys SAT miters, encoder.verify.prove).
+
+`encoder verify equiv A B` compares two designs of the same IR, per module, because the flat
+econt_8x8 (2,000+ products a side) is beyond a SAT miter's reach:
+
+- constant A against programmable B ("tied"): each MAC layer module of A against B's layer module
+  wrapped with its ``weight`` and ``bias`` ports tied to the IR's codes in register order
+  (encoder.rtl_gen.plan.register_image): the configuration bank is cut off at the wires it
+  drives, so what is proven is the datapath under the IR's weights; the bank itself (writes,
+  shadow, commit) is not in the proof. The input path modules are compared as they are.
+- the same weights mode at two --pipeline settings ("pipeline"): every module but the top is
+  combinational and is compared as is; the tops differ in register stages (the latency), which
+  this comparison does not prove (the regression's exact-latency scoreboard checks them).
+- RTL A against the netlist of `encoder synth --liberty` in B ("netlist"): the whole design
+  (the netlist is flat), the cells' functions read from the Liberty file; sequential, proven
+  by induction from the all-zero register state.
+
+Mutants (encoder.verify.mutate) are compared on the mutated module alone; a mutated primitive,
+which is parameterised, on every parameter set the design instantiates it with.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from ..errors import UserError
+from ..ir import load_ir
+from ..verif.design import Design, load_design
+from .prove import Side, prove
+from .sites import Site, _code
+
+MAX_PARAM_SETS = 16
+_INST = re.compile(r"\b(enc_\w+)\s*#\s*\(")
+_PARAM = re.compile(r"\.(\w+)\s*\(\s*([^()]*?)\s*\)")
+
+
+def _instances(text: str):
+    """(module, parameter list text) of every ``enc_* #(...)`` instance (parentheses balanced)."""
+    for m in _INST.finditer(text):
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        yield m.group(1), text[m.end():i - 1]
+
+
+def _strip(text: str) -> str:
+    out, block = [], False
+    for line in text.splitlines():
+        code, block = _code(line, block)
+        out.append(code)
+    return "\n".join(out)
+
+
+def module_index(design_dir: Path, sources: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(module -> defining file, file -> comment-free text)."""
+    where, texts = {}, {}
+    for rel in sources:
+        texts[rel] = _strip((design_dir / rel).read_text())
+        for m in re.finditer(r"^\s*module\s+(\w+)", texts[rel], re.M):
+            where[m.group(1)] = rel
+    return where, texts
+
+
+def closure(module: str, where: dict[str, str], texts: dict[str, str]) -> list[str]:
+    """The files defining ``module`` and every module it instantiates, deepest first."""
+    order, seen = [], set()
+
+    def visit(rel):
+        if rel in seen:
+            return
+        seen.add(rel)
+        words = set(re.findall(r"\b\w+\b", texts[rel]))
+        for name, f in where.items():
+            if name in words and f != rel:
+                visit(f)
+        order.append(rel)
+    visit(where[module])
+    return order
+
+
+def param_sets(texts: dict[str, str], where: dict[str, str], primitive: str) -> list[tuple[str, dict]]:
+    """(module, literal parameters) of every instance, in a generated file, of ``primitive`` or of a
+    primitive containing it; instances with a non-literal parameter are left out."""
+    users = {m for m in where if m.startswith("enc_") and where[primitive] in closure(m, where, texts)}
+    found = {}
+    for rel, text in texts.items():
+        if Path(rel).name.startswith("enc_"):
+            continue
+        for module, plist in _instances(text):
+            if module not in users:
+                continue
+            params = {}
+            for p in _PARAM.finditer(plist):
+                if not re.fullmatch(r"-?\d+", p.group(2)):
+                    break
+                params[p.group(1)] = int(p.group(2))
+            else:
+                found[(module, tuple(sorted(params.items())))] = None
+    return [(mod, dict(ps)) for mod, ps in sorted(found)]
+
+
+def prove_mutant(orig_dir: Path, mut_dir: Path, site: Site, sources: list[str], timeout: float = 120.0) -> dict:
+    """Is the mutated module equal to the original? The mutant differs from the design in one file only."""
+    where, texts = module_index(orig_dir, sources)
+    if site.module not in where:
+        return {"result": "error", "detail": f"module {site.module} not found"}
+    if not site.primitive:
+        files = closure(site.module, where, texts)
+        return prove(Side([orig_dir / f for f in files], site.module),
+                     Side([mut_dir / f for f in files], site.module), timeout=timeout)
+    sets = param_sets(texts, where, site.module)
+    if not sets:
+        return {"result": "not proven", "detail": f"{site.module} has no instance with literal parameters"}
+    checks = []
+    for mod, params in sets[:MAX_PARAM_SETS]:
+        files = closure(mod, where, texts)
+        r = prove(Side([orig_dir / f for f in files], mod, params),
+                  Side([mut_dir / f for f in files], mod, params), timeout=timeout)
+        checks.append({"module": mod, "params": params, **r})
+        if r["result"] != "equivalent":
+            break                           # one counterexample (or one failure to prove) decides
+    results = {c["result"] for c in checks}
+    if results == {"equivalent"} and len(sets) <= MAX_PARAM_SETS:
+        return {"result": "equivalent", "detail": f"{len(checks)} parameter set(s)", "checks": checks}
+    if "not equivalent" in results:
+        return {"result": "not equivalent", "detail": "a parameter set differs", "checks": checks}
+    why = f"{len(sets)} parameter sets, {MAX_PARAM_SETS} checked" if len(sets) > MAX_PARAM_SETS else "see checks"
+    return {"result": checks[-1]["result"], "detail": why, "checks": checks}
+
+
+# -- designs against each other ---------------------------------------------------------------
+
+def rel_sources(design: Design) -> list[str]:
+    """The design's Verilog sources relative to its folder (a mutant copy has the same names)."""
+    root = design.dir.resolve()
+    return [str(Path(p).resolve().relative_to(root)) for p in design.sources]
+
+
+def _tied_wrapper(top: str, layer, weights: list[int], bias: list[int], x_bits: int, y_bits: int) -> str:
+    """``<top>_<layer>__tied``: the programmable layer module with its weight and bias ports tied."""
+    def literal(codes, bits):
+        value = 0
+        for k, c in enumerate(codes):
+            value |= (int(c) & ((1 << bits) - 1)) << (bits * k)
+        return f"{len(codes) * bits}'h{value:x}"
+    mod = f"{top}_{layer.name}"
+    return (f"module {mod}__tied (\n    input  wire [{x_bits - 1}:0] x,\n    output wire [{y_bits - 1}:0] y\n);\n"
+            f"    {mod} u (.x(x), .weight({literal(weights, layer.weight_format.bits)}), "
+            f".bias({literal(bias, layer.bias_format.bits)}), .y(y));\nendmodule\n")
+
+
+def _msb(expr: str) -> int:
+    """The value of a generated port's MSB expression: ``n``, ``a*b-1`` or ``a-1``."""
+    m = re.fullmatch(r"\s*(\d+)\s*(?:\*\s*(\d+)\s*)?(?:-\s*(\d+)\s*)?", expr)
+    if not m:
+        raise UserError(f"cannot read the port width [{expr}:0]")
+    return int(m.group(1)) * int(m.group(2) or 1) - int(m.group(3) or 0)
+
+
+def _port_widths(text: str, module: str) -> dict[str, int]:
+    """Widths of the ports of ``module`` as the generator writes them."""
+    body = re.search(rf"module\s+{re.escape(module)}\s*\((.*?)\);", text, re.S)
+    return {m.group(3): (_msb(m.group(2)) + 1 if m.group(2) else 1)
+            for m in re.finditer(r"(input|output)\s+(?:wire|reg)?\s*(?:\[([^\]]+):0\])?\s*(\w+)",
+                                 body.group(1) if body else "")}
+
+
+def _modules_to_compare(a: Design, b: Design) -> list[str]:
+    wa, _ = module_index(a.dir, rel_sources(a))
+    wb, _ = module_index(b.dir, rel_sources(b))
+    prefix = f"{a.top}_"
+    return sorted(m for m in wa if m in wb and m != a.top and m.startswith(prefix)
+                  and not re.search(r"_(r\d+_c\d+_f\d+|j\d+|mac\d+)$", m))
+
+
+def compare(a_dir: str | Path, b_dir: str | Path, timeout: float = 600.0, log=print) -> dict:
+    """{"mode", "modules": [{module, result, seconds, detail}], "proven", "statement"}."""
+    b_path = Path(b_dir)
+    a = load_design(a_dir)
+    if (b_path / "netlist.v").is_file():
+        return _against_netlist(a, b_path, timeout, log)
+    b = load_design(b_dir)
+    if a.top != b.top:
+        raise UserError(f"{b_dir}: top {b.top} is not {a.top} (designs of different IRs?)")
+    ia, ib = load_ir(a.ir_path), load_ir(b.ir_path)
+    if ia.hash != ib.hash:
+        raise UserError(f"{b_dir}: generated from IR {ib.hash[:19]}, {a_dir} from {ia.hash[:19]}")
+    if {a.weights, b.weights} == {"constant", "programmable"}:
+        if a.weights == "programmable":
+            a, b = b, a
+        return _tied(a, b, ia, timeout, log)
+    mode = "pipeline" if a.latency != b.latency else "same"
+    rows = []
+    sa, sb = rel_sources(a), rel_sources(b)
+    wa, ta = module_index(a.dir, sa)
+    wb, tb = module_index(b.dir, sb)
+    for mod in _modules_to_compare(a, b):
+        r = prove(Side([a.dir / f for f in closure(mod, wa, ta)], mod),
+                  Side([b.dir / f for f in closure(mod, wb, tb)], mod), timeout=timeout)
+        rows.append({"module": mod, **r})
+        log(f"  {mod:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
+    statement = ("every module below the top is combinational and proven for every input; the tops "
+                 f"differ by their register stages (latency {a.latency} against {b.latency} cycles), "
+                 "which is not proven here: the regression's exact-latency scoreboard checks them"
+                 if mode == "pipeline" else "every module below the top, for every input")
+    return {"mode": mode, "a": str(a.dir), "b": str(b.dir), "modules": rows, "statement": statement}
+
+
+def _tied(const: Design, prog: Design, ir, timeout: float, log) -> dict:
+    from ..rtl_gen.plan import register_image
+    image = register_image(ir)
+    sc, sp = rel_sources(const), rel_sources(prog)
+    wc, tc = module_index(const.dir, sc)
+    wp, tp = module_index(prog.dir, sp)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="encoder-tied-") as tmp:
+        offset = 0
+        for layer in ir.mac_layers:
+            n_w, n_b = layer.weight.size, layer.bias.size
+            weights, bias = image[offset:offset + n_w], image[offset + n_w:offset + n_w + n_b]
+            offset += n_w + n_b
+            mod = f"{const.top}_{layer.name}"
+            if mod not in wc or mod not in wp:
+                raise UserError(f"{prog.dir}: no layer module {mod}")
+            widths = _port_widths(tp[wp[mod]], mod)
+            wrap = _tied_wrapper(const.top, layer, weights, bias, widths["x"], widths["y"])
+            wfile = Path(tmp) / f"{mod}__tied.v"
+            wfile.write_text(wrap)
+            r = prove(Side([const.dir / f for f in closure(mod, wc, tc)], mod),
+                      Side([prog.dir / f for f in closure(mod, wp, tp)] + [wfile], f"{mod}__tied"),
+                      timeout=timeout)
+            rows.append({"module": mod, "compared": "constant vs programmable with weights tied", **r})
+            log(f"  {mod:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
+        mod = f"{const.top}_input_path"
+        if mod in wc and mod in wp:
+            r = prove(Side([const.dir / f for f in closure(mod, wc, tc)], mod),
+                      Side([prog.dir / f for f in closure(mod, wp, tp)], mod), timeout=timeout)
+            rows.append({"module": mod, "compared": "as is", **r})
+            log(f"  {mod:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
+    statement = ("each MAC layer module of the constant design equals the programmable one with its weight "
+                 "and bias ports tied to the IR's codes, for every input; the input path as is. Not in the "
+                 "proof: the configuration bank and the tops (register stages, valid pipeline).")
+    return {"mode": "tied", "a": str(const.dir), "b": str(prog.dir), "modules": rows, "statement": statement}
+
+
+def _against_netlist(a: Design, sdir: Path, timeout: float, log) -> dict:
+    from ..verif import gates
+    s = gates.load_synth(sdir, a)
+    lib = gates.library(s["liberty"]["name"])
+    with tempfile.TemporaryDirectory(prefix="encoder-netlist-") as tmp:
+        liberty = Path(tmp) / "cells.lib"
+        liberty.write_text(lib.text())
+        netlist = Path(tmp) / "netlist.v"
+        text = Path(s["netlist"]).read_text()
+        start, _, ports = gates.top_ports(text, a.top)
+        inner = f"{a.top}__cells"
+        netlist.write_text(text[:start] + re.sub(rf"^module\s+\\?{re.escape(a.top)}\s*\(", f"module {inner}(",
+                                                 text[start:], count=1, flags=re.M))
+        wrapper = Path(tmp) / "wrapper.v"
+        wrapper.write_text(gates.wrapper(a, inner, ports))
+        r = prove(Side(list(a.sources), a.top), Side([netlist, wrapper], a.top, liberty=[liberty]),
+                  timeout=timeout)
+    row = {"module": a.top, "compared": f"RTL vs {lib.name} netlist (flat)", **r}
+    log(f"  {a.top:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
+    return {"mode": "netlist", "a": str(a.dir), "b": str(sdir), "modules": [row],
+            "statement": "the whole design, flat, sequential: induction from the all-zero register state"}
+

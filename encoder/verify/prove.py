@@ -1,0 +1,164 @@
+"""One equivalence proof with yosys: two module implementations, a SAT miter, induction.
+
+Each side is read into its own yosys design (the two sides may define modules of the same
+names), elaborated (parameters set if given), flattened and renamed ``gold`` / ``gate``; both are
+then copied into one design and joined by ``miter -equiv``, and ``opt`` merges the logic the two
+sides share (identical sub-circuits fold into one, so the SAT problem holds only what differs).
+A combinational miter (no registers left) goes to ABC (``iprove``: SAT sweeping, much stronger
+than plain SAT on arithmetic); a sequential one to ``sat -tempinduct -set-init-zero``:
+
+- ``equivalent``: the induction step succeeded: the outputs are equal in every cycle from the
+  all-zero register state (for a combinational pair: for every input);
+- ``not equivalent``: the base case found input values (a sequence, if sequential) on which the
+  outputs differ: a counterexample, not a missing proof;
+- ``not proven``: neither within ``maxsteps`` time steps (yosys' message is kept);
+- ``timeout``: yosys ran out of ``timeout`` seconds; ``error``: yosys could not build the miter.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+
+
+@dataclass
+class Side:
+    files: list[Path]
+    top: str
+    params: dict[str, int] = field(default_factory=dict)
+    liberty: list[Path] = field(default_factory=list)   # cell functions (mapped netlists)
+
+
+def yosys_exe() -> str:
+    exe = shutil.which("yosys")
+    if exe is None:
+        raise UserError("yosys is not installed (make tools)")
+    return exe
+
+
+def _read(side: Side, name: str) -> list[str]:
+    lines = [f"read_liberty -ignore_miss_func {Path(lib).resolve()}" for lib in side.liberty]
+    lines.append("read_verilog -sv " + " ".join(f'"{Path(f).resolve()}"' for f in side.files))
+    chparam = "".join(f" -chparam {k} {v}" for k, v in side.params.items())
+    lines += [f"hierarchy -check -top {side.top}{chparam}", "proc", "flatten", "opt_clean",
+              f"rename {side.top} {name}", "select -clear", f"design -stash {name}"]
+    return lines
+
+
+def script(gold: Side, gate: Side, maxsteps: int) -> str:
+    lines = _read(gold, "gold") + _read(gate, "gate") + [
+        "design -copy-from gold -as gold gold",
+        "design -copy-from gate -as gate gate",
+        # No -ignore_gold_x: with it, techmap + opt folded a non-equivalent miter to a constant (yosys 0.23).
+        "miter -equiv -flatten -make_assert gold gate miter",
+        "hierarchy -top miter",
+        "opt -fast -full", "dffunmap",
+        f"sat -tempinduct -prove-asserts -set-init-zero -maxsteps {maxsteps} -verify miter",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def aiger_script(gold: Side, gate: Side, aig: Path) -> str:
+    lines = _read(gold, "gold") + _read(gate, "gate") + [
+        "design -copy-from gold -as gold gold",
+        "design -copy-from gate -as gate gate",
+        "miter -equiv -flatten gold gate miter",
+        "hierarchy -top miter",
+        "opt -fast -full", "techmap", "opt -fast", "dffunmap",
+        "setundef -zero -init",         # every register starts at 0 (else -zinit gives them free initial values)
+        "aigmap",
+        f"write_aiger -zinit {aig}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _run(cmd: list[str], cwd: str, timeout: float) -> tuple[int | None, str]:
+    """(exit code, stdout + stderr), or (None, "") when ``timeout`` ran out (the process group is killed)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=max(timeout, 1.0))
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return None, ""
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return proc.returncode, out
+
+
+def _latches(aig: Path) -> int:
+    header = aig.read_bytes().split(b"\n", 1)[0].split()       # aig M I L O A
+    return int(header[3])
+
+
+def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8) -> dict:
+    """{"result", "seconds", "detail", "engine"}; see the module doc for the results."""
+    exe = yosys_exe()
+    t0 = time.monotonic()
+
+    def left():
+        return timeout - (time.monotonic() - t0)
+
+    def timed_out():
+        return {"result": "timeout", "seconds": round(time.monotonic() - t0, 1), "detail": f"no answer in {timeout:g} s"}
+    with tempfile.TemporaryDirectory(prefix="encoder-equiv-") as tmp:
+        aig = Path(tmp) / "miter.aig"
+        (Path(tmp) / "aig.ys").write_text(aiger_script(gold, gate, aig))
+        code, out = _run([exe, "-q", "-s", "aig.ys"], tmp, left())
+        if code is None:
+            return timed_out()
+        if code != 0 or not aig.is_file():
+            tail = [ln for ln in out.splitlines() if ln.strip()]
+            return {"result": "error", "seconds": round(time.monotonic() - t0, 1),
+                    "detail": (tail[-1] if tail else "yosys failed")[:300]}
+        abc = shutil.which("yosys-abc") or shutil.which("berkeley-abc")
+        if abc and _latches(aig) == 0:
+            code, out = _run([abc, "-c", f"read_aiger {aig}; iprove"], tmp, left())
+            seconds = round(time.monotonic() - t0, 1)
+            if code is None:
+                return timed_out()
+            if "UNSATISFIABLE" in out:
+                return {"result": "equivalent", "seconds": seconds, "detail": "combinational, ABC iprove"}
+            if "SATISFIABLE" in out:
+                return {"result": "not equivalent", "seconds": seconds, "detail": "combinational counterexample"}
+            return {"result": "not proven", "seconds": seconds, "detail": "ABC iprove: undecided"}
+        if abc:
+            # Sequential: ABC's dprove (induction with SAT sweeping, registers from zero as -zinit wrote them).
+            code, out = _run([abc, "-c", f"read_aiger {aig}; dprove"], tmp, left())
+            seconds = round(time.monotonic() - t0, 1)
+            if code is None:
+                return timed_out()
+            if "Networks are equivalent" in out or "Property proved" in out:
+                return {"result": "equivalent", "seconds": seconds, "detail": "sequential, ABC dprove from all-zero state"}
+            if "not equivalent" in out.lower():
+                return {"result": "not equivalent", "seconds": seconds, "detail": "sequential counterexample"}
+            return {"result": "not proven", "seconds": seconds, "detail": "ABC dprove: undecided"}
+        (Path(tmp) / "miter.ys").write_text(script(gold, gate, maxsteps))
+        code, err = _run([exe, "-q", "-l", "log", "-s", "miter.ys"], tmp, left())
+        if code is None:
+            return timed_out()
+        log = (Path(tmp) / "log").read_text(errors="replace") if (Path(tmp) / "log").is_file() else ""
+        proc = subprocess.CompletedProcess([], code)
+    seconds = round(time.monotonic() - t0, 1)
+    if "Induction step proven: SUCCESS!" in log and proc.returncode == 0:
+        return {"result": "equivalent", "seconds": seconds, "detail": "induction proven"}
+    if "proof did fail" in (err + log):
+        if "Reached maximum number of time steps" in log:
+            return {"result": "not proven", "seconds": seconds,
+                    "detail": f"no counterexample and no induction proof in {maxsteps} steps"}
+        failed_at = [ln for ln in log.splitlines() if "failed" in ln.lower() and "induction" not in ln.lower()]
+        return {"result": "not equivalent", "seconds": seconds,
+                "detail": (failed_at[-1].strip() if failed_at else "base case counterexample")[:200]}
+    tail = [ln for ln in (err or log).splitlines() if ln.strip()]
+    return {"result": "error", "seconds": seconds, "detail": (tail[-1] if tail else "yosys failed")[:300]}

@@ -132,7 +132,7 @@ def _persists(path: str, multiplicity: int) -> bool:
     t = triplet(path)
     if t is None:
         return path.endswith(PERSISTENT)
-    return multiplicity > 1 and t[0].endswith("u_tmr_" + PERSISTENT)
+    return multiplicity > 1 and t[0].endswith(tuple("u_tmr_" + name for name in PERSISTENT))
 
 
 def triplet(path: str) -> tuple[str, int] | None:

@@ -5,13 +5,19 @@ configs/econt_8x8.yaml, its e-link framing) in each weight mode asked for,
 runs `encoder sim --coverage --sim verilator` once per seed, then merges
 the functional bins hit and the line/toggle points of all runs and prints
 the functional table (bins hit / reachable, unreachable with reasons, missed)
-and the code-coverage table per module against the target. Writes
+and the code-coverage table per module against the target. With
+--weight-sets, the programmable design also runs with weight sets at the
+formats' limits (encoder.ir.extreme: max, min, alternating, uniform) loaded
+through its configuration port, one run per set and seed, all merged: trained
+or random weights never flip the configuration bank's high bits nor reach the
+requantizers' clamps. A missed bin counts as out of reach of the weights only
+if no run's weight set lets the golden model reach it. Writes
 coverage.json (the merged figures) into the work folder. Exits 1 if a run
 fails its regression.
 
 Usage:
     python benchmarks/bench_coverage.py [--weights programmable,constant] [--seeds 1,2] [--vectors N]
-                                        [--jobs J] [--work DIR]
+                                        [--weight-sets trained,max,min,alternating] [--jobs J] [--work DIR]
 """
 
 from __future__ import annotations
@@ -57,6 +63,9 @@ def main() -> int:
     ap.add_argument("--vectors", type=int, default=2000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--elinks", type=int, default=5, help="e-link framing of the design (the chip: 5)")
+    ap.add_argument("--weight-sets", default="trained", metavar="SET,...",
+                    help="programmable design: weight sets loaded, one run per set and seed (trained = the IR's "
+                         "random weights; max, min, alternating, uniform: the formats' limits); constant: trained only")
     ap.add_argument("--sim", default="verilator")
     ap.add_argument("--work", default=str(ROOT / "sim" / "build" / "bench_coverage"))
     args = ap.parse_args()
@@ -68,33 +77,35 @@ def main() -> int:
         design = make_design(work, weights, args.elinks)
         hits: Counter = Counter()
         dats, runs = [], []
-        reach = None
+        reaches = []
         t0 = time.monotonic()
-        for seed in (int(s) for s in args.seeds.split(",")):
-            rd = work / f"run_{weights}_s{seed}"
+        sets = args.weight_sets.split(",") if weights == "programmable" else ["trained"]
+        for seed, wset in ((int(s), w) for w in sets for s in args.seeds.split(",")):
+            rd = work / (f"run_{weights}_s{seed}" + ("" if wset == "trained" else f"_{wset}"))
             if rd.exists():
                 shutil.rmtree(rd)
             code, s = run(design, SimOptions(sim=args.sim, vectors=args.vectors, seed=seed, jobs=args.jobs,
                                              out=str(rd), build_root=str(work / "build"), coverage=True,
-                                             progress=False), log=lambda *a: None)
+                                             weights_set=wset, progress=False), log=lambda *a: None)
             bad += code != 0
-            runs.append({"seed": seed, "status": s["status"], "checked": s.get("checked"),
+            runs.append({"seed": seed, "weights_set": wset, "status": s["status"], "checked": s.get("checked"),
                          "assertion_violations": s.get("assertion_violations"),
                          "functional_hit": s["coverage"]["functional"]["hit"],
                          "build_seconds": s["build"]["seconds"], "simulation_seconds": s["simulation_seconds"]})
             hits.update(s["coverage"]["functional"]["hits"])
-            reach = reach or s["stimulus"].get("directed_reach")
+            reaches.append(s["stimulus"].get("directed_reach"))
             dats += sorted(rd.glob("shards/*/coverage.dat"))
         d = load_design(design)
         spec = coverage_spec.spec(d, d.load_ir())
-        func = coverage_spec.summarise(spec, hits, reach)
+        func = coverage_spec.summarise(spec, hits, coverage_spec.merge_reach(reaches))
         code = ({"measured": True, **code_coverage.report(code_coverage.merge(dats, work / f"merged_{weights}.dat"))}
                 if dats else {"measured": False, "reason": f"{args.sim}: no line or toggle coverage"})
         out[weights] = {"runs": runs, "functional": func, "code": code, "seconds": round(time.monotonic() - t0, 1)}
         print(f"== econt_8x8 {weights} (random weights seed 11, {args.elinks} e-links), {args.sim}, "
-              f"seeds {args.seeds}, {args.vectors} vectors each, {args.jobs} jobs: {out[weights]['seconds']} s")
+              f"seeds {args.seeds}, weight sets {','.join(sets)}, {args.vectors} vectors each, {args.jobs} jobs: "
+              f"{out[weights]['seconds']} s")
         for r in runs:
-            print(f"   seed {r['seed']}: {r['status']}, {r['checked']} checked, "
+            print(f"   seed {r['seed']}, weights {r['weights_set']}: {r['status']}, {r['checked']} checked, "
                   f"{r['assertion_violations']} assertion violations, build {r['build_seconds']} s, "
                   f"simulation {r['simulation_seconds']} s")
         for line in coverage_spec.table(func) + code_coverage.table(code):

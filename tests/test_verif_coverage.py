@@ -187,3 +187,17 @@ def test_coverage_with_bulk_mode_is_a_one_line_error(framed, tmp_path):
     with pytest.raises(UserError, match="--coverage: .*drop --bulk"):
         sim(framed, tmp_path / "run", vectors=10, coverage=True, bulk=True)
     assert not (tmp_path / "run").exists()
+
+
+def test_merged_reach_calls_a_bin_out_of_reach_only_if_no_weight_set_reaches_it():
+    from encoder.verif.coverage_spec import merge_reach, _weight_limited
+    trained = {"conv": {"outputs": 2, "relu_negative": [0], "rounding_tie": [], "saturation_top": []}}
+    extreme = {"conv": {"outputs": 2, "relu_negative": [1], "rounding_tie": [1], "saturation_top": [0, 1]}}
+    merged = merge_reach([trained, None, extreme])
+    assert merged == {"conv": {"outputs": 2, "relu_negative": [0, 1], "rounding_tie": [1], "saturation_top": [0, 1]}}
+    assert merge_reach([None]) is None
+    spec_ = {"requants": [{"layer": "conv", "index": j, "neuron": f"conv[{j}]"} for j in (0, 1)]}
+    alone = _weight_limited(spec_, trained)
+    assert set(alone) == {"relu_negative:conv[1]", "rounding_tie:conv[0]", "rounding_tie:conv[1]",
+                          "saturation_neuron:conv[0]:top", "saturation_neuron:conv[1]:top", "saturation_layer:conv"}
+    assert set(_weight_limited(spec_, merged)) == {"rounding_tie:conv[0]"}

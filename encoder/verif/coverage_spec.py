@@ -270,6 +270,22 @@ def bin_group(name: str) -> str:
     return name.split(":", 1)[0]
 
 
+def merge_reach(reaches: list[dict | None]) -> dict | None:
+    """The directed pools' reach of several runs (other seeds or weight sets) as one: a bin is out of
+    reach only if no run's golden model finds an input for it with that run's weights."""
+    reaches = [r for r in reaches if r]
+    if not reaches:
+        return None
+    out: dict = {}
+    for reach in reaches:
+        for layer, got in reach.items():
+            m = out.setdefault(layer, {"outputs": got.get("outputs")})
+            for key, value in got.items():
+                if isinstance(value, list):
+                    m[key] = sorted(set(m.get(key, [])) | set(value))
+    return out
+
+
 def _weight_limited(spec_: dict, reach: dict | None) -> dict[str, str]:
     """Datapath bins that the golden model finds no input for with the loaded weight set: on a
     programmable design they need other weights (the format's extremes), not other inputs."""
@@ -284,10 +300,10 @@ def _weight_limited(spec_: dict, reach: dict | None) -> dict[str, str]:
                                    ("saturation_neuron", "saturation_top", ":top")):
             if j not in got.get(key, []):
                 out[f"{group}:{r['neuron']}{suffix}"] = (f"golden model: no input of the directed pool reaches it with "
-                                                         f"the first weight set ({r['layer']}[{j}])")
+                                                         f"the weight set(s) loaded ({r['layer']}[{j}])")
     for layer in {r["layer"] for r in spec_["requants"]}:
         if all(f"saturation_neuron:{r['neuron']}:top" in out for r in spec_["requants"] if r["layer"] == layer):
-            out[f"saturation_layer:{layer}"] = "golden model: no output of the layer passes its top with the first weight set"
+            out[f"saturation_layer:{layer}"] = "golden model: no output of the layer passes its top with the weight set(s) loaded"
     return out
 
 

@@ -120,3 +120,24 @@ def test_framing_adds_bx_reset_flags_and_leaves_gaps_events_and_seeds_alone():
         assert len(flags) == len(f) and flags[0] == 1
         # about one in BX_RESET_EVERY at random besides the first
         assert 1 < flags.sum() < 3 * len(f) / planner.BX_RESET_EVERY
+
+
+
+@pytest.mark.parametrize("arch", ["tiny_conv", "tiny_dense"])
+def test_search_beats_a_small_random_pool_on_every_accumulator_highs_and_never_loses(arch):
+    """Started from 32 random modules, the search must drive every accumulator of every layer at
+    least as high and as low as the pool does, strictly higher for all of them (a random module is
+    far from any layer's maximum), stay within the charge width and repeat itself for the seed."""
+    from encoder.ir.synthetic import synthetic_ir
+    from encoder.verif.stimulus import _all_accumulators, _top, random_charges, searched
+    ir = synthetic_ir(arch, seed=2)
+    pool = random_charges(ir, 32, np.random.default_rng(2)).counts
+    found = searched(ir, pool, np.random.default_rng(3))
+    assert np.array_equal(found, searched(ir, pool, np.random.default_rng(3)))
+    assert found.min() >= 0 and found.max() <= _top(ir)
+    t = len(found) // 2
+    acc, base = _all_accumulators(ir, found), _all_accumulators(ir, pool)
+    hi, lo = acc[np.arange(t), np.arange(t)], acc[t + np.arange(t), np.arange(t)]
+    assert t == base.shape[1]
+    assert np.all(hi > base.max(axis=0))
+    assert np.all(lo <= base.min(axis=0)) and np.any(lo < base.min(axis=0))

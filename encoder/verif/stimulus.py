@@ -142,15 +142,72 @@ def saturating(ir: EncoderIR, rng: np.random.Generator) -> tuple[Vectors, dict]:
             {"layers": tally, "input_saturated": bool(len(hits))})
 
 
+def _all_accumulators(ir: EncoderIR, counts: np.ndarray) -> np.ndarray:
+    """(N, outputs of every layer) accumulators of the golden model, layer after layer."""
+    from ..golden.model import accumulators, input_codes, mac_layer
+    x = input_codes(ir, counts)[0].reshape(len(counts), -1)
+    frac = ir.input.format.frac
+    out = []
+    for layer in ir.mac_layers:
+        out.append(accumulators(layer, x, frac)[0])
+        x = mac_layer(layer, x, frac)
+        frac = layer.output.format.frac
+    return np.concatenate(out, axis=1)
+
+
+def searched(ir: EncoderIR, pool: np.ndarray, rng: np.random.Generator, generations: int = 40,
+             offspring: int = 16) -> np.ndarray:
+    """For every accumulator of every layer, an input found by a local search that drives it highest,
+    and one that drives it lowest: (2 x accumulators, n_cells) counts.
+
+    A pool of spikes and random draws finds the first layer's extremes (it is linear in inputs whose
+    sum is fixed), but a later layer sees them through a ReLU and a requantizer: its extremes need
+    several cells set just so. Each generation mutates every target's best input (a cell redrawn,
+    zeroed, part of its charge moved to another cell, or the module scaled) and keeps a mutant that
+    beats it, judged by the golden model's accumulators.
+    """
+    top, n = _top(ir), ir.input.n_cells
+    acc = _all_accumulators(ir, pool)
+    t = acc.shape[1]
+    best = np.concatenate([pool[acc.argmax(axis=0)], pool[acc.argmin(axis=0)]])
+    score = np.concatenate([acc.max(axis=0), -acc.min(axis=0)])
+    goal = np.repeat(np.arange(2 * t), offspring)
+    rows = np.arange(len(goal))
+    for _ in range(generations):
+        cand = np.repeat(best, offspring, axis=0)
+        op = rng.integers(0, 4, len(cand))
+        i, j = rng.integers(0, n, len(cand)), rng.integers(0, n, len(cand))
+        v = cand[rows, i]
+        cand[rows, i] = np.where(op == 0, rng.integers(0, top + 1, len(cand)), np.where(op == 2, 0, v))
+        move = np.flatnonzero(op == 1)
+        part = (v[move] * rng.random(len(move))).astype(np.int64)
+        cand[move, i[move]] -= part
+        cand[move, j[move]] = np.minimum(cand[move, j[move]] + part, top)
+        scale = np.flatnonzero(op == 3)
+        factor = rng.choice([0.5, 0.75, 1.25, 2.0], len(scale))
+        cand[scale] = np.minimum((cand[scale] * factor[:, None]).astype(np.int64), top)
+        a = _all_accumulators(ir, cand)
+        own = np.where(goal < t, a[rows, goal % t], -a[rows, goal % t]).reshape(2 * t, offspring)
+        pick = own.argmax(axis=1)
+        got = own[np.arange(2 * t), pick]
+        better = got > score
+        best[better] = cand[np.arange(2 * t) * offspring + pick][better]
+        score = np.maximum(score, got)
+    return best
+
+
 def directed(ir: EncoderIR, rng: np.random.Generator, n_random: int = 4096) -> tuple[Vectors, dict]:
     """Coverage-directed inputs (``encoder sim --coverage``): for every output of every layer, the
-    pool input that drives its accumulator furthest below zero (ReLU on a negative sum) and one whose
-    accumulator sits exactly half-way between two output codes (a rounding tie). The golden model's
+    pool input that drives its accumulator furthest below zero (ReLU on a negative sum), one whose
+    accumulator sits exactly half-way between two output codes (a rounding tie) and one that drives
+    it past its format's top. The pool holds spikes, pairs, random and corner inputs and, per
+    accumulator, the highest and lowest inputs ``searched`` finds. The golden model's
     accumulators pick them; whether the design shows the bin is measured on the design.
     Returns the vectors and, per layer, the outputs the pool drives negative, to a tie and past the
-    format's top (the saturating vectors are picked by ``saturating``)."""
+    format's top."""
     from ..golden.model import accumulators, input_codes, mac_layer
     pool = np.concatenate([_candidates(ir, rng, n_random), corner_cases(ir, rng).counts])
+    pool = np.concatenate([pool, searched(ir, pool, rng)])
     x = input_codes(ir, pool)[0].reshape(len(pool), -1)
     frac = ir.input.format.frac
     label: dict[int, str] = {}
@@ -173,6 +230,7 @@ def directed(ir: EncoderIR, rng: np.random.Generator, n_random: int = 4096) -> t
                     label.setdefault(int(ties[0]), f"cover:rounding_tie:{layer.name}[{j}]")
                     got["rounding_tie"].append(j)
             if scaled[:, j].max() > layer.output.format.max_code:
+                label.setdefault(int(scaled[:, j].argmax()), f"cover:saturation_top:{layer.name}[{j}]")
                 got["saturation_top"].append(j)
         reach[layer.name] = got
         x = mac_layer(layer, x, frac)

@@ -23,6 +23,7 @@ addresses the back end gives the codes to the first addresses).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -109,4 +110,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from encoder.interrupts import script_main
+    sys.exit(script_main(main, "bench_chip_baselines"))

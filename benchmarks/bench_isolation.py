@@ -17,6 +17,7 @@ import json
 import random
 import re
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -101,4 +102,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from encoder.interrupts import script_main
+    sys.exit(script_main(main, "bench_isolation"))

@@ -108,4 +108,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from encoder.interrupts import script_main
+    sys.exit(script_main(main, "bench_rtl"))

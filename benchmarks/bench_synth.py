@@ -131,4 +131,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from encoder.interrupts import script_main
+    sys.exit(script_main(main, "bench_synth"))

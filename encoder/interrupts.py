@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import subprocess
 import threading
 import time
@@ -184,3 +185,15 @@ def patch_cocotb_runner(runner):
                 raise RuntimeError(f"Command failed with return code: {rc}")
     runner._execute_cmds = execute_cmds
     return runner
+
+
+def script_main(main, name: str) -> int:
+    """Run a script's ``main()`` (the benchmarks) as the console command runs its subcommands: a
+    Ctrl-C or SIGTERM stops the children it started and ends in one line, not a traceback."""
+    try:
+        with handled():
+            return int(main() or 0)
+    except KeyboardInterrupt as exc:
+        stop_all()
+        print(f"{name}: interrupted", file=sys.stderr)
+        return exit_code(exc)

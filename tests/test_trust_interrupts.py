@@ -151,3 +151,16 @@ def test_a_signal_during_the_final_renames_waits_until_they_are_done(tmp_path):
         files._rename_into_place = real_commit
     assert (out / "manifest.json").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+@pytest.mark.parametrize("sig,group,code", [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 130)])
+def test_interrupted_benchmark_script_ends_in_one_line_without_a_traceback(tmp_path, sig, group, code):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "bench_golden.py"), "--modules", "20000000"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert _wait_for(lambda: proc.poll() is not None or _handlers_installed(proc))
+    time.sleep(1.0)
+    assert proc.poll() is None
+    rc, err, _ = _interrupt(proc, sig, group)
+    assert rc == code and err.strip().splitlines()[-1] == "bench_golden: interrupted" and "Traceback" not in err, err

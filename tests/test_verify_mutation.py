@@ -111,7 +111,34 @@ def test_a_swapped_adder_in_a_neuron_is_proven_not_equivalent(tiny, tmp_path):
 
 
 def test_two_pipeline_settings_are_proven_equal_module_by_module(tiny, tmp_path):
+    # The register stages live in the top: every module below it is the same text at both settings,
+    # which is equivalence by construction, without a SAT run.
     piped = write_design(generate_from_file(tiny / "ir.json", "constant", pipeline=1), tmp_path / "p1")
     r = equiv.compare(tiny, piped, timeout=120, log=lambda line: None)
     assert r["mode"] == "pipeline"
     assert [m["result"] for m in r["modules"]] == ["equivalent"] * len(r["modules"]) and len(r["modules"]) == 2
+    assert {m.get("method") for m in r["modules"]} == {"identical text"}
+
+
+def _edited_copy(tiny: Path, dest: Path, module_suffix: str, edit) -> Path:
+    copy = Path(shutil.copytree(tiny, dest))
+    f = next(f for f in copy.glob("*.v") if f.stem.endswith(module_suffix))
+    f.write_text(edit(f.read_text()))
+    return copy
+
+
+def test_a_module_whose_text_differs_goes_to_the_prover_and_is_judged_by_what_it_computes(tiny, tmp_path):
+    d = load_design(tiny)
+    dense = f"{d.top}_dense"
+    # An unused wire changes the text, not the function: proven equivalent by yosys, not by the text.
+    same = _edited_copy(tiny, tmp_path / "same", "_dense",
+                        lambda s: s.replace("endmodule", "    wire unused_probe = 1'b0;\nendmodule", 1))
+    r = {m["module"]: m for m in equiv.compare(tiny, same, timeout=120, log=lambda line: None)["modules"]}
+    assert r[dense]["result"] == "equivalent" and r[dense].get("method") != "identical text", r[dense]
+    assert r[f"{d.top}_input_path"].get("method") == "identical text"
+    # A swapped adder in a neuron of that layer changes the function: not equivalent.
+    site = next(s for s in _sites(tiny)[1] if s.kind == "operator" and s.old == "+" and s.module.endswith("_dense_j0"))
+    broken = Path(shutil.copytree(tiny, tmp_path / "broken"))
+    sites.plant(broken, site)
+    r = {m["module"]: m for m in equiv.compare(tiny, broken, timeout=120, log=lambda line: None)["modules"]}
+    assert r[dense]["result"] == "not equivalent", r[dense]

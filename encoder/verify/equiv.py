@@ -198,8 +198,15 @@ def compare(a_dir: str | Path, b_dir: str | Path, timeout: float = 600.0, log=pr
     wa, ta = module_index(a.dir, sa)
     wb, tb = module_index(b.dir, sb)
     for mod in _modules_to_compare(a, b):
-        r = prove(Side([a.dir / f for f in closure(mod, wa, ta)], mod),
-                  Side([b.dir / f for f in closure(mod, wb, tb)], mod), timeout=timeout)
+        fa, fb = closure(mod, wa, ta), closure(mod, wb, tb)
+        if [ta[f] for f in fa] == [tb[f] for f in fb]:
+            # The same Verilog text, comments aside, down to every module it instantiates: equivalent by
+            # construction, and no SAT run is needed (the flattened multipliers of a programmable layer do
+            # not fold within minutes, identical or not).
+            r = {"result": "equivalent", "seconds": 0.0,
+                 "detail": f"identical text: {len(fa)} files, comments aside", "method": "identical text"}
+        else:
+            r = prove(Side([a.dir / f for f in fa], mod), Side([b.dir / f for f in fb], mod), timeout=timeout)
         rows.append({"module": mod, **r})
         log(f"  {mod:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
     statement = ("every module below the top is combinational and proven for every input; the tops "

@@ -289,15 +289,23 @@ def _share(r: dict) -> str:
     return f"{r['flip_flop_mw'] / r['power_mw']:.0%}" if r["flip_flop_mw"] is not None else "-"
 
 
-def _plot_silicon(rows: list[dict], factors: list[int], path: Path) -> None:
+def _pyplot():
+    """matplotlib's pyplot without a display, or None (said once) when matplotlib is not installed."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.ticker import NullFormatter, ScalarFormatter
     except ImportError:
         print("matplotlib not installed: no plot")
+        return None
+    return plt
+
+
+def _plot_silicon(rows: list[dict], factors: list[int], path: Path) -> None:
+    plt = _pyplot()
+    if plt is None:
         return
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     rs_all = factors
     for k, key in enumerate(sorted({(r["design"], r["weights"]) for r in rows})):
@@ -330,12 +338,8 @@ def _plot_silicon(rows: list[dict], factors: list[int], path: Path) -> None:
 
 
 def _plot(rows: list[dict], path: Path) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no plot")
+    plt = _pyplot()
+    if plt is None:
         return
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     for key in sorted({(r["design"], r["weights"]) for r in rows}):

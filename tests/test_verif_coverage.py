@@ -18,12 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from encoder.ir import save_ir
-from encoder.ir.synthetic import synthetic_ir
-from encoder.rtl_gen.design import generate_from_file, write_design
 from encoder.verif import code_coverage
 from encoder.verif.tb.coverage import requant_bins
-from verif_helpers import junit, sim
+from verif_helpers import framed_design, junit, sim
 
 VECTORS = 300
 BROKEN_VECTORS = 40
@@ -33,9 +30,7 @@ pytestmark = pytest.mark.xdist_group("verif_framing")
 
 @pytest.fixture(scope="module")
 def framed(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("framed")
-    save_ir(synthetic_ir("tiny_conv", arithmetic="econt", seed=1), d / "ir.json")
-    return write_design(generate_from_file(d / "ir.json", "programmable", elinks=2), d / "design")
+    return framed_design(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

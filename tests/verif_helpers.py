@@ -42,3 +42,14 @@ def junit(run_dir: Path) -> dict[str, bool]:
     """JUnit test case name -> failed?"""
     root = ET.parse(run_dir / "results.xml").getroot()
     return {tc.get("name"): tc.find("failure") is not None for tc in root.iter("testcase")}
+
+
+def framed_design(tmp_path_factory) -> Path:
+    """tiny_conv in the chip's arithmetic (seed 1), programmable, with 2 e-links of framing: the design
+    the framing and coverage tests share."""
+    from encoder.ir import save_ir
+    from encoder.ir.synthetic import synthetic_ir
+    from encoder.rtl_gen.design import generate_from_file, write_design
+    d = tmp_path_factory.mktemp("framed")
+    save_ir(synthetic_ir("tiny_conv", arithmetic="econt", seed=1), d / "ir.json")
+    return write_design(generate_from_file(d / "ir.json", "programmable", elinks=2), d / "design")

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from encoder.verif import code_coverage
-from encoder.verif.tb.coverage import requant_bins
+from encoder.verif.tb.coverage import neuron_bin, requant_bins
 from verif_helpers import framed_design, junit, sim
 
 VECTORS = 300
@@ -84,6 +84,20 @@ def test_requantizer_bins_follow_relu_rounding_and_clamps():
     assert requant_bins(dict(p, ROUNDING=1, OUT_SIGNED=1, RELU=0, CLAMP_LO=1), "10010") == ["rounding_tie"] and \
         requant_bins(dict(p, OUT_SIGNED=1, RELU=0, CLAMP_LO=1, OUT_BITS=2), "10010") == ["rounding_tie",
                                                                                         "saturation_neuron:bottom"]
+
+
+def test_every_requantizer_hit_is_named_as_the_spec_names_its_bin(framed):
+    # The sampler once counted "saturation_neuron:top:NEURON" against the spec's
+    # "saturation_neuron:NEURON:top": no neuron saturation could ever be hit, only the layer's.
+    from encoder.verif import coverage_spec
+    from encoder.verif.design import load_design
+    d = load_design(framed)
+    s = coverage_spec.spec(d, d.load_ir())
+    names = set(s["bins"])
+    for r in s["requants"]:
+        for name in ("relu_negative", "rounding_tie", "saturation_neuron:top", "saturation_neuron:bottom"):
+            assert neuron_bin(name, r["neuron"]) in names, (name, r["neuron"])
+    assert neuron_bin("saturation_neuron:top", "dense_j3") == "saturation_neuron:dense_j3:top"
 
 
 TOP = "tiny_conv_econt_s1.v"

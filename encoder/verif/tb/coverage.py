@@ -65,6 +65,13 @@ def requant_bins(p: dict, raw: str) -> list[str]:
     return hit
 
 
+def neuron_bin(name: str, neuron: str) -> str:
+    """The spec's name (``coverage_spec.spec``) of a ``requant_bins`` hit on ``neuron``: GROUP:NEURON, and
+    the side last for a saturation (saturation_neuron:NEURON:top)."""
+    group, _, side = name.partition(":")
+    return f"{group}:{neuron}" + (f":{side}" if side else "")
+
+
 class CoverageMonitor:
     """Counts bin hits of one shard; ``write`` leaves coverage.json in the shard directory."""
 
@@ -152,7 +159,7 @@ class CoverageMonitor:
             raw = bits(h)
             if known(raw):
                 for name in requant_bins(info["params"], raw):
-                    self._hit(f"{name}:{info['neuron']}")
+                    self._hit(neuron_bin(name, info["neuron"]))
                     if name.startswith("saturation"):
                         self._hit(f"saturation_layer:{info['layer']}")
         elif kind == "leading_one":

@@ -80,10 +80,13 @@ def ir_file(work: Path, preset: str) -> Path:
 
 
 def design_dir(work: Path, preset: str, weights: str, reuse: int) -> Path:
-    """weights: programmable, constant, or constant-products (the other constant form, for the measurement)."""
+    """weights: programmable, programmable-direct (one configuration bank, no shadow: --config-bank direct),
+    constant, or constant-products (the other constant form, for the measurement)."""
     d = work / f"{preset}_{weights}_r{reuse}"
     form = "products" if weights == "constant-products" else "multiplier"
-    generated = generate_from_file(ir_file(work, preset), weights.split("-")[0], reuse=reuse, reuse_constants=form)
+    bank = "direct" if weights == "programmable-direct" else "shadow"
+    generated = generate_from_file(ir_file(work, preset), weights.split("-")[0], reuse=reuse, reuse_constants=form,
+                                   config_bank=bank)
     # Rewritten only when it changed: a synthesis report beside it stays valid as long as it is newer.
     on_disk = {n: (d / n).read_text() for n in generated.files if (d / n).is_file()}
     if on_disk == generated.files:
@@ -372,7 +375,7 @@ def main() -> int:
     ap.add_argument("--synth", action="store_true", help="the cost table instead of the simulations")
     ap.add_argument("--designs", default=None,
                     help="PRESET:WEIGHTS[@R,...] separated by ';' (weights constant-products: the other constant "
-                         "form); default: the chip configuration and econt_8x8 (generic), the chip configuration "
+                         "form; programmable-direct: one configuration bank, no shadow); default: the chip configuration and econt_8x8 (generic), the chip configuration "
                          "in both weight modes (--liberty)")
     ap.add_argument("--liberty", default="none", metavar="none|sky130hd|FILE.lib",
                     help="--synth: the generic yosys estimate (none) or the silicon flow in this library")

@@ -256,3 +256,25 @@ def test_reuse_commit_without_the_hold_mixes_weight_sets_and_is_caught(tmp_path)
                 "assign cfg_commit_conv = cfg_commit[1];")
     code, s, text, _ = sim(bad, tmp_path / "run", vectors=1000, seed=3)
     assert code != 0 and s["mismatches"] > 0, text
+
+
+@pytest.mark.parametrize("weights", ["programmable", "constant"])
+def test_an_output_with_no_product_takes_its_bias_at_phase_0_like_the_others(weights):
+    """econt_8x8's conv has 32 outputs whose kernel reaches no input cell: the bias alone. With
+    programmable weights their bias must be registered at phase 0, as every other output's sum is;
+    read combinationally at the output cycle, a COMMIT in between showed those 32 outputs the new
+    bias while the rest of the crossing had the old set (one mismatch per live reload on econt_8x8 at
+    R = 2 and 4). Constant biases are literals and need no register."""
+    import re
+    from pathlib import Path
+    from encoder.verif.presets import preset_ir
+    ir = preset_ir(Path(__file__).resolve().parents[1] / "configs" / "econt_8x8.yaml", seed=11)
+    files = generate(ir, weights, reuse=2).files
+    conv = next(text for name, text in files.items() if name.endswith("_conv.v"))
+    lonely = re.findall(r"// (conv_r\d+_c\d+_f\d+): 0 no product", conv)
+    assert len(lonely) == 32
+    for n in lonely:
+        registered = f"u_{n}_acc (" in conv and f".init({n}_bias), .add(18'd0)" in conv
+        assert registered == (weights == "programmable"), n
+        literal = re.search(rf"wire \[\d+:0\] {n}_acc = -?\d+'d\d+;", conv) is not None
+        assert literal == (weights == "constant"), n

@@ -225,6 +225,15 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
             _instance(body, "enc_acc_tm", [("BITS", str(lp.acc_bits))], f"u_{n.name}_acc",
                       [("clk", "clk"), ("first", "phase_first"), ("init", init), ("add", part), ("acc", acc)])
             body.flops += lp.acc_bits
+        elif prog:
+            # No product, but a bias from the configuration bank: taken at phase 0 like every other
+            # output's, so that a commit between phase 0 and the output cycle cannot reach this output
+            # alone (read combinationally, it showed the new bias to a crossing of the old weight set).
+            body(f"wire {vec(lp.acc_bits)} {acc};  // {acc_fmt}: the bias, taken at phase 0", 1)
+            _instance(body, "enc_acc_tm", [("BITS", str(lp.acc_bits))], f"u_{n.name}_acc",
+                      [("clk", "clk"), ("first", "phase_first"), ("init", init), ("add", f"{lp.acc_bits}'d0"),
+                       ("acc", acc)])
+            body.flops += lp.acc_bits
         else:
             body(f"wire {vec(lp.acc_bits)} {acc} = {init};  // {acc_fmt}", 1)
         body(f"wire {vec(lp.code_bits)} {n.name};", 1)

@@ -107,7 +107,7 @@ class IR:
     def to_hls4ml(self, keras_model, output_dir: str | Path, *, default: bool = False):
         """hls4ml's model of ``keras_model`` (the QKeras encoder this IR was exported from) with this
         IR's types; ``.compile()`` then ``.predict(x)``. Needs the extra ``.[hls4ml]``."""
-        from .hls4ml_config import convert
+        from .training.hls4ml_convert import convert
         return convert(keras_model, self.raw, output_dir, default=default)
 
     def write_rtl(self, out: str | Path, *, weights: str = "programmable", pipeline: int = 0,

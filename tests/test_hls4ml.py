@@ -12,6 +12,7 @@ import yaml
 from encoder import hls4ml_config as H
 from encoder.cli import main
 from encoder.ir.synthetic import synthetic_ir
+from encoder.training.hls4ml_convert import convert
 
 HAVE_HLS4ML = importlib.util.find_spec("hls4ml") is not None
 NO_HLS4ML = "hls4ml not installed (optional extra: pip install -e '.[hls4ml]')"
@@ -77,7 +78,7 @@ def test_hls4ml_c_simulation_equals_the_golden_model_and_its_default_does_not(tm
     lsb = 2.0 ** -ir.latent_format.frac
     rates = {}
     for default in (False, True):
-        hm = H.convert(enc, ir, tmp_path / ("default" if default else "ours"), default=default)
+        hm = convert(enc, ir, tmp_path / ("default" if default else "ours"), default=default)
         hm.compile()
         got = np.rint(np.asarray(hm.predict(x)).reshape(want.shape) / lsb).astype(np.int64)
         rates[default] = float(np.mean(got != want))

@@ -375,8 +375,9 @@ def main() -> int:
     ap.add_argument("--synth", action="store_true", help="the cost table instead of the simulations")
     ap.add_argument("--designs", default=None,
                     help="PRESET:WEIGHTS[@R,...] separated by ';' (weights constant-products: the other constant "
-                         "form; programmable-direct: one configuration bank, no shadow); default: the chip configuration and econt_8x8 (generic), the chip configuration "
-                         "in both weight modes (--liberty)")
+                         "form; programmable-direct: one configuration bank, no shadow); default: the chip "
+                         "configuration and econt_8x8 (generic), the chip configuration in both weight modes "
+                         "(--liberty)")
     ap.add_argument("--liberty", default="none", metavar="none|sky130hd|FILE.lib",
                     help="--synth: the generic yosys estimate (none) or the silicon flow in this library")
     ap.add_argument("--synth-vectors", type=int, default=300, metavar="N",

@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import subprocess
+import sys
 import threading
 import time
 

@@ -212,27 +212,25 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
             leaves.append(g)
         init = _bias(body, lp, n, prog)
         acc = f"{n.name}_acc"
-        if leaves:
-            cap = max([lp.acc_bits] + [x.bits for x in leaves])
-            root = _adder_tree(body, leaves, cap, 1, prefix=f"{n.name}_sum_l")
-            part = f"{n.name}_part"
-            if root.bits <= lp.acc_bits:
-                body(f"wire {vec(lp.acc_bits)} {part} = {extend(root, lp.acc_bits)};", 1)
+        if leaves or prog:
+            if leaves:
+                cap = max([lp.acc_bits] + [x.bits for x in leaves])
+                root = _adder_tree(body, leaves, cap, 1, prefix=f"{n.name}_sum_l")
+                part, note = f"{n.name}_part", ""
+                if root.bits <= lp.acc_bits:
+                    body(f"wire {vec(lp.acc_bits)} {part} = {extend(root, lp.acc_bits)};", 1)
+                else:
+                    # A partial sum may be wider than the complete one's range: the accumulator works modulo 2^bits.
+                    body(f"wire {vec(lp.acc_bits)} {part} = {root.name}[{lp.acc_bits - 1}:0];  "
+                         f"// modulo 2^{lp.acc_bits}", 1)
             else:
-                # A partial sum may be wider than the complete one's range: the accumulator works modulo 2^bits.
-                body(f"wire {vec(lp.acc_bits)} {part} = {root.name}[{lp.acc_bits - 1}:0];  // modulo 2^{lp.acc_bits}", 1)
-            body(f"wire {vec(lp.acc_bits)} {acc};  // {acc_fmt}", 1)
+                # No product, but a bias from the configuration bank: taken at phase 0 like every other
+                # output's, so that a commit between phase 0 and the output cycle cannot reach this output
+                # alone (read combinationally, it showed the new bias to a crossing of the old weight set).
+                part, note = f"{lp.acc_bits}'d0", ": the bias, taken at phase 0"
+            body(f"wire {vec(lp.acc_bits)} {acc};  // {acc_fmt}{note}", 1)
             _instance(body, "enc_acc_tm", [("BITS", str(lp.acc_bits))], f"u_{n.name}_acc",
                       [("clk", "clk"), ("first", "phase_first"), ("init", init), ("add", part), ("acc", acc)])
-            body.flops += lp.acc_bits
-        elif prog:
-            # No product, but a bias from the configuration bank: taken at phase 0 like every other
-            # output's, so that a commit between phase 0 and the output cycle cannot reach this output
-            # alone (read combinationally, it showed the new bias to a crossing of the old weight set).
-            body(f"wire {vec(lp.acc_bits)} {acc};  // {acc_fmt}: the bias, taken at phase 0", 1)
-            _instance(body, "enc_acc_tm", [("BITS", str(lp.acc_bits))], f"u_{n.name}_acc",
-                      [("clk", "clk"), ("first", "phase_first"), ("init", init), ("add", f"{lp.acc_bits}'d0"),
-                       ("acc", acc)])
             body.flops += lp.acc_bits
         else:
             body(f"wire {vec(lp.acc_bits)} {acc} = {init};  // {acc_fmt}", 1)

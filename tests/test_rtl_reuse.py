@@ -11,6 +11,7 @@ golden model at a few R (2,000-vector runs of the shipped presets:
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -71,6 +72,24 @@ def test_chip_at_r8_has_at_most_a_sixth_of_the_multipliers_of_r1():
     full = generate(ir, "programmable").manifest["multipliers"]["total"]
     r8 = generate(ir, "programmable", reuse=8).manifest["multipliers"]["total"]
     assert full == 2728 and r8 == 341 and 6 * r8 <= full
+
+
+def test_operand_selectors_are_shared_so_the_chip_dense_layer_at_r8_has_16_activation_selectors():
+    # The ECON-T dense layer: 16 outputs, each over all 128 conv outputs in the same order. At R = 8
+    # output j's multiplier k reads inputs 8k..8k+7, whatever j: 128 / 8 = 16 distinct activation
+    # selectors serve all 256 multipliers. No module may hold two selectors over the same fields.
+    d = generate(ir_case("chip"), "programmable", reuse=8)
+    inst = re.compile(r"enc_field_sel #\(\s*\.WIDTH\((\d+)\),.*?\) (\w+) \(\s*\.fields\((\{.*?\})\)", re.S)
+    for name, text in d.files.items():
+        found = inst.findall(text)
+        keys = [(w, f) for w, _, f in found]
+        assert len(keys) == len(set(keys)), f"{name}: two selectors over the same fields"
+        if name.endswith("_dense.v"):
+            acts = [f for w, n, f in found if n.endswith("_a_sel")]
+            assert len(acts) == 16
+            assert sum(n.endswith("_b_sel") for _, n, _ in found) == 256   # every weight is its own
+            uses = re.findall(r"\.a\((m\d+_a)\)", text)
+            assert len(uses) == 256 and len(set(uses)) == 16
 
 
 def test_packing_puts_every_product_once_in_output_order():

@@ -163,6 +163,7 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
     body.flops += pb
 
     terms: dict[int, Node] = {}
+    selectors: dict[tuple[int, tuple[str, ...]], str] = {}   # one selector per distinct field list
     for m in mults:
         body()
         body(f"// m{m.index}: {len(m.products)} products, of {', '.join(_dedup([n.name for n, _ in m.products]))}.", 1)
@@ -170,7 +171,7 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
         if not prog and opts.reuse_constants == "products":
             terms[m.index] = _term(body, lp, m.index, _const_products(body, lp, m, srcs, pb))
             continue
-        a = _select(body, f"m{m.index}_a", a_bits, srcs, pb)
+        a = _select(body, f"m{m.index}_a", a_bits, srcs, pb, selectors)
         if prog:
             b_bits, b_signed = wf.bits, wf.signed
             fields = [f"weight[{wf.bits}*{t.reg_index} +: {wf.bits}]" for _, t in m.products]
@@ -181,7 +182,7 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
             b_signed, b_bits = width(b_lo, b_hi)
             b_bits = max(b_bits, 2)
             fields = [f"{b_bits}'d{c & ((1 << b_bits) - 1)}" for c in consts]  # two's complement
-        b = _select(body, f"m{m.index}_b", b_bits, fields, pb)
+        b = _select(body, f"m{m.index}_b", b_bits, fields, pb, selectors)
         p_bits = a_bits + b_bits
         corners = [x * y for x in (lp.in_lo, lp.in_hi) for y in (b_lo, b_hi)]
         prod = f"m{m.index}_prod"
@@ -290,11 +291,22 @@ def _dedup(names: list[str]) -> list[str]:
     return out
 
 
-def _select(w: Writer, name: str, bits: int, fields: list[str], pb: int) -> str:
-    """The phase's field among ``fields`` (one per phase); a plain wire when there is one."""
+def _select(w: Writer, name: str, bits: int, fields: list[str], pb: int,
+            selectors: dict[tuple[int, tuple[str, ...]], str]) -> str:
+    """The phase's field among ``fields`` (one per phase); a plain wire when there is one.
+
+    Multipliers whose operand runs through the same fields in the same phases share one
+    selector (``selectors``): a dense layer's outputs all read their inputs in the same order,
+    so at R = 8 the ECON-T dense layer needs 16 activation selectors, not 256. Hierarchical
+    synthesis keeps every instance, so the sharing has to be in the Verilog."""
     if len(fields) == 1:
         w(f"wire {vec(bits)} {name} = {fields[0]};  // one product: no selector", 1)
         return name
+    key = (bits, tuple(fields))
+    if key in selectors:
+        w(f"// {name}: the fields of {selectors[key]}, shared", 1)
+        return selectors[key]
+    selectors[key] = name
     w(f"wire {vec(bits)} {name};", 1)
     cat = "{" + ", ".join(reversed(fields)) + "}"
     _instance(w, "enc_field_sel", [("WIDTH", str(bits)), ("COUNT", str(len(fields))), ("SEL_BITS", str(pb))],

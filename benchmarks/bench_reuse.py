@@ -81,12 +81,13 @@ def ir_file(work: Path, preset: str) -> Path:
 
 def design_dir(work: Path, preset: str, weights: str, reuse: int) -> Path:
     """weights: programmable, programmable-direct (one configuration bank, no shadow: --config-bank direct),
-    constant, or constant-products (the other constant form, for the measurement)."""
+    constant, or constant-products (the other constant form, for the measurement); programmable-registered
+    and constant-registered: --product-register (R > 1)."""
     d = work / f"{preset}_{weights}_r{reuse}"
     form = "products" if weights == "constant-products" else "multiplier"
     bank = "direct" if weights == "programmable-direct" else "shadow"
     generated = generate_from_file(ir_file(work, preset), weights.split("-")[0], reuse=reuse, reuse_constants=form,
-                                   config_bank=bank)
+                                   config_bank=bank, product_register=weights.endswith("-registered"))
     # Rewritten only when it changed: a synthesis report beside it stays valid as long as it is newer.
     on_disk = {n: (d / n).read_text() for n in generated.files if (d / n).is_file()}
     if on_disk == generated.files:
@@ -134,8 +135,8 @@ def _specs(args):
         spec, _, rs = spec.partition("@")
         preset, weights = spec.split(":")
         for reuse in (int(r) for r in (rs or args.reuse).split(",")):
-            if weights == "constant-products" and reuse == 1:
-                continue                    # R = 1 has one constant form (the multiplier-free one)
+            if weights in ("constant-products", "programmable-registered", "constant-registered") and reuse == 1:
+                continue                    # R = 1 has one form of each (no phases, no product register)
             yield preset, weights, reuse
 
 
@@ -249,8 +250,9 @@ def silicon(args) -> int:
                      "latency_cycles": m["latency"], "latency_ns": m["latency"] * clock,
                      "seconds": sum(s.get("seconds", {}).values())})
     for r in rows:
-        base = next((b for b in rows if (b["design"], b["weights"], b["reuse"]) == (r["design"], r["weights"], 1)),
-                    None)
+        # A registered-products row compares with the same weights' R = 1 (which has no product register).
+        plain = r["weights"].removesuffix("-registered")
+        base = next((b for b in rows if (b["design"], b["weights"], b["reuse"]) == (r["design"], plain, 1)), None)
         r["multipliers_vs_r1"] = r["multipliers"] / base["multipliers"] if base and base["multipliers"] else None
         r["area_vs_r1"] = r["area_mm2"] / base["area_mm2"] if base else None
         r["energy_vs_r1"] = r["energy_nj"] / base["energy_nj"] if base else None
@@ -279,8 +281,8 @@ def silicon(args) -> int:
           f"{hi / 1e6:.2f} M gate equivalents with an assumed 65 nm NAND2 X1 of {NAND2_65NM_UM2[0]}-"
           f"{NAND2_65NM_UM2[1]} um^2 (layout: includes utilisation and routing)")
     for r in rows:
-        if r["weights"] == "programmable":
-            print(f"  {r['design']} programmable R = {r['reuse']}: {r['gate_equivalents'] / 1e6:.2f} M gate equivalents "
+        if r["weights"] in ("programmable", "programmable-registered"):
+            print(f"  {r['design']} {r['weights']} R = {r['reuse']}: {r['gate_equivalents'] / 1e6:.2f} M gate equivalents "
                   f"of cells (NAND2 {r['ge_um2']:.4g} um^2) = {r['gate_equivalents'] / hi:.2f}-"
                   f"{r['gate_equivalents'] / lo:.2f} x ECON-T")
     if rows:
@@ -375,7 +377,8 @@ def main() -> int:
     ap.add_argument("--synth", action="store_true", help="the cost table instead of the simulations")
     ap.add_argument("--designs", default=None,
                     help="PRESET:WEIGHTS[@R,...] separated by ';' (weights constant-products: the other constant "
-                         "form; programmable-direct: one configuration bank, no shadow); default: the chip "
+                         "form; programmable-direct: one configuration bank, no shadow; programmable-registered, "
+                         "constant-registered: --product-register); default: the chip "
                          "configuration and econt_8x8 (generic), the chip configuration in both weight modes "
                          "(--liberty)")
     ap.add_argument("--liberty", default="none", metavar="none|sky130hd|FILE.lib",

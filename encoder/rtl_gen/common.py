@@ -18,6 +18,7 @@ class Options:
     stages: frozenset[str] = field(default_factory=frozenset)  # every register stage, by cut name
     reuse: int = 1                                        # products per multiplier (--reuse; 1: fully parallel)
     reuse_constants: str = "multiplier"                   # constant weights with reuse: see mac_reuse
+    product_register: bool = False                        # --product-register: reuse > 1, products registered
     config_bank: str = "shadow"                           # programmable: "shadow" (+ active, commit) or "direct"
     config_port: str = "parallel"                         # programmable: "parallel" (cfg_* pins) or "i2c"
     i2c_address: int = 0x20                               # --config-port i2c: the target's 7-bit address
@@ -39,6 +40,8 @@ class Options:
         reuse = f" --reuse {self.reuse}" if self.reuse > 1 else ""
         if self.reuse > 1 and self.weights == "constant" and self.reuse_constants != "multiplier":
             reuse += f" (constants as {self.reuse_constants}, generate(reuse_constants=...))"
+        if self.product_register:
+            reuse += " --product-register"
         return reuse
 
     def weights_option(self) -> str:

@@ -166,7 +166,7 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
              elinks: int | str | None = None, cuts: list[str] | tuple[str, ...] | None = None,
              config_bank: str = "shadow", tmr_mode: str = "none", config_port: str = "parallel",
              i2c_address: int = 0x20, operand_isolation: bool = True, reuse: int = 1,
-             reuse_constants: str = "multiplier") -> GeneratedDesign:
+             reuse_constants: str = "multiplier", product_register: bool = False) -> GeneratedDesign:
     """Everything `encoder rtl` writes, as text in memory (deterministic).
 
     ``elinks``: add the e-link framing block (see ``framing_for``); None: latents out only.
@@ -176,6 +176,7 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     ``reuse_constants`` (constant weights, reuse > 1): "multiplier" (a general multiplier fed a per-phase
     literal, the default: the cheaper one measured) or "products" (R shift-and-add constant products
     muxed), kept for the measurement in benchmarks/bench_reuse.py.
+    ``product_register`` (reuse > 1): a register after every multiplier, one more cycle per layer.
     ``config_bank`` (programmable weights): "shadow" (writes to a shadow bank, COMMIT copies it into
     the active bank) or "direct" (one bank written in place).
     """
@@ -198,6 +199,9 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
         chosen = choose_cuts(plan, pipeline, list(cuts) if cuts is not None else None)
     # The headers name the stages as --cuts would, in datapath order.
     given = None if cuts is None else tuple(c.name for c in cut_points(plan) if c.name in set(cuts))
+    if product_register and reuse == 1:
+        raise UserError("--product-register needs --reuse R with R > 1: the fully parallel layers place their "
+                        "stages with --pipeline or --cuts")
     if reuse_constants not in ("multiplier", "products"):
         raise UserError(f"reuse_constants: {reuse_constants!r} is not 'multiplier' or 'products'")
     if tmr_mode != "none" and config_port == "i2c":
@@ -206,7 +210,7 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     opts = Options(weights, pipeline, given, frozenset(c.name for c in chosen), config_bank=config_bank,
                    tmr=tmr.check_mode(tmr_mode, weights), config_port=config_port, i2c_address=i2c_address,
                    operand_isolation=operand_isolation, reuse=reuse,
-                   reuse_constants=reuse_constants)
+                   reuse_constants=reuse_constants, product_register=bool(product_register))
     framing = framing_for(plan, elinks)
     files: dict[str, str] = {}
     gen_order: list[str] = []
@@ -247,6 +251,7 @@ def generate(ir: EncoderIR, weights: str = "programmable", pipeline: int = 0, ir
     facts["pipeline_bits"] += inner_flops
     facts["cuts"] = [c.name for c in chosen]
     facts["config_bank"] = config_bank
+    facts["product_register"] = opts.product_register
     files[f"{plan.top}.v"] = top_text
     gen_order.append(f"{plan.top}.v")
 
@@ -438,6 +443,9 @@ def _reuse_manifest(m: dict, plan: DesignPlan, reuse: int, facts: dict, mults: l
                     f"taken is ignored (no output for it) and raises overrun the next cycle",
         "packing": "each layer's products in output order, product g on multiplier g // R in phase g % R",
     }
+    if facts["product_register"]:
+        # Only when set: the manifests of designs without it stay as they were (and their reports valid).
+        m["reuse"].update(product_register=True, cycles_per_layer=reuse + 2)
     rows: Counter = Counter()
     per_layer = []
     for lp, ms in zip(plan.layers, mults):
@@ -531,13 +539,13 @@ def generate_from_file(ir_path: str | Path, weights: str = "programmable", pipel
                        elinks: int | str | None = None, cuts: list[str] | None = None,
                        config_bank: str = "shadow", tmr_mode: str = "none", config_port: str = "parallel",
                        i2c_address: int = 0x20, operand_isolation: bool = True, reuse: int = 1,
-                       reuse_constants: str = "multiplier") -> GeneratedDesign:
+                       reuse_constants: str = "multiplier", product_register: bool = False) -> GeneratedDesign:
     ir_path = Path(ir_path)
     ir = load_ir(ir_path)
     return generate(ir, weights, pipeline, ir_text=ir_path.read_text(), elinks=elinks, cuts=cuts,
                     config_bank=config_bank, tmr_mode=tmr_mode, config_port=config_port, i2c_address=i2c_address,
                     operand_isolation=operand_isolation, reuse=reuse,
-                    reuse_constants=reuse_constants)
+                    reuse_constants=reuse_constants, product_register=product_register)
 
 
 __all__ = ["GeneratedDesign", "generate", "generate_from_file", "write_design", "register_image", "RTL_DIR",

@@ -22,6 +22,14 @@ on ``start``); the cycle after phase R-1, acc holds the complete sum and y
 the output codes, which the next stage takes then. The next module may start
 the layer in that same cycle: the accumulators are overwritten only at its
 end. Modules come at most once every R cycles (the top enforces it).
+
+``--product-register`` puts a register after each multiplier (after the
+product's rounding, before its alignment), cutting the longest path of a
+phase between the multiplier and the adder tree: the gates and accumulators
+then follow the phase counter delayed by one cycle, and y is valid one cycle
+later (R + 2 cycles after ``start``). The banks are still read only in phases
+0..R-1 (the bias at phase 1, once the first products arrive), so the commit
+timing is unchanged.
 """
 
 from __future__ import annotations
@@ -159,8 +167,16 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
     body(f"reg {vec(pb)} phase;", 1)
     last = f"{pb}'d{R - 1}"
     body(f"always @(posedge clk) phase <= (start || phase == {last}) ? {pb}'d0 : phase + {pb}'d1;", 1)
-    body("wire phase_first = phase == " + f"{pb}'d0;  // the accumulators restart from the bias", 1)
     body.flops += pb
+    # --product-register: the products are registered, so everything after them (the gates, the
+    # adder trees, the accumulators) works on the phase one cycle behind.
+    ph, first = "phase", "phase_first"
+    if opts.product_register:
+        body(f"reg {vec(pb)} phase_q;  // the phase of the registered products", 1)
+        body("always @(posedge clk) phase_q <= phase;", 1)
+        body.flops += pb
+        ph, first = "phase_q", "phase_q_first"
+    body(f"wire {first} = {ph} == {pb}'d0;  // the accumulators restart from the bias", 1)
 
     terms: dict[int, Node] = {}
     selectors: dict[tuple[int, tuple[str, ...]], str] = {}   # one selector per distinct field list
@@ -169,7 +185,7 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
         body(f"// m{m.index}: {len(m.products)} products, of {', '.join(_dedup([n.name for n, _ in m.products]))}.", 1)
         srcs = [lp.in_names[t.src] for _, t in m.products]
         if not prog and opts.reuse_constants == "products":
-            terms[m.index] = _term(body, lp, m.index, _const_products(body, lp, m, srcs, pb))
+            terms[m.index] = _term(body, lp, m.index, _const_products(body, lp, m, srcs, pb), opts.product_register)
             continue
         a = _select(body, f"m{m.index}_a", a_bits, srcs, pb, selectors)
         if prog:
@@ -191,7 +207,8 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
                                     ("B_BITS", str(b_bits)), ("B_SIGNED", str(int(b_signed)))],
                   f"m{m.index}_mul", [("a", a), ("b", b), ("p", prod)])
         facts.append(_MulFacts(a_bits, a_signed, b_bits, b_signed))
-        terms[m.index] = _term(body, lp, m.index, Node(prod, p_bits, min(corners), max(corners)))
+        terms[m.index] = _term(body, lp, m.index, Node(prod, p_bits, min(corners), max(corners)),
+                               opts.product_register)
 
     for run in runs:
         n = run.neuron
@@ -206,7 +223,7 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
             if (a, b) == (0, R):
                 leaves.append(t)
                 continue
-            cond = _phase_cond(a, b, R, pb)
+            cond = _phase_cond(a, b, R, pb, ph)
             g = Node(f"{n.name}_m{m}", t.bits, min(t.lo, 0), max(t.hi, 0))
             body(f"wire {vec(t.bits)} {g.name} = ({cond}) ? {t.name} : {t.bits}'d0;  "
                  f"// phases {a}..{b - 1} are this output's", 1)
@@ -231,7 +248,7 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
                 part, note = f"{lp.acc_bits}'d0", ": the bias, taken at phase 0"
             body(f"wire {vec(lp.acc_bits)} {acc};  // {acc_fmt}{note}", 1)
             _instance(body, "enc_acc_tm", [("BITS", str(lp.acc_bits))], f"u_{n.name}_acc",
-                      [("clk", "clk"), ("first", "phase_first"), ("init", init), ("add", part), ("acc", acc)])
+                      [("clk", "clk"), ("first", first), ("init", init), ("add", part), ("acc", acc)])
             body.flops += lp.acc_bits
         else:
             body(f"wire {vec(lp.acc_bits)} {acc} = {init};  // {acc_fmt}", 1)
@@ -250,7 +267,8 @@ def reuse_layer_module(plan: DesignPlan, opts: Options, lp: LayerPlan, in_slots:
         f"{' (programmable)' if prog else ' (constants, muxed per phase)'}, bias {fmt_name(bf)}, "
         f"accumulators {acc_fmt} ({lp.acc_analysis});",
         f"outputs {fmt_name(layer.output.format)} carried on {lp.code_bits} bits. start loads x; y is valid "
-        f"{R + 1} cycles later,",
+        f"{R + 1 + int(opts.product_register)} cycles later"
+        + (" (products registered: --product-register)," if opts.product_register else ","),
         "for one cycle (see encoder/rtl_gen/mac_reuse.py for the packing and timing).",
     ]))
     w("`default_nettype none")
@@ -341,19 +359,21 @@ def _const_products(w: Writer, lp: LayerPlan, m: Multiplier, srcs: list[str], pb
     return Node(name, bits, lo, hi)
 
 
-def _phase_cond(a: int, b: int, reuse: int, pb: int) -> str:
+def _phase_cond(a: int, b: int, reuse: int, pb: int, ph: str = "phase") -> str:
     if b - a == 1:
-        return f"phase == {pb}'d{a}"
+        return f"{ph} == {pb}'d{a}"
     parts = []
     if a > 0:
-        parts.append(f"phase >= {pb}'d{a}")
+        parts.append(f"{ph} >= {pb}'d{a}")
     if b < reuse:
-        parts.append(f"phase < {pb}'d{b}")
+        parts.append(f"{ph} < {pb}'d{b}")
     return " && ".join(parts)
 
 
-def _term(w: Writer, lp: LayerPlan, m: int, node: Node) -> Node:
-    """Round the product (if the IR rounds products) and align it to the accumulator's fraction."""
+def _term(w: Writer, lp: LayerPlan, m: int, node: Node, register: bool = False) -> Node:
+    """Round the product (if the IR rounds products), register it (``register``: --product-register)
+    and align it to the accumulator's fraction (after the register: the alignment zeros need no
+    flip-flops)."""
     from .plan import ROUNDING_CODE
     shift = lp.product_shift
     if shift > 0:
@@ -369,6 +389,12 @@ def _term(w: Writer, lp: LayerPlan, m: int, node: Node) -> Node:
         align = lp.acc_frac - lp.product_frac
     else:
         align = lp.acc_frac - lp.exact_frac
+    if register:
+        name = f"m{m}_q"
+        w(f"reg {vec(node.bits)} {name};  // the product, a cycle later", 1)
+        w(f"always @(posedge clk) {name} <= {node.name};", 1)
+        w.flops += node.bits
+        node = Node(name, node.bits, node.lo, node.hi)
     if align > 0:
         name = f"m{m}_term"
         w(f"wire {vec(node.bits + align)} {name} = {{{node.name}, {align}'b0}};", 1)

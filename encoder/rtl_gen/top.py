@@ -47,8 +47,10 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     prog = opts.weights == "programmable"
     cut_after = {c.name for c in cuts}
     R = opts.reuse
-    # --reuse R: each layer takes R + 1 cycles (input register, R phases), see mac_reuse.
-    latency = len(cuts) + 1 + (len(plan.layers) * (R + 1) if R > 1 else 0)
+    # --reuse R: each layer takes R + 1 cycles (input register, R phases), one more with its
+    # products registered; see mac_reuse.
+    step = R + 1 + int(opts.product_register)
+    latency = len(cuts) + 1 + (len(plan.layers) * step if R > 1 else 0)
     n_lat = plan.ir.n_latent
     lat_bits = plan.latent_bits
     lat_fmt = plan.ir.latent_format
@@ -81,7 +83,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         f"{ip.sum_code_bits}-bit module-sum code out.",
     ] + (_stages_lines(f"One module per clock (initiation interval 1); latency {latency} cycles, register stages: "
                        f"{stages}.", wrap=[c.name for c in cuts] != pipeline_order(plan)[:len(cuts)]) if R == 1
-         else _reuse_lines(R, latency, cuts, len(plan.layers))) + [
+         else _reuse_lines(R, latency, cuts, len(plan.layers), opts.product_register)) + [
         "Single clock, synchronous active-high reset (clears the valid pipeline and the outputs;",
         ("register stages in this module load only with a valid crossing (operand isolation), those in"
          if opts.operand_isolation else "inner data registers load every cycle and need none"
@@ -142,7 +144,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     if prog and R > 1:
         # A time-multiplexed layer k reads its banks in phases 0..R-1, cycles d_k .. d_k+R-1 after the
         # crossing is taken: its commit strobe is stage d_k, held while a crossing is between phases.
-        first = {lp.layer.name: (lp, len(cuts) + k * (R + 1) + 1) for k, lp in enumerate(plan.layers)}
+        first = {lp.layer.name: (lp, len(cuts) + k * step + 1) for k, lp in enumerate(plan.layers)}
         stage_of = {g.name: first[g.layer][1] for g in plan.groups}
         if opts.config_bank == "shadow":
             held = {g.name: f"cfg_commit_{first[g.layer][0].name}" for g in plan.groups}
@@ -186,7 +188,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w("end", 1)
     w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
     if held:
-        pipe_bits += _reuse_commits(w, plan, R, len(cuts), n_commit)
+        pipe_bits += _reuse_commits(w, plan, R, step, len(cuts), n_commit)
 
     order = [c.name for c in cut_points(plan)]
 
@@ -234,7 +236,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
 
     # -- layers
     if R > 1:
-        bus, sum_bus, more = _reuse_layers(w, plan, R, len(cuts), bus, sum_bus, prog)
+        bus, sum_bus, more = _reuse_layers(w, plan, R, step, len(cuts), bus, sum_bus, prog)
         pipe_bits += more
     for lp in (plan.layers if R == 1 else []):
         layer = lp.layer
@@ -474,7 +476,7 @@ def _carry(w: Writer, sum_bus: str, bits: int, after: str, register) -> str:
 
 # -- --reuse R > 1 ----------------------------------------------------------
 
-def _reuse_lines(R: int, latency: int, cuts: list[Cut], n_layers: int) -> list[str]:
+def _reuse_lines(R: int, latency: int, cuts: list[Cut], n_layers: int, product_register: bool) -> list[str]:
     import textwrap
     before = ", ".join(c.label for c in cuts) if cuts else "none"
     return textwrap.wrap(
@@ -482,7 +484,8 @@ def _reuse_lines(R: int, latency: int, cuts: list[Cut], n_layers: int) -> list[s
         f"one per cycle. One module every {R} cycles (initiation interval {R}): a valid_in fewer than {R} cycles "
         f"after the last one taken is ignored and raises overrun for one cycle. Latency {latency} cycles "
         f"({latency / R:g} module periods): register stages before the first layer: {before}; then per layer "
-        f"(x{n_layers}) its input register and {R} phases; then the output registers.", 100)
+        f"(x{n_layers}) its input register and {R} phases"
+        f"{', then its product register' if product_register else ''}; then the output registers.", 100)
 
 
 def _accept(w: Writer, R: int, valid: str = "valid_in") -> int:
@@ -506,7 +509,7 @@ def _accept(w: Writer, R: int, valid: str = "valid_in") -> int:
     return cb + 1
 
 
-def _reuse_commits(w: Writer, plan: DesignPlan, R: int, n_cuts: int, n_commit: int) -> int:
+def _reuse_commits(w: Writer, plan: DesignPlan, R: int, step: int, n_cuts: int, n_commit: int) -> int:
     """--reuse R, shadow bank: layer k's commit strobe (stage d_k, the cycle of its phase 0 for a crossing
     taken 2 edges after the COMMIT write) copies its banks only at a crossing boundary: while a crossing is
     in phases 0..R-2 of the layer the strobe is held, and the copy happens at the end of phase R-1. So a
@@ -518,7 +521,7 @@ def _reuse_commits(w: Writer, plan: DesignPlan, R: int, n_cuts: int, n_commit: i
     w()
     w(f"// Commit strobes of the time-multiplexed layers: held while a crossing is between two phases.", 1)
     for k, lp in enumerate(plan.layers):
-        d = n_cuts + k * (R + 1) + 1
+        d = n_cuts + k * step + 1
         mid = " || ".join(tap(d + p) for p in range(R - 1))
         strobe = "cfg_commit" if n_commit == 1 else f"cfg_commit[{d}]"
         w(f"wire mid_{lp.name} = {mid};  // a crossing in phases 0..{R - 2} of layer \"{lp.layer.name}\"", 1)
@@ -531,11 +534,11 @@ def _reuse_commits(w: Writer, plan: DesignPlan, R: int, n_cuts: int, n_commit: i
     return len(plan.layers)
 
 
-def _reuse_layers(w: Writer, plan: DesignPlan, R: int, n_cuts: int, bus: str, sum_bus: str, prog: bool
+def _reuse_layers(w: Writer, plan: DesignPlan, R: int, step: int, n_cuts: int, bus: str, sum_bus: str, prog: bool
                   ) -> tuple[str, str, int]:
     """Instances of the time-multiplexed layers, their start pulses from the valid pipeline, and the
     module-sum code carried beside them. Returns the last layer's output bus, the code, flip-flops added."""
-    step = R + 1              # a layer: its input register's cycle, then R phases
+    # step: a layer's cycles: its input register's, R phases, and one more with its products registered
     bits = plan.input.sum_code_bits
     flops = 0
 
@@ -557,15 +560,15 @@ def _reuse_layers(w: Writer, plan: DesignPlan, R: int, n_cuts: int, bus: str, su
             conns += [("weight", f"cfg_{lp.name}_weight"), ("bias", f"cfg_{lp.name}_bias")]
         conns.append(("y", out_bus))
         _instance(w, f"{plan.top}_{lp.name}", [], f"u_{lp.name}", conns)
-        # The code is taken with the layer's inputs, then moved one cycle later: the next module may
-        # take the first register R cycles on, one cycle before this layer's results leave.
+        # The code is taken with the layer's inputs, then moved step - R cycles later: the next module
+        # may take the first register R cycles on, step - R cycles before this layer's results leave.
         a, b = f"module_sum_code_{lp.name}_in", f"module_sum_code_{lp.name}"
         w(f"// The module-sum code beside the layer: taken with its inputs, then kept a cycle later until "
           f"its outputs leave.", 1)
         w(f"reg {vec(bits)} {a};", 1)
         w(f"reg {vec(bits)} {b};", 1)
         w(f"always @(posedge clk) if ({start}) {a} <= {sum_bus};", 1)
-        w(f"always @(posedge clk) if ({tap(n_cuts + k * step + 1)}) {b} <= {a};", 1)
+        w(f"always @(posedge clk) if ({tap(n_cuts + k * step + step - R)}) {b} <= {a};", 1)
         flops += 2 * bits
         bus, sum_bus = out_bus, b
     return bus, sum_bus, flops

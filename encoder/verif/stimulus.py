@@ -114,17 +114,25 @@ def saturating(ir: EncoderIR, rng: np.random.Generator) -> tuple[Vectors, dict]:
     The first layer is linear in the normalised inputs, whose sum lies in
     [1, 2): its maximum sits at a single cell holding the whole sum, and the
     pool has every such spike, so what the first layer can reach, the pool
-    reaches. Returns the vectors and a tally: how many outputs of each layer
-    reach the top code of their format (saturate) with these inputs.
+    reaches. "Highest" is judged on the accumulator, before the activation:
+    an output that a ReLU holds at zero for every pool input still gets the
+    input that brings it nearest to leaving zero (judged on the output code,
+    every input ties at zero and the first one would be taken). An output
+    that reaches the top code gets an input that puts it there. Returns the
+    vectors and a tally: how many outputs of each layer reach the top code
+    of their format (saturate) with these inputs.
     """
     pool = _candidates(ir, rng)
     res = golden.run(ir, counts=pool, keep=True)
+    accs = _all_accumulators(ir, pool)
     label: dict[int, str] = {}          # pool row -> label; a saturating target wins over a mere maximum
     tally = {}
+    first = 0
     for layer, out in zip(ir.mac_layers, res.layer_outputs):
         top = layer.output.format.max_code
-        best = out.argmax(axis=0)
         reached = out.max(axis=0) >= top
+        best = np.where(reached, out.argmax(axis=0), accs[:, first:first + out.shape[1]].argmax(axis=0))
+        first += out.shape[1]
         tally[layer.name] = {"outputs": int(out.shape[1]), "saturated": int(reached.sum())}
         for j in range(out.shape[1]):
             row = int(best[j])

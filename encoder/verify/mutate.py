@@ -8,7 +8,9 @@ process so that a hung simulator can be stopped) runs on every mutant:
   (no result in ten times the unmutated run's time);
 - killed by build: the simulator's build rejected the mutant (counted apart: no stimulus needed);
 - equivalent: the run passed and yosys proves the mutated module equal to the original one
-  (encoder.verify.equiv: a SAT miter per module, per parameter set for a primitive);
+  (encoder.verify.equiv: a SAT miter per module, per parameter set for a primitive), or, for a
+  neuron module of a constant-weight design, equal on every accumulator value the design can
+  reach (encoder.verify.context: "in context", counted apart);
 - survived: the run passed and no proof of equivalence was found; its site points at stimulus
   the regression lacks.
 
@@ -30,7 +32,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..files import atomic_dir
 from ..verif.design import load_design
-from . import equiv, sites
+from . import context, equiv, sites
 
 MAX_MUTANTS = 10_000
 
@@ -133,6 +135,8 @@ def run_mutation(design_dir: str | Path, opts: MutateOptions, log=print) -> tupl
         if not opts.keep:
             shutil.rmtree(stage / "baseline", ignore_errors=True)
         rows = []
+        ranges = context.neuron_ranges(design.dir, design.top) if design.weights == "constant" else {}
+        prims = [s for s in sources if Path(s).name.startswith("enc_")]
         for i, site in enumerate(chosen):
             mdir = stage / "mutants" / f"m{i:03d}"
             copy = mdir / "design"
@@ -149,6 +153,11 @@ def run_mutation(design_dir: str | Path, opts: MutateOptions, log=print) -> tupl
                 row.update(status="killed", detail=detail)
             else:
                 proof = equiv.prove_mutant(design.dir, copy, site, sources, timeout=opts.equiv_timeout)
+                if proof["result"] != "equivalent" and not site.primitive and site.module in ranges:
+                    proof["in_context"] = context.prove_in_context(design.dir, copy, site.file, site.module, prims,
+                                                                   ranges, timeout=opts.equiv_timeout)
+                    if proof["in_context"]["result"] == "equivalent":
+                        proof.update(result="equivalent", detail=proof["in_context"]["detail"])
                 row.update(status="equivalent" if proof["result"] == "equivalent" else "survived",
                            detail=detail, proof=proof)
             row["seconds"] = round(time.monotonic() - t, 1)
@@ -175,6 +184,8 @@ def summarise(rows: list[dict]) -> dict:
     def counts(rs):
         c = {k: sum(r["status"] == k for r in rs) for k in ("killed", "killed_by_build", "survived", "equivalent")}
         c["mutants"] = len(rs)
+        c["equivalent_in_context"] = sum(r["status"] == "equivalent" and "in_context" in r.get("proof", {})
+                                         for r in rs)
         live = len(rs) - c["equivalent"]
         c["score"] = round((c["killed"] + c["killed_by_build"]) / live, 4) if live else None
         return c
@@ -200,6 +211,9 @@ def table(report: dict) -> str:
         if c["mutants"]:
             lines.append(row(group, c))
     lines.append(row("total", report))
+    if report.get("equivalent_in_context"):
+        lines.append(f"equivalent in context (accumulator within its reach, encoder.verify.context): "
+                     f"{report['equivalent_in_context']}")
     for s in report["survivors"]:
         lines.append(f"survived: {s}")
     return "\n".join(lines)

@@ -88,6 +88,7 @@ def table(preset: str, results: dict, commit: str) -> str:
     row("  killed (simulation)", *(str(r["killed"]) if r else "n/a" for r in mut.values()))
     row("  killed by build", *(str(r["killed_by_build"]) if r else "n/a" for r in mut.values()))
     row("  equivalent (proven)", *(str(r["equivalent"]) if r else "n/a" for r in mut.values()))
+    row("    of them in context", *(str(r.get("equivalent_in_context", 0)) if r else "n/a" for r in mut.values()))
     row("  survived", *(str(r["survived"]) if r else "n/a" for r in mut.values()))
     row("mutation score", *(_fmt_pct(100 * r["score"]) if r and r["score"] is not None else "n/a"
                              for r in mut.values()))

@@ -162,7 +162,10 @@ def run_mutation(design_dir: str | Path, opts: MutateOptions, log=print) -> tupl
                            detail=detail, proof=proof)
             row["seconds"] = round(time.monotonic() - t, 1)
             rows.append(row)
-            proof = f"; yosys: {row['proof']['result']}" if "proof" in row else ""
+            proof = ""
+            if "proof" in row:
+                ctx = row["proof"].get("in_context")
+                proof = f"; yosys: {row['proof']['result']}" + (f" (in context: {ctx['result']})" if ctx else "")
             log(f"  m{i:03d} {row['status']:<16} {site.describe()}  [{row.get('detail', '')}{proof}]")
             if not opts.keep:
                 shutil.rmtree(mdir)

@@ -120,8 +120,8 @@ def _relaxed(first, second, first_reach: LayerReach, n_in: int, frac: int, cells
     box of the first layer's code ranges when those codes move together. None when not affine."""
     f = _affine(first, n_in, frac)
     g = _affine(second, first_reach.acc_lo.size, first.output.format.frac)
-    if f is None or g is None:
-        return None
+    if f is None or g is None or first.output.overflow == "wrap":
+        return None                         # not affine, or a code that may wrap (no linear bound)
     a1, d1 = f
     c2, d2 = g
     l, u = first_reach.acc_lo.astype(np.float64), first_reach.acc_hi.astype(np.float64)
@@ -137,22 +137,32 @@ def _relaxed(first, second, first_reach: LayerReach, n_in: int, frac: int, cells
         k_u = np.where(l >= 0, 1.0, np.where(u <= 0, 0.0, chord)) * scale
         m_u = np.where((l < 0) & (u > 0), -chord * l * scale, 0.0) + half
     else:
-        k_u, m_u = np.full_like(l, scale), np.full_like(l, half)
+        # Without a ReLU the bottom clamp could lift a code above the line: keep the line where it cannot.
+        free = l * scale - floor_lo >= fmt.min_code
+        k_u = np.where(free, scale, 0.0)
+        m_u = np.where(free, half, first_reach.code_hi.astype(np.float64))
     unclamped = np.asarray(_codes(first, first_reach.acc_hi, first_reach.acc_frac)) < fmt.max_code
-    exact_lo = (l >= 0 if relu else np.ones_like(l, dtype=bool)) & unclamped
-    k_l = np.where(exact_lo, scale, 0.0)
-    m_l = np.where(exact_lo, -floor_lo, first_reach.code_lo.astype(np.float64))
-    bounds = []
-    for sign in (1.0, -1.0):                 # sign 1: the upper bound, -1: the lower one
-        pos = (sign * c2) > 0
-        k = np.where(pos, k_u[:, None], k_l[:, None])
-        m = np.where(pos, m_u[:, None], m_l[:, None])
-        alpha = a1 @ (c2 * k)                 # the bound as an affine function of the input codes
-        beta = d1 @ (c2 * k) + (c2 * m).sum(axis=0) + d2
-        per_cell = cells.T @ (sign * alpha)
-        best = np.array([per_cell[:, j] @ _greedy(per_cell[:, j], cap, total) for j in range(c2.shape[1])])
-        bounds.append(sign * (best + sign * beta))
-    hi, lo = bounds
+    # code >= acc * scale - 1/2 holds for every acc while the top clamp cannot act (below zero the code
+    # is 0, above it a rounding); so does its lowest code behind a ReLU. Each is a sound lower line;
+    # both choices are tried (everywhere the constant, and the line where u > -l, as DeepPoly picks)
+    # and the tighter result kept.
+    hi, lo = np.full(c2.shape[1], np.inf), np.full(c2.shape[1], -np.inf)
+    for line in ((np.ones_like(l, dtype=bool) if not relu else l >= 0) & unclamped,
+                 (np.ones_like(l, dtype=bool) if not relu else (l >= 0) | (u > -l)) & unclamped):
+        k_l = np.where(line, scale, 0.0)
+        m_l = np.where(line, -floor_lo, first_reach.code_lo.astype(np.float64))
+        for sign in (1.0, -1.0):             # sign 1: the upper bound, -1: the lower one
+            pos = (sign * c2) > 0
+            k = np.where(pos, k_u[:, None], k_l[:, None])
+            m = np.where(pos, m_u[:, None], m_l[:, None])
+            alpha = a1 @ (c2 * k)             # the bound as an affine function of the input codes
+            beta = d1 @ (c2 * k) + (c2 * m).sum(axis=0) + d2
+            per_cell = cells.T @ (sign * alpha)
+            best = np.array([per_cell[:, j] @ _greedy(per_cell[:, j], cap, total) for j in range(c2.shape[1])])
+            if sign > 0:
+                hi = np.minimum(hi, best + beta)
+            else:
+                lo = np.maximum(lo, -best + beta)
     # Float sums of integers this size are exact to far below 1; one unit of margin each way.
     return np.floor(lo).astype(np.int64) - 1, np.ceil(hi).astype(np.int64) + 1
 

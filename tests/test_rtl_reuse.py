@@ -303,16 +303,18 @@ def test_an_output_with_no_product_takes_its_bias_at_phase_0_like_the_others(wei
 
 # -- --product-register ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("weights,reuse", [("programmable", 2), ("constant", 3)])
-def test_registered_products_match_the_golden_model_one_cycle_later_per_layer(tmp_path, weights, reuse):
+@pytest.mark.parametrize("weights,reuse,cuts", [("programmable", 2, None), ("constant", 3, None),
+                                                ("programmable", 2, ["input_path"])])
+def test_registered_products_match_the_golden_model_one_cycle_later_per_layer(tmp_path, weights, reuse, cuts):
     need_tool("iverilog")
-    d = _tiny(tmp_path, weights, reuse, product_register=True)
+    d = _tiny(tmp_path, weights, reuse, product_register=True, cuts=cuts)
     m = json.loads((d / "manifest.json").read_text())
     assert m["reuse"]["product_register"] is True and m["reuse"]["cycles_per_layer"] == reuse + 2
     code, s, text, _ = sim(d, tmp_path / "run", vectors=300, seed=5)
     assert code == 0 and s["status"] == "pass", text
     assert s["checked"] >= 300 and s["mismatches"] == 0 and s["overrun_errors"] == 0
-    assert set(s["latency_seen"]) == {str(2 * (reuse + 2) + 1)}          # two layers of R + 2 cycles, outputs
+    # two layers of R + 2 cycles, the output registers, and the input-side stage if cut
+    assert set(s["latency_seen"]) == {str(2 * (reuse + 2) + 1 + len(cuts or []))}
 
 
 def test_registered_products_keep_live_reloads_whole(tmp_path):

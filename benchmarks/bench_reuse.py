@@ -135,7 +135,7 @@ def _specs(args):
         spec, _, rs = spec.partition("@")
         preset, weights = spec.split(":")
         for reuse in (int(r) for r in (rs or args.reuse).split(",")):
-            if weights in ("constant-products", "programmable-registered", "constant-registered") and reuse == 1:
+            if (weights == "constant-products" or weights.endswith("-registered")) and reuse == 1:
                 continue                    # R = 1 has one form of each (no phases, no product register)
             yield preset, weights, reuse
 

@@ -96,6 +96,11 @@ def _rounded_products_dot(x: np.ndarray, w: np.ndarray, shift: int, rounding: st
 def mac_layer(layer: MacLayer, x: np.ndarray, in_frac: int) -> np.ndarray:
     """One conv2d or dense layer on flat input codes (N, n_in) -> output codes (N, n_out)."""
     acc, acc_frac = accumulators(layer, x, in_frac)
+    return output_codes(layer, acc, acc_frac)
+
+
+def output_codes(layer: MacLayer, acc: np.ndarray, acc_frac: int) -> np.ndarray:
+    """A layer's accumulators (at acc_frac) -> its output codes: the activation, then the requantizer."""
     if layer.activation == "relu":
         acc = np.maximum(acc, 0)
     out = layer.output

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..ir import load_ir
 from ..rtl_gen.plan import plan_design
-from .prove import _run, yosys_exe
+from .prove import Side, _read, _run, yosys_exe
 from .reach import reach
 
 _ACC = re.compile(r"^\s*wire\s+(?:\[(\d+):0\]\s+)?acc\s*=", re.M)
@@ -44,7 +44,7 @@ def neuron_ranges(design_dir: Path, top: str) -> dict[str, tuple[int, int, int]]
     return out
 
 
-def _assumed(text: str, module: str, bits: int, lo: int, hi: int) -> str | None:
+def _assumed(text: str, bits: int, lo: int, hi: int) -> str | None:
     """The module's text with the accumulator's range assumed, or None when it has no such wire."""
     m = _ACC.search(text)
     if m is None or int(m.group(1) or 0) + 1 != bits:
@@ -62,18 +62,16 @@ def prove_in_context(orig_dir: Path, mut_dir: Path, file: str, module: str, prim
     if module not in ranges:
         return {"result": "not applicable", "detail": f"{module} is not a neuron module with a known reach"}
     bits, lo, hi = ranges[module]
-    gold_text = _assumed((orig_dir / file).read_text(), module, bits, lo, hi)
+    gold_text = _assumed((orig_dir / file).read_text(), bits, lo, hi)
     if gold_text is None:
         return {"result": "not applicable", "detail": f"{module} has no combinational {bits}-bit acc wire"}
     with tempfile.TemporaryDirectory(prefix="encoder-context-") as tmp:
         gold = Path(tmp) / "gold.v"
         gold.write_text(gold_text)
-        prims = " ".join(f'"{(orig_dir / p).resolve()}"' for p in primitives)
-        script = "\n".join([
-            f"read_verilog -formal {prims} {gold}", f"hierarchy -top {module}", "proc", "flatten",
-            f"rename {module} gold", "design -stash gold",
-            f'read_verilog -formal {prims} "{(mut_dir / file).resolve()}"', f"hierarchy -top {module}", "proc",
-            "flatten", f"rename {module} gate", "design -stash gate",
+        prims = [orig_dir / p for p in primitives]
+        script = "\n".join(
+            _read(Side(prims + [gold], module), "gold", formal=True)
+            + _read(Side(prims + [mut_dir / file], module), "gate", formal=True) + [
             "design -copy-from gold -as gold gold", "design -copy-from gate -as gate gate",
             "miter -equiv -flatten -make_assert gold gate miter", "hierarchy -top miter", "opt -fast",
             # First: the assumption admits some input (else the proof below would hold vacuously).

@@ -44,9 +44,11 @@ def yosys_exe() -> str:
     return exe
 
 
-def _read(side: Side, name: str) -> list[str]:
+def _read(side: Side, name: str, formal: bool = False) -> list[str]:
+    """One side elaborated, flattened and stashed as ``name`` (``formal``: its assume statements kept)."""
     lines = [f"read_liberty -ignore_miss_func {Path(lib).resolve()}" for lib in side.liberty]
-    lines.append("read_verilog -sv " + " ".join(f'"{Path(f).resolve()}"' for f in side.files))
+    lines.append(f"read_verilog -sv{' -formal' if formal else ''} "
+                 + " ".join(f'"{Path(f).resolve()}"' for f in side.files))
     chparam = "".join(f" -chparam {k} {v}" for k, v in side.params.items())
     lines += [f"hierarchy -check -top {side.top}{chparam}", "proc", "flatten", "opt_clean",
               f"rename {side.top} {name}", "select -clear", f"design -stash {name}"]

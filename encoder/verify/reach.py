@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..golden.model import _matrix_and_bias, accumulators
-from ..ir.fixed import requantize, shift_round
+from ..golden.model import _matrix_and_bias, accumulators, output_codes
+from ..ir.fixed import shift_round
 from ..ir.schema import EncoderIR, FlattenLayer, accumulator_frac
 
 
@@ -81,14 +81,8 @@ def _slack(layer, in_frac: int) -> int:
     return 2 << (acc_frac - layer.product_frac)
 
 
-def _codes(layer, acc: np.ndarray, acc_frac: int) -> np.ndarray:
-    a = np.maximum(acc, 0) if layer.activation == "relu" else acc
-    out = layer.output
-    return requantize(a, acc_frac, out.format, out.rounding, out.overflow)
-
-
 def _code_range(layer, lo: np.ndarray, hi: np.ndarray, acc_frac: int) -> tuple[np.ndarray, np.ndarray]:
-    c_lo, c_hi = _codes(layer, lo, acc_frac), _codes(layer, hi, acc_frac)
+    c_lo, c_hi = output_codes(layer, lo, acc_frac), output_codes(layer, hi, acc_frac)
     out = layer.output
     if out.overflow == "wrap":
         # Monotone only while the rounded range stays inside the format.
@@ -141,7 +135,7 @@ def _relaxed(first, second, first_reach: LayerReach, n_in: int, frac: int, cells
         free = l * scale - floor_lo >= fmt.min_code
         k_u = np.where(free, scale, 0.0)
         m_u = np.where(free, half, first_reach.code_hi.astype(np.float64))
-    unclamped = np.asarray(_codes(first, first_reach.acc_hi, first_reach.acc_frac)) < fmt.max_code
+    unclamped = output_codes(first, first_reach.acc_hi, first_reach.acc_frac) < fmt.max_code
     # code >= acc * scale - 1/2 holds for every acc while the top clamp cannot act (below zero the code
     # is 0, above it a rounding); so does its lowest code behind a ReLU. Each is a sound lower line;
     # both choices are tried (everywhere the constant, and the line where u > -l, as DeepPoly picks)
@@ -177,6 +171,8 @@ def reach(ir: EncoderIR) -> list[LayerReach]:
             continue
         w, _ = _matrix_and_bias(layer)
         n_out = w.shape[1]
+        if not out:                              # kept for the second layer's bound through it
+            first, n_first, first_frac = layer, w.shape[0], frac
         if lo_in is None:
             cells, cap, total = _input_bound(ir)
             wc = cells.T @ w                      # per cell: the weights of all its pixels
@@ -194,8 +190,6 @@ def reach(ir: EncoderIR) -> list[LayerReach]:
             tight = _relaxed(first, layer, out[0], n_first, first_frac, cells, cap, total)
             if tight is not None:
                 a_lo, a_hi = np.maximum(a_lo, tight[0]), np.minimum(a_hi, tight[1])
-        else:
-            first, n_first, first_frac = layer, w.shape[0], frac
         c_lo, c_hi = _code_range(layer, a_lo, a_hi, acc_frac)
         out.append(LayerReach(layer.name, a_lo, a_hi, acc_frac, c_lo, c_hi))
         lo_in, hi_in = c_lo, c_hi

@@ -11,9 +11,9 @@ econt_8x8 (2,000+ products a side) is beyond a SAT miter's reach:
 - the same weights mode at two --pipeline settings ("pipeline"): every module but the top is
   combinational and is compared as is; the tops differ in register stages (the latency), which
   this comparison does not prove (the regression's exact-latency scoreboard checks them).
-- RTL A against the netlist of `encoder synth --liberty` in B ("netlist"): the whole design
-  (the netlist is flat), the cells' functions read from the Liberty file; sequential, proven
-  by induction from the all-zero register state.
+- RTL A against the netlist of `encoder synth --liberty` in B ("netlist"): module by module,
+  each with its submodules cut (encoder.verify.netlist), the cells' functions read from the
+  Liberty file; the top is sequential, proven by induction from the all-zero register state.
 
 Mutants (encoder.verify.mutate) are compared on the mutated module alone; a mutated primitive,
 which is parameterised, on every parameter set the design instantiates it with.
@@ -255,23 +255,17 @@ def _tied(const: Design, prog: Design, ir, timeout: float, log) -> dict:
 
 def _against_netlist(a: Design, sdir: Path, timeout: float, log) -> dict:
     from ..verif import gates
+    from . import netlist
     s = gates.load_synth(sdir, a)
     lib = gates.library(s["liberty"]["name"])
     with tempfile.TemporaryDirectory(prefix="encoder-netlist-") as tmp:
         liberty = Path(tmp) / "cells.lib"
         liberty.write_text(lib.text())
-        netlist = Path(tmp) / "netlist.v"
-        text = Path(s["netlist"]).read_text()
-        start, _, ports = gates.top_ports(text, a.top)
-        inner = f"{a.top}__cells"
-        netlist.write_text(text[:start] + re.sub(rf"^module\s+\\?{re.escape(a.top)}\s*\(", f"module {inner}(",
-                                                 text[start:], count=1, flags=re.M))
-        wrapper = Path(tmp) / "wrapper.v"
-        wrapper.write_text(gates.wrapper(a, inner, ports))
-        r = prove(Side(list(a.sources), a.top), Side([netlist, wrapper], a.top, liberty=[liberty]),
-                  timeout=timeout)
-    row = {"module": a.top, "compared": f"RTL vs {lib.name} netlist (flat)", **r}
-    log(f"  {a.top:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
-    return {"mode": "netlist", "a": str(a.dir), "b": str(sdir), "modules": [row],
-            "statement": "the whole design, flat, sequential: induction from the all-zero register state"}
-
+        rows = netlist.compare(Path(s["netlist"]).read_text(), a.top, a.dir, rel_sources(a), liberty, Path(tmp),
+                               timeout, log)
+    for r in rows:
+        r["compared"] = f"RTL vs {lib.name} netlist, submodules cut"
+    return {"mode": "netlist", "a": str(a.dir), "b": str(sdir), "modules": rows,
+            "statement": "every module of the netlist against the RTL module it came from, its submodule "
+                         "instances cut (their inputs compared, their outputs shared); the top, with its "
+                         "registers and the flattened input path, by induction from the all-zero state"}

@@ -32,7 +32,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..files import atomic_dir
 from ..verif.design import load_design
-from . import context, equiv, sites
+from . import context, equiv, sites, wires
 
 MAX_MUTANTS = 10_000
 
@@ -154,8 +154,10 @@ def run_mutation(design_dir: str | Path, opts: MutateOptions, log=print) -> tupl
             else:
                 proof = equiv.prove_mutant(design.dir, copy, site, sources, timeout=opts.equiv_timeout)
                 if proof["result"] != "equivalent" and not site.primitive and site.module in ranges:
+                    line = (design.dir / site.file).read_text().splitlines()[site.line - 1]
                     proof["in_context"] = context.prove_in_context(design.dir, copy, site.file, site.module, prims,
-                                                                   ranges, timeout=opts.equiv_timeout)
+                                                                   ranges, timeout=opts.equiv_timeout,
+                                                                   wire=wires.defined_wire(line))
                     if proof["in_context"]["result"] == "equivalent":
                         proof.update(result="equivalent", detail=proof["in_context"]["detail"])
                 row.update(status="equivalent" if proof["result"] == "equivalent" else "survived",

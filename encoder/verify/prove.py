@@ -35,6 +35,7 @@ class Side:
     top: str
     params: dict[str, int] = field(default_factory=dict)
     liberty: list[Path] = field(default_factory=list)   # cell functions (mapped netlists)
+    cut: list[str] = field(default_factory=list)        # instances cut out (encoder.verify.netlist)
 
 
 def yosys_exe() -> str:
@@ -50,8 +51,15 @@ def _read(side: Side, name: str, formal: bool = False) -> list[str]:
     lines.append(f"read_verilog -sv{' -formal' if formal else ''} "
                  + " ".join(f'"{Path(f).resolve()}"' for f in side.files))
     chparam = "".join(f" -chparam {k} {v}" for k, v in side.params.items())
-    lines += [f"hierarchy -check -top {side.top}{chparam}", "proc", "flatten", "opt_clean",
-              f"rename {side.top} {name}", "select -clear", f"design -stash {name}"]
+    lines += [f"hierarchy -check -top {side.top}{chparam}", "proc"]
+    if side.cut:
+        # The cut instances stay (keep_hierarchy); expose -evert then turns their inputs into outputs of
+        # the top and their outputs into its inputs, named <instance>.<port> on both sides.
+        lines += [f"setattr -set keep_hierarchy 1 {side.top}/c:{i}" for i in side.cut]
+    lines += ["flatten"]
+    if side.cut:
+        lines += ["expose -evert " + " ".join(f"{side.top}/c:{i}" for i in side.cut)]
+    lines += ["opt_clean", f"rename {side.top} {name}", "select -clear", f"design -stash {name}"]
     return lines
 
 

@@ -1,0 +1,201 @@
+"""RTL against the mapped netlist, module by module, with the submodules cut out.
+
+``encoder synth --liberty`` maps a design hierarchically: every generated module and every
+parameter set of a primitive (``$paramod$<hash>\\enc_requant``) keeps a module of its own in
+``netlist.v``; only the input path and its primitives are flattened into the top. A flat
+RTL-against-netlist miter of a whole design is beyond ABC in minutes (tiny_dense timed out at
+400 s), so each netlist module is proven against the RTL module it came from, with every
+submodule instance that both keep *cut*: yosys' ``expose -evert`` turns the instance's inputs
+into outputs of the module under proof and its outputs into free inputs, named
+``<instance>.<port>`` on both sides, so the miter shares the cut outputs and compares the cut
+inputs. What one proof shows: for any values the submodules may return, the module's outputs,
+and what it feeds its submodules, are the same; the submodules are proven on their own. Together
+the proofs cover the design (the top, with its registers, by induction from the all-zero state).
+
+Which RTL module a ``$paramod`` netlist module is: the parent's instance of the same name in the
+RTL, with its literal parameters (``chparam``). The netlist side gets vector ports (the mapped
+modules have their port buses split into bits) and its submodule instances retargeted to
+black-box stubs with vector ports, so the cut names match the RTL's.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..verif.gates import BIT, DECL
+from .equiv import _PARAM, closure, module_index
+from .prove import Side, prove
+
+_MODULE = re.compile(r"^module\s+(\\\S+|\w+)\s*\(", re.M)
+_NL_INST = re.compile(r"^\s*(\\\S+|[A-Za-z_]\w*)\s+(\\\S+|[A-Za-z_][\w$]*)\s*\(", re.M)
+_CONN = re.compile(r"\.(\\\S+|\w+)\s*\(\s*([^()]*?)\s*\)")
+
+
+def _plain(name: str) -> str:
+    return name[1:] if name.startswith("\\") else name
+
+
+def split(text: str) -> dict[str, str]:
+    """Netlist module name (unescaped) -> its text."""
+    out = {}
+    for m in _MODULE.finditer(text):
+        end = text.find("\nendmodule", m.end())
+        out[_plain(m.group(1))] = text[m.start():end + len("\nendmodule")]
+    return out
+
+
+def ports(text: str) -> dict[str, tuple[str, int | None]]:
+    """Port base name -> (direction, width or None for a scalar), from a netlist module's split ports."""
+    head = text[text.find("(") + 1:text.find(";")].rstrip(") \n")
+    listed = {p.strip() for p in head.split(",")}
+    out: dict[str, tuple[str, int | None]] = {}
+    for d in DECL.finditer(text):
+        name = d.group(4)
+        if name not in listed and name.rstrip() not in listed:
+            continue
+        b = BIT.match(name)
+        if b:
+            prev = out.get(b.group(1), (d.group(1), 0))[1] or 0
+            out[b.group(1)] = (d.group(1), max(prev, int(b.group(2)) + 1))
+        else:
+            out[name] = (d.group(1), None)
+    return out
+
+
+def instances(text: str, known: set[str]) -> list[tuple[str, str, int, int]]:
+    """(module, instance, start, end) of every instance of a ``known`` module in a netlist module."""
+    out = []
+    for m in _NL_INST.finditer(text):
+        mod = _plain(m.group(1))
+        if mod not in known:
+            continue
+        end = text.find(");", m.end())
+        out.append((mod, _plain(m.group(2).strip()), m.start(), end + 2))
+    return out
+
+
+def rtl_instances(text: str, where: dict[str, str]) -> dict[str, tuple[str, dict[str, int] | None]]:
+    """Instance name -> (module, literal parameters or None when one is not literal) in RTL text."""
+    out = {}
+    for m in re.finditer(r"\b([A-Za-z_]\w*)\s*(#\s*\()?", text):
+        if m.group(1) not in where:
+            continue
+        i, params = m.end(), {}
+        if m.group(2):
+            depth = 1
+            while i < len(text) and depth:
+                depth += {"(": 1, ")": -1}.get(text[i], 0)
+                i += 1
+            for p in _PARAM.finditer(text[m.end():i - 1]):
+                if params is not None and re.fullmatch(r"-?\d+", p.group(2)):
+                    params[p.group(1)] = int(p.group(2))
+                else:
+                    params = None
+        inst = re.match(r"\s*([A-Za-z_]\w*)\s*\(", text[i:])
+        if inst:
+            out[inst.group(1)] = (m.group(1), params)
+    return out
+
+
+def _stub(name: str, p: dict[str, tuple[str, int | None]]) -> str:
+    decl = ", ".join(f"{d} {f'[{w - 1}:0] ' if w else ''}{n}" for n, (d, w) in p.items())
+    return f"(* blackbox *)\nmodule {name} ({decl});\nendmodule\n"
+
+
+def _retarget(body: str, inst: tuple[str, str, int, int], stub: str) -> str:
+    """One instance's text with its type set to ``stub`` and its per-bit connections joined into buses."""
+    _, name, start, end = inst
+    text = body[start:end]
+    bits: dict[str, dict[int, str]] = {}
+    whole = []
+    for c in _CONN.finditer(text):
+        pin, sig = c.group(1).strip(), c.group(2).strip() or "1'bx"
+        b = BIT.match(pin if pin.startswith("\\") else "")
+        if b:
+            bits.setdefault(b.group(1), {})[int(b.group(2))] = sig
+        else:
+            whole.append(f".{_plain(pin)}({sig} )")
+    for base, per in bits.items():
+        sigs = [(per.get(k, "1'bx") + " ") for k in range(max(per) + 1)][::-1]
+        whole.append(f".{base}({{{', '.join(sigs)}}})")
+    return f"  {stub} {name} (\n    " + ",\n    ".join(whole) + "\n  );"
+
+
+def gate_module(text: str, name: str, subs: list[tuple[str, str, int, int]], stubs: dict[str, str]) -> str:
+    """A netlist module as ``name`` with vector ports and its submodule instances retargeted to stubs."""
+    body = text
+    for inst in sorted(subs, key=lambda s: -s[2]):
+        body = body[:inst[2]] + _retarget(body, inst, stubs[inst[0]]) + body[inst[3]:]
+    p = ports(text)
+    head_end = body.find(";") + 1
+    decls, assigns = [], []
+    for base, (d, w) in p.items():
+        if w is None:
+            continue
+        decls.append(f"  {d} [{w - 1}:0] {base};")
+        for k in range(w):
+            bit = f"\\{base}[{k}] "
+            assigns.append(f"  assign {bit} = {base}[{k}];" if d == "input" else f"  assign {base}[{k}] = {bit};")
+    rest = DECL.sub(lambda d: "" if BIT.match(d.group(4)) else d.group(0), body[head_end:])
+    header = f"module {name} ({', '.join(p)});"
+    return header + "\n" + "\n".join(decls + assigns) + rest + "\n"
+
+
+def plan(netlist_text: str, top: str, design_dir: Path, sources: list[str]) -> list[dict]:
+    """Per netlist module: {"netlist": name, "rtl": module, "params", "cut": [(module, instance)]} or
+    {"netlist", "error"}, top-down from the top."""
+    mods = split(netlist_text)
+    where, texts = module_index(design_dir, sources)
+    origin: dict[str, tuple[str, dict | None]] = {top: (top, {})}
+    out, queue, seen = [], [top], set()
+    while queue:
+        n = queue.pop(0)
+        if n in seen or n not in mods:
+            continue
+        seen.add(n)
+        rtl, params = origin[n]
+        if params is None:
+            out.append({"netlist": n, "error": f"{rtl}: a parameter is not a literal"})
+            continue
+        subs = instances(mods[n], set(mods))
+        rtl_subs = rtl_instances(texts[where[rtl]], where)
+        missing = [i for _, i, _, _ in subs if i not in rtl_subs]
+        if missing:
+            out.append({"netlist": n, "error": f"instances {', '.join(missing[:3])} not in the RTL {rtl}"})
+            continue
+        for mod, inst, _, _ in subs:
+            origin.setdefault(mod, rtl_subs[inst])
+            queue.append(mod)
+        out.append({"netlist": n, "rtl": rtl, "params": params, "subs": subs})
+    return out
+
+
+def compare(netlist_text: str, top: str, design_dir: Path, sources: list[str], liberty: Path, tmp: Path,
+            timeout: float, log=print, only=None) -> list[dict]:
+    """One row per netlist module: {"module", "rtl", "result", "seconds", "detail", "cut"}; ``only``: a
+    predicate on the netlist module name (the others are skipped)."""
+    mods = split(netlist_text)
+    where, texts = module_index(design_dir, sources)
+    stub_names = {m: f"cut__{re.sub(r'[^A-Za-z0-9_]', '_', m)}" for m in mods}
+    stubs = tmp / "stubs.v"
+    stubs.write_text("".join(_stub(stub_names[m], ports(t)) for m, t in mods.items()))
+    rows = []
+    for k, item in enumerate(plan(netlist_text, top, design_dir, sources)):
+        n = item["netlist"]
+        if only is not None and not only(n):
+            continue
+        if "error" in item:
+            rows.append({"module": n, "result": "error", "seconds": 0.0, "detail": item["error"]})
+            log(f"  {n:<40} error           {item['error']}")
+            continue
+        cut = sorted({inst for _, inst, _, _ in item["subs"]})
+        gate_file = tmp / f"gate_{k}.v"
+        gate_file.write_text(gate_module(mods[n], f"gate_{k}", item["subs"], stub_names))
+        r = prove(Side([design_dir / f for f in closure(item["rtl"], where, texts)], item["rtl"], item["params"],
+                       cut=cut),
+                  Side([gate_file, stubs], f"gate_{k}", liberty=[liberty], cut=cut), timeout=timeout)
+        label = item["rtl"] + ("" if not item["params"] else f" {item['params']}")
+        rows.append({"module": n, "rtl": label, "cut": cut, **r})
+        log(f"  {n[-40:]:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
+    return rows

@@ -190,3 +190,13 @@ def _config_banks(design_dir: Path, m: dict) -> list[tuple[str, int, int]]:
             value = sum((image[g["address"] + first + i] & mask) << (width * i) for i in range(n))
             out.append((f"u_cfg_{g['name']}_b{k}", n * width, value))
     return out
+
+
+def signoff_constant_design(root: Path):
+    """(IR, design dir): econt_8x8 with the sign-off's seeded random weights (seed 11), constant weights."""
+    from encoder.ir import save_ir
+    from encoder.rtl_gen.design import generate_from_file, write_design
+    from encoder.verif.presets import preset_ir
+    ir = preset_ir(Path(__file__).resolve().parents[1] / "configs" / "econt_8x8.yaml", seed=11)
+    save_ir(ir, root / "ir.json")
+    return ir, write_design(generate_from_file(root / "ir.json", "constant"), root / "design")

@@ -17,25 +17,17 @@ import numpy as np
 import pytest
 
 from encoder.golden.model import accumulators, input_codes, mac_layer
-from encoder.ir import save_ir
-from encoder.rtl_gen.design import generate_from_file, write_design
 from encoder.rtl_gen.plan import plan_design
 from encoder.verif.design import load_design
-from encoder.verif.presets import preset_ir
 from encoder.verif.stimulus import _candidates, corner_cases, searched
 from encoder.verify import context, equiv, sites
 from encoder.verify.reach import _greedy, reach
-from rtl_helpers import need_tool
-
-ROOT = Path(__file__).resolve().parent.parent
+from rtl_helpers import need_tool, signoff_constant_design
 
 
 @pytest.fixture(scope="module")
 def s11(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("context")
-    ir = preset_ir(ROOT / "configs" / "econt_8x8.yaml", seed=11)
-    save_ir(ir, tmp / "ir.json")
-    return ir, write_design(generate_from_file(tmp / "ir.json", "constant"), tmp / "design")
+    return signoff_constant_design(tmp_path_factory.mktemp("context"))
 
 
 def test_greedy_vertex_takes_the_largest_weights_first_up_to_the_cap_and_the_sum():

@@ -18,24 +18,17 @@ import numpy as np
 import pytest
 
 from encoder.golden.model import accumulators, input_codes, mac_layer
-from encoder.ir import save_ir
-from encoder.rtl_gen.design import generate_from_file, write_design
 from encoder.verif.design import load_design
-from encoder.verif.presets import preset_ir
 from encoder.verif.stimulus import _candidates, corner_cases, searched
 from encoder.verify import context, equiv, milp, sites, wires
 from encoder.verify.reach import _affine, _input_bound, reach
-from rtl_helpers import need_tool
-
-ROOT = Path(__file__).resolve().parent.parent
+from rtl_helpers import need_tool, signoff_constant_design
 
 
 @pytest.fixture(scope="module")
 def s11(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("milp")
-    ir = preset_ir(ROOT / "configs" / "econt_8x8.yaml", seed=11)
-    save_ir(ir, tmp / "ir.json")
-    return ir, write_design(generate_from_file(tmp / "ir.json", "constant"), tmp / "design"), reach(ir)
+    ir, design = signoff_constant_design(tmp_path_factory.mktemp("milp"))
+    return ir, design, reach(ir)
 
 
 def _dense_acc(ir, cell_codes_or_pixels):
@@ -104,3 +97,10 @@ def test_a_forced_carry_into_a_partial_sum_that_is_always_past_it_is_equivalent_
     r = context.prove_in_context(d.dir, copy, site.file, site.module, prims, ranges, wire=wire)
     assert r["result"] == "equivalent" and r["range_from"] == "milp", r
     assert r["wires"]["sum_l2_10"][0] >= 4096 and r["range"][1] < 0
+
+
+def test_no_bound_without_an_exact_model_one_layer_or_products_rounded_one_by_one():
+    from encoder.ir.synthetic import synthetic_ir
+    assert milp.bound(synthetic_ir("tiny_dense", "qkeras", seed=1), 0, upper=True) is None     # one MAC layer
+    assert milp.bound(synthetic_ir("tiny_conv", "econt", seed=3), 0, upper=True) is None       # ECON-T rounding
+    assert milp.bound(synthetic_ir("tiny_conv", "qkeras", seed=3), 0, upper=True) is not None

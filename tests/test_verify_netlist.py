@@ -22,16 +22,19 @@ from encoder.verify import equiv, netlist
 from rtl_helpers import need_tool
 
 
-@pytest.fixture(scope="module")
-def mapped(tmp_path_factory):
+def _map(root: Path, arithmetic: str):
     need_tool("yosys")
-    root = tmp_path_factory.mktemp("netlist")
-    write_design(generate(synthetic_ir("tiny_conv", "econt", seed=3), "constant", 0), root / "design")
+    write_design(generate(synthetic_ir("tiny_conv", arithmetic, seed=3), "constant", 0), root / "design")
     m = map_design(root / "design", resolve("sky130hd"), root / "synth", progress=False)
     d = load_design(root / "design")
     lib = root / "cells.lib"
     lib.write_text(gates.library("sky130hd").text())
     return d, m.netlist.read_text(), lib
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    return _map(tmp_path_factory.mktemp("netlist"), "econt")
 
 
 def _compare(mapped, text, only):
@@ -50,6 +53,19 @@ def test_every_module_below_the_top_equals_its_rtl_module_and_paramods_are_trace
     rows = _compare(mapped, text, lambda n: n != d.top)
     assert len(rows) == len(items) - 1
     assert all(r["result"] == "equivalent" for r in rows), [r for r in rows if r["result"] != "equivalent"]
+
+
+def test_a_primitive_set_from_its_parents_parameters_is_proven_inside_its_parent(tmp_path):
+    # QKeras arithmetic: requantizers shift (SHIFT > 0), so enc_requant holds enc_round_shift with
+    # .SHIFT(SHIFT): no literal to elaborate it alone with.
+    mapped = _map(tmp_path, "qkeras")
+    d, text, _ = mapped
+    items = netlist.plan(text, d.top, d.dir, equiv.rel_sources(d))
+    inside = [i for i in items if "within" in i]
+    assert inside and all(i["netlist"].endswith("enc_round_shift") and i["within"].endswith("enc_requant")
+                          for i in inside)
+    rows = _compare(mapped, text, lambda n: n.startswith("$paramod"))
+    assert len(rows) == len(inside) and all(r["result"] == "equivalent" and "inside" in r["detail"] for r in rows)
 
 
 def test_a_changed_gate_in_a_neuron_is_not_equivalent(mapped):
@@ -76,3 +92,14 @@ def test_two_wires_crossed_into_a_cut_neuron_are_not_equivalent(mapped):
     bad = text.replace(body, body[:inst[2]] + crossed + body[inst[3]:])
     rows = _compare(mapped, bad, lambda n: n == name)
     assert [r["result"] for r in rows] == ["not equivalent"]
+
+
+def test_the_signoff_table_counts_netlist_modules_by_result_and_names_the_top():
+    from encoder.verify.signoff import table
+    rows = [{"module": "top", "result": "timeout", "seconds": 30.0},
+            {"module": "top_conv", "result": "equivalent", "seconds": 1.5},
+            {"module": "top_conv_r0_c0_f0", "result": "equivalent", "seconds": 0.4}]
+    text = table("tiny_conv", {"equiv_netlist": {"modules": rows}}, "abc1234")
+    line = next(ln for ln in text.splitlines() if "SKY130 netlist (3 modules)" in ln)
+    assert "2 equivalent, 1 timeout" in line
+    assert "timeout (30.0 s)" in next(ln for ln in text.splitlines() if "netlist: top" in ln)

@@ -62,13 +62,16 @@ class _Program:
 
 
 def _layers(ir: EncoderIR):
+    """The first two MAC layers, or None for an encoder of one."""
     mac = [lay for lay in ir.layers if not isinstance(lay, FlattenLayer)]
-    return mac[0], mac[1]
+    return (mac[0], mac[1]) if len(mac) >= 2 else None
 
 
 def model_of(ir: EncoderIR, reaches: list[LayerReach] | None = None):
     """(program, cell code columns, first-layer code columns, second-layer affine map (coefficients,
     constant)) or None when the first two layers have no exact model here (see the module doc)."""
+    if _layers(ir) is None:
+        return None
     first, second = _layers(ir)
     reaches = reaches if reaches is not None else reach(ir)
     r1 = reaches[0]
@@ -159,8 +162,11 @@ def bound(ir: EncoderIR, out_index: int, upper: bool, time_limit: float = 60.0,
           reaches: list[LayerReach] | None = None) -> Bound | None:
     """The sound highest (``upper``) or lowest accumulator of the second MAC layer's output
     ``out_index`` (flat Keras order, at the accumulator's fraction bits), or None without a model."""
+    if _layers(ir) is None:
+        return None
+    first, second = _layers(ir)
     reaches = reaches or reach(ir)
-    g = _affine(_layers(ir)[1], reaches[0].acc_lo.size, _layers(ir)[0].output.format.frac)
+    g = _affine(second, reaches[0].acc_lo.size, first.output.format.frac)
     if g is None:
         return None
     c2, d2 = g

@@ -143,8 +143,11 @@ def gate_module(text: str, name: str, subs: list[tuple[str, str, int, int]], stu
 
 
 def plan(netlist_text: str, top: str, design_dir: Path, sources: list[str]) -> list[dict]:
-    """Per netlist module: {"netlist": name, "rtl": module, "params", "cut": [(module, instance)]} or
-    {"netlist", "error"}, top-down from the top."""
+    """Per netlist module, top-down from the top: {"netlist": name, "rtl": module, "params", "subs": the
+    instances to cut, "inline": netlist modules proven inside this one}, {"netlist", "within": parent}
+    for an inlined one, or {"netlist", "error"}. A submodule whose parameters are not literals in the
+    RTL text (set from the parent's: ``.SHIFT(SHIFT)``) is not cut but proven inside its parent, the
+    netlist's own module for it included on the netlist side."""
     mods = split(netlist_text)
     where, texts = module_index(design_dir, sources)
     origin: dict[str, tuple[str, dict | None]] = {top: (top, {})}
@@ -155,20 +158,34 @@ def plan(netlist_text: str, top: str, design_dir: Path, sources: list[str]) -> l
             continue
         seen.add(n)
         rtl, params = origin[n]
-        if params is None:
-            out.append({"netlist": n, "error": f"{rtl}: a parameter is not a literal"})
-            continue
         subs = instances(mods[n], set(mods))
         rtl_subs = rtl_instances(texts[where[rtl]], where)
-        missing = [i for _, i, _, _ in subs if i not in rtl_subs]
+        # An instance inside a generate block is g_round.u_round in the netlist, u_round in the text.
+        found = {i: rtl_subs.get(i) or rtl_subs.get(i.rsplit(".", 1)[-1]) for _, i, _, _ in subs}
+        missing = [i for i, r in found.items() if r is None]
         if missing:
             out.append({"netlist": n, "error": f"instances {', '.join(missing[:3])} not in the RTL {rtl}"})
             continue
-        for mod, inst, _, _ in subs:
-            origin.setdefault(mod, rtl_subs[inst])
+        cut = [s for s in subs if found[s[1]][1] is not None]
+        inline = _inlined(mods, [s[0] for s in subs if found[s[1]][1] is None])
+        for mod, inst, _, _ in cut:
+            origin.setdefault(mod, found[inst])
             queue.append(mod)
-        out.append({"netlist": n, "rtl": rtl, "params": params, "subs": subs})
+        out.append({"netlist": n, "rtl": rtl, "params": params, "subs": cut, "inline": inline})
+        out += [{"netlist": m, "within": n} for m in inline if m not in seen]
+        seen.update(inline)
     return out
+
+
+def _inlined(mods: dict[str, str], names: list[str]) -> list[str]:
+    """``names`` and every netlist module below them."""
+    todo, done = list(names), []
+    while todo:
+        m = todo.pop()
+        if m not in done:
+            done.append(m)
+            todo += [s[0] for s in instances(mods[m], set(mods))]
+    return done
 
 
 def compare(netlist_text: str, top: str, design_dir: Path, sources: list[str], liberty: Path, tmp: Path,
@@ -189,12 +206,17 @@ def compare(netlist_text: str, top: str, design_dir: Path, sources: list[str], l
             rows.append({"module": n, "result": "error", "seconds": 0.0, "detail": item["error"]})
             log(f"  {n:<40} error           {item['error']}")
             continue
+        if "within" in item:
+            continue                                # proven with its parent (a row of its own there)
         cut = sorted({inst for _, inst, _, _ in item["subs"]})
         gate_file = tmp / f"gate_{k}.v"
-        gate_file.write_text(gate_module(mods[n], f"gate_{k}", item["subs"], stub_names))
+        gate_file.write_text(gate_module(mods[n], f"gate_{k}", item["subs"], stub_names)
+                             + "".join(mods[m] + "\n" for m in item["inline"]))
         r = prove(Side([design_dir / f for f in closure(item["rtl"], where, texts)], item["rtl"], item["params"],
                        cut=cut),
                   Side([gate_file, stubs], f"gate_{k}", liberty=[liberty], cut=cut), timeout=timeout)
+        if item["inline"]:
+            r["detail"] += f"; with {len(item['inline'])} netlist submodule(s) inside"
         label = item["rtl"] + ("" if not item["params"] else f" {item['params']}")
         rows.append({"module": n, "rtl": label, "cut": cut, **r})
         log(f"  {n[-40:]:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")

@@ -102,8 +102,16 @@ def table(preset: str, results: dict, commit: str) -> str:
             cells = ["", ""]
             cells[modes.index(m)] = f"{t['result']} ({t['seconds']} s)"
             row(f"equiv pipeline 0 = {PIPELINE_N}: {name}", *cells)
-    for t in results.get("equiv_netlist", {}).get("modules", []):
-        row("equiv RTL = SKY130 netlist", f"{t['result']} ({t['seconds']} s)", "not run")
+    netlist = results.get("equiv_netlist", {}).get("modules", [])
+    if netlist:
+        # One netlist module per generated module and primitive parameter set: counts, then the top.
+        counts = {}
+        for t in netlist:
+            counts[t["result"]] = counts.get(t["result"], 0) + 1
+        row(f"equiv RTL = SKY130 netlist ({len(netlist)} modules)",
+            ", ".join(f"{n} {r}" for r, n in sorted(counts.items())), "not run")
+        top = netlist[0]
+        row("equiv RTL = SKY130 netlist: top", f"{top['result']} ({top['seconds']} s)", "not run")
     w = max(len(r[0]) for r in rows) + 2
     c = max(max(len(x) for x in r[1:]) for r in rows) + 2
     head = f"sign-off: {preset} (seeded random weights), commit {commit}"

@@ -38,10 +38,13 @@ def _modules(sources: list[Path]) -> dict[str, str]:
     return out
 
 
-def _instances(body: str, known: set[str]) -> list[tuple[str, str, dict[str, str]]]:
-    """(module, instance, parameters) of each instantiation of a known module in ``body``."""
+def instances(body: str, known: set[str]) -> list[tuple[str, str, dict[str, str]]]:
+    """(module, instance, parameters as text) of each instantiation of a known module in ``body`` (comments
+    removed). Also read by encoder.verify (which primitive parameter set a netlist module came from)."""
     names = "|".join(sorted(known, key=len, reverse=True))
-    pat = re.compile(r"\b(" + names + r")\s*(#\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?\s*(\w+)\s*\(")
+    # \b after the name too: a known name that is a prefix of a longer one (econt_conv of
+    # econt_conv_r0_c0_f0) is not an instance of it.
+    pat = re.compile(r"\b(" + names + r")\b\s*(#\s*\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))?\s*(\w+)\s*\(")
     found = []
     for m in pat.finditer(body):
         params = {k: v for k, v in _PARAM.findall(m.group(2) or "")}
@@ -55,7 +58,7 @@ def _walk(mods: dict[str, str], top: str) -> list[tuple[str, str, dict[str, str]
     out = []
 
     def rec(module: str, prefix: str) -> None:
-        for sub, inst, params in _instances(mods[module], known - {module}):
+        for sub, inst, params in instances(mods[module], known - {module}):
             path = f"{prefix}{inst}"
             out.append((path, sub, params))
             rec(sub, path + ".")

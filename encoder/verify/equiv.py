@@ -27,23 +27,19 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..ir import load_ir
+from ..verif.coverage_spec import instances
 from ..verif.design import Design, load_design
 from .prove import Side, prove
 from .sites import Site, _code
 
 MAX_PARAM_SETS = 16
-_INST = re.compile(r"\b(enc_\w+)\s*#\s*\(")
-_PARAM = re.compile(r"\.(\w+)\s*\(\s*([^()]*?)\s*\)")
 
 
-def _instances(text: str):
-    """(module, parameter list text) of every ``enc_* #(...)`` instance (parentheses balanced)."""
-    for m in _INST.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            depth += {"(": 1, ")": -1}.get(text[i], 0)
-            i += 1
-        yield m.group(1), text[m.end():i - 1]
+def literal_params(params: dict[str, str]) -> dict[str, int] | None:
+    """An instance's parameters as integers, or None when one is not an integer literal."""
+    if not all(re.fullmatch(r"-?\d+", v) for v in params.values()):
+        return None
+    return {k: int(v) for k, v in params.items()}
 
 
 def _strip(text: str) -> str:
@@ -89,15 +85,9 @@ def param_sets(texts: dict[str, str], where: dict[str, str], primitive: str) -> 
     for rel, text in texts.items():
         if Path(rel).name.startswith("enc_"):
             continue
-        for module, plist in _instances(text):
-            if module not in users:
-                continue
-            params = {}
-            for p in _PARAM.finditer(plist):
-                if not re.fullmatch(r"-?\d+", p.group(2)):
-                    break
-                params[p.group(1)] = int(p.group(2))
-            else:
+        for module, _, plist in instances(text, users):
+            params = literal_params(plist)
+            if plist and params is not None:
                 found[(module, tuple(sorted(params.items())))] = None
     return [(mod, dict(ps)) for mod, ps in sorted(found)]
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..verif.gates import BIT, DECL
-from .equiv import _PARAM, closure, module_index
+from ..verif.coverage_spec import instances as rtl_instances_of
+from ..verif.gates import BIT, DECL, top_ports
+from .equiv import closure, literal_params, module_index
 from .prove import Side, prove
 
 _MODULE = re.compile(r"^module\s+(\\\S+|\w+)\s*\(", re.M)
@@ -47,20 +48,9 @@ def split(text: str) -> dict[str, str]:
 
 def ports(text: str) -> dict[str, tuple[str, int | None]]:
     """Port base name -> (direction, width or None for a scalar), from a netlist module's split ports."""
-    head = text[text.find("(") + 1:text.find(";")].rstrip(") \n")
-    listed = {p.strip() for p in head.split(",")}
-    out: dict[str, tuple[str, int | None]] = {}
-    for d in DECL.finditer(text):
-        name = d.group(4)
-        if name not in listed and name.rstrip() not in listed:
-            continue
-        b = BIT.match(name)
-        if b:
-            prev = out.get(b.group(1), (d.group(1), 0))[1] or 0
-            out[b.group(1)] = (d.group(1), max(prev, int(b.group(2)) + 1))
-        else:
-            out[name] = (d.group(1), None)
-    return out
+    _, _, found = top_ports(text, _plain(_MODULE.match(text).group(1)))
+    return {base: (bits[0][0], None if bits[0][1] is None else max(b for _, b, _ in bits) + 1)
+            for base, bits in found.items()}
 
 
 def instances(text: str, known: set[str]) -> list[tuple[str, str, int, int]]:
@@ -77,25 +67,7 @@ def instances(text: str, known: set[str]) -> list[tuple[str, str, int, int]]:
 
 def rtl_instances(text: str, where: dict[str, str]) -> dict[str, tuple[str, dict[str, int] | None]]:
     """Instance name -> (module, literal parameters or None when one is not literal) in RTL text."""
-    out = {}
-    for m in re.finditer(r"\b([A-Za-z_]\w*)\s*(#\s*\()?", text):
-        if m.group(1) not in where:
-            continue
-        i, params = m.end(), {}
-        if m.group(2):
-            depth = 1
-            while i < len(text) and depth:
-                depth += {"(": 1, ")": -1}.get(text[i], 0)
-                i += 1
-            for p in _PARAM.finditer(text[m.end():i - 1]):
-                if params is not None and re.fullmatch(r"-?\d+", p.group(2)):
-                    params[p.group(1)] = int(p.group(2))
-                else:
-                    params = None
-        inst = re.match(r"\s*([A-Za-z_]\w*)\s*\(", text[i:])
-        if inst:
-            out[inst.group(1)] = (m.group(1), params)
-    return out
+    return {inst: (mod, literal_params(params)) for mod, inst, params in rtl_instances_of(text, set(where))}
 
 
 def _stub(name: str, p: dict[str, tuple[str, int | None]]) -> str:

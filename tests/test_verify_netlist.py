@@ -103,3 +103,10 @@ def test_the_signoff_table_counts_netlist_modules_by_result_and_names_the_top():
     line = next(ln for ln in text.splitlines() if "SKY130 netlist (3 modules)" in ln)
     assert "2 equivalent, 1 timeout" in line
     assert "timeout (30.0 s)" in next(ln for ln in text.splitlines() if "netlist: top" in ln)
+
+
+def test_a_netlist_without_the_designs_top_is_refused_in_one_line(mapped):
+    from encoder.errors import UserError
+    d, _, _ = mapped
+    with pytest.raises(UserError, match=f"no module {d.top}"):
+        netlist.plan("garbage\n", d.top, d.dir, equiv.rel_sources(d))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..errors import UserError
 from ..verif.coverage_spec import instances as rtl_instances_of
 from ..verif.gates import BIT, DECL, top_ports
 from .equiv import closure, literal_params, module_index
@@ -121,6 +122,8 @@ def plan(netlist_text: str, top: str, design_dir: Path, sources: list[str]) -> l
     RTL text (set from the parent's: ``.SHIFT(SHIFT)``) is not cut but proven inside its parent, the
     netlist's own module for it included on the netlist side."""
     mods = split(netlist_text)
+    if top not in mods:
+        raise UserError(f"netlist.v has no module {top} (not a netlist of this design?)")
     where, texts = module_index(design_dir, sources)
     origin: dict[str, tuple[str, dict | None]] = {top: (top, {})}
     out, queue, seen = [], [top], set()

@@ -37,11 +37,18 @@ def register(sub) -> None:
                                     "weight design against the programmable one with its weights tied to the "
                                     "IR's codes; two --pipeline settings of one weights mode; or the RTL A "
                                     "against the mapped netlist in B (a folder from `encoder synth --liberty`). "
-                                    "Each module: equivalent, not equivalent (a counterexample), not proven, "
-                                    "timeout. Exit code 1 unless every module is proven equivalent.")
+                                    "A combinational module goes to ABC's SAT sweeping (iprove), or (--engine) to "
+                                    "algebraic rewriting of each output word into a polynomial of the input "
+                                    "bits, which proves sums built in different orders. Each module: "
+                                    "equivalent, not equivalent (a "
+                                    "counterexample), not proven, timeout. Exit code 1 unless every module is "
+                                    "proven equivalent.")
     e.add_argument("a", metavar="A", help="design directory")
     e.add_argument("b", metavar="B", help="design directory, or a synthesis folder holding netlist.v")
     e.add_argument("--timeout", type=float, default=600.0, metavar="SEC", help="seconds per module (default 600)")
+    e.add_argument("--engine", choices=("sat", "algebra", "both"), default="sat",
+                   help="combinational modules: sat = ABC iprove (default); algebra = algebraic rewriting of each "
+                        "output word; both = iprove for half the time, then algebraic rewriting")
     e.add_argument("--out", metavar="FILE", help="write the results as JSON")
     e.add_argument("--force", action="store_true", help="replace FILE")
     e.set_defaults(func=_equiv)
@@ -67,7 +74,7 @@ def _equiv(args) -> int:
     if args.out and Path(args.out).exists() and not args.force:
         raise UserError(f"{args.out}: exists; pass --force to replace it")   # before hours of proofs
     print(f"encoder verify equiv: {args.a} against {args.b}")
-    result = compare(args.a, args.b, timeout=args.timeout)
+    result = compare(args.a, args.b, timeout=args.timeout, engine=args.engine)
     print(f"encoder verify equiv ({result['mode']}): {result['statement']}")
     counts = {}
     for row in result["modules"]:

@@ -21,6 +21,7 @@ which is parameterised, on every parameter set the design instantiates it with.
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 from pathlib import Path
@@ -166,12 +167,14 @@ def _modules_to_compare(a: Design, b: Design) -> list[str]:
                   and not re.search(r"_(r\d+_c\d+_f\d+|j\d+|mac\d+)$", m))
 
 
-def compare(a_dir: str | Path, b_dir: str | Path, timeout: float = 600.0, log=print) -> dict:
-    """{"mode", "modules": [{module, result, seconds, detail}], "proven", "statement"}."""
+def compare(a_dir: str | Path, b_dir: str | Path, timeout: float = 600.0, log=print, engine: str = "sat") -> dict:
+    """{"mode", "modules": [{module, result, seconds, detail}], "proven", "statement"}; ``engine``: of a
+    combinational module (encoder.verify.prove.ENGINES)."""
+    prove_with = functools.partial(prove, engine=engine)
     b_path = Path(b_dir)
     a = load_design(a_dir)
     if (b_path / "netlist.v").is_file():
-        return _against_netlist(a, b_path, timeout, log)
+        return _against_netlist(a, b_path, timeout, log, prove_with)
     b = load_design(b_dir)
     if a.top != b.top:
         raise UserError(f"{b_dir}: top {b.top} is not {a.top} (designs of different IRs?)")
@@ -181,7 +184,7 @@ def compare(a_dir: str | Path, b_dir: str | Path, timeout: float = 600.0, log=pr
     if {a.weights, b.weights} == {"constant", "programmable"}:
         if a.weights == "programmable":
             a, b = b, a
-        return _tied(a, b, ia, timeout, log)
+        return _tied(a, b, ia, timeout, log, prove_with)
     mode = "pipeline" if a.latency != b.latency else "same"
     rows = []
     sa, sb = rel_sources(a), rel_sources(b)
@@ -196,7 +199,7 @@ def compare(a_dir: str | Path, b_dir: str | Path, timeout: float = 600.0, log=pr
             r = {"result": "equivalent", "seconds": 0.0,
                  "detail": f"identical text: {len(fa)} files, comments aside", "method": "identical text"}
         else:
-            r = prove(Side([a.dir / f for f in fa], mod), Side([b.dir / f for f in fb], mod), timeout=timeout)
+            r = prove_with(Side([a.dir / f for f in fa], mod), Side([b.dir / f for f in fb], mod), timeout=timeout)
         rows.append({"module": mod, **r})
         log(f"  {mod:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
     statement = ("every module below the top is combinational and proven for every input; the tops "
@@ -206,7 +209,7 @@ def compare(a_dir: str | Path, b_dir: str | Path, timeout: float = 600.0, log=pr
     return {"mode": mode, "a": str(a.dir), "b": str(b.dir), "modules": rows, "statement": statement}
 
 
-def _tied(const: Design, prog: Design, ir, timeout: float, log) -> dict:
+def _tied(const: Design, prog: Design, ir, timeout: float, log, prove=prove) -> dict:
     from ..rtl_gen.plan import register_image
     image = register_image(ir)
     sc, sp = rel_sources(const), rel_sources(prog)
@@ -243,7 +246,7 @@ def _tied(const: Design, prog: Design, ir, timeout: float, log) -> dict:
     return {"mode": "tied", "a": str(const.dir), "b": str(prog.dir), "modules": rows, "statement": statement}
 
 
-def _against_netlist(a: Design, sdir: Path, timeout: float, log) -> dict:
+def _against_netlist(a: Design, sdir: Path, timeout: float, log, prove=prove) -> dict:
     from ..verif import gates
     from . import netlist
     s = gates.load_synth(sdir, a)
@@ -252,7 +255,7 @@ def _against_netlist(a: Design, sdir: Path, timeout: float, log) -> dict:
         liberty = Path(tmp) / "cells.lib"
         liberty.write_text(lib.text())
         rows = netlist.compare(Path(s["netlist"]).read_text(), a.top, a.dir, rel_sources(a), liberty, Path(tmp),
-                               timeout, log)
+                               timeout, log, prover=prove)
     for r in rows:
         r["compared"] = f"RTL vs {lib.name} netlist, submodules cut"
     return {"mode": "netlist", "a": str(a.dir), "b": str(sdir), "modules": rows,

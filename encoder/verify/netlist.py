@@ -164,9 +164,10 @@ def _inlined(mods: dict[str, str], names: list[str]) -> list[str]:
 
 
 def compare(netlist_text: str, top: str, design_dir: Path, sources: list[str], liberty: Path, tmp: Path,
-            timeout: float, log=print, only=None) -> list[dict]:
+            timeout: float, log=print, only=None, prover=prove) -> list[dict]:
     """One row per netlist module: {"module", "rtl", "result", "seconds", "detail", "cut"}; ``only``: a
-    predicate on the netlist module name (the others are skipped)."""
+    predicate on the netlist module name (the others are skipped); ``prover(gold, gate, timeout=)``:
+    encoder.verify.prove.prove unless given."""
     mods = split(netlist_text)
     where, texts = module_index(design_dir, sources)
     stub_names = {m: f"cut__{re.sub(r'[^A-Za-z0-9_]', '_', m)}" for m in mods}
@@ -187,9 +188,9 @@ def compare(netlist_text: str, top: str, design_dir: Path, sources: list[str], l
         gate_file = tmp / f"gate_{k}.v"
         gate_file.write_text(gate_module(mods[n], f"gate_{k}", item["subs"], stub_names)
                              + "".join(mods[m] + "\n" for m in item["inline"]))
-        r = prove(Side([design_dir / f for f in closure(item["rtl"], where, texts)], item["rtl"], item["params"],
-                       cut=cut),
-                  Side([gate_file, stubs], f"gate_{k}", liberty=[liberty], cut=cut), timeout=timeout)
+        r = prover(Side([design_dir / f for f in closure(item["rtl"], where, texts)], item["rtl"], item["params"],
+                        cut=cut),
+                   Side([gate_file, stubs], f"gate_{k}", liberty=[liberty], cut=cut), timeout=timeout)
         if item["inline"]:
             r["detail"] += f"; with {len(item['inline'])} netlist submodule(s) inside"
         label = item["rtl"] + ("" if not item["params"] else f" {item['params']}")

@@ -5,7 +5,10 @@ names), elaborated (parameters set if given), flattened and renamed ``gold`` / `
 then copied into one design and joined by ``miter -equiv``, and ``opt`` merges the logic the two
 sides share (identical sub-circuits fold into one, so the SAT problem holds only what differs).
 A combinational miter (no registers left) goes to ABC (``iprove``: SAT sweeping, much stronger
-than plain SAT on arithmetic); a sequential one to ``sat -tempinduct -set-init-zero``:
+than plain SAT on arithmetic), or with ``engine`` "algebra" to algebraic rewriting of each output
+word (encoder.verify.algebra), or with "both" to iprove for half the time and what it leaves open to
+algebraic rewriting; a sequential one to ABC's ``dprove`` or, without ABC,
+``sat -tempinduct -set-init-zero``:
 
 - ``equivalent``: the induction step succeeded: the outputs are equal in every cycle from the
   all-zero register state (for a combinational pair: for every input);
@@ -27,6 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
+from .algebra import prove_algebraic as algebraic
+
+# Engines of a combinational pair: "sat" ABC's iprove; "algebra" algebraic rewriting of each output
+# word (encoder.verify.algebra); "both" iprove for SAT_SHARE of the time, then algebra for the rest.
+ENGINES = ("sat", "algebra", "both")
+SAT_SHARE = 0.5
 
 
 @dataclass
@@ -112,8 +121,10 @@ def _latches(aig: Path) -> int:
     return int(header[3])
 
 
-def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8) -> dict:
-    """{"result", "seconds", "detail", "engine"}; see the module doc for the results."""
+def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8, engine: str = "sat") -> dict:
+    """{"result", "seconds", "detail"}; see the module doc for the results and the engines."""
+    if engine not in ENGINES:
+        raise UserError(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
     exe = yosys_exe()
     t0 = time.monotonic()
 
@@ -134,15 +145,29 @@ def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8) -> 
                     "detail": (tail[-1] if tail else "yosys failed")[:300]}
         abc = shutil.which("yosys-abc") or shutil.which("berkeley-abc")
         if abc and _latches(aig) == 0:
-            code, out = _run([abc, "-c", f"read_aiger {aig}; iprove"], tmp, left())
-            seconds = round(time.monotonic() - t0, 1)
-            if code is None:
-                return timed_out()
-            if "UNSATISFIABLE" in out:
-                return {"result": "equivalent", "seconds": seconds, "detail": "combinational, ABC iprove"}
-            if "SATISFIABLE" in out:
-                return {"result": "not equivalent", "seconds": seconds, "detail": "combinational counterexample"}
-            return {"result": "not proven", "seconds": seconds, "detail": "ABC iprove: undecided"}
+            code, out = None, ""
+            if engine != "algebra":
+                code, out = _run([abc, "-c", f"read_aiger {aig}; iprove"], tmp,
+                                 left() * (SAT_SHARE if engine == "both" else 1.0))
+                seconds = round(time.monotonic() - t0, 1)
+                if code is not None and "UNSATISFIABLE" in out:
+                    return {"result": "equivalent", "seconds": seconds, "detail": "combinational, ABC iprove"}
+                if code is not None and "SATISFIABLE" in out:
+                    return {"result": "not equivalent", "seconds": seconds, "detail": "combinational counterexample"}
+                if engine == "sat":
+                    return timed_out() if code is None else {"result": "not proven", "seconds": seconds,
+                                                             "detail": "ABC iprove: undecided"}
+            # SAT sweeping found too few shared points, or was not asked: rewrite both sides' words.
+            try:
+                r = algebraic(gold, gate, Path(tmp), exe, left())
+            except UserError as e:
+                r = {"result": "not proven", "detail": f"algebraic rewriting: {e}"}
+            r["seconds"] = round(time.monotonic() - t0, 1)
+            if r["result"] in ("equivalent", "not equivalent") or engine == "algebra":
+                return r
+            why = "ABC iprove: no answer in its share of the time" if code is None else "ABC iprove: undecided"
+            return {**r, "result": "timeout" if r["result"] == "timeout" else "not proven",
+                    "detail": f"{why}; {r['detail']}"}
         if abc:
             # Sequential: ABC's dprove (induction with SAT sweeping, registers from zero as -zinit wrote them).
             code, out = _run([abc, "-c", f"read_aiger {aig}; dprove"], tmp, left())

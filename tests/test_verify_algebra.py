@@ -7,7 +7,7 @@ quirk, and as prove's second engine when SAT sweeping gets no time.
 """
 
 import itertools
-import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -73,7 +73,6 @@ def test_a_word_past_the_monomial_limit_is_left_undecided(tmp):
     # A comparison of two 8-bit words has a polynomial of thousands of monomials.
     text = "module m(input [7:0] a, b, output [1:0] y); assign y = {a < b, a == b}; endmodule\n"
     a, b = _aig(tmp, text, "a"), _aig(tmp, text, "b")
-    import time
     r = algebra.compare_words(a, b, time.monotonic() + 60, max_terms=50)
     assert r["result"] == "not proven" and "past 50 monomials" in r["detail"]
 
@@ -103,3 +102,8 @@ def test_prove_with_both_engines_hands_a_pair_to_algebraic_rewriting_when_sat_sw
     monkeypatch.setattr(prove, "_run", real_run)
     r = prove.prove(a, b, timeout=60, engine="algebra")
     assert r["result"] == "equivalent" and "algebraic rewriting" in r["detail"]
+
+
+def test_a_combinational_loop_is_refused_in_one_line_not_followed_forever(tmp):
+    with pytest.raises(algebra.UserError, match="combinational loop"):
+        _aig(tmp, "module m(input a, output y); wire l = ~(l & a); assign y = l; endmodule\n")

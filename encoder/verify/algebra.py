@@ -46,7 +46,11 @@ class Aig:
 
 
 class Blowup(Exception):
-    pass
+    """A word's polynomial grew past the monomial limit."""
+
+
+class OutOfTime(Exception):
+    """The deadline passed while a word was being rewritten."""
 
 
 def from_json(path: Path, top: str) -> Aig:
@@ -72,42 +76,45 @@ def from_json(path: Path, top: str) -> Aig:
                     inputs[var] = (pname, k)
                     lits[net] = 2 * var
 
-    def literal(net) -> int:
-        if net == "0":
-            return 0
-        if net == "1":
-            return 1
+    def constant_or_known(net) -> int | None:
+        if net in ("0", "1"):
+            return int(net)
         if not isinstance(net, int):
             raise UserError(f"{top}: an undefined bit ({net}) reaches an output")
-        stack = [net]
+        return lits.get(net)
+
+    def literal(net) -> int:
+        nonlocal var
+        stack, open_ = [net], set()
         while stack:
             n = stack[-1]
-            if n in lits:
+            if constant_or_known(n) is not None:
                 stack.pop()
                 continue
             if n not in driver:
                 raise UserError(f"{top}: net {n} has no driver")
             kind, ins = driver[n]
-            todo = [i for i in ins if isinstance(i, int) and i not in lits]
+            todo = [i for i in ins if constant_or_known(i) is None]
             if todo:
+                if n in open_:
+                    raise UserError(f"{top}: net {n} is on a combinational loop")
+                open_.add(n)
                 stack += todo
                 continue
             stack.pop()
-            fan = [0 if i == "0" else 1 if i == "1" else lits[i] for i in ins]
+            fan = [constant_or_known(i) for i in ins]
             if kind == "$_NOT_":
                 lits[n] = fan[0] ^ 1
             else:
-                nonlocal_var[0] += 1
-                ands[nonlocal_var[0]] = (fan[0], fan[1])
-                lits[n] = 2 * nonlocal_var[0]
-        return lits[net]
-    nonlocal_var = [var]
+                var += 1
+                ands[var] = (fan[0], fan[1])
+                lits[n] = 2 * var
+        return constant_or_known(net)
     outputs: dict[str, dict[int, int]] = {}
     for pname, port in mod["ports"].items():
         if port["direction"] == "output":
             outputs[pname] = {k: literal(net) for k, net in enumerate(port["bits"])}
     return Aig(inputs, ands, outputs)
-
 
 
 def _literal(lit: int, mod: int) -> list[tuple[int, int]]:
@@ -172,7 +179,7 @@ def _bits(mask: int):
 def word_polynomial(aig: Aig, bits: dict[int, int], max_terms: int = MAX_TERMS,
                     deadline: float | None = None, order: str = "index") -> dict[frozenset, int]:
     """The polynomial of ``sum 2^i bit_i`` mod 2^len over the input bits: {frozenset((port, bit)): coefficient}.
-    Raises Blowup past ``max_terms`` monomials or the ``deadline`` (time.monotonic()).
+    Raises Blowup past ``max_terms`` monomials, OutOfTime past the ``deadline`` (time.monotonic()).
 
     A node is rewritten once no node left to rewrite uses it, so it never comes back; of those ready,
     ``order`` picks: "index" the last in the AIG's topological order, "level" the deepest, "fewest" the
@@ -251,7 +258,7 @@ def word_polynomial(aig: Aig, bits: dict[int, int], max_terms: int = MAX_TERMS,
         if not terms:
             continue
         if deadline is not None and time.monotonic() > deadline:
-            raise Blowup("time")
+            raise OutOfTime
         product: dict[int, int] = {}
         for m0, c0 in _literal(r0, mod):
             for m1, c1 in _literal(r1, mod):
@@ -336,8 +343,6 @@ endmodule
 """
 
 
-
-
 def difference(p: dict[frozenset, int], q: dict[frozenset, int], mod: int) -> dict[frozenset, int]:
     out = {}
     for mono in set(p) | set(q):
@@ -383,10 +388,11 @@ def compare_words(gold: Aig, gate: Aig, deadline: float, max_terms: int = MAX_TE
                 try:
                     polys.append(word_polynomial(aig, aig.outputs[name], max_terms, deadline, order))
                     break
-                except Blowup as e:
-                    if str(e) == "time":
-                        return {"result": "timeout", "detail": f"algebraic rewriting: out of time at word {name}",
-                                "words": len(gold.outputs)}
+                except Blowup:
+                    pass
+                except OutOfTime:
+                    return {"result": "timeout", "detail": f"algebraic rewriting: out of time at word {name}",
+                            "words": len(gold.outputs)}
             else:
                 break
         if len(polys) < 2:

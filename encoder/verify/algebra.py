@@ -282,65 +282,12 @@ def word_polynomial(aig: Aig, bits: dict[int, int], max_terms: int = MAX_TERMS,
     return {frozenset(names[v] for v in _bits(mask)): coef for mask, coef in poly.items()}
 
 
-# Ripple-carry adders for yosys' $add, $sub and $alu cells. yosys' own techmap builds a Brent-Kung
-# carry tree, whose carries are products of many propagate signals: rewritten from the outputs back,
-# they expand into exponentially many monomials before they cancel. In a ripple adder each carry
-# cancels against the sum bit above it. The cells' meaning is fixed; only how the AIG spells it changes.
-RIPPLE_TECHMAP = r"""
-(* techmap_celltype = "$add $sub" *)
-module _ripple_addsub (A, B, Y);
-    parameter A_SIGNED = 0;
-    parameter B_SIGNED = 0;
-    parameter A_WIDTH = 1;
-    parameter B_WIDTH = 1;
-    parameter Y_WIDTH = 1;
-    parameter _TECHMAP_CELLTYPE_ = "";
-    localparam SUB = _TECHMAP_CELLTYPE_ == "$sub";
-    wire _TECHMAP_FAIL_ = A_WIDTH == 0 || B_WIDTH == 0;     // yosys' own map takes these
-    input [A_WIDTH-1:0] A;
-    input [B_WIDTH-1:0] B;
-    output [Y_WIDTH-1:0] Y;
-    wire [Y_WIDTH-1:0] a, b0, b;
-    wire [Y_WIDTH:0] c;
-    \$pos #(.A_SIGNED(A_SIGNED), .A_WIDTH(A_WIDTH), .Y_WIDTH(Y_WIDTH)) ext_a (.A(A), .Y(a));
-    \$pos #(.A_SIGNED(B_SIGNED), .A_WIDTH(B_WIDTH), .Y_WIDTH(Y_WIDTH)) ext_b (.A(B), .Y(b0));
-    assign b = SUB ? ~b0 : b0;
-    assign c[0] = SUB;
-    genvar i;
-    generate for (i = 0; i < Y_WIDTH; i = i + 1) begin : bit
-        wire p = a[i] ^ b[i];
-        assign Y[i] = p ^ c[i];
-        assign c[i + 1] = (a[i] & b[i]) | (p & c[i]);
-    end endgenerate
-endmodule
-
-(* techmap_celltype = "$alu" *)
-module _ripple_alu (A, B, CI, BI, X, Y, CO);
-    parameter A_SIGNED = 0;
-    parameter B_SIGNED = 0;
-    parameter A_WIDTH = 1;
-    parameter B_WIDTH = 1;
-    parameter Y_WIDTH = 1;
-    input [A_WIDTH-1:0] A;
-    input [B_WIDTH-1:0] B;
-    input CI, BI;
-    output [Y_WIDTH-1:0] X, Y, CO;
-    wire _TECHMAP_FAIL_ = A_WIDTH == 0 || B_WIDTH == 0;
-    wire [Y_WIDTH-1:0] a, b0, b;
-    wire [Y_WIDTH:0] c;
-    \$pos #(.A_SIGNED(A_SIGNED), .A_WIDTH(A_WIDTH), .Y_WIDTH(Y_WIDTH)) ext_a (.A(A), .Y(a));
-    \$pos #(.A_SIGNED(B_SIGNED), .A_WIDTH(B_WIDTH), .Y_WIDTH(Y_WIDTH)) ext_b (.A(B), .Y(b0));
-    assign b = b0 ^ {Y_WIDTH{BI}};
-    assign X = a ^ b;
-    assign c[0] = CI;
-    genvar i;
-    generate for (i = 0; i < Y_WIDTH; i = i + 1) begin : bit
-        assign Y[i] = X[i] ^ c[i];
-        assign c[i + 1] = (a[i] & b[i]) | (X[i] & c[i]);
-        assign CO[i] = c[i + 1];
-    end endgenerate
-endmodule
-"""
+# Ripple-carry adders and shift-and-add multipliers for yosys' arithmetic cells (arith_techmap.v).
+# yosys' own techmap builds Brent-Kung carry trees, whose carries are products of many propagate
+# signals: rewritten from the outputs back, they expand into exponentially many monomials before
+# they cancel. In a ripple adder each carry cancels against the sum bit above it. The cells' meaning
+# is fixed; only how the AIG spells it changes.
+RIPPLE_TECHMAP = (Path(__file__).with_name("arith_techmap.v")).read_text()
 
 
 def difference(p: dict[frozenset, int], q: dict[frozenset, int], mod: int) -> dict[frozenset, int]:
@@ -375,6 +322,17 @@ def evaluate(aig: Aig, values: dict[str, int]) -> dict[str, int]:
             for name, bits in aig.outputs.items()}
 
 
+def polynomial(aig: Aig, bits: dict[int, int], deadline: float, max_terms: int = MAX_TERMS) -> dict | None:
+    """The word's polynomial by the first order of ``ORDERS`` that keeps it under ``max_terms``; None when
+    none does. Raises OutOfTime past the ``deadline``."""
+    for order in ORDERS:
+        try:
+            return word_polynomial(aig, bits, max_terms, deadline, order)
+        except Blowup:
+            pass
+    return None
+
+
 def compare_words(gold: Aig, gate: Aig, deadline: float, max_terms: int = MAX_TERMS) -> dict:
     """{"result": "equivalent" | "not equivalent" | "not proven" | "timeout", "detail", "words"}: every
     output word of the two AIGs by its polynomial, each order of ``ORDERS`` tried in turn."""
@@ -382,20 +340,13 @@ def compare_words(gold: Aig, gate: Aig, deadline: float, max_terms: int = MAX_TE
         return {"result": "error", "detail": "the two sides' output ports differ", "words": 0}
     undecided = []
     for name in sorted(gold.outputs):
-        polys = []
-        for aig in (gold, gate):
-            for order in ORDERS:
-                try:
-                    polys.append(word_polynomial(aig, aig.outputs[name], max_terms, deadline, order))
-                    break
-                except Blowup:
-                    pass
-                except OutOfTime:
-                    return {"result": "timeout", "detail": f"algebraic rewriting: out of time at word {name}",
-                            "words": len(gold.outputs)}
-            else:
-                break
-        if len(polys) < 2:
+        try:
+            polys = [polynomial(gold, gold.outputs[name], deadline, max_terms)]
+            polys.append(polynomial(gate, gate.outputs[name], deadline, max_terms) if polys[0] is not None else None)
+        except OutOfTime:
+            return {"result": "timeout", "detail": f"algebraic rewriting: out of time at word {name}",
+                    "words": len(gold.outputs)}
+        if None in polys:
             undecided.append(name)
             continue
         diff = difference(polys[0], polys[1], 1 << len(gold.outputs[name]))

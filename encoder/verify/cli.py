@@ -35,7 +35,9 @@ def register(sub) -> None:
     e = vsub.add_parser("equiv", help="formal equivalence of two designs of one IR, per module (yosys)",
                         description="Proves A and B equal module by module with yosys SAT miters: a constant-"
                                     "weight design against the programmable one with its weights tied to the "
-                                    "IR's codes; two --pipeline settings of one weights mode; or the RTL A "
+                                    "IR's codes (each layer cut at its requantizers: accumulators equal as "
+                                    "integers, requantizers proven pair by pair; the whole layer if that "
+                                    "leaves it open); two --pipeline settings of one weights mode; or the RTL A "
                                     "against the mapped netlist in B (a folder from `encoder synth --liberty`). "
                                     "A combinational module goes to ABC's SAT sweeping (iprove), or (--engine) to "
                                     "algebraic rewriting of each output word into a polynomial of the input "

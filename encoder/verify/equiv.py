@@ -7,7 +7,10 @@ econt_8x8 (2,000+ products a side) is beyond a SAT miter's reach:
   wrapped with its ``weight`` and ``bias`` ports tied to the IR's codes in register order
   (encoder.rtl_gen.plan.register_image): the configuration bank is cut off at the wires it
   drives, so what is proven is the datapath under the IR's weights; the bank itself (writes,
-  shadow, commit) is not in the proof. The input path modules are compared as they are.
+  shadow, commit) is not in the proof. Each layer pair is cut at its requantizers first
+  (encoder.verify.cutpoint: accumulators equal as integers by algebraic rewriting, requantizer
+  parameter pairs by ABC), then, if that leaves it open, proven as a whole in the time left. The
+  input path modules are compared as they are.
 - the same weights mode at two --pipeline settings ("pipeline"): every module but the top is
   combinational and is compared as is; the tops differ in register stages (the latency), which
   this comparison does not prove (the regression's exact-latency scoreboard checks them).
@@ -24,12 +27,14 @@ from __future__ import annotations
 import functools
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from ..errors import UserError
 from ..ir import load_ir
 from ..verif.coverage_spec import instances
 from ..verif.design import Design, load_design
+from .cutpoint import prove_cut
 from .prove import Side, prove
 from .sites import Site, _code
 
@@ -229,9 +234,9 @@ def _tied(const: Design, prog: Design, ir, timeout: float, log, prove=prove) -> 
             wrap = _tied_wrapper(const.top, layer, weights, bias, widths["x"], widths["y"])
             wfile = Path(tmp) / f"{mod}__tied.v"
             wfile.write_text(wrap)
-            r = prove(Side([const.dir / f for f in closure(mod, wc, tc)], mod),
-                      Side([prog.dir / f for f in closure(mod, wp, tp)] + [wfile], f"{mod}__tied"),
-                      timeout=timeout)
+            gold = Side([const.dir / f for f in closure(mod, wc, tc)], mod)
+            gate = Side([prog.dir / f for f in closure(mod, wp, tp)] + [wfile], f"{mod}__tied")
+            r = _tied_layer(gold, gate, Path(tmp), timeout, prove)
             rows.append({"module": mod, "compared": "constant vs programmable with weights tied", **r})
             log(f"  {mod:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
         mod = f"{const.top}_input_path"
@@ -244,6 +249,23 @@ def _tied(const: Design, prog: Design, ir, timeout: float, log, prove=prove) -> 
                  "and bias ports tied to the IR's codes, for every input; the input path as is. Not in the "
                  "proof: the configuration bank and the tops (register stages, valid pipeline).")
     return {"mode": "tied", "a": str(const.dir), "b": str(prog.dir), "modules": rows, "statement": statement}
+
+
+def _tied_layer(gold: Side, gate: Side, tmp: Path, timeout: float, prove=prove) -> dict:
+    """One layer, constant against tied: cut at its requantizers first (encoder.verify.cutpoint); what
+    that leaves open goes to ``prove`` as a whole module, in the time left."""
+    t0 = time.monotonic()
+    cut_dir = tmp / f"cut_{gold.top}"
+    cut_dir.mkdir(exist_ok=True)
+    try:
+        cut = prove_cut(gold, gate, cut_dir, timeout, gate_prefix="u.")
+    except UserError as e:
+        cut = {"result": "not proven", "detail": str(e)}
+    if cut["result"] == "equivalent":
+        return {**cut, "method": "cut at the requantizers"}
+    left = timeout - (time.monotonic() - t0)
+    r = prove(gold, gate, timeout=left) if left > 1 else {"result": "timeout", "detail": f"no answer in {timeout:g} s"}
+    return {**r, "seconds": round(time.monotonic() - t0, 1), "detail": f"cut: {cut['detail']}; whole: {r['detail']}"}
 
 
 def _against_netlist(a: Design, sdir: Path, timeout: float, log, prove=prove) -> dict:

@@ -45,6 +45,7 @@ class Side:
     params: dict[str, int] = field(default_factory=dict)
     liberty: list[Path] = field(default_factory=list)   # cell functions (mapped netlists)
     cut: list[str] = field(default_factory=list)        # instances cut out (encoder.verify.netlist)
+    cut_modules: list[str] = field(default_factory=list)  # every instance of these cut (encoder.verify.cutpoint)
 
 
 def yosys_exe() -> str:
@@ -65,9 +66,17 @@ def _read(side: Side, name: str, formal: bool = False) -> list[str]:
         # The cut instances stay (keep_hierarchy); expose -evert then turns their inputs into outputs of
         # the top and their outputs into its inputs, named <instance>.<port> on both sides.
         lines += [f"setattr -set keep_hierarchy 1 {side.top}/c:{i}" for i in side.cut]
+    if side.cut_modules:
+        # Every instance of these modules, at any depth: the hierarchy as elaborated is written first
+        # (<name>.hier.json, in yosys' working folder) so that each cut's path and parameters are known.
+        kinds = " ".join(f"*/t:{m} */t:$paramod*\\{m}" for m in side.cut_modules)
+        lines += [f"write_json {name}.hier.json", f"setattr -set keep_hierarchy 1 {kinds}"]
     lines += ["flatten"]
     if side.cut:
         lines += ["expose -evert " + " ".join(f"{side.top}/c:{i}" for i in side.cut)]
+    if side.cut_modules:
+        lines += ["expose -evert " + " ".join(f"{side.top}/t:{m} {side.top}/t:$paramod*\\{m}"
+                                              for m in side.cut_modules)]
     lines += ["opt_clean", f"rename {side.top} {name}", "select -clear", f"design -stash {name}"]
     return lines
 

@@ -1,0 +1,320 @@
+"""Exact integer values of a combinational module's words, read off yosys' word-level netlist.
+
+Algebraic rewriting (encoder.verify.algebra) works bit by bit, modulo each word's width. A generated
+constant-weight layer sizes every adder by the range its operands take *in the layer*, so an adder
+fed by a shared sum, whose port could hold more than the sum ever reaches, wraps for values that
+never occur. Rewritten bit by bit, the wrap's dropped carry expands into monomials that cancel only
+after the whole cone is rewritten: econt_8x8's dense neurons pass 400,000 monomials. Interval
+reasoning on the words themselves does not see the wrap at all:
+
+- every word gets an integer polynomial ``F`` over the module's input bits (monomials as in
+  encoder.verify.algebra) with ``F(x) = the word's bits`` modulo 2^width for every input x: an adder
+  ``A + B`` is ``F_A + F_B``, a complement ``-1 - F_A``, a product by a constant ``c * F_A``;
+- an operand is read from the bits wired to it: constants, input bits, single bits of 1-bit logic
+  (``~|x[0]``: a small exact polynomial), and runs of a word's bits ``Y[lo..hi]``, sign-extended or
+  not. Its bits are those of ``T = floor(F_Y / 2^lo)`` (the low part ``F_Y mod 2^lo`` is a
+  function of the few bits whose coefficients it depends on, expanded exactly). Reaching the top of
+  the cell's width, where everything is modulo 2^width, the run reads as ``T``. Below it, it reads
+  as ``T - k 2^n`` for the one ``k`` that brings ``T``'s range, bounded from its coefficients, into
+  what n bits hold (unsigned, or signed when sign-extended): a complement ``~t`` zero-extended reads
+  as ``2^n - 1 - t``. A range that fits no such window raises Unknown;
+- a word read at the end (a requantizer's accumulator) is the same window of ``F``, its width as
+  read (signed or not).
+
+Anything else (a comparison, a mux, a single bit of a sum) raises Unknown: the caller falls back to
+bit-level rewriting. Every step keeps ``F`` congruent to the bits, and a range check turns
+congruence into equality, so an exact result is a proof.
+"""
+
+from __future__ import annotations
+
+Form = dict  # frozenset((port, bit), ...) -> int
+
+ONE: frozenset = frozenset()
+ARITH = {"$add", "$sub", "$neg", "$pos", "$mul", "$not"}
+BITWISE = {"$not", "$and", "$or", "$xor", "$xnor"}
+REDUCE = {"$logic_not", "$reduce_or", "$reduce_bool", "$reduce_and", "$logic_and", "$logic_or"}
+MAX_LOW_VARS = 14          # a low part over more bits than this is not expanded (2^14 points)
+MAX_BIT_TERMS = 4096
+
+
+class Unknown(Exception):
+    """A word this reading cannot express exactly."""
+
+
+def _add(f: Form, g: Form, k: int = 1) -> Form:
+    out = dict(f)
+    for m, c in g.items():
+        v = out.get(m, 0) + k * c
+        if v:
+            out[m] = v
+        else:
+            out.pop(m, None)
+    return out
+
+
+def _mul(f: Form, g: Form) -> Form:
+    out: Form = {}
+    for m0, c0 in f.items():
+        for m1, c1 in g.items():
+            m = m0 | m1
+            v = out.get(m, 0) + c0 * c1
+            if v:
+                out[m] = v
+            else:
+                out.pop(m)
+    if len(out) > MAX_BIT_TERMS:
+        raise Unknown("a bit's polynomial is too large")
+    return out
+
+
+def _low(f: Form, lo: int) -> Form:
+    """The exact polynomial of ``f(x) mod 2^lo`` (a function of the bits of the monomials whose
+    coefficients are not multiples of 2^lo), by Moebius inversion of its values."""
+    mod = 1 << lo
+    live = [(m, c % mod) for m, c in f.items() if c % mod]
+    bits = sorted({b for m, _ in live for b in m})
+    if len(bits) > MAX_LOW_VARS:
+        raise Unknown(f"low part over {len(bits)} bits")
+    idx = {b: i for i, b in enumerate(bits)}
+    masks = [(sum(1 << idx[b] for b in m), c) for m, c in live]
+    n = 1 << len(bits)
+    vals = [sum(c for mk, c in masks if mk & s == mk) % mod for s in range(n)]
+    for i in range(len(bits)):              # Moebius: values -> coefficients
+        for s in range(n):
+            if s >> i & 1:
+                vals[s] -= vals[s ^ (1 << i)]
+    return {frozenset(bits[i] for i in range(len(bits)) if s >> i & 1): v for s, v in enumerate(vals) if v}
+
+
+def bounds(q: Form) -> tuple[int, int]:
+    """Lowest and highest value an integer polynomial can take over 0/1 inputs, or a sound outer bound
+    (exact when no two monomials share an input bit, as in a linear polynomial)."""
+    c0 = q.get(ONE, 0)
+    rest = [c for m, c in q.items() if m]
+    return c0 + sum(c for c in rest if c < 0), c0 + sum(c for c in rest if c > 0)
+
+
+def floor_div(f: Form, lo: int) -> Form:
+    """``floor(f / 2^lo)`` as an exact polynomial."""
+    if lo == 0:
+        return f
+    rest = _add(f, _low(f, lo), -1)
+    if any(c % (1 << lo) for c in rest.values()):
+        raise Unknown("floor division left a remainder")        # cannot happen for a correct low part
+    return {m: c >> lo for m, c in rest.items()}
+
+
+def reduce(f: Form, bits: int) -> Form:
+    """``f`` with every coefficient reduced modulo 2^bits into [-2^(bits-1), 2^(bits-1)): the same value
+    modulo 2^bits at every input (a monomial is 0 or 1), and the narrowest range as a rule."""
+    mod, half = 1 << bits, 1 << (bits - 1)
+    out = {}
+    for m, c in f.items():
+        r = (c + half) % mod - half
+        if r == -half and c > 0:
+            r = half                        # 2^(bits-1) either way: keep the sign it had (a top bit's weight)
+        if r:
+            out[m] = r
+    return out
+
+
+def _window(t: Form, n: int, signed: bool, what: str) -> Form:
+    """The value ``n`` bits congruent to ``t`` (mod 2^n) hold, read signed or not: ``t`` shifted by the one
+    multiple of 2^n that brings its whole range into the reading's range, if there is one."""
+    tlo, thi = bounds(t)
+    half = (1 << (n - 1)) if signed else 0
+    k = (tlo + half) >> n                    # the window [k 2^n - half, (k+1) 2^n - half) holding tlo
+    if thi + half >= (k + 1) << n:
+        raise Unknown(f"{what}: range [{tlo}, {thi}] spans more than {n} bits")
+    return _add(t, {ONE: -(k << n)}) if k else t
+
+
+class Words:
+    """The words of module ``mod`` (yosys write_json, after flatten and opt) as exact integer polynomials."""
+
+    def __init__(self, mod: dict):
+        self.inputs: dict = {}
+        for pname, port in mod["ports"].items():
+            if port["direction"] == "input":
+                for k, net in enumerate(port["bits"]):
+                    self.inputs[net] = (pname, k)
+        self.cells = mod["cells"]
+        self.driver: dict = {}
+        for name, cell in self.cells.items():
+            for pname, d in cell.get("port_directions", {}).items():
+                if d == "output":
+                    for k, net in enumerate(cell["connections"][pname]):
+                        self.driver[net] = (name, k)
+        self._words: dict[str, Form] = {}
+        self._bits: dict = {}
+        self._open: set = set()              # words and bits being read: a second visit is a loop
+
+    def _param(self, cell: dict, key: str) -> int:
+        return int(cell["parameters"][key], 2)
+
+    def bit(self, net) -> Form:
+        """A single bit as its exact 0/1 polynomial."""
+        if net in ("0", "1"):
+            return {ONE: 1} if net == "1" else {}
+        if not isinstance(net, int):
+            raise Unknown(f"undefined bit {net}")
+        if net in self.inputs:
+            return {frozenset({self.inputs[net]}): 1}
+        if net in self._bits:
+            return self._bits[net]
+        if net not in self.driver:
+            raise Unknown(f"net {net} has no driver")
+        if net in self._open:
+            raise Unknown(f"net {net} is on a combinational loop")
+        self._open.add(net)
+        name, k = self.driver[net]
+        cell = self.cells[name]
+        kind = cell["type"]
+        conn = cell["connections"]
+
+        def ext(port: str) -> Form:
+            sig = conn[port]
+            if k < len(sig):
+                return self.bit(sig[k])
+            return self.bit(sig[-1]) if self._param(cell, f"{port}_SIGNED") else {}
+        if kind in BITWISE:
+            a = ext("A")
+            if kind == "$not":
+                out = _add({ONE: 1}, a, -1)
+            else:
+                b = ext("B")
+                ab = _mul(a, b)
+                out = {"$and": ab, "$or": _add(_add(a, b), ab, -1), "$xor": _add(_add(a, b), ab, -2),
+                       "$xnor": _add({ONE: 1}, _add(_add(a, b), ab, -2), -1)}[kind]
+        elif kind in REDUCE and k == 0:
+            def all_zero(sig):
+                out = {ONE: 1}
+                for n in sig:
+                    out = _mul(out, _add({ONE: 1}, self.bit(n), -1))
+                return out
+            if kind == "$logic_not":
+                out = all_zero(conn["A"])
+            elif kind in ("$reduce_or", "$reduce_bool"):
+                out = _add({ONE: 1}, all_zero(conn["A"]), -1)
+            elif kind == "$reduce_and":
+                out = {ONE: 1}
+                for n in conn["A"]:
+                    out = _mul(out, self.bit(n))
+            else:
+                a = _add({ONE: 1}, all_zero(conn["A"]), -1)
+                b = _add({ONE: 1}, all_zero(conn["B"]), -1)
+                ab = _mul(a, b)
+                out = ab if kind == "$logic_and" else _add(_add(a, b), ab, -1)
+        elif kind in REDUCE:
+            out = {}                        # the upper bits of a 1-bit result widened
+        else:
+            raise Unknown(f"bit {k} of {kind} {name}")
+        self._bits[net] = out
+        self._open.discard(net)
+        return out
+
+    def word(self, name: str) -> Form:
+        """``F`` with ``F(x)`` congruent to the cell's output modulo 2^Y_WIDTH."""
+        if name in self._words:
+            return self._words[name]
+        if name in self._open:
+            raise Unknown(f"{name} is on a combinational loop")
+        self._open.add(name)
+        cell = self.cells[name]
+        kind, conn = cell["type"], cell["connections"]
+        width = self._param(cell, "Y_WIDTH")
+
+        def operand(port: str) -> Form:
+            return self.value(conn[port], bool(self._param(cell, f"{port}_SIGNED")), width)
+        if kind == "$add":
+            f = _add(operand("A"), operand("B"))
+        elif kind == "$sub":
+            f = _add(operand("A"), operand("B"), -1)
+        elif kind == "$neg":
+            f = {m: -c for m, c in operand("A").items()}
+        elif kind == "$pos":
+            f = operand("A")
+        elif kind == "$not":
+            f = _add({ONE: -1}, operand("A"), -1)
+        elif kind == "$mul":
+            a, b = operand("A"), operand("B")
+            if set(b) <= {ONE}:
+                f = {m: c * b.get(ONE, 0) for m, c in a.items() if c * b.get(ONE, 0)}
+            elif set(a) <= {ONE}:
+                f = {m: c * a.get(ONE, 0) for m, c in b.items() if c * a.get(ONE, 0)}
+            else:
+                raise Unknown(f"{name}: a product of two variable words")
+        else:
+            raise Unknown(f"{name}: {kind} is not arithmetic")
+        f = reduce(f, width)
+        self._words[name] = f
+        self._open.discard(name)
+        return f
+
+    def value(self, sig: list, signed: bool, width: int) -> Form:
+        """``F`` congruent, modulo 2^width, to the bits ``sig`` extended to ``width`` (by their top bit when
+        ``signed``): the operand a cell of that width sees."""
+        bits = list(sig[:width])
+        if len(bits) < width:
+            bits += [bits[-1] if signed and bits else "0"] * (width - len(bits))
+        out: Form = {}
+        i = 0
+        while i < width:
+            net = bits[i]
+            src = self.driver.get(net) if isinstance(net, int) else None
+            if src is None or self.cells[src[0]]["type"] not in ARITH:
+                out = _add(out, self.bit(net), 1 << i)
+                i += 1
+                continue
+            name, lo = src
+            j = i                            # the run Y[lo..hi] at positions i..j
+            while j + 1 < width and bits[j + 1] != bits[j] and self.driver.get(bits[j + 1]) == (name, lo + j + 1 - i):
+                j += 1
+            hi = lo + j - i
+            e = j
+            while e + 1 < width and bits[e + 1] == bits[j]:
+                e += 1                       # copies of the run's top bit
+            copies = e > j
+            try:
+                t = self._run(name, lo, hi, top=e == width - 1, signed=copies)
+            except Unknown:
+                if self.cells[name]["type"] != "$not":
+                    raise
+                for n in bits[i:e + 1]:      # a 1-bit complement and the like: bit by bit
+                    out = _add(out, self._bit_of_not(n), 1 << i)
+                    i += 1
+                continue
+            out = _add(out, t, 1 << i)
+            i = e + 1
+        return out
+
+    def _run(self, name: str, lo: int, hi: int, top: bool, signed: bool) -> Form:
+        """What the bits ``Y[hi:lo]`` of cell ``name`` hold, as read at their place in an operand: any
+        congruent polynomial when they reach the top of the cell's width; else the one value (their
+        unsigned reading, or signed when ``signed``: sign-extended) among ``floor(F_Y / 2^lo)`` shifted by
+        a multiple of 2^n, which its range must pin down."""
+        t = floor_div(self.word(name), lo)
+        if top and not signed:
+            return t
+        if not top and signed:
+            raise Unknown(f"{name}[{hi}:{lo}] sign-extended below other bits")
+        return _window(t, hi - lo + 1, signed, f"{name}[{hi}:{lo}]")
+
+    def _bit_of_not(self, net) -> Form:
+        name, k = self.driver[net]
+        sig = self.cells[name]["connections"]["A"]
+        if k < len(sig):
+            a = self.bit(sig[k])
+        else:
+            a = self.bit(sig[-1]) if self._param(self.cells[name], "A_SIGNED") else {}
+        return _add({ONE: 1}, a, -1)
+
+    def exact(self, sig: list, signed: bool) -> Form:
+        """The integer the bits ``sig`` hold, read signed or not, as an exact polynomial."""
+        w = len(sig)
+        self._open.clear()                   # what an earlier Unknown left open
+        try:
+            return _window(self.value(sig, signed, w), w, signed, "the word")
+        except RecursionError:
+            raise Unknown("the cone is deeper than Python's recursion limit") from None

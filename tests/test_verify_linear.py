@@ -1,0 +1,105 @@
+"""Exact integer values of words read off yosys' word-level netlist (encoder.verify.linear).
+
+Each case is a small module whose word has a known integer value; the reading is checked against a
+hand-written polynomial where one is short, and against the circuit itself at every input: the
+polynomial's value must be the word's bits read signed or unsigned (the circuit's value comes from
+the bit-level AIG, encoder.verify.algebra.evaluate, an independent path through yosys). A word
+that wraps for inputs that occur must not be read as exact.
+"""
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from encoder.verify import algebra
+from encoder.verify.linear import ONE, Unknown, Words, bounds, floor_div
+from encoder.verify.prove import Side, _read, _run, yosys_exe
+from rtl_helpers import need_tool
+
+
+def _words(tmp: Path, body: str, ports: str) -> tuple[Words, dict, algebra.Aig]:
+    need_tool("yosys")
+    (tmp / "m.v").write_text(f"module m({ports}); {body} endmodule\n")
+    side = Side([tmp / "m.v"], "m")
+    lines = _read(side, "w") + ["design -load w", "hierarchy -top w", "write_json w.json"]
+    (tmp / "w.ys").write_text("\n".join(lines) + "\n")
+    code, log = _run([yosys_exe(), "-q", "-s", "w.ys"], str(tmp), 60)
+    assert code == 0, log
+    mod = json.loads((tmp / "w.json").read_text())["modules"]["w"]
+    return Words(mod), mod, algebra.side_aig(side, "b", tmp, yosys_exe(), 60)
+
+
+def _value(form: dict, values: dict) -> int:
+    return sum(c for m, c in form.items() if all(values[p] >> b & 1 for p, b in m))
+
+
+def _check_every_input(words, mod, aig, signed: bool, widths: dict) -> dict:
+    form = words.exact(mod["ports"]["y"]["bits"], signed)
+    w = len(mod["ports"]["y"]["bits"])
+    names = sorted(widths)
+    for vals in itertools.product(*(range(1 << widths[n]) for n in names)):
+        v = dict(zip(names, vals))
+        got = algebra.evaluate(aig, v)["y"]
+        if signed and got >> (w - 1):
+            got -= 1 << w
+        assert _value(form, v) == got, v
+    return form
+
+
+def test_a_zero_extended_sum_is_the_sum_of_its_weighted_bits(tmp_path):
+    words, mod, aig = _words(tmp_path, "assign y = {1'b0, a} + {1'b0, b};",
+                             "input [2:0] a, input [2:0] b, output [3:0] y")
+    form = _check_every_input(words, mod, aig, False, {"a": 3, "b": 3})
+    assert form == {frozenset({(p, i)}): 1 << i for p in "ab" for i in range(3)}
+
+
+def test_an_adder_narrower_than_its_free_operands_is_exact_where_they_cannot_reach(tmp_path):
+    # t = a[3:1] is at most 7 and u = b[3:2] at most 3: a 4-bit sum of t and u never wraps, though
+    # its operands' ports could hold 15 + 15.
+    body = "wire [2:0] t = a[3:1]; wire [1:0] u = b[3:2]; wire [3:0] s = t + u; assign y = {1'b0, s} + 5'd9;"
+    words, mod, aig = _words(tmp_path, body, "input [3:0] a, input [3:0] b, output [4:0] y")
+    _check_every_input(words, mod, aig, False, {"a": 4, "b": 4})
+
+
+def test_a_complement_zero_extended_reads_as_its_unsigned_value(tmp_path):
+    words, mod, aig = _words(tmp_path, "wire [2:0] c = ~a; assign y = {2'b0, c} + {2'b0, b};",
+                             "input [2:0] a, input [2:0] b, output [4:0] y")
+    form = _check_every_input(words, mod, aig, False, {"a": 3, "b": 3})
+    assert form[ONE] == 7 and form[frozenset({("a", 2)})] == -4
+
+
+def test_a_negative_product_floored_and_sign_extended_is_exact(tmp_path):
+    # p = -3a on 7 bits (signed), q = floor(p / 2) on 6 bits, sign-extended into an 8-bit sum.
+    body = ("wire signed [6:0] p = $signed({1'b0, a}) * -7'sd3; wire [5:0] q = p[6:1]; "
+            "assign y = {{2{q[5]}}, q} + {4'b0, b};")
+    words, mod, aig = _words(tmp_path, body, "input [3:0] a, input [3:0] b, output [7:0] y")
+    _check_every_input(words, mod, aig, True, {"a": 4, "b": 4})
+
+
+def test_a_sum_that_wraps_for_inputs_that_occur_is_not_read_as_exact(tmp_path):
+    # t + 1 on 3 bits wraps at t = 7: the word is not the integer t + 1, and must not be claimed so.
+    words, mod, _ = _words(tmp_path, "wire [2:0] s = a + 3'd1; assign y = {1'b0, s};",
+                           "input [2:0] a, output [3:0] y")
+    with pytest.raises(Unknown):
+        words.exact(mod["ports"]["y"]["bits"], False)
+
+
+def test_a_word_wider_than_its_reading_holds_is_not_read_as_exact(tmp_path):
+    words, mod, _ = _words(tmp_path, "assign y = a + b;", "input [3:0] a, input [3:0] b, output [3:0] y")
+    with pytest.raises(Unknown):
+        words.exact(mod["ports"]["y"]["bits"], False)
+
+
+def test_a_comparison_is_left_to_the_bit_level(tmp_path):
+    words, mod, _ = _words(tmp_path, "assign y = (a < b) ? a : b;", "input [3:0] a, input [3:0] b, output [3:0] y")
+    with pytest.raises(Unknown):
+        words.exact(mod["ports"]["y"]["bits"], False)
+
+
+def test_floor_division_and_bounds_by_hand():
+    x0, x1, x2 = (frozenset({("x", i)}) for i in range(3))
+    # floor(7x / 2) for a 3-bit x: 3 x0 + 7 x1 + 14 x2 (7x - x0 is even).
+    assert floor_div({x0: 7, x1: 14, x2: 28}, 1) == {x0: 3, x1: 7, x2: 14}
+    assert bounds({ONE: -5, x0: 3, x1: -2}) == (-7, -2)

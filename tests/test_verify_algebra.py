@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from encoder.verify import algebra, prove
-from encoder.verify.prove import Side, yosys_exe
+from encoder.verify.prove import Side
 from rtl_helpers import need_tool
 
 
@@ -25,7 +25,7 @@ def tmp(tmp_path):
 
 def _aig(tmp: Path, text: str, name: str = "m") -> algebra.Aig:
     (tmp / f"{name}.v").write_text(text)
-    return algebra.side_aig(Side([tmp / f"{name}.v"], "m"), name, tmp, yosys_exe(), 60)
+    return algebra.side_aig(Side([tmp / f"{name}.v"], "m"), name, tmp, 60)
 
 
 def _value(poly: dict, values: dict[str, int], mod: int) -> int:
@@ -62,9 +62,9 @@ def test_adder_trees_in_different_orders_are_proven_equal_and_a_planted_differen
                              "assign y = a + s; endmodule\n")
     (tmp / "c.v").write_text("module m(input [7:0] a, b, c, output [9:0] y); wire [8:0] s = c + b; "
                              "assign y = a + s + (a == 8'd77 && c == 8'd5); endmodule\n")
-    r = algebra.prove_algebraic(Side([tmp / "a.v"], "m"), Side([tmp / "b.v"], "m"), tmp, yosys_exe(), 60)
+    r = algebra.prove_algebraic(Side([tmp / "a.v"], "m"), Side([tmp / "b.v"], "m"), tmp, 60)
     assert r["result"] == "equivalent" and r["words"] == 1
-    r = algebra.prove_algebraic(Side([tmp / "a.v"], "m"), Side([tmp / "c.v"], "m"), tmp, yosys_exe(), 60)
+    r = algebra.prove_algebraic(Side([tmp / "a.v"], "m"), Side([tmp / "c.v"], "m"), tmp, 60)
     assert r["result"] == "not equivalent"
     assert r["counterexample"] == {"a": 77, "c": 5}          # the one input where y differs (b free: 0)
 

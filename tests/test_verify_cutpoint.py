@@ -11,7 +11,6 @@ equivalent by the whole-module proof it falls back to.
 import itertools
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from encoder.ir.synthetic import synthetic_ir
 from encoder.rtl_gen.design import generate_from_file, write_design
 from encoder.verify import algebra, equiv
 from encoder.verify.cutpoint import prove_cut, same_integer
-from encoder.verify.prove import Side, yosys_exe
+from encoder.verify.prove import Side
 from rtl_helpers import need_tool
 
 X0, X1 = frozenset({("x", 0)}), frozenset({("x", 1)})
@@ -67,7 +66,7 @@ def test_a_coefficient_past_half_the_narrow_modulus_is_read_from_the_wider_word(
 def test_a_multiplier_is_its_product_at_every_input_and_its_polynomial_says_so(tmp_path, decl, expr, signed):
     need_tool("yosys")
     (tmp_path / "m.v").write_text(f"module m({decl}); assign y = {expr}; endmodule\n")
-    aig = algebra.side_aig(Side([tmp_path / "m.v"], "m"), "m", tmp_path, yosys_exe(), 60)
+    aig = algebra.side_aig(Side([tmp_path / "m.v"], "m"), "m", tmp_path, 60)
     width = len(aig.outputs["y"])
     poly = algebra.word_polynomial(aig, aig.outputs["y"])
 

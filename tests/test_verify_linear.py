@@ -15,7 +15,7 @@ import pytest
 
 from encoder.verify import algebra
 from encoder.verify.linear import ONE, Unknown, Words, bounds, floor_div
-from encoder.verify.prove import Side, _read, _run, yosys_exe
+from encoder.verify.prove import Side, _read, run_script
 from rtl_helpers import need_tool
 
 
@@ -23,12 +23,10 @@ def _words(tmp: Path, body: str, ports: str) -> tuple[Words, dict, algebra.Aig]:
     need_tool("yosys")
     (tmp / "m.v").write_text(f"module m({ports}); {body} endmodule\n")
     side = Side([tmp / "m.v"], "m")
-    lines = _read(side, "w") + ["design -load w", "hierarchy -top w", "write_json w.json"]
-    (tmp / "w.ys").write_text("\n".join(lines) + "\n")
-    code, log = _run([yosys_exe(), "-q", "-s", "w.ys"], str(tmp), 60)
-    assert code == 0, log
+    assert run_script(_read(side, "w") + ["design -load w", "hierarchy -top w", "write_json w.json"],
+                      "w", tmp, 60, "read the module")
     mod = json.loads((tmp / "w.json").read_text())["modules"]["w"]
-    return Words(mod), mod, algebra.side_aig(side, "b", tmp, yosys_exe(), 60)
+    return Words(mod), mod, algebra.side_aig(side, "b", tmp, 60)
 
 
 def _value(form: dict, values: dict) -> int:

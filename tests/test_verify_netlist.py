@@ -100,8 +100,7 @@ def test_two_wires_crossed_into_a_cut_neuron_are_not_equivalent(mapped):
 
 def _algebra_only(tmp):
     from encoder.verify import algebra
-    from encoder.verify.prove import yosys_exe
-    return lambda gold, gate, timeout: algebra.prove_algebraic(gold, gate, tmp, yosys_exe(), timeout)
+    return lambda gold, gate, timeout: algebra.prove_algebraic(gold, gate, tmp, timeout)
 
 
 @pytest.mark.parametrize("layer", ["conv", "dense"])

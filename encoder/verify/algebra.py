@@ -363,32 +363,27 @@ def compare_words(gold: Aig, gate: Aig, deadline: float, max_terms: int = MAX_TE
             "detail": f"combinational, algebraic rewriting of {len(gold.outputs)} output words"}
 
 
-def side_aig(side, name: str, tmp: Path, yosys: str, timeout: float) -> Aig | None:
+def side_aig(side, name: str, tmp: Path, timeout: float) -> Aig | None:
     """One side (encoder.verify.prove.Side) as an AIG with named ports and ripple-carry adders; None when
     yosys ran out of ``timeout``."""
-    from .prove import _read, _run
+    from .prove import _read, run_script
     out = tmp / f"{name}.json"
     ripple = tmp / "ripple_adders.v"
     ripple.write_text(RIPPLE_TECHMAP)
     lines = _read(side, name) + [f"design -load {name}", f"hierarchy -top {name}", "opt -fast -full",
                                  f"techmap -map {ripple}", "techmap", "opt -fast", "aigmap", "opt_merge",
                                  "opt_clean", f"write_json {out}"]
-    (tmp / f"{name}.ys").write_text("\n".join(lines) + "\n")
-    code, log = _run([yosys, "-q", "-s", f"{name}.ys"], str(tmp), timeout)
-    if code is None:
+    if not run_script(lines, name, tmp, timeout, f"build the AIG of {side.top}"):
         return None
-    if code != 0 or not out.is_file():
-        tail = [ln for ln in log.splitlines() if ln.strip()]
-        raise UserError(f"yosys could not build the AIG of {side.top}: {(tail[-1] if tail else '')[:200]}")
     return from_json(out, name)
 
 
-def prove_algebraic(gold, gate, tmp: Path, yosys: str, timeout: float) -> dict:
+def prove_algebraic(gold, gate, tmp: Path, timeout: float) -> dict:
     """One combinational pair of sides (encoder.verify.prove.Side), word by word; a result like prove's."""
     t0 = time.monotonic()
     aigs = []
     for name, side in (("alg_gold", gold), ("alg_gate", gate)):
-        aig = side_aig(side, name, tmp, yosys, timeout - (time.monotonic() - t0))
+        aig = side_aig(side, name, tmp, timeout - (time.monotonic() - t0))
         if aig is None:
             return {"result": "timeout", "seconds": round(time.monotonic() - t0, 1),
                     "detail": f"no AIG in {timeout:g} s"}

@@ -37,10 +37,9 @@ import json
 import time
 from pathlib import Path
 
-from ..errors import UserError
 from .algebra import MAX_TERMS, OutOfTime, counterexample, difference, polynomial, side_aig
 from .linear import Unknown, Words, bounds
-from .prove import Side, prove, yosys_exe
+from .prove import Side, prove
 
 REQUANT = "enc_requant"
 ACC_TERMS = 400_000
@@ -127,21 +126,16 @@ def _wrapper(params: dict[str, int], ports: dict, bits: int, signed: bool) -> st
             f"    {REQUANT} #(\n        {plist}\n    ) u (.acc({acc}), .y(y));\nendmodule\n")
 
 
-def _load(side: Side, name: str, prefix: str, tmp: Path, exe: str, timeout: float) -> tuple[dict, dict] | None:
+def _load(side: Side, name: str, prefix: str, tmp: Path, timeout: float) -> tuple[dict, dict] | None:
     """(word-level module with the wrapper's ``prefix`` stripped from its port names, cut instances), or
     None when yosys ran out of ``timeout``."""
-    from .prove import _read, _run
+    from .prove import _read, run_script
     # Written before any opt: opt_expr -fine splits an adder with constant low bits into a narrower one
     # beside the bits it passes, and a run of bits below the top of its word must have its own range.
     lines = _read(dataclasses.replace(side, cut_modules=[REQUANT]), name) + [
         f"design -load {name}", f"hierarchy -top {name}", f"write_json {name}.words.json"]
-    (tmp / f"{name}.words.ys").write_text("\n".join(lines) + "\n")
-    code, log = _run([exe, "-q", "-s", f"{name}.words.ys"], str(tmp), timeout)
-    if code is None:
+    if not run_script(lines, f"{name}.words", tmp, timeout, f"read {side.top}"):
         return None
-    if code != 0:
-        tail = [ln for ln in log.splitlines() if ln.strip()]
-        raise UserError(f"yosys could not read {side.top}: {(tail[-1] if tail else '')[:200]}")
     words = json.loads((tmp / f"{name}.words.json").read_text())["modules"][name]
     words["ports"] = {_unprefix(p, prefix): d for p, d in words["ports"].items()}
     found = cut_instances(tmp / f"{name}.hier.json", side.top)
@@ -158,13 +152,12 @@ def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: st
     need not make the layers differ."""
     t0 = time.monotonic()
     deadline = t0 + timeout
-    exe = yosys_exe()
 
     def done(result: str, detail: str, **extra) -> dict:
         return {"result": result, "seconds": round(time.monotonic() - t0, 1), "detail": detail, **extra}
     loaded = []
     for name, side, prefix in (("cut_gold", gold, ""), ("cut_gate", gate, gate_prefix)):
-        r = _load(side, name, prefix, tmp, exe, deadline - time.monotonic())
+        r = _load(side, name, prefix, tmp, deadline - time.monotonic())
         if r is None:
             return done("timeout", f"yosys did not read the layers in {timeout:g} s")
         loaded.append(r)
@@ -202,7 +195,7 @@ def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: st
         try:
             aigs = []
             for name, side, prefix in (("cut_gold", gold, ""), ("cut_gate", gate, gate_prefix)):
-                aig = side_aig(dataclasses.replace(side, cut_modules=[REQUANT]), name, tmp, exe,
+                aig = side_aig(dataclasses.replace(side, cut_modules=[REQUANT]), name, tmp,
                                deadline - time.monotonic())
                 if aig is None:
                     return done("timeout", f"no AIG in {timeout:g} s")

@@ -125,6 +125,19 @@ def _run(cmd: list[str], cwd: str, timeout: float) -> tuple[int | None, str]:
     return proc.returncode, out
 
 
+def run_script(lines: list[str], name: str, tmp: Path, timeout: float, what: str) -> bool:
+    """Run yosys on ``lines`` (saved as ``<name>.ys`` in ``tmp``, its working folder): False when it ran out
+    of ``timeout``; a failure is a one-line UserError saying ``what`` it could not do."""
+    (tmp / f"{name}.ys").write_text("\n".join(lines) + "\n")
+    code, log = _run([yosys_exe(), "-q", "-s", f"{name}.ys"], str(tmp), timeout)
+    if code is None:
+        return False
+    if code != 0:
+        tail = [ln for ln in log.splitlines() if ln.strip()]
+        raise UserError(f"yosys could not {what}: {(tail[-1] if tail else 'no message')[:200]}")
+    return True
+
+
 def _latches(aig: Path) -> int:
     header = aig.read_bytes().split(b"\n", 1)[0].split()       # aig M I L O A
     return int(header[3])
@@ -168,7 +181,7 @@ def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8, eng
                                                              "detail": "ABC iprove: undecided"}
             # SAT sweeping found too few shared points, or was not asked: rewrite both sides' words.
             try:
-                r = algebraic(gold, gate, Path(tmp), exe, left())
+                r = algebraic(gold, gate, Path(tmp), left())
             except UserError as e:
                 r = {"result": "not proven", "detail": f"algebraic rewriting: {e}"}
             r["seconds"] = round(time.monotonic() - t0, 1)

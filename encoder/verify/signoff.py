@@ -99,6 +99,8 @@ def table(preset: str, results: dict, commit: str) -> str:
     for m in modes:
         for t in results[m].get("equiv_pipeline", {}).get("modules", []):
             name = t["module"].rsplit("_", 1)[-1] if not t["module"].endswith("input_path") else "input_path"
+            if t.get("compared", "").startswith("tops"):
+                name = "top, latency accounted for"
             cells = ["", ""]
             cells[modes.index(m)] = f"{t['result']} ({t['seconds']} s)"
             row(f"equiv pipeline 0 = {PIPELINE_N}: {name}", *cells)

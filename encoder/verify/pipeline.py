@@ -1,0 +1,222 @@
+"""Two --pipeline settings of one design: their tops proven sequentially equivalent, latency accounted for.
+
+Below the top, the two designs are the same modules (encoder.verify.equiv proves them first). The
+tops differ in where their register stages sit, so the one with the longer latency gives each
+output ``d`` cycles later. A whole-design sequential miter would hold both designs' thousands of
+products; this one holds none of them. Each combinational box the top instantiates (the input path,
+each layer) is cut out of both tops, and the two are joined by what the box computes:
+
+- in design A (the shorter latency), a box's outputs are free inputs of the miter, fresh each cycle;
+- in design B, a box's outputs at cycle t equal A's at cycle ``t - d_k`` *when its inputs then equal
+  A's at ``t - d_k``* (and ``t >= d_k``), and are free inputs otherwise. That is all that is known
+  of a function: equal inputs give equal outputs. ``d_k`` is the difference in register stages
+  before box k, from the two manifests (if it is wrong, the proof fails; it is not assumed);
+- A's data outputs (role ``out_*``) are delayed by ``d`` (the latency difference) and compared with
+  B's, every cycle; other outputs (configuration read-back) without delay.
+
+Proven by ABC's ``dprove`` (induction with signal correspondence) from the all-zero register state,
+with the data reset held low: the all-zero state is the reset state of every register that has a
+reset, and the data registers start at zero too. Configuration writes (``cfg_we``, ``cfg_reset``)
+are let through only while no valid crossing is in flight in either design (none in the last
+``max latency`` cycles): a write between the two designs' sampling points changes what one design
+computes and not the other, which is the designs' real behaviour and not what this compares.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from ..errors import UserError
+from .prove import Side, prove, run_script
+
+
+def _boxes(design) -> dict[str, str]:
+    """{module type: stage name} of the combinational boxes the top instantiates."""
+    names = {f"{design.top}_input_path": "input_path"}
+    for layer in design.manifest.get("layers", []):
+        names[f"{design.top}_{layer['name']}"] = layer["name"]
+    return names
+
+
+def _stages_before(design, box: str) -> int:
+    order = ["charges", "input_path"] + [layer["name"] for layer in design.manifest.get("layers", [])]
+    before = order[:order.index(box)] if box != "input_path" else ["charges"]
+    return sum(1 for c in design.manifest.get("cuts", []) if c in before)
+
+
+def _cut_top(design, name: str, tmp: Path, timeout: float) -> dict:
+    """Write ``<name>.v``: the top with its boxes cut (expose -evert: a box's inputs become outputs named
+    ``<instance>.<port>``, its outputs inputs); return {"ports": {port: (direction, width)}, "boxes":
+    {instance: stage}}."""
+    boxes = _boxes(design)
+    types = " ".join(f"{design.top}/t:{t}" for t in boxes)
+    files = " ".join(f'"{Path(f).resolve()}"' for f in design.sources)
+    lines = [f"read_verilog -sv {files}", f"hierarchy -check -top {design.top}", "proc",
+             f"write_json {name}.hier.json", f"setattr -set keep_hierarchy 1 {types}", "flatten",
+             f"expose -evert {types}", "opt_clean", f"rename {design.top} {name}", f"hierarchy -top {name}",
+             f"write_json {name}.json", f"write_verilog -noattr {name}.v"]
+    if not run_script(lines, name, tmp, timeout, f"cut the top of {design.dir}"):
+        raise TimeoutError
+    hier = json.loads((tmp / f"{name}.hier.json").read_text())["modules"][design.top]
+    instances = {c.lstrip("\\"): boxes[cell["type"]] for c, cell in hier["cells"].items() if cell["type"] in boxes}
+    mod = json.loads((tmp / f"{name}.json").read_text())["modules"][name]
+    return {"ports": {p: (d["direction"], len(d["bits"])) for p, d in mod["ports"].items()}, "boxes": instances}
+
+
+def _esc(port: str) -> str:
+    """A port name as a Verilog identifier (escaped when it holds a dot)."""
+    return port if re.fullmatch(r"[A-Za-z_]\w*", port) else f"\\{port} "
+
+
+def _wire(port: str) -> str:
+    return re.sub(r"\W", "_", port)
+
+
+def _delay(lines: list[str], src: str, width: int, cycles: int, dst: str):
+    """Declare ``dst``: ``src`` delayed by ``cycles`` registers (zero at start)."""
+    prev = src
+    for k in range(cycles):
+        lines.append(f"    reg [{width - 1}:0] {dst}_d{k + 1};")
+        lines.append(f"    always @(posedge clk) {dst}_d{k + 1} <= {prev};")
+        prev = f"{dst}_d{k + 1}"
+    lines.append(f"    wire [{width - 1}:0] {dst} = {prev};")
+
+
+def wrappers(a, b, cut_a: dict, cut_b: dict) -> tuple[str, str]:
+    """Verilog of ``pipe_gold`` (A, its data outputs delayed) and ``pipe_gate`` (B, its boxes joined to
+    A's), with the same ports: the tops' inputs and a free input per box output of each design."""
+    top_in = [(p.name, p.width, role) for role, p in a.ports.items() if p.direction == "input"]
+    # The data outputs only: the configuration read-back shows each stage's active bank, which a commit
+    # switches at each design's own stage times.
+    top_out = [(p.name, p.width, role) for role, p in a.ports.items() if p.direction == "output"
+               and role.startswith("out_")]
+    clock, reset = a.port("clock").name, a.port("reset").name
+    d_out = b.latency - a.latency
+    flight = max(a.latency, b.latency)
+    box_ports = {}                                   # instance -> ([(port, width)] inputs, [(port, width)] outputs)
+    for inst in cut_a["boxes"]:
+        ins = sorted((p, w) for p, (d, w) in cut_a["ports"].items() if p.startswith(inst + ".") and d == "output")
+        outs = sorted((p, w) for p, (d, w) in cut_a["ports"].items() if p.startswith(inst + ".") and d == "input")
+        other = sorted((p, w) for p, (d, w) in cut_b["ports"].items() if p.startswith(inst + "."))
+        if sorted(ins + outs) != other:
+            raise UserError(f"box {inst}: its ports differ between the two designs")
+        box_ports[inst] = (ins, outs)
+    free = [(f"oa_{_wire(p)}", w) for ins, outs in box_ports.values() for p, w in outs]
+    free += [(f"fb_{_wire(p)}", w) for ins, outs in box_ports.values() for p, w in outs]
+    decl = [f"    input  wire [{w - 1}:0] {n}" for n, w, _ in top_in if n != reset]
+    decl += [f"    input  wire [{w - 1}:0] {n}" for n, w in free]
+    decl += [f"    output wire [{w - 1}:0] {n}" for n, w, _ in top_out]
+    head = ",\n".join(decl)
+
+    def instance(module: str, label: str, box_out: dict) -> list[str]:
+        conns = []
+        for n, _, role in top_in:
+            value = {reset: "1'b0"}.get(n, {"cfg_we": "we_ok", "cfg_reset": f"{n} & quiet"}.get(role, n))
+            conns.append(f".{_esc(n)}({value})")
+        conns += [f".{_esc(n)}({label}_{_wire(n)})" for n, _, _ in top_out]
+        conns += [f".{_esc(p.name)}()" for role, p in a.ports.items() if p.direction == "output"
+                  and not role.startswith("out_")]
+        for ins, outs in box_ports.values():
+            conns += [f".{_esc(p)}({label}_{_wire(p)})" for p, _ in ins]
+            conns += [f".{_esc(p)}({box_out[p]})" for p, _ in outs]
+        return [f"    {module} u_{label} (", "        " + ",\n        ".join(conns), "    );"]
+
+    def common(lines: list[str]):
+        # Configuration changes only while no valid crossing is in flight in either design.
+        lines.append(f"    reg [{flight - 1}:0] in_flight;")
+        lines.append(f"    always @(posedge {clock}) in_flight <= {{in_flight[{max(flight - 2, 0)}:0], {a.port('in_valid').name}}};"
+                     if flight > 1 else f"    always @(posedge {clock}) in_flight <= {a.port('in_valid').name};")
+        lines.append(f"    wire quiet = ~{a.port('in_valid').name} & ~|in_flight;")
+        if "cfg_we" in a.ports:
+            we, addr, data = (a.port(r).name for r in ("cfg_we", "cfg_addr", "cfg_wdata"))
+            regs = a.registers
+            if regs is not None and regs.live_reload and regs.control and "COMMIT" in regs.control:
+                # Shadow banks: writes may come while data flows, but not while a COMMIT is still copying
+                # the shadow banks stage by stage (a field written then joins the later stages' copy).
+                window = max(int(d.manifest.get("registers", {}).get("commit_stages", flight)) for d in (a, b))
+                lines.append(f"    reg [{window - 1}:0] after_commit;")
+                lines.append(f"    wire we_ok = {we} & ~|after_commit;")
+                lines.append(f"    wire commit_wr = we_ok & {addr} == {regs.control['COMMIT']} & {data}[0];")
+                lines.append(f"    always @(posedge {clock}) after_commit <= "
+                             + ("commit_wr;" if window == 1 else f"{{after_commit[{window - 2}:0], commit_wr}};"))
+            else:
+                lines.append(f"    wire we_ok = {we} & quiet;")
+        for n, w, _ in top_out:
+            lines.append(f"    wire [{w - 1}:0] a_{_wire(n)};")
+        for ins, outs in box_ports.values():
+            for p, w in ins:
+                lines.append(f"    wire [{w - 1}:0] a_{_wire(p)};")
+        lines += instance("pipe_a", "a", {p: f"oa_{_wire(p)}" for ins, outs in box_ports.values() for p, _ in outs})
+
+    gold = [f"module pipe_gold (\n{head}\n);"]
+    common(gold)
+    for n, w, role in top_out:
+        if role.startswith("out_"):
+            _delay(gold, f"a_{_wire(n)}", w, d_out, f"late_{_wire(n)}")
+            gold.append(f"    assign {n} = late_{_wire(n)};")
+        else:
+            gold.append(f"    assign {n} = a_{_wire(n)};")
+    gold.append("endmodule\n")
+
+    gate = [f"module pipe_gate (\n{head}\n);"]
+    common(gate)
+    joined = {}
+    for inst, (ins, outs) in box_ports.items():
+        d = _stages_before(b, cut_a["boxes"][inst]) - _stages_before(a, cut_a["boxes"][inst])
+        if d < 0:
+            raise UserError(f"box {inst}: fewer register stages before it in the longer-latency design")
+        tag = _wire(inst)
+        width_in = sum(w for _, w in ins)
+        gate.append(f"    wire [{width_in - 1}:0] {tag}_in_a = {{{', '.join(f'a_{_wire(p)}' for p, _ in ins)}}};")
+        _delay(gate, f"{tag}_in_a", width_in, d, f"{tag}_in_then")
+        # hist[d-1]: the cycle is at least d: A's inputs then were real, not the delay line's reset zeros.
+        gate.append(f"    reg [{d - 1}:0] {tag}_hist;" if d else f"    wire {tag}_hist = 1'b1;")
+        if d:
+            shifted = "1'b1" if d == 1 else f"{{{tag}_hist[{d - 2}:0], 1'b1}}"
+            gate.append(f"    always @(posedge {clock}) {tag}_hist <= {shifted};")
+        for p, w in ins:
+            gate.append(f"    wire [{w - 1}:0] b_{_wire(p)};")
+        gate.append(f"    wire {tag}_same = {tag}_hist{'[' + str(d - 1) + ']' if d else ''} & "
+                    f"({{{', '.join(f'b_{_wire(p)}' for p, _ in ins)}}} == {tag}_in_then);")
+        for p, w in outs:
+            _delay(gate, f"oa_{_wire(p)}", w, d, f"{_wire(p)}_then")
+            gate.append(f"    wire [{w - 1}:0] b_box_{_wire(p)} = {tag}_same ? {_wire(p)}_then : fb_{_wire(p)};")
+            joined[p] = f"b_box_{_wire(p)}"
+    for n, w, _ in top_out:
+        gate.append(f"    wire [{w - 1}:0] b_{_wire(n)};")
+    gate += instance("pipe_b", "b", joined)
+    for n, w, _ in top_out:
+        gate.append(f"    assign {n} = b_{_wire(n)};")
+    gate.append("endmodule\n")
+    return "\n".join(gold), "\n".join(gate)
+
+
+def prove_tops(a, b, tmp: Path, timeout: float) -> dict:
+    """{"result", "seconds", "detail"}: the tops of designs ``a`` and ``b`` (encoder.verif.design.Design,
+    one IR and weights mode) sequentially equivalent with the latency difference (module doc)."""
+    if a.latency > b.latency:
+        a, b = b, a
+    for d in (a, b):
+        if d.initiation_interval != 1 or "cuts" not in d.manifest or d.framing is not None:
+            return {"result": "not proven", "seconds": 0.0,
+                    "detail": f"{d.dir}: not a one-crossing-per-cycle design with named register stages "
+                              "and without e-link framing"}
+    try:
+        cut_a = _cut_top(a, "pipe_a", tmp, timeout)
+        cut_b = _cut_top(b, "pipe_b", tmp, timeout)
+    except TimeoutError:
+        return {"result": "timeout", "seconds": timeout, "detail": "yosys did not cut the tops in time"}
+    if set(cut_a["boxes"]) != set(cut_b["boxes"]):
+        return {"result": "not proven", "seconds": 0.0, "detail": "the tops instantiate different boxes"}
+    gold, gate = wrappers(a, b, cut_a, cut_b)
+    (tmp / "pipe_gold.v").write_text(gold)
+    (tmp / "pipe_gate.v").write_text(gate)
+    r = prove(Side([tmp / "pipe_a.v", tmp / "pipe_gold.v"], "pipe_gold"),
+              Side([tmp / "pipe_a.v", tmp / "pipe_b.v", tmp / "pipe_gate.v"], "pipe_gate"), timeout=timeout)
+    boxes = ", ".join(f"{i} {_stages_before(b, s) - _stages_before(a, s)}" for i, s in sorted(cut_a["boxes"].items()))
+    d = b.latency - a.latency
+    r["detail"] = (f"tops with their boxes cut (cycles later in {b.dir.name}: {boxes}), data outputs {d} "
+                   f"cycle{'' if d == 1 else 's'} later: " + r.get("detail", ""))
+    return r

@@ -154,3 +154,39 @@ def test_a_changed_requantizer_shift_is_not_proven_by_the_cut_and_found_by_the_w
     (r,) = [v for k, v in _results(broken, designs["programmable"]).items() if k.endswith("_conv")]
     assert r["result"] == "not equivalent", r
     assert "requantizers of" in r["detail"] and "not equivalent" in r["detail"], r
+
+
+@pytest.fixture(scope="module")
+def qkeras_s1(tmp_path_factory):
+    # tiny_conv, qkeras arithmetic, seed 1: the conv layer's codes reach 1,302 of the 2,047 their 11 bits
+    # hold, and the constant dense layer's adders are sized for that; its conv requantizers leave out
+    # what their accumulators never reach.
+    need_tool("yosys")
+    tmp = tmp_path_factory.mktemp("s1")
+    save_ir(synthetic_ir("tiny_conv", "qkeras", seed=1), tmp / "ir.json")
+    return {m: write_design(generate_from_file(tmp / "ir.json", m), tmp / m) for m in ("constant", "programmable")}
+
+
+def test_layers_whose_inputs_and_accumulators_have_narrow_ranges_are_proven_over_those_ranges(qkeras_s1):
+    r = _results(qkeras_s1["constant"], qkeras_s1["programmable"])
+    (dense,) = [v for k, v in r.items() if k.endswith("_dense")]
+    (conv,) = [v for k, v in r.items() if k.endswith("_conv")]
+    assert conv["result"] == "equivalent" and conv["method"] == "cut at the requantizers", conv
+    assert dense["result"] == "equivalent" and dense["method"] == "cut at the requantizers", dense
+    assert "inputs in [0, 1302]" in dense["detail"] and "give codes in [0, 1302]" in dense["detail"], dense
+
+
+def test_a_code_range_the_requantizers_exceed_is_refused(qkeras_s1, tmp_path):
+    from encoder.verif.design import load_design
+    from encoder.verify.cutpoint import codes_within
+    c = load_design(qkeras_s1["constant"])
+    where, texts = equiv.module_index(c.dir, equiv.rel_sources(c))
+    mod = f"{c.top}_conv"
+    side = Side([c.dir / f for f in equiv.closure(mod, where, texts)], mod)
+    # The conv layer against itself: the cut proof only serves to find each accumulator's range.
+    work = tmp_path / "cut"
+    work.mkdir()
+    cut = prove_cut(side, side, work, 120)
+    assert cut["result"] == "equivalent", cut
+    assert codes_within(side, cut, (0, 1302), tmp_path, 120)["result"] == "equivalent"
+    assert codes_within(side, cut, (0, 1000), tmp_path, 120)["result"] == "not equivalent"

@@ -101,3 +101,24 @@ def test_floor_division_and_bounds_by_hand():
     # floor(7x / 2) for a 3-bit x: 3 x0 + 7 x1 + 14 x2 (7x - x0 is even).
     assert floor_div({x0: 7, x1: 14, x2: 28}, 1) == {x0: 3, x1: 7, x2: 14}
     assert bounds({ONE: -5, x0: 3, x1: -2}) == (-7, -2)
+
+
+def test_a_sum_that_wraps_only_outside_its_inputs_range_is_exact_within_it(tmp_path):
+    # a + 3 on 4 bits wraps for a >= 13; with a known to stay in [0, 12] it is the integer a + 3.
+    words, mod, aig = _words(tmp_path, "wire [3:0] s = a + 4'd3; assign y = {1'b0, s};",
+                             "input [3:0] a, output [4:0] y")
+    with pytest.raises(Unknown):
+        words.exact(mod["ports"]["y"]["bits"], False)
+    ranged = Words(mod, (("a", 0, 4, 0, 12),))
+    form = ranged.exact(mod["ports"]["y"]["bits"], False)
+    for a in range(13):
+        assert _value(form, {"a": a}) == algebra.evaluate(aig, {"a": a})["y"] == a + 3
+
+
+def test_bounds_of_a_field_in_its_range_by_hand():
+    x = [frozenset({("x", i)}) for i in range(3)]
+    field = (("x", 0, 3, 0, 5),)
+    assert bounds({x[0]: 1, x[1]: 2, x[2]: 4}, field) == (0, 5)            # x itself
+    # floor(5x / 2) = 2 x0 + 5 x1 + 10 x2: 2.5 x and a residual of -0.5 x0, so at most 12.5.
+    assert bounds({x[0]: 2, x[1]: 5, x[2]: 10}) == (0, 17)
+    assert bounds({x[0]: 2, x[1]: 5, x[2]: 10}, field) == (0, 13)

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from .algebra import MAX_TERMS, OutOfTime, counterexample, difference, polynomial, side_aig
-from .linear import Unknown, Words, bounds
+from .linear import Unknown, Words, bounds, within
 from .prove import Side, prove
 
 REQUANT = "enc_requant"
@@ -95,14 +95,14 @@ def symmetric(poly: dict[frozenset, int], bits: int) -> dict[frozenset, int]:
     return {m: (c - mod if c >= half else c) for m, c in poly.items()}
 
 
-def same_integer(pa: dict, wa: int, sa: bool, pb: dict, wb: int, sb: bool) -> dict:
+def same_integer(pa: dict, wa: int, sa: bool, pb: dict, wb: int, sb: bool, fields: tuple = ()) -> dict:
     """Do words A (``wa`` bits, signed ``sa``) and B, with polynomials ``pa`` (mod 2^wa) and ``pb``, hold the
     same integer for every input? {"result": "equal" | "differ" | "undecided", "range", "counterexample"}."""
     lo_a, hi_a = _range(sa, wa)
     lo_b, hi_b = _range(sb, wb)
     unsigned = [{m: c % (1 << w) for m, c in p.items()} for p, w in ((pb, wb), (pa, wa))]
     for q in (symmetric(pb, wb), symmetric(pa, wa), *unsigned):
-        lo, hi = bounds(q)
+        lo, hi = bounds(q, fields)
         if not (max(lo_a, lo_b) <= lo and hi <= min(hi_a, hi_b)):
             continue
         # Q(x) fits both: a word congruent to Q holds exactly Q(x); one that is not differs from it somewhere.
@@ -110,20 +110,45 @@ def same_integer(pa: dict, wa: int, sa: bool, pb: dict, wb: int, sb: bool) -> di
         if not da and not db:
             return {"result": "equal", "range": [lo, hi]}
         if bool(da) != bool(db):
-            return {"result": "differ", "range": [lo, hi], "counterexample": counterexample(da or db)}
+            cex = counterexample(da or db)
+            if within(cex, fields):          # else the words may still agree wherever the fields can be
+                return {"result": "differ", "range": [lo, hi], "counterexample": cex}
     return {"result": "undecided"}
 
 
-def _wrapper(params: dict[str, int], ports: dict, bits: int, signed: bool) -> str:
-    """``requant_cut``: the requantizer with these parameters fed a ``bits``-wide accumulator, extended to
-    its own width by the narrower side's signedness."""
+def _wrapper(params: dict[str, int], ports: dict, bits: int, signed: bool, lo: int, hi: int,
+             code_range: tuple[int, int] | None = None) -> str:
+    """``requant_cut``: the requantizer with these parameters fed a ``bits``-wide accumulator held in
+    [lo, hi] (a value outside is replaced by the nearer end, the same on both sides, so equal outputs
+    for every input mean equal outputs over the range), extended to its own width by the narrower
+    side's signedness. With ``code_range``, ``y`` is given held in that range too (proven equal to the
+    plain ``y``, that says the code never leaves it)."""
     own = params["IN_BITS"]
     ext = own - bits
+    top = "acc_in[{}]".format(bits - 1) if signed else "1'b0"
+
+    def literal(v: int) -> str:
+        return f"-{bits + 1}'sd{-v}" if v < 0 else f"{bits + 1}'sd{v}"
     acc = "acc" if ext == 0 else (f"{{{{{ext}{{acc[{bits - 1}]}}}}, acc}}" if signed else f"{{{ext}'d0, acc}}")
     plist = ",\n        ".join(f".{k}({v})" for k, v in sorted(params.items()))
     out = ports["y"][1]
-    return (f"module requant_cut (\n    input  wire [{bits - 1}:0] acc,\n    output wire [{out - 1}:0] y\n);\n"
-            f"    {REQUANT} #(\n        {plist}\n    ) u (.acc({acc}), .y(y));\nendmodule\n")
+    code = "y"
+    if code_range is not None:
+        ys = "u_y[{}]".format(out - 1) if params.get("OUT_SIGNED") else "1'b0"
+        clo, chi = (f"-{out + 1}'sd{-v}" if v < 0 else f"{out + 1}'sd{v}" for v in code_range)
+        code = "u_y"
+        held_y = (f"    wire signed [{out}:0] yv = {{{ys}, u_y}};\n"
+                  f"    wire signed [{out}:0] yh = yv < {clo} ? {clo} : yv > {chi} ? {chi} : yv;\n"
+                  f"    assign y = yh[{out - 1}:0];\n")
+    return (f"module requant_cut (\n    input  wire [{bits - 1}:0] acc_in,\n    output wire [{out - 1}:0] y\n);\n"
+            f"    wire signed [{bits}:0] v = {{{top}, acc_in}};\n"
+            f"    wire signed [{bits}:0] lo = {literal(lo)};\n"
+            f"    wire signed [{bits}:0] hi = {literal(hi)};\n"
+            f"    wire signed [{bits}:0] held = v < lo ? lo : v > hi ? hi : v;\n"
+            f"    wire [{bits - 1}:0] acc = held[{bits - 1}:0];\n"
+            + (f"    wire [{out - 1}:0] u_y;\n" if code != "y" else "")
+            + f"    {REQUANT} #(\n        {plist}\n    ) u (.acc({acc}), .y({code}));\n"
+            + (held_y if code != "y" else "") + "endmodule\n")
 
 
 def _load(side: Side, name: str, prefix: str, tmp: Path, timeout: float) -> tuple[dict, dict] | None:
@@ -146,10 +171,11 @@ def _unprefix(name: str, prefix: str) -> str:
     return name[len(prefix):] if prefix and name.startswith(prefix) else name
 
 
-def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: str = "") -> dict:
+def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: str = "", fields: tuple = ()) -> dict:
     """{"result": "equivalent" | "not proven" | "timeout", "seconds", "detail", "cuts"} for two layer
     modules cut at their requantizers (module doc). Never "not equivalent": a cut pair that differs
-    need not make the layers differ."""
+    need not make the layers differ. ``fields``: input words assumed to stay in their ranges
+    (encoder.verify.linear.bounds); the caller proves they do."""
     t0 = time.monotonic()
     deadline = t0 + timeout
 
@@ -179,7 +205,8 @@ def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: st
     width = {n: (len(wda["ports"][n]["bits"]), len(wdb["ports"][n]["bits"])) for n in outs}
     how: dict[str, int] = {}
     left_open = []
-    words = (Words(wda), Words(wdb))
+    words = (Words(wda, fields), Words(wdb, fields))
+    span: dict[str, tuple[int, int]] = {}             # each accumulator's range
     for n in sorted(outs):
         try:
             fa, fb = (w.exact(wd["ports"][n]["bits"], reading[n][k]) for k, (w, wd) in enumerate(zip(words, (wda, wdb))))
@@ -188,8 +215,11 @@ def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: st
             continue
         diff = {m: fa.get(m, 0) - fb.get(m, 0) for m in set(fa) | set(fb) if fa.get(m, 0) != fb.get(m, 0)}
         if diff:
-            return done("not proven", f"{n}: the two sides hold different integers at {counterexample(diff)}")
+            cex = counterexample(diff)
+            where = "" if within(cex, fields) else " (an input outside the fields' ranges)"
+            return done("not proven", f"{n}: the two sides hold different integers at {cex}{where}")
         how["interval reasoning on the words"] = how.get("interval reasoning on the words", 0) + 1
+        span[n] = bounds(fa, fields)
     if left_open:
         # Bit level for the words the word-level reading could not express.
         try:
@@ -207,15 +237,17 @@ def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: st
                              if polys[0] is not None else None)
                 if None in polys:
                     return done("not proven", f"{n}: past the monomial limit (bit-level polynomials)")
-                r = same_integer(polys[0], width[n][0], reading[n][0], polys[1], width[n][1], reading[n][1])
+                r = same_integer(polys[0], width[n][0], reading[n][0], polys[1], width[n][1], reading[n][1], fields)
                 if r["result"] != "equal":
                     why = (f"hold different integers at {r['counterexample']}" if r["result"] == "differ"
                            else f"are not shown to hold the same integer ({width[n][0]} and {width[n][1]} bits)")
                     return done("not proven", f"{n}: the two sides {why}")
                 how["algebraic rewriting"] = how.get("algebraic rewriting", 0) + 1
+                span[n] = tuple(r["range"])
         except OutOfTime:
             return done("timeout", f"no answer in {timeout:g} s (algebraic rewriting)")
-    # Each pair of requantizer parameter sets, on the narrower accumulator.
+    # Each pair of requantizer parameter sets, on the narrower accumulator, over the values the
+    # accumulators take (a constant layer's requantizer may leave out a clamp its range never reaches).
     narrow: dict[tuple, list[str]] = {}
     for path in sorted(ca):
         (wa, wb), (sa, sb) = width[f"{path}.acc"], reading[f"{path}.acc"]
@@ -226,7 +258,9 @@ def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: st
         files = []
         for label, params, side in (("gold", pa_, gold), ("gate", pb_, gate)):
             f = tmp / f"requant_cut_{k}_{label}.v"
-            f.write_text(_wrapper(dict(params), ca[paths[0]]["ports"], bits, signed))
+            lo = min(span[f"{p}.acc"][0] for p in paths)
+            hi = max(span[f"{p}.acc"][1] for p in paths)
+            f.write_text(_wrapper(dict(params), ca[paths[0]]["ports"], bits, signed, lo, hi))
             files.append(Side(list(side.files) + [f], "requant_cut"))
         left = deadline - time.monotonic()
         r = prove(files[0], files[1], timeout=left) if left > 1 else {"result": "timeout"}
@@ -235,6 +269,35 @@ def prove_cut(gold: Side, gate: Side, tmp: Path, timeout: float, gate_prefix: st
             return done(result, f"requantizers of {paths[0]} ({bits}-bit accumulator): {r['result']}"
                                 f"{', ' + r['detail'] if r.get('detail') else ''}")
     by = ", ".join(f"{n} by {h}" for h, n in sorted(how.items()))
+    assumed = f", inputs in [{fields[0][3]}, {fields[0][4]}]" if fields else ""
     return done("equivalent", f"cut at {len(ca)} requantizers: {len(outs)} words (the layer's outputs and each "
-                              f"accumulator) hold the same integers on both sides ({by}); {len(narrow)} "
-                              f"requantizer parameter pair(s) proven (ABC iprove)", cuts=len(ca), words=how)
+                              f"accumulator) hold the same integers on both sides ({by}{assumed}); {len(narrow)} "
+                              f"requantizer parameter pair(s) proven (ABC iprove)", cuts=len(ca), words=how,
+                spans={p: span[f"{p}.acc"] for p in ca}, requantizers={p: ca[p]["params"] for p in ca})
+
+
+def codes_within(side: Side, result: dict, code_range: tuple[int, int], tmp: Path, timeout: float) -> dict:
+    """Does every requantizer of a layer proven by ``prove_cut`` (its ``result``) give codes in
+    ``code_range``, over the accumulator ranges the proof found? One ABC proof per parameter set: the
+    requantizer's code against the same code held in the range."""
+    groups: dict[tuple, list[int]] = {}
+    for path, params in result["requantizers"].items():
+        lo, hi = result["spans"][path]
+        g = groups.setdefault(tuple(sorted(params.items())), [lo, hi])
+        g[0], g[1] = min(g[0], lo), max(g[1], hi)
+    t0 = time.monotonic()
+    for k, (params, (lo, hi)) in enumerate(groups.items()):
+        params = dict(params)
+        bits, signed = params["IN_BITS"], bool(params["IN_SIGNED"])
+        ports = {"y": ("output", params["CODE_BITS"])}
+        sides = []
+        for label, rng in (("plain", None), ("held", code_range)):
+            f = tmp / f"codes_{k}_{label}.v"
+            f.write_text(_wrapper(params, ports, bits, signed, lo, hi, rng))
+            sides.append(Side(list(side.files) + [f], "requant_cut"))
+        left = timeout - (time.monotonic() - t0)
+        r = prove(sides[0], sides[1], timeout=left) if left > 1 else {"result": "timeout", "detail": ""}
+        if r["result"] != "equivalent":
+            return {"result": r["result"], "detail": f"a requantizer's codes in {list(code_range)}: {r['detail']}"}
+    return {"result": "equivalent", "detail": f"{len(groups)} requantizer parameter set(s) give codes in "
+                                              f"{list(code_range)}"}

@@ -34,7 +34,7 @@ from ..errors import UserError
 from ..ir import load_ir
 from ..verif.coverage_spec import instances
 from ..verif.design import Design, load_design
-from .cutpoint import prove_cut
+from .cutpoint import codes_within, prove_cut
 from .prove import Side, prove
 from .sites import Site, _code
 
@@ -230,8 +230,10 @@ def _tied(const: Design, prog: Design, ir, timeout: float, log, prove=prove) -> 
     wc, tc = module_index(const.dir, sc)
     wp, tp = module_index(prog.dir, sp)
     rows = []
+    inputs = {entry["name"]: entry.get("input", {}) for entry in const.manifest.get("layers", [])}
     with tempfile.TemporaryDirectory(prefix="encoder-tied-") as tmp:
         offset = 0
+        before = None                       # (the previous layer's constant side, its cut proof)
         for layer in ir.mac_layers:
             n_w, n_b = layer.weight.size, layer.bias.size
             weights, bias = image[offset:offset + n_w], image[offset + n_w:offset + n_w + n_b]
@@ -245,7 +247,12 @@ def _tied(const: Design, prog: Design, ir, timeout: float, log, prove=prove) -> 
             wfile.write_text(wrap)
             gold = Side([const.dir / f for f in closure(mod, wc, tc)], mod)
             gate = Side([prog.dir / f for f in closure(mod, wp, tp)] + [wfile], f"{mod}__tied")
-            r = _tied_layer(gold, gate, Path(tmp), timeout, prove)
+            fields, note = _input_fields(inputs.get(layer.name, {}), widths["x"], before, Path(tmp), timeout)
+            r = _tied_layer(gold, gate, Path(tmp), timeout, prove, fields)
+            if fields and r.get("method") == "cut at the requantizers":
+                r["detail"] += f"; its inputs' range: {note}"
+            before = (gold, r) if "spans" in r else None
+            r = {k: v for k, v in r.items() if k not in ("spans", "requantizers")}
             rows.append({"module": mod, "compared": "constant vs programmable with weights tied", **r})
             log(f"  {mod:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
         mod = f"{const.top}_input_path"
@@ -255,19 +262,40 @@ def _tied(const: Design, prog: Design, ir, timeout: float, log, prove=prove) -> 
             rows.append({"module": mod, "compared": "as is", **r})
             log(f"  {mod:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
     statement = ("each MAC layer module of the constant design equals the programmable one with its weight "
-                 "and bias ports tied to the IR's codes, for every input; the input path as is. Not in the "
-                 "proof: the configuration bank and the tops (register stages, valid pipeline).")
+                 "and bias ports tied to the IR's codes, for every input (a layer whose inputs' range is "
+                 "narrower than their format: for every input in that range, which the previous layer's "
+                 "requantizers are proven to keep to); the input path as is. Not in the proof: the "
+                 "configuration bank and the tops (register stages, valid pipeline).")
     return {"mode": "tied", "a": str(const.dir), "b": str(prog.dir), "modules": rows, "statement": statement}
 
 
-def _tied_layer(gold: Side, gate: Side, tmp: Path, timeout: float, prove=prove) -> dict:
+def _input_fields(info: dict, x_bits: int, before, tmp: Path, timeout: float) -> tuple[tuple, str]:
+    """The layer's input fields with the range the manifest gives them, when narrower than their format
+    and the previous layer's requantizers are proven to keep to it (over the accumulator ranges its
+    cut proof found); else ()."""
+    if not info or before is None or "range" not in info:
+        return (), ""
+    bits, signed, (lo, hi) = int(info["bits"]), bool(info.get("signed")), info["range"]
+    full = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if (lo, hi) == full or x_bits % bits:
+        return (), ""
+    gold, cut = before
+    work = tmp / f"codes_{gold.top}"
+    work.mkdir(exist_ok=True)
+    d = codes_within(gold, cut, (lo, hi), work, timeout)
+    if d["result"] != "equivalent":
+        return (), ""
+    return tuple(("x", i * bits, bits, lo, hi) for i in range(x_bits // bits)), d["detail"]
+
+
+def _tied_layer(gold: Side, gate: Side, tmp: Path, timeout: float, prove=prove, fields: tuple = ()) -> dict:
     """One layer, constant against tied: cut at its requantizers first (encoder.verify.cutpoint); what
     that leaves open goes to ``prove`` as a whole module, in the time left."""
     t0 = time.monotonic()
     cut_dir = tmp / f"cut_{gold.top}"
     cut_dir.mkdir(exist_ok=True)
     try:
-        cut = prove_cut(gold, gate, cut_dir, timeout, gate_prefix="u.")
+        cut = prove_cut(gold, gate, cut_dir, timeout, gate_prefix="u.", fields=fields)
     except UserError as e:
         cut = {"result": "not proven", "detail": str(e)}
     if cut["result"] == "equivalent":

@@ -28,6 +28,9 @@ congruence into equality, so an exact result is a proof.
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 Form = dict  # frozenset((port, bit), ...) -> int
 
 ONE: frozenset = frozenset()
@@ -87,12 +90,34 @@ def _low(f: Form, lo: int) -> Form:
     return {frozenset(bits[i] for i in range(len(bits)) if s >> i & 1): v for s, v in enumerate(vals) if v}
 
 
-def bounds(q: Form) -> tuple[int, int]:
+Field = tuple  # (port, lsb, width, lowest value, highest value): an input word known to stay in a range
+
+
+def bounds(q: Form, fields: tuple = ()) -> tuple[int, int]:
     """Lowest and highest value an integer polynomial can take over 0/1 inputs, or a sound outer bound
-    (exact when no two monomials share an input bit, as in a linear polynomial)."""
-    c0 = q.get(ONE, 0)
-    rest = [c for m, c in q.items() if m]
-    return c0 + sum(c for c in rest if c < 0), c0 + sum(c for c in rest if c > 0)
+    (exact when no two monomials share an input bit, as in a linear polynomial). For each ``field``, an
+    input word ``x`` known to stay in [lo, hi], its single-bit terms ``sum a_i x_i`` are also written
+    ``c x + sum (a_i - c 2^i) x_i`` with ``c = a_top / 2^top`` (an identity for any c) and bounded with
+    ``x`` in its range: the tighter of the two bounds of that part is kept. ``floor(5x / 2)`` (its
+    low bit's coefficient differs) is bounded by ``2.5 x`` and a half."""
+    lo = hi = Fraction(q.get(ONE, 0))
+    seen: set = set()
+    for port, lsb, width, flo, fhi in fields:
+        monos = [frozenset({(port, lsb + i)}) for i in range(width)]
+        a = [q.get(m, 0) for m in monos]
+        if not any(a):
+            continue
+        seen.update(monos)
+        plain = (sum(min(v, 0) for v in a), sum(max(v, 0) for v in a))
+        c = Fraction(a[-1], 1 << (width - 1))
+        rest = [v - c * (1 << i) for i, v in enumerate(a)]
+        ranged = (min(c * flo, c * fhi) + sum(min(v, 0) for v in rest),
+                  max(c * flo, c * fhi) + sum(max(v, 0) for v in rest))
+        lo, hi = lo + max(plain[0], ranged[0]), hi + min(plain[1], ranged[1])
+    for m, c in q.items():
+        if m and m not in seen:
+            lo, hi = lo + min(c, 0), hi + max(c, 0)
+    return math.floor(lo), math.ceil(hi)
 
 
 def floor_div(f: Form, lo: int) -> Form:
@@ -105,35 +130,41 @@ def floor_div(f: Form, lo: int) -> Form:
     return {m: c >> lo for m, c in rest.items()}
 
 
-def reduce(f: Form, bits: int) -> Form:
-    """``f`` with every coefficient reduced modulo 2^bits into [-2^(bits-1), 2^(bits-1)): the same value
-    modulo 2^bits at every input (a monomial is 0 or 1), and the narrowest range as a rule."""
-    mod, half = 1 << bits, 1 << (bits - 1)
-    out = {}
-    for m, c in f.items():
-        r = (c + half) % mod - half
-        if r == -half and c > 0:
-            r = half                        # 2^(bits-1) either way: keep the sign it had (a top bit's weight)
-        if r:
-            out[m] = r
-    return out
+def _symmetric(c: int, bits: int) -> int:
+    """A constant modulo 2^bits read in [-2^(bits-1), 2^(bits-1)): a negative constant's bits read as a
+    two's complement number, not as a large positive one."""
+    half = 1 << (bits - 1)
+    return (c + half) % (1 << bits) - half
 
 
-def _window(t: Form, n: int, signed: bool, what: str) -> Form:
-    """The value ``n`` bits congruent to ``t`` (mod 2^n) hold, read signed or not: ``t`` shifted by the one
-    multiple of 2^n that brings its whole range into the reading's range, if there is one."""
-    tlo, thi = bounds(t)
+def within(values: dict[str, int], fields: tuple) -> bool:
+    """Do these port values keep every field in its range?"""
+    for port, lsb, width, lo, hi in fields:
+        if not lo <= values.get(port, 0) >> lsb & ((1 << width) - 1) <= hi:
+            return False
+    return True
+
+
+def _window(t: Form, n: int, signed: bool, what: str, fields: tuple = (),
+            rng: tuple[int, int] | None = None) -> tuple[Form, int, int]:
+    """(form, lowest, highest) of the value ``n`` bits congruent to ``t`` (mod 2^n) hold, read signed or
+    not: ``t`` shifted by the one multiple of 2^n that brings its whole range (``bounds``, narrowed by
+    ``rng`` if given) into the reading's range, if there is one."""
+    tlo, thi = bounds(t, fields)
+    if rng is not None:
+        tlo, thi = max(tlo, rng[0]), min(thi, rng[1])
     half = (1 << (n - 1)) if signed else 0
     k = (tlo + half) >> n                    # the window [k 2^n - half, (k+1) 2^n - half) holding tlo
     if thi + half >= (k + 1) << n:
         raise Unknown(f"{what}: range [{tlo}, {thi}] spans more than {n} bits")
-    return _add(t, {ONE: -(k << n)}) if k else t
+    return (_add(t, {ONE: -(k << n)}) if k else t), tlo - (k << n), thi - (k << n)
 
 
 class Words:
     """The words of module ``mod`` (yosys write_json, after flatten and opt) as exact integer polynomials."""
 
-    def __init__(self, mod: dict):
+    def __init__(self, mod: dict, fields: tuple = ()):
+        self.fields = tuple(fields)          # input words assumed in their ranges (``bounds``)
         self.inputs: dict = {}
         for pname, port in mod["ports"].items():
             if port["direction"] == "input":
@@ -214,8 +245,10 @@ class Words:
         self._open.discard(net)
         return out
 
-    def word(self, name: str) -> Form:
-        """``F`` with ``F(x)`` congruent to the cell's output modulo 2^Y_WIDTH."""
+    def word(self, name: str) -> tuple[Form, tuple[int, int]]:
+        """(``F``, its range): ``F(x)`` congruent to the cell's output modulo 2^Y_WIDTH, and an interval
+        holding ``F(x)`` for every input (interval arithmetic on the operands' ranges, intersected with
+        ``bounds``: a bit of logic counts as [0, 1], which its polynomial's coefficients do not say)."""
         if name in self._words:
             return self._words[name]
         if name in self._open:
@@ -225,81 +258,96 @@ class Words:
         kind, conn = cell["type"], cell["connections"]
         width = self._param(cell, "Y_WIDTH")
 
-        def operand(port: str) -> Form:
+        def operand(port: str) -> tuple[Form, int, int]:
             return self.value(conn[port], bool(self._param(cell, f"{port}_SIGNED")), width)
-        if kind == "$add":
-            f = _add(operand("A"), operand("B"))
-        elif kind == "$sub":
-            f = _add(operand("A"), operand("B"), -1)
-        elif kind == "$neg":
-            f = {m: -c for m, c in operand("A").items()}
-        elif kind == "$pos":
-            f = operand("A")
-        elif kind == "$not":
-            f = _add({ONE: -1}, operand("A"), -1)
-        elif kind == "$mul":
-            a, b = operand("A"), operand("B")
-            if set(b) <= {ONE}:
-                f = {m: c * b.get(ONE, 0) for m, c in a.items() if c * b.get(ONE, 0)}
-            elif set(a) <= {ONE}:
-                f = {m: c * a.get(ONE, 0) for m, c in b.items() if c * a.get(ONE, 0)}
+        if kind in ("$add", "$sub"):
+            (a, alo, ahi), (b, blo, bhi) = operand("A"), operand("B")
+            if kind == "$add":
+                f, lo, hi = _add(a, b), alo + blo, ahi + bhi
             else:
+                f, lo, hi = _add(a, b, -1), alo - bhi, ahi - blo
+        elif kind == "$neg":
+            a, alo, ahi = operand("A")
+            f, lo, hi = {m: -c for m, c in a.items()}, -ahi, -alo
+        elif kind == "$pos":
+            f, lo, hi = operand("A")
+        elif kind == "$not":
+            a, alo, ahi = operand("A")
+            f, lo, hi = _add({ONE: -1}, a, -1), -1 - ahi, -1 - alo
+        elif kind == "$mul":
+            (a, alo, ahi), (b, _, _) = operand("A"), operand("B")
+            if set(a) <= {ONE}:
+                (a, alo, ahi), b = operand("B"), a
+            if not set(b) <= {ONE}:
                 raise Unknown(f"{name}: a product of two variable words")
+            k = _symmetric(b.get(ONE, 0), width)
+            f, lo, hi = {m: c * k for m, c in a.items() if c * k}, min(k * alo, k * ahi), max(k * alo, k * ahi)
         else:
             raise Unknown(f"{name}: {kind} is not arithmetic")
-        f = reduce(f, width)
-        self._words[name] = f
+        blo, bhi = bounds(f, self.fields)
+        lo, hi = max(lo, blo), min(hi, bhi)
+        if lo > hi:
+            raise Unknown(f"{name}: empty range [{lo}, {hi}]")       # two sound bounds cannot disagree
+        self._words[name] = (f, (lo, hi))
         self._open.discard(name)
-        return f
+        return self._words[name]
 
-    def value(self, sig: list, signed: bool, width: int) -> Form:
-        """``F`` congruent, modulo 2^width, to the bits ``sig`` extended to ``width`` (by their top bit when
-        ``signed``): the operand a cell of that width sees."""
+    def value(self, sig: list, signed: bool, width: int) -> tuple[Form, int, int]:
+        """(``F``, lowest, highest): ``F`` congruent, modulo 2^width, to the bits ``sig`` extended to
+        ``width`` (by their top bit when ``signed``), the operand a cell of that width sees, and an
+        interval holding ``F(x)``."""
         bits = list(sig[:width])
         if len(bits) < width:
             bits += [bits[-1] if signed and bits else "0"] * (width - len(bits))
         out: Form = {}
+        lo = hi = 0
         i = 0
         while i < width:
             net = bits[i]
             src = self.driver.get(net) if isinstance(net, int) else None
             if src is None or self.cells[src[0]]["type"] not in ARITH:
-                out = _add(out, self.bit(net), 1 << i)
+                b = self.bit(net)
+                out = _add(out, b, 1 << i)
+                blo, bhi = (max(0, x) for x in bounds(b)) if b else (0, 0)
+                lo, hi = lo + (min(blo, 1) << i), hi + (min(bhi, 1) << i)
                 i += 1
                 continue
-            name, lo = src
-            j = i                            # the run Y[lo..hi] at positions i..j
-            while j + 1 < width and bits[j + 1] != bits[j] and self.driver.get(bits[j + 1]) == (name, lo + j + 1 - i):
+            name, low = src
+            j = i                            # the run Y[low..top] at positions i..j
+            while j + 1 < width and bits[j + 1] != bits[j] and self.driver.get(bits[j + 1]) == (name, low + j + 1 - i):
                 j += 1
-            hi = lo + j - i
+            top = low + j - i
             e = j
             while e + 1 < width and bits[e + 1] == bits[j]:
                 e += 1                       # copies of the run's top bit
-            copies = e > j
             try:
-                t = self._run(name, lo, hi, top=e == width - 1, signed=copies)
+                t, tlo, thi = self._run(name, low, top, at_top=e == width - 1, signed=e > j)
             except Unknown:
                 if self.cells[name]["type"] != "$not":
                     raise
                 for n in bits[i:e + 1]:      # a 1-bit complement and the like: bit by bit
                     out = _add(out, self._bit_of_not(n), 1 << i)
+                    hi += 1 << i
                     i += 1
                 continue
             out = _add(out, t, 1 << i)
+            lo, hi = lo + (tlo << i), hi + (thi << i)
             i = e + 1
-        return out
+        return out, lo, hi
 
-    def _run(self, name: str, lo: int, hi: int, top: bool, signed: bool) -> Form:
-        """What the bits ``Y[hi:lo]`` of cell ``name`` hold, as read at their place in an operand: any
-        congruent polynomial when they reach the top of the cell's width; else the one value (their
-        unsigned reading, or signed when ``signed``: sign-extended) among ``floor(F_Y / 2^lo)`` shifted by
-        a multiple of 2^n, which its range must pin down."""
-        t = floor_div(self.word(name), lo)
-        if top and not signed:
-            return t
-        if not top and signed:
-            raise Unknown(f"{name}[{hi}:{lo}] sign-extended below other bits")
-        return _window(t, hi - lo + 1, signed, f"{name}[{hi}:{lo}]")
+    def _run(self, name: str, low: int, top: int, at_top: bool, signed: bool) -> tuple[Form, int, int]:
+        """What the bits ``Y[top:low]`` of cell ``name`` hold, as read at their place in an operand, with its
+        range: any congruent polynomial when they reach the top of the cell's width; else the one value
+        (their unsigned reading, or signed when ``signed``: sign-extended) among ``floor(F_Y / 2^low)``
+        shifted by a multiple of 2^n, which its range must pin down."""
+        f, (flo, fhi) = self.word(name)
+        t = floor_div(f, low)
+        rng = (flo >> low, fhi >> low)       # floor is monotone
+        if at_top and not signed:
+            return (t, *rng)
+        if not at_top and signed:
+            raise Unknown(f"{name}[{top}:{low}] sign-extended below other bits")
+        return _window(t, top - low + 1, signed, f"{name}[{top}:{low}]", self.fields, rng)
 
     def _bit_of_not(self, net) -> Form:
         name, k = self.driver[net]
@@ -315,6 +363,7 @@ class Words:
         w = len(sig)
         self._open.clear()                   # what an earlier Unknown left open
         try:
-            return _window(self.value(sig, signed, w), w, signed, "the word")
+            f, lo, hi = self.value(sig, signed, w)
+            return _window(f, w, signed, "the word", self.fields, (lo, hi))[0]
         except RecursionError:
             raise Unknown("the cone is deeper than Python's recursion limit") from None

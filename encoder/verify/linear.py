@@ -21,6 +21,12 @@ reasoning on the words themselves does not see the wrap at all:
 - a word read at the end (a requantizer's accumulator) is the same window of ``F``, its width as
   read (signed or not).
 
+Ranges come from two sound bounds, the tighter kept: ``bounds`` on the polynomial's coefficients,
+and interval arithmetic on the words beside it (a bit of logic is [0, 1], which its polynomial's
+coefficients do not show). Input words known to stay in a range (``fields``: a layer fed codes that
+never reach the top of their format) bound a term ``c x`` by ``c`` times that range; the result then
+holds for those inputs only, and the caller proves that they are the only ones.
+
 Anything else (a comparison, a mux, a single bit of a sum) raises Unknown: the caller falls back to
 bit-level rewriting. Every step keeps ``F`` congruent to the bits, and a range check turns
 congruence into equality, so an exact result is a proof.

@@ -105,12 +105,16 @@ def test_an_accumulator_the_word_reading_cannot_express_is_decided_at_the_bit_le
     assert r["words"] == {"algebraic rewriting": 1, "interval reasoning on the words": 1}, r
 
 
+def _both_modes(tmp: Path, arithmetic: str, seed: int) -> dict[str, Path]:
+    """tiny_conv of this arithmetic and seed, generated with constant and with programmable weights."""
+    need_tool("yosys")
+    save_ir(synthetic_ir("tiny_conv", arithmetic, seed=seed), tmp / "ir.json")
+    return {m: write_design(generate_from_file(tmp / "ir.json", m), tmp / m) for m in ("constant", "programmable")}
+
+
 @pytest.fixture(scope="module")
 def designs(tmp_path_factory):
-    need_tool("yosys")
-    tmp = tmp_path_factory.mktemp("tied")
-    save_ir(synthetic_ir("tiny_conv", "econt", seed=3), tmp / "ir.json")
-    return {m: write_design(generate_from_file(tmp / "ir.json", m), tmp / m) for m in ("constant", "programmable")}
+    return _both_modes(tmp_path_factory.mktemp("tied"), "econt", 3)
 
 
 def _results(const: Path, prog: Path) -> dict:
@@ -161,10 +165,7 @@ def qkeras_s1(tmp_path_factory):
     # tiny_conv, qkeras arithmetic, seed 1: the conv layer's codes reach 1,302 of the 2,047 their 11 bits
     # hold, and the constant dense layer's adders are sized for that; its conv requantizers leave out
     # what their accumulators never reach.
-    need_tool("yosys")
-    tmp = tmp_path_factory.mktemp("s1")
-    save_ir(synthetic_ir("tiny_conv", "qkeras", seed=1), tmp / "ir.json")
-    return {m: write_design(generate_from_file(tmp / "ir.json", m), tmp / m) for m in ("constant", "programmable")}
+    return _both_modes(tmp_path_factory.mktemp("s1"), "qkeras", 1)
 
 
 def test_layers_whose_inputs_and_accumulators_have_narrow_ranges_are_proven_over_those_ranges(qkeras_s1):

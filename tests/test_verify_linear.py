@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from encoder.verify import algebra
-from encoder.verify.linear import ONE, Unknown, Words, bounds, floor_div
+from encoder.verify.linear import ONE, Unknown, Words, bounds, floor_div, value_at
 from encoder.verify.prove import Side, _read, run_script
 from rtl_helpers import need_tool
 
@@ -29,10 +29,6 @@ def _words(tmp: Path, body: str, ports: str) -> tuple[Words, dict, algebra.Aig]:
     return Words(mod), mod, algebra.side_aig(side, "b", tmp, 60)
 
 
-def _value(form: dict, values: dict) -> int:
-    return sum(c for m, c in form.items() if all(values[p] >> b & 1 for p, b in m))
-
-
 def _check_every_input(words, mod, aig, signed: bool, widths: dict) -> dict:
     form = words.exact(mod["ports"]["y"]["bits"], signed)
     w = len(mod["ports"]["y"]["bits"])
@@ -42,7 +38,7 @@ def _check_every_input(words, mod, aig, signed: bool, widths: dict) -> dict:
         got = algebra.evaluate(aig, v)["y"]
         if signed and got >> (w - 1):
             got -= 1 << w
-        assert _value(form, v) == got, v
+        assert value_at(form, v) == got, v
     return form
 
 
@@ -112,7 +108,7 @@ def test_a_sum_that_wraps_only_outside_its_inputs_range_is_exact_within_it(tmp_p
     ranged = Words(mod, (("a", 0, 4, 0, 12),))
     form = ranged.exact(mod["ports"]["y"]["bits"], False)
     for a in range(13):
-        assert _value(form, {"a": a}) == algebra.evaluate(aig, {"a": a})["y"] == a + 3
+        assert value_at(form, {"a": a}) == algebra.evaluate(aig, {"a": a})["y"] == a + 3
 
 
 def test_bounds_of_a_field_in_its_range_by_hand():

@@ -38,17 +38,11 @@ import time
 from pathlib import Path
 
 from .algebra import MAX_TERMS, OutOfTime, counterexample, difference, polynomial, side_aig
-from .linear import Unknown, Words, bounds, within
+from .linear import Unknown, Words, bounds, json_param, reading_range, signed_residue, within
 from .prove import Side, prove
 
 REQUANT = "enc_requant"
 ACC_TERMS = 400_000
-
-
-def _param(bits: str) -> int:
-    """A parameter value as yosys' write_json gives it: a binary string, two's complement when 32 bits."""
-    v = int(bits, 2)
-    return v - (1 << 32) if len(bits) == 32 and bits[0] == "1" else v
 
 
 def _base(name: str, mod: dict) -> str:
@@ -70,7 +64,7 @@ def cut_instances(hier: Path, top: str, kind: str = REQUANT) -> dict[str, dict]:
             path = prefix + cname.lstrip("\\")
             if _base(child, mods[child]) == kind:
                 m = mods[child]
-                found[path] = {"params": {k: _param(v) for k, v in m.get("parameter_default_values", {}).items()},
+                found[path] = {"params": {k: json_param(v) for k, v in m.get("parameter_default_values", {}).items()},
                                "ports": {p: (d["direction"], len(d["bits"])) for p, d in m["ports"].items()}}
             else:
                 walk(child, path + ".")
@@ -79,27 +73,21 @@ def cut_instances(hier: Path, top: str, kind: str = REQUANT) -> dict[str, dict]:
 
 
 def _strip(aig, prefix: str):
-    if prefix:
-        aig.outputs = {(n[len(prefix):] if n.startswith(prefix) else n): b for n, b in aig.outputs.items()}
-        aig.inputs = {v: ((n[len(prefix):] if n.startswith(prefix) else n), k) for v, (n, k) in aig.inputs.items()}
+    aig.outputs = {_unprefix(n, prefix): b for n, b in aig.outputs.items()}
+    aig.inputs = {v: (_unprefix(n, prefix), k) for v, (n, k) in aig.inputs.items()}
     return aig
-
-
-def _range(signed: bool, bits: int) -> tuple[int, int]:
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
 def symmetric(poly: dict[frozenset, int], bits: int) -> dict[frozenset, int]:
     """The polynomial's coefficients (mod 2^bits) read in [-2^(bits-1), 2^(bits-1))."""
-    half, mod = 1 << (bits - 1), 1 << bits
-    return {m: (c - mod if c >= half else c) for m, c in poly.items()}
+    return {m: signed_residue(c, bits) for m, c in poly.items()}
 
 
 def same_integer(pa: dict, wa: int, sa: bool, pb: dict, wb: int, sb: bool, fields: tuple = ()) -> dict:
     """Do words A (``wa`` bits, signed ``sa``) and B, with polynomials ``pa`` (mod 2^wa) and ``pb``, hold the
     same integer for every input? {"result": "equal" | "differ" | "undecided", "range", "counterexample"}."""
-    lo_a, hi_a = _range(sa, wa)
-    lo_b, hi_b = _range(sb, wb)
+    lo_a, hi_a = reading_range(wa, sa)
+    lo_b, hi_b = reading_range(wb, sb)
     unsigned = [{m: c % (1 << w) for m, c in p.items()} for p, w in ((pb, wb), (pa, wa))]
     for q in (symmetric(pb, wb), symmetric(pa, wa), *unsigned):
         lo, hi = bounds(q, fields)
@@ -116,6 +104,15 @@ def same_integer(pa: dict, wa: int, sa: bool, pb: dict, wb: int, sb: bool, field
     return {"result": "undecided"}
 
 
+def _held(out: str, src: str, sign: str, bits: int, lo: int, hi: int) -> str:
+    """Verilog lines assigning ``out`` the ``bits``-wide ``src`` (its top bit ``sign``, or 1'b0 when read
+    unsigned) held in [lo, hi]: a value outside becomes the nearer end."""
+    lo_, hi_ = (f"-{bits + 1}'sd{-v}" if v < 0 else f"{bits + 1}'sd{v}" for v in (lo, hi))
+    return (f"    wire signed [{bits}:0] {out}_v = {{{sign}, {src}}};\n"
+            f"    wire signed [{bits}:0] {out}_h = {out}_v < {lo_} ? {lo_} : {out}_v > {hi_} ? {hi_} : {out}_v;\n"
+            f"    assign {out} = {out}_h[{bits - 1}:0];\n")
+
+
 def _wrapper(params: dict[str, int], ports: dict, bits: int, signed: bool, lo: int, hi: int,
              code_range: tuple[int, int] | None = None) -> str:
     """``requant_cut``: the requantizer with these parameters fed a ``bits``-wide accumulator held in
@@ -123,32 +120,19 @@ def _wrapper(params: dict[str, int], ports: dict, bits: int, signed: bool, lo: i
     for every input mean equal outputs over the range), extended to its own width by the narrower
     side's signedness. With ``code_range``, ``y`` is given held in that range too (proven equal to the
     plain ``y``, that says the code never leaves it)."""
-    own = params["IN_BITS"]
-    ext = own - bits
-    top = "acc_in[{}]".format(bits - 1) if signed else "1'b0"
-
-    def literal(v: int) -> str:
-        return f"-{bits + 1}'sd{-v}" if v < 0 else f"{bits + 1}'sd{v}"
+    ext = params["IN_BITS"] - bits
     acc = "acc" if ext == 0 else (f"{{{{{ext}{{acc[{bits - 1}]}}}}, acc}}" if signed else f"{{{ext}'d0, acc}}")
     plist = ",\n        ".join(f".{k}({v})" for k, v in sorted(params.items()))
     out = ports["y"][1]
-    code = "y"
+    code = "y" if code_range is None else "u_y"
+    text = (f"module requant_cut (\n    input  wire [{bits - 1}:0] acc_in,\n    output wire [{out - 1}:0] y\n);\n"
+            f"    wire [{bits - 1}:0] acc;\n"
+            + _held("acc", "acc_in", f"acc_in[{bits - 1}]" if signed else "1'b0", bits, lo, hi)
+            + (f"    wire [{out - 1}:0] u_y;\n" if code_range is not None else "")
+            + f"    {REQUANT} #(\n        {plist}\n    ) u (.acc({acc}), .y({code}));\n")
     if code_range is not None:
-        ys = "u_y[{}]".format(out - 1) if params.get("OUT_SIGNED") else "1'b0"
-        clo, chi = (f"-{out + 1}'sd{-v}" if v < 0 else f"{out + 1}'sd{v}" for v in code_range)
-        code = "u_y"
-        held_y = (f"    wire signed [{out}:0] yv = {{{ys}, u_y}};\n"
-                  f"    wire signed [{out}:0] yh = yv < {clo} ? {clo} : yv > {chi} ? {chi} : yv;\n"
-                  f"    assign y = yh[{out - 1}:0];\n")
-    return (f"module requant_cut (\n    input  wire [{bits - 1}:0] acc_in,\n    output wire [{out - 1}:0] y\n);\n"
-            f"    wire signed [{bits}:0] v = {{{top}, acc_in}};\n"
-            f"    wire signed [{bits}:0] lo = {literal(lo)};\n"
-            f"    wire signed [{bits}:0] hi = {literal(hi)};\n"
-            f"    wire signed [{bits}:0] held = v < lo ? lo : v > hi ? hi : v;\n"
-            f"    wire [{bits - 1}:0] acc = held[{bits - 1}:0];\n"
-            + (f"    wire [{out - 1}:0] u_y;\n" if code != "y" else "")
-            + f"    {REQUANT} #(\n        {plist}\n    ) u (.acc({acc}), .y({code}));\n"
-            + (held_y if code != "y" else "") + "endmodule\n")
+        text += _held("y", "u_y", f"u_y[{out - 1}]" if params.get("OUT_SIGNED") else "1'b0", out, *code_range)
+    return text + "endmodule\n"
 
 
 def _load(side: Side, name: str, prefix: str, tmp: Path, timeout: float) -> tuple[dict, dict] | None:

@@ -8,8 +8,8 @@ econt_8x8 (2,000+ products a side) is beyond a SAT miter's reach:
   (encoder.rtl_gen.plan.register_image): the configuration bank is cut off at the wires it
   drives, so what is proven is the datapath under the IR's weights; the bank itself (writes,
   shadow, commit) is not in the proof. Each layer pair is cut at its requantizers first
-  (encoder.verify.cutpoint: accumulators equal as integers by algebraic rewriting, requantizer
-  parameter pairs by ABC), then, if that leaves it open, proven as a whole in the time left. The
+  (encoder.verify.cutpoint: accumulators equal as integers, read off the word-level netlist by
+  encoder.verify.linear or by algebraic rewriting; requantizer parameter pairs by ABC), then, if that leaves it open, proven as a whole in the time left. The
   input path modules are compared as they are.
 - the same weights mode at two --pipeline settings ("pipeline"): every module but the top is
   combinational and is compared as is; the tops, which differ in register stages (the latency),
@@ -35,6 +35,7 @@ from ..ir import load_ir
 from ..verif.coverage_spec import instances
 from ..verif.design import Design, load_design
 from .cutpoint import codes_within, prove_cut
+from .linear import reading_range
 from .prove import Side, prove
 from .sites import Site, _code
 
@@ -276,8 +277,7 @@ def _input_fields(info: dict, x_bits: int, before, tmp: Path, timeout: float) ->
     if not info or before is None or "range" not in info:
         return (), ""
     bits, signed, (lo, hi) = int(info["bits"]), bool(info.get("signed")), info["range"]
-    full = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    if (lo, hi) == full or x_bits % bits:
+    if (lo, hi) == reading_range(bits, signed) or x_bits % bits:
         return (), ""
     gold, cut = before
     work = tmp / f"codes_{gold.top}"

@@ -99,7 +99,7 @@ def _low(f: Form, lo: int) -> Form:
 Field = tuple  # (port, lsb, width, lowest value, highest value): an input word known to stay in a range
 
 
-def bounds(q: Form, fields: tuple = ()) -> tuple[int, int]:
+def bounds(q: Form, fields: tuple[Field, ...] = ()) -> tuple[int, int]:
     """Lowest and highest value an integer polynomial can take over 0/1 inputs, or a sound outer bound
     (exact when no two monomials share an input bit, as in a linear polynomial). For each ``field``, an
     input word ``x`` known to stay in [lo, hi], its single-bit terms ``sum a_i x_i`` are also written
@@ -136,11 +136,27 @@ def floor_div(f: Form, lo: int) -> Form:
     return {m: c >> lo for m, c in rest.items()}
 
 
-def _symmetric(c: int, bits: int) -> int:
-    """A constant modulo 2^bits read in [-2^(bits-1), 2^(bits-1)): a negative constant's bits read as a
+def signed_residue(c: int, bits: int) -> int:
+    """``c`` modulo 2^bits read in [-2^(bits-1), 2^(bits-1)): a negative constant's bits read as a
     two's complement number, not as a large positive one."""
     half = 1 << (bits - 1)
     return (c + half) % (1 << bits) - half
+
+
+def reading_range(bits: int, signed: bool) -> tuple[int, int]:
+    """The values ``bits`` bits hold, read signed or not."""
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+def json_param(bits: str) -> int:
+    """A parameter value as yosys' write_json gives it: a binary string, two's complement when 32 bits."""
+    v = int(bits, 2)
+    return v - (1 << 32) if len(bits) == 32 and bits[0] == "1" else v
+
+
+def value_at(form: Form, values: dict[str, int]) -> int:
+    """The polynomial's value at these port values (ports not given are 0)."""
+    return sum(c for m, c in form.items() if all(values.get(p, 0) >> b & 1 for p, b in m))
 
 
 def within(values: dict[str, int], fields: tuple) -> bool:
@@ -167,7 +183,7 @@ def _window(t: Form, n: int, signed: bool, what: str, fields: tuple = (),
 
 
 class Words:
-    """The words of module ``mod`` (yosys write_json, after flatten and opt) as exact integer polynomials."""
+    """The words of module ``mod`` (yosys write_json, flattened, before opt) as exact integer polynomials."""
 
     def __init__(self, mod: dict, fields: tuple = ()):
         self.fields = tuple(fields)          # input words assumed in their ranges (``bounds``)
@@ -183,12 +199,12 @@ class Words:
                 if d == "output":
                     for k, net in enumerate(cell["connections"][pname]):
                         self.driver[net] = (name, k)
-        self._words: dict[str, Form] = {}
+        self._words: dict[str, tuple[Form, tuple[int, int]]] = {}
         self._bits: dict = {}
         self._open: set = set()              # words and bits being read: a second visit is a loop
 
     def _param(self, cell: dict, key: str) -> int:
-        return int(cell["parameters"][key], 2)
+        return json_param(cell["parameters"][key])
 
     def bit(self, net) -> Form:
         """A single bit as its exact 0/1 polynomial."""
@@ -286,7 +302,7 @@ class Words:
                 (a, alo, ahi), b = operand("B"), a
             if not set(b) <= {ONE}:
                 raise Unknown(f"{name}: a product of two variable words")
-            k = _symmetric(b.get(ONE, 0), width)
+            k = signed_residue(b.get(ONE, 0), width)
             f, lo, hi = {m: c * k for m, c in a.items() if c * k}, min(k * alo, k * ahi), max(k * alo, k * ahi)
         else:
             raise Unknown(f"{name}: {kind} is not arithmetic")

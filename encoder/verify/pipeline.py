@@ -16,16 +16,20 @@ each layer) is cut out of both tops, and the two are joined by what the box comp
 
 Proven by ABC's ``dprove`` (induction with signal correspondence) from the all-zero register state,
 with the data reset held low: the all-zero state is the reset state of every register that has a
-reset, and the data registers start at zero too. Configuration writes (``cfg_we``, ``cfg_reset``)
-are let through only while no valid crossing is in flight in either design (none in the last
-``max latency`` cycles): a write between the two designs' sampling points changes what one design
-computes and not the other, which is the designs' real behaviour and not what this compares.
+reset, and the data registers start at zero too. Configuration writes are constrained: with shadow
+banks, none in the ``commit_stages`` cycles after a COMMIT (a field written then joins the copy of
+the stages that have not copied yet, at each design's own stage times); ``cfg_reset``, and writes
+to direct banks, only while no valid crossing is in flight in either design (none in the last
+``max latency`` cycles). A write that breaks these changes what one design computes and not the
+other: the designs' real behaviour, not what this compares. The configuration read-back is not
+compared (it shows each stage's active bank).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from ..errors import UserError
@@ -44,6 +48,11 @@ def _stages_before(design, box: str) -> int:
     order = ["charges", "input_path"] + [layer["name"] for layer in design.manifest.get("layers", [])]
     before = order[:order.index(box)] if box != "input_path" else ["charges"]
     return sum(1 for c in design.manifest.get("cuts", []) if c in before)
+
+
+def _box_delays(a, b, boxes: dict[str, str]) -> dict[str, int]:
+    """{instance: cycles later in B than in A} of each box: the difference of their register stages before it."""
+    return {inst: _stages_before(b, stage) - _stages_before(a, stage) for inst, stage in boxes.items()}
 
 
 def _cut_top(design, name: str, tmp: Path, timeout: float) -> dict:
@@ -74,17 +83,24 @@ def _wire(port: str) -> str:
     return re.sub(r"\W", "_", port)
 
 
-def _delay(lines: list[str], src: str, width: int, cycles: int, dst: str):
+def _delay(lines: list[str], clock: str, src: str, width: int, cycles: int, dst: str):
     """Declare ``dst``: ``src`` delayed by ``cycles`` registers (zero at start)."""
     prev = src
     for k in range(cycles):
         lines.append(f"    reg [{width - 1}:0] {dst}_d{k + 1};")
-        lines.append(f"    always @(posedge clk) {dst}_d{k + 1} <= {prev};")
+        lines.append(f"    always @(posedge {clock}) {dst}_d{k + 1} <= {prev};")
         prev = f"{dst}_d{k + 1}"
     lines.append(f"    wire [{width - 1}:0] {dst} = {prev};")
 
 
-def wrappers(a, b, cut_a: dict, cut_b: dict) -> tuple[str, str]:
+def _history(lines: list[str], clock: str, name: str, cycles: int, bit: str):
+    """Declare ``name``: the last ``cycles`` values of ``bit`` (``name[0]`` the newest; zero at start)."""
+    lines.append(f"    reg [{cycles - 1}:0] {name};")
+    shifted = bit if cycles == 1 else f"{{{name}[{cycles - 2}:0], {bit}}}"
+    lines.append(f"    always @(posedge {clock}) {name} <= {shifted};")
+
+
+def wrappers(a, b, cut_a: dict, cut_b: dict, delays: dict[str, int]) -> tuple[str, str]:
     """Verilog of ``pipe_gold`` (A, its data outputs delayed) and ``pipe_gate`` (B, its boxes joined to
     A's), with the same ports: the tops' inputs and a free input per box output of each design."""
     top_in = [(p.name, p.width, role) for role, p in a.ports.items() if p.direction == "input"]
@@ -125,9 +141,7 @@ def wrappers(a, b, cut_a: dict, cut_b: dict) -> tuple[str, str]:
 
     def common(lines: list[str]):
         # Configuration changes only while no valid crossing is in flight in either design.
-        lines.append(f"    reg [{flight - 1}:0] in_flight;")
-        lines.append(f"    always @(posedge {clock}) in_flight <= {{in_flight[{max(flight - 2, 0)}:0], {a.port('in_valid').name}}};"
-                     if flight > 1 else f"    always @(posedge {clock}) in_flight <= {a.port('in_valid').name};")
+        _history(lines, clock, "in_flight", flight, a.port("in_valid").name)
         lines.append(f"    wire quiet = ~{a.port('in_valid').name} & ~|in_flight;")
         if "cfg_we" in a.ports:
             we, addr, data = (a.port(r).name for r in ("cfg_we", "cfg_addr", "cfg_wdata"))
@@ -136,11 +150,9 @@ def wrappers(a, b, cut_a: dict, cut_b: dict) -> tuple[str, str]:
                 # Shadow banks: writes may come while data flows, but not while a COMMIT is still copying
                 # the shadow banks stage by stage (a field written then joins the later stages' copy).
                 window = max(int(d.manifest.get("registers", {}).get("commit_stages", flight)) for d in (a, b))
-                lines.append(f"    reg [{window - 1}:0] after_commit;")
                 lines.append(f"    wire we_ok = {we} & ~|after_commit;")
                 lines.append(f"    wire commit_wr = we_ok & {addr} == {regs.control['COMMIT']} & {data}[0];")
-                lines.append(f"    always @(posedge {clock}) after_commit <= "
-                             + ("commit_wr;" if window == 1 else f"{{after_commit[{window - 2}:0], commit_wr}};"))
+                _history(lines, clock, "after_commit", window, "commit_wr")
             else:
                 lines.append(f"    wire we_ok = {we} & quiet;")
         for n, w, _ in top_out:
@@ -152,36 +164,33 @@ def wrappers(a, b, cut_a: dict, cut_b: dict) -> tuple[str, str]:
 
     gold = [f"module pipe_gold (\n{head}\n);"]
     common(gold)
-    for n, w, role in top_out:
-        if role.startswith("out_"):
-            _delay(gold, f"a_{_wire(n)}", w, d_out, f"late_{_wire(n)}")
-            gold.append(f"    assign {n} = late_{_wire(n)};")
-        else:
-            gold.append(f"    assign {n} = a_{_wire(n)};")
+    for n, w, _ in top_out:
+        _delay(gold, clock, f"a_{_wire(n)}", w, d_out, f"late_{_wire(n)}")
+        gold.append(f"    assign {n} = late_{_wire(n)};")
     gold.append("endmodule\n")
 
     gate = [f"module pipe_gate (\n{head}\n);"]
     common(gate)
     joined = {}
     for inst, (ins, outs) in box_ports.items():
-        d = _stages_before(b, cut_a["boxes"][inst]) - _stages_before(a, cut_a["boxes"][inst])
+        d = delays[inst]
         if d < 0:
             raise UserError(f"box {inst}: fewer register stages before it in the longer-latency design")
         tag = _wire(inst)
         width_in = sum(w for _, w in ins)
         gate.append(f"    wire [{width_in - 1}:0] {tag}_in_a = {{{', '.join(f'a_{_wire(p)}' for p, _ in ins)}}};")
-        _delay(gate, f"{tag}_in_a", width_in, d, f"{tag}_in_then")
+        _delay(gate, clock, f"{tag}_in_a", width_in, d, f"{tag}_in_then")
         # hist[d-1]: the cycle is at least d: A's inputs then were real, not the delay line's reset zeros.
-        gate.append(f"    reg [{d - 1}:0] {tag}_hist;" if d else f"    wire {tag}_hist = 1'b1;")
         if d:
-            shifted = "1'b1" if d == 1 else f"{{{tag}_hist[{d - 2}:0], 1'b1}}"
-            gate.append(f"    always @(posedge {clock}) {tag}_hist <= {shifted};")
+            _history(gate, clock, f"{tag}_hist", d, "1'b1")
+        else:
+            gate.append(f"    wire {tag}_hist = 1'b1;")
         for p, w in ins:
             gate.append(f"    wire [{w - 1}:0] b_{_wire(p)};")
         gate.append(f"    wire {tag}_same = {tag}_hist{'[' + str(d - 1) + ']' if d else ''} & "
                     f"({{{', '.join(f'b_{_wire(p)}' for p, _ in ins)}}} == {tag}_in_then);")
         for p, w in outs:
-            _delay(gate, f"oa_{_wire(p)}", w, d, f"{_wire(p)}_then")
+            _delay(gate, clock, f"oa_{_wire(p)}", w, d, f"{_wire(p)}_then")
             gate.append(f"    wire [{w - 1}:0] b_box_{_wire(p)} = {tag}_same ? {_wire(p)}_then : fb_{_wire(p)};")
             joined[p] = f"b_box_{_wire(p)}"
     for n, w, _ in top_out:
@@ -196,6 +205,7 @@ def wrappers(a, b, cut_a: dict, cut_b: dict) -> tuple[str, str]:
 def prove_tops(a, b, tmp: Path, timeout: float) -> dict:
     """{"result", "seconds", "detail"}: the tops of designs ``a`` and ``b`` (encoder.verif.design.Design,
     one IR and weights mode) sequentially equivalent with the latency difference (module doc)."""
+    t0 = time.monotonic()
     if a.latency > b.latency:
         a, b = b, a
     for d in (a, b):
@@ -210,12 +220,14 @@ def prove_tops(a, b, tmp: Path, timeout: float) -> dict:
         return {"result": "timeout", "seconds": timeout, "detail": "yosys did not cut the tops in time"}
     if set(cut_a["boxes"]) != set(cut_b["boxes"]):
         return {"result": "not proven", "seconds": 0.0, "detail": "the tops instantiate different boxes"}
-    gold, gate = wrappers(a, b, cut_a, cut_b)
+    delays = _box_delays(a, b, cut_a["boxes"])
+    gold, gate = wrappers(a, b, cut_a, cut_b, delays)
     (tmp / "pipe_gold.v").write_text(gold)
     (tmp / "pipe_gate.v").write_text(gate)
     r = prove(Side([tmp / "pipe_a.v", tmp / "pipe_gold.v"], "pipe_gold"),
               Side([tmp / "pipe_a.v", tmp / "pipe_b.v", tmp / "pipe_gate.v"], "pipe_gate"), timeout=timeout)
-    boxes = ", ".join(f"{i} {_stages_before(b, s) - _stages_before(a, s)}" for i, s in sorted(cut_a["boxes"].items()))
+    r["seconds"] = round(time.monotonic() - t0, 1)         # the tops' cutting included
+    boxes = ", ".join(f"{i} {d}" for i, d in sorted(delays.items()))
     d = b.latency - a.latency
     r["detail"] = (f"tops with their boxes cut (cycles later in {b.dir.name}: {boxes}), data outputs {d} "
                    f"cycle{'' if d == 1 else 's'} later: " + r.get("detail", ""))

@@ -36,10 +36,13 @@ def test_manifest_describes_the_control_registers_and_the_commit(tmp_path):
     regs = m["registers"]
     ctrl = regs["control"]
     names = [r["name"] for r in ctrl["registers"]]
-    assert names == ["COMMIT", "ENABLE", "RD_ACTIVE", "STATUS", "COMMITS", "UNMAPPED"]
-    assert [r["addr"] for r in ctrl["registers"]] == list(range(regs["fields"], regs["fields"] + 6))
+    assert names == ["COMMIT", "ENABLE", "RD_ACTIVE", "STATUS", "COMMITS", "UNMAPPED", "DROPPED"]
+    assert [r["addr"] for r in ctrl["registers"]] == list(range(regs["fields"], regs["fields"] + 7))
     assert regs["bank"] == "shadow" and ctrl["unmapped_read_value"] == 0
-    assert (1 << regs["addr_width"]) >= regs["fields"] + 6
+    assert (1 << regs["addr_width"]) >= regs["fields"] + 7
+    # Writes are dropped from the clock after the COMMIT write until the last stage's banks copy.
+    n = ctrl["commit_stages"]
+    assert ctrl["dropped_after_commit"] == ([1, n - 1] if n > 1 else None) and ctrl["dropped_window_exact"]
     rb = m["register_bits"]
     assert rb["shadow"] == rb["config"] == regs["total_bits"]
     assert rb["total"] == rb["pipeline"] + rb["config"] + rb["shadow"] + rb["control"] + rb["readback"]
@@ -56,6 +59,8 @@ def test_commit_stages_follow_the_register_stages(tmp_path):
     assert "cfg_conv_weight;  // read in pipeline stage 1" in top
     assert "cfg_conv_bias;  // read in pipeline stage 2" in top
     assert "cfg_dense_weight;  // read in pipeline stage 3" in top
+    # The dense banks copy 3 edges after the conv weights': writes in cycles 1..3 after the COMMIT are dropped.
+    assert m["registers"]["control"]["dropped_after_commit"] == [1, 3]
 
 
 @pytest.mark.parametrize("simulator", ["icarus", "verilator"])
@@ -68,7 +73,7 @@ def test_live_reloads_match_the_golden_model_on_both_simulators(tmp_path, simula
     assert s["blocked_before_load"] == 8
     result = json.loads(next((run_dir / "shards").iterdir()).joinpath("result.json").read_text())
     events = {e["event"] for e in result["events"]}
-    assert {"use_before_load", "unmapped_writes", "read_back", "load", "reset"} <= events
+    assert {"use_before_load", "unmapped_writes", "read_back", "load", "reset", "writes_while_copying"} <= events
 
 
 def test_commit_of_every_stage_at_once_mixes_weight_sets_and_is_caught(tmp_path):
@@ -85,6 +90,26 @@ def test_commit_of_every_stage_at_once_mixes_weight_sets_and_is_caught(tmp_path)
                            .replace(".commit(cfg_commit[2])", ".commit(cfg_commit[0])"))
     code, s, _, _ = sim(bad, tmp_path / "run", vectors=1000, seed=3)
     assert code != 0 and s["mismatches"] >= 1
+
+
+@pytest.mark.parametrize("pending, fault", [
+    ("1'b0", "no write dropped: a write in the copy joins the committed set in the later stages"),
+    ("SHADOW != 0 && (|commit_pipe[STAGES-3:0] || last_waits)",
+     "the window one cycle short: the last stage's bank takes a write before it copies"),
+    ("SHADOW != 0 && (|commit_pipe[STAGES-1:0] || last_waits)",
+     "the window one cycle long: a write after the last copy is dropped")])
+def test_writes_while_a_commit_copies_are_dropped_exactly_in_the_copy(tmp_path, pending, fault):
+    """The commit-window hazard: a COMMIT copies stage by stage, so a weight write before the last bank has
+    copied would reach some stages' active banks and not others. The design drops such writes (DROPPED,
+    STATUS bit 1); the testbench writes in every cycle of the copy and in the one after it."""
+    need_tool("iverilog")
+    src, m = _design(tmp_path, cuts=["input_path", "conv.products", "conv"])
+    assert m["registers"]["control"]["commit_stages"] == 4
+    bad = plant(src, tmp_path / "bad", "enc_cfg_ctrl.v",
+                "assign pending = SHADOW != 0 && (|commit_pipe[STAGES-2:0] || last_waits);",
+                f"assign pending = {pending};")
+    code, s, _, _ = sim(bad, tmp_path / "run", vectors=200, seed=3)
+    assert code != 0 and s["config_errors"] >= 1, fault
 
 
 def test_direct_bank_written_while_data_flows_is_caught(tmp_path):

@@ -25,7 +25,7 @@ CASES = {
                              ({"LAG": -1}, "LAG_must_not_be_negative")]),
     "enc_cfg_block": ({}, [({"COUNT": 65}, "COUNT_must_be_1_to_2_pow_ADDR_BITS"),
                            ({"SHADOW": 2}, "SHADOW_must_be_0_or_1")]),
-    "enc_cfg_ctrl": ({}, [({"BASE": 4091}, "BASE_plus_6_must_fit_ADDR_BITS")]),
+    "enc_cfg_ctrl": ({}, [({"BASE": 4090}, "BASE_plus_7_must_fit_ADDR_BITS")]),   # 4090 + 7 > 2^12
 }
 BAD = [(mod, params, check) for mod, (_, bads) in CASES.items() for params, check in bads]
 

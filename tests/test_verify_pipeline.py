@@ -5,7 +5,7 @@ with the outputs two cycles apart; three planted plumbing faults in the deeper t
 loaded one stage early, the module-sum code taken from the wrong stage, a register stage bypassed)
 are each found not equivalent; the programmable tops are equal while configuration writes stay
 out of a COMMIT's copy window, and not equal without that rule: a field written right after a
-COMMIT joins the copy of the later stages, at each design's own stage times.
+COMMIT is dropped by the deeper design, whose copy still runs, and taken by the other.
 """
 
 import shutil
@@ -62,8 +62,8 @@ def test_the_programmable_tops_are_equal_only_with_writes_kept_out_of_a_commits_
     a, b = load_design(designs["programmable", 0]), load_design(designs["programmable", 2])
     r = pipeline.prove_tops(a, b, tmp_path, 300)
     assert r["result"] == "equivalent", r
-    # The same miter with the rule dropped: a field written in the cycles after a COMMIT reaches the
-    # stages that copy later, which are different cycles in the two designs.
+    # The same miter with the rule dropped: a field written in the cycles after a COMMIT is dropped by
+    # the design whose copy is still running and taken by the one whose copy is over.
     gate = (tmp_path / "pipe_gate.v").read_text()
     gold = (tmp_path / "pipe_gold.v").read_text()
     assert gate.count("~|after_commit") == 1 and gold.count("~|after_commit") == 1

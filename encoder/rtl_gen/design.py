@@ -478,16 +478,27 @@ def _control_map(plan: DesignPlan, opts: Options, facts: dict) -> dict:
                                                                               "weight set is committed"},
             {"name": "RD_ACTIVE", "addr": base + 2, "access": "rw", "meaning": "bit 0: read-back shows the "
                                                                                  "active banks (0: shadow)"},
-            {"name": "STATUS", "addr": base + 3, "access": "r", "meaning": "bit 0: weights loaded (a commit "
-                                                                             "since the configuration reset)"},
+            {"name": "STATUS", "addr": base + 3, "access": "r",
+             "meaning": "bit 0: weights loaded (a commit since the configuration reset); bit 1: a commit is still "
+                        "copying, weight writes are dropped"},
             {"name": "COMMITS", "addr": base + 4, "access": "r",
              "meaning": f"commits since the configuration reset, modulo 2^{data_bits}"},
             {"name": "UNMAPPED", "addr": base + 5, "access": "r",
              "meaning": f"writes that hit no register, saturating at {(1 << data_bits) - 1}"},
+            {"name": "DROPPED", "addr": base + 6, "access": "r",
+             "meaning": f"weight writes dropped while a commit was copying (STATUS bit 1), saturating at "
+                        f"{(1 << data_bits) - 1}"},
         ],
         "unmapped_read_value": 0,
         "commit_stages": facts["commit_stages"],
         "first_crossing_after_commit": 2,
+        # Weight writes in the cycles after the COMMIT write's cycle while a bank has yet to copy are
+        # dropped (STATUS bit 1, DROPPED): cycles 1 .. commit_stages - 1 after it; with --reuse a layer's
+        # copy also waits for a crossing boundary, up to reuse - 1 cycles more.
+        "dropped_after_commit": ([1, facts["commit_stages"] - 1 + (opts.reuse - 1)]
+                                 if opts.config_bank == "shadow" and facts["commit_stages"] - 1 + opts.reuse > 1
+                                 else None),
+        "dropped_window_exact": opts.reuse == 1,
         "commit": ("a crossing sampled on valid_in 2 or more clock edges after the edge that takes the COMMIT "
                    "write uses the new weight set, every earlier crossing the old one"
                    if opts.config_bank == "shadow" else

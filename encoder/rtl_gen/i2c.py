@@ -9,7 +9,7 @@ Register map (16-bit register addresses, one byte each, auto-increment):
   12,864-bit image (``encoder.econt.weights``), block b = image bits [1072b +: 1072].
 - ``framing_base ..``: the framing registers (--elinks): e-link count, then the latent mask bytes
   (least significant first), as rtl/enc_frame_cfg.v with 8-bit words.
-- ``control_base .. +5``: COMMIT, ENABLE, RD_ACTIVE, STATUS, COMMITS, UNMAPPED (rtl/enc_cfg_ctrl.v).
+- ``control_base .. +6``: COMMIT, ENABLE, RD_ACTIVE, STATUS, COMMITS, UNMAPPED, DROPPED (rtl/enc_cfg_ctrl.v).
 
 Everything else is unmapped: writes are dropped and counted in UNMAPPED, reads return 0.
 """
@@ -117,7 +117,7 @@ def emit_image(w: Writer, plan: DesignPlan, shadow: bool, stage_of: dict[str, in
     w(f"wire [{m.image_bits}-1:0] cfg_commit_bits = {{{', '.join(reversed(parts))}}};", 1)
     _instance(w, "enc_cfg_image", [("BITS", str(m.image_bits)), ("ADDR_BITS", str(ADDR_BITS)),
                                    ("SHADOW", str(int(shadow))), ("CLEAR_ON_RESET", "1")], "u_cfg_image", [
-        ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_we && cfg_sel_image"), ("addr", "cfg_addr"),
+        ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_bank_we && cfg_sel_image"), ("addr", "cfg_addr"),
         ("wdata", "cfg_wdata"), ("commit", "cfg_commit_bits"), ("rd_active", "cfg_rd_active"),
         ("fields", "cfg_image"), ("rdata", "cfg_rd_image")])
     return [("cfg_sel_image", "cfg_rd_image", DATA_BITS)]

@@ -177,7 +177,7 @@ class RegisterGroup:
         return f"{verilog_name(self.layer)}_{self.kind}"
 
 
-CFG_CONTROL_REGS = 6     # COMMIT, ENABLE, RD_ACTIVE, STATUS, COMMITS, UNMAPPED (rtl/enc_cfg_ctrl.v)
+CFG_CONTROL_REGS = 7     # COMMIT, ENABLE, RD_ACTIVE, STATUS, COMMITS, UNMAPPED, DROPPED (rtl/enc_cfg_ctrl.v)
 
 
 @dataclass

@@ -154,7 +154,8 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
         i2c.emit_target(w, i2c_map)
         _control(w, aw, dw, ctrl_base, n_commit, f"cfg_addr < {aw}'d{i2c_map.image_bytes}"
                  + (f" || (cfg_addr >= {aw}'d{fregs.base} && cfg_addr < {aw}'d{fregs.base + fregs.count})"
-                    if fregs else ""), set(stage_of.values()))
+                    if fregs else ""), set(stage_of.values()), f"cfg_addr < {aw}'d{i2c_map.image_bytes}",
+                 opts.config_bank == "shadow")
         readback = i2c.emit_image(w, plan, opts.config_bank == "shadow", stage_of, n_commit, i2c_map) \
             + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)]
     elif prog:
@@ -189,6 +190,10 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     w(f"assign valid_out = valid_pipe[{latency - 1}];" if latency > 1 else "assign valid_out = valid_pipe;", 1)
     if held:
         pipe_bits += _reuse_commits(w, plan, R, step, len(cuts), n_commit)
+        last = plan.layers[-1].name
+        w("// The last layer's copy, held while a crossing is between its phases: the commit is pending.", 1)
+        w(f"assign cfg_last_held = commit_held_{last};", 1)
+        w(f"assign cfg_last_mid  = mid_{last};", 1)
 
     order = [c.name for c in cut_points(plan)]
 
@@ -331,7 +336,7 @@ def top_module(plan: DesignPlan, opts: Options, cuts: list[Cut], framing: Framin
     facts = {"latency": latency, "ports": port_facts, "pipeline_bits": pipe_bits + latency,
              "stages": [c.label for c in cuts] + ["on the outputs"],
              "cfg_blocks": len(blocks), "framing_regs": fregs, "commit_stages": n_commit,
-             "control_bits": (3 + 2 * dw + n_commit) if prog else 0, "ctrl_base": ctrl_base, "cfg_data_bits": dw,
+             "control_bits": (3 + 3 * dw + n_commit) if prog else 0, "ctrl_base": ctrl_base, "cfg_data_bits": dw,
              "i2c_map": i2c_map}
     if counters:
         shadow = opts.config_bank == "shadow"
@@ -373,13 +378,14 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
     for g in plan.groups:
         w(f"// {g.name}: addresses {g.base}..{g.base + g.count - 1}, {g.bits} bits each, {g.order}.", 1)
     w(f"// Control and status: addresses {base}..{base + CFG_CONTROL_REGS - 1} (COMMIT, ENABLE, RD_ACTIVE, "
-      f"STATUS, COMMITS, UNMAPPED); above: unmapped.", 1)
+      f"STATUS, COMMITS, UNMAPPED, DROPPED); above: unmapped.", 1)
     if shadow:
         w("// Writes land in shadow banks; a COMMIT copies them into the active banks that the datapath", 1)
         w("// reads, each bank when the first crossing after the commit reaches the stage that uses it.", 1)
     else:
         w("// --config-bank direct: one bank per block, written in place (a reload mixes weight sets).", 1)
-    _control(w, aw, dw, base, n_commit, f"cfg_addr < {aw}'d{base}", set(stage_of.values()))
+    _control(w, aw, dw, base, n_commit, f"cfg_addr < {aw}'d{base}", set(stage_of.values()),
+             f"cfg_addr < {aw}'d{plan.n_fields}", shadow, bool(held))
     for g in plan.groups:
         w()
         stage = stage_of[g.name]
@@ -406,7 +412,7 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
             w(f"wire {vec(b.bits)} cfg_rd_{tag};", 1)
             params = [("COUNT", str(b.count)), ("WIDTH", str(b.bits)), ("ADDR_BITS", str(b.addr_bits)),
                       ("SHADOW", str(int(shadow))), ("CLEAR_ON_RESET", "1")]
-            conns = [("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", f"cfg_we && cfg_sel_{tag}"),
+            conns = [("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", f"cfg_bank_we && cfg_sel_{tag}"),
                      ("addr", f"{off}[{b.addr_bits - 1}:0]" if b.addr_bits > 1 else f"{off}[0]"),
                      ("wdata", f"cfg_wdata[{b.bits - 1}:0]" if b.bits > 1 else "cfg_wdata[0]"),
                      ("commit", commit), ("rd_active", "cfg_rd_active"),
@@ -424,24 +430,33 @@ def _config(w: Writer, plan: DesignPlan, opts: Options, aw: int, dw: int, base: 
         + [("cfg_sel_ctrl", "cfg_rd_ctrl", dw)] + ([("cfg_sel_seu", "cfg_rd_seu", dw)] if counters else [])
 
 
-def _control(w: Writer, aw: int, dw: int, base: int, n_commit: int, mapped: str, used: set[int]) -> None:
+def _control(w: Writer, aw: int, dw: int, base: int, n_commit: int, mapped: str, used: set[int],
+             banked: str, shadow: bool, held: bool = False) -> None:
     """The control and status registers (enc_cfg_ctrl) at ``base``; ``mapped``: the other registers' decode;
-    ``used``: the pipeline stages that read weights."""
-    if len(used) < n_commit:
+    ``used``: the pipeline stages that read weights; ``banked``: the weight fields' decode; ``held``: --reuse
+    holds the last layer's copy while a crossing is between its phases (cfg_last_held and cfg_last_mid,
+    assigned after the valid pipeline)."""
+    unused = len(used) < n_commit
+    if unused:
         w("// Stages before the first layer read no weights: their commit strobes go unused.", 1)
         w("/* verilator lint_off UNUSEDSIGNAL */", 1)
     w(f"wire {vec(n_commit)} cfg_commit;  // cfg_commit[k]: the banks read by pipeline stage k copy", 1)
-    if len(used) < n_commit:
+    if unused:
         w("/* verilator lint_on UNUSEDSIGNAL */", 1)
+    if held:
+        w("wire cfg_last_held;  // the last layer's copy is held back", 1)
+        w("wire cfg_last_mid;   // a crossing is between two phases of the last layer", 1)
+    w("wire cfg_bank_we;    // a write that may reach the weight banks (none while a COMMIT is copying)", 1)
     w("wire cfg_run;        // ENABLE and a committed weight set: valid_in may enter", 1)
     w("wire cfg_rd_active;  // read-back shows the active banks", 1)
     w("wire cfg_sel_ctrl;", 1)
     w(f"wire {vec(dw)} cfg_rd_ctrl;", 1)
     _instance(w, "enc_cfg_ctrl", [("ADDR_BITS", str(aw)), ("DATA_BITS", str(dw)), ("BASE", str(base)),
-                                  ("STAGES", str(n_commit))], "u_cfg_ctrl", [
+                                  ("STAGES", str(n_commit)), ("SHADOW", str(int(shadow)))], "u_cfg_ctrl", [
         ("clk", "clk"), ("cfg_rst", "cfg_rst"), ("we", "cfg_we"), ("addr", "cfg_addr"), ("mapped", mapped),
-        ("wdata", "cfg_wdata"),
-        ("commit", "cfg_commit"), ("run", "cfg_run"), ("rd_active", "cfg_rd_active"), ("sel", "cfg_sel_ctrl"),
+        ("banked", banked), ("last_held", "cfg_last_held" if held else "1'b0"),
+        ("last_mid", "cfg_last_mid" if held else "1'b0"), ("wdata", "cfg_wdata"),
+        ("commit", "cfg_commit"), ("bank_we", "cfg_bank_we"), ("run", "cfg_run"), ("rd_active", "cfg_rd_active"), ("sel", "cfg_sel_ctrl"),
         ("rdata", "cfg_rd_ctrl")])
 
 

@@ -258,13 +258,19 @@ def spec(design: Design, ir=None) -> dict:
     if design.programmable:
         add("reload_during_traffic", None if ctrl and design.registers.bank == "shadow" else
             "weights are written in place (direct bank): a reload needs the datapath idle")
+    # enc_cfg_ctrl's own wire: high while a bank has yet to copy the last COMMIT.
+    pending = "u_cfg_ctrl.pending" if re.search(r"\benc_cfg_ctrl(_tmr)?\b", top_body) and not design.gate_level \
+        else None
+    if pending and design.registers.bank == "shadow":
+        add("weight_write_while_copying", None if design.registers.commit_stages > 1 else
+            "one commit stage: every bank copies on the edge after the COMMIT write, no write can fall in the copy")
     if fr is not None:
         add("framing_write_during_traffic")
 
     return {
         "top": design.top, "latency": design.latency, "valid_pipe": valid_pipe, "stage0_valid": stage0,
         "requants": requants, "leading_one": leading, "sum_code": sumcode, "framing": frame_sig,
-        "cfg": cfg, "commit_addr": ctrl["COMMIT"] if ctrl and "COMMIT" in ctrl else None,
+        "cfg": cfg, "commit_addr": ctrl["COMMIT"] if ctrl and "COMMIT" in ctrl else None, "pending": pending,
         "bins": bins, "unreachable": unreachable, "not_sampled": not_sampled,
     }
 

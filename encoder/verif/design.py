@@ -62,6 +62,12 @@ class RegisterMap:
     control: dict[str, int] | None = None
     bank: str = "direct"
     commit_delay: int = 2       # a crossing this many edges after the COMMIT write meets the new set
+    # Weight writes this many cycles after the COMMIT write's cycle (first, last) are dropped while a bank
+    # has yet to copy; ``drop_exact``: every write in the window is dropped (else, with --reuse, the copy
+    # waits for a crossing boundary and a write late in the window may be taken). None: no window.
+    drop_window: tuple[int, int] | None = None
+    drop_exact: bool = True
+    commit_stages: int = 1      # commit strobes: the last stage's banks copy commit_stages edges after the write
 
     @property
     def live_reload(self) -> bool:
@@ -164,7 +170,9 @@ class Design:
                               "keep_through_reset": self.registers.keep_through_reset,
                               "fields": [vars(f) for f in self.registers.fields],
                               "control": self.registers.control, "bank": self.registers.bank,
-                              "commit_delay": self.registers.commit_delay}
+                              "commit_delay": self.registers.commit_delay,
+                              "drop_window": self.registers.drop_window, "drop_exact": self.registers.drop_exact,
+                              "commit_stages": self.registers.commit_stages}
         if self.framing is not None:
             d["framing"] = self.framing.to_dict()
         return d
@@ -212,17 +220,24 @@ def _registers(m: dict, where: str) -> RegisterMap:
                                index=_int(_req(f, "index", w), f"{w}.index"),
                                bits=_int(_req(f, "bits", w), f"{w}.bits", 1), lsb=_int(f.get("lsb", 0), f"{w}.lsb")))
     where_r = f"{where}: registers"
-    control, delay = None, 2
+    control, delay, window, exact, stages = None, 2, None, True, 1
     if "control" in r:
         c = r["control"]
         control = {_req(reg, "name", f"{where_r}.control"): _int(_req(reg, "addr", f"{where_r}.control"),
                                                                  f"{where_r}.control.addr")
                    for reg in _req(c, "registers", f"{where_r}.control")}
         delay = _int(c.get("first_crossing_after_commit", 2), f"{where_r}.control.first_crossing_after_commit")
+        if c.get("dropped_after_commit") is not None:
+            lo, hi = c["dropped_after_commit"]
+            window = (_int(lo, f"{where_r}.control.dropped_after_commit[0]", 1),
+                      _int(hi, f"{where_r}.control.dropped_after_commit[1]", 1))
+        exact = bool(c.get("dropped_window_exact", True))
+        stages = _int(c.get("commit_stages", 1), f"{where_r}.control.commit_stages", 1)
     return RegisterMap(data_width=_int(_req(r, "data_width", where_r), f"{where_r}.data_width", 1),
                        read_latency=_int(r.get("read_latency", 1), f"{where_r}.read_latency"),
                        fields=fields, keep_through_reset=bool(r.get("keep_through_reset", True)),
-                       control=control, bank=str(r.get("bank", "direct")), commit_delay=delay)
+                       control=control, bank=str(r.get("bank", "direct")), commit_delay=delay,
+                       drop_window=window, drop_exact=exact, commit_stages=stages)
 
 
 def _framing(m: dict, ports: dict[str, Port], where: str) -> Framing | None:

@@ -89,10 +89,11 @@ def _bank_tmr_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
 
 
 def _ctrl_regs(p: dict[str, int]) -> list[tuple[str, int, str]]:
-    """enc_cfg_ctrl: ENABLE, RD_ACTIVE, the loaded flag, COMMITS, UNMAPPED and the commit strobes."""
+    """enc_cfg_ctrl: ENABLE, RD_ACTIVE, the loaded flag, COMMITS, UNMAPPED, DROPPED and the commit strobes."""
     data = p.get("DATA_BITS", 6)
     return [("enable", 1, "control"), ("read_active", 1, "control"), ("loaded", 1, "control"),
-            ("commits", data, "control"), ("unmapped", data, "control"), ("commit_pipe", p.get("STAGES", 1), "control")]
+            ("commits", data, "control"), ("unmapped", data, "control"), ("dropped", data, "control"),
+            ("commit_pipe", p.get("STAGES", 1), "control")]
 
 
 # Registers inside the hand-written primitives, from the instance's parameters: (path, width, kind).

@@ -17,8 +17,10 @@ each layer) is cut out of both tops, and the two are joined by what the box comp
 Proven by ABC's ``dprove`` (induction with signal correspondence) from the all-zero register state,
 with the data reset held low: the all-zero state is the reset state of every register that has a
 reset, and the data registers start at zero too. Configuration writes are constrained: with shadow
-banks, none in the ``commit_stages`` cycles after a COMMIT (a field written then joins the copy of
-the stages that have not copied yet, at each design's own stage times); ``cfg_reset``, and writes
+banks, none in the ``commit_stages`` cycles after a COMMIT (each design drops weight writes while its
+own copy runs, and the copies of two pipeline settings last different numbers of cycles; in an
+earlier design, which took such writes, this proof found the field joining the copy of the later
+stages only); ``cfg_reset``, and writes
 to direct banks, only while no valid crossing is in flight in either design (none in the last
 ``max latency`` cycles). A write that breaks these changes what one design computes and not the
 other: the designs' real behaviour, not what this compares. The configuration read-back is not
@@ -148,7 +150,7 @@ def wrappers(a, b, cut_a: dict, cut_b: dict, delays: dict[str, int]) -> tuple[st
             regs = a.registers
             if regs is not None and regs.live_reload and regs.control and "COMMIT" in regs.control:
                 # Shadow banks: writes may come while data flows, but not while a COMMIT is still copying
-                # the shadow banks stage by stage (a field written then joins the later stages' copy).
+                # the shadow banks stage by stage (each design drops them then, for its own copy's length).
                 window = max(int(d.manifest.get("registers", {}).get("commit_stages", flight)) for d in (a, b))
                 lines.append(f"    wire we_ok = {we} & ~|after_commit;")
                 lines.append(f"    wire commit_wr = we_ok & {addr} == {regs.control['COMMIT']} & {data}[0];")

@@ -15,7 +15,8 @@ model: the rules come from the manifest.
 - config_handshake: cfg_rdata, ``read_latency`` cycles after a cycle with cfg_we
   low, shows the addressed register: a weight field the last value written to it
   (the shadow bank while RD_ACTIVE is 0, or the only bank of a direct-bank design;
-  zero after cfg_rst), zero at an unmapped address and at COMMIT, the framing
+  zero after cfg_rst; a write while a COMMIT is still copying is dropped, in the
+  manifest's window after the COMMIT write), zero at an unmapped address and at COMMIT, the framing
   registers as last written (reset values after rst; a write in a reset cycle is lost).
 - frame_structure: on every frame, e-links at or above the e-link count in force are
   zero, and TX_DATA_0 carries after the BX field the module-sum code valid_out showed.
@@ -70,6 +71,7 @@ class ProtocolCheckers:
         self.ctrl = tb.ctrl or {}
         self.rd_active = 0
         self.last_read = None
+        self.commit_cycle = None     # the cycle of the last COMMIT write taken (its copy may still run)
         self.read_latency = self.regs.read_latency if self.regs is not None else 1
         fr = d.get("framing")
         self.fr = fr
@@ -217,6 +219,7 @@ class ProtocolCheckers:
             self.cfg_model = {a: 0 for a in self.field_mask}
             self.rd_active = 0
             self.last_read = None
+            self.commit_cycle = None
             return
         if in_reset and self.regs is not None and not self.regs.keep_through_reset:
             self.cfg_model.clear()
@@ -228,7 +231,7 @@ class ProtocolCheckers:
         if we == "1":
             data = bits(b.cfg_wdata)
             if known(data):
-                self._write(a, int(data, 2), in_reset)
+                self._write(a, int(data, 2), in_reset, cycle)
             self.last_read = None
             return
         # The port has no read strobe: an address held with cfg_we low reads it every cycle. One
@@ -240,9 +243,20 @@ class ProtocolCheckers:
         if expect is not None:
             self.reads[cycle + self.read_latency] = (a, *expect)
 
-    def _write(self, a: int, d: int, in_reset: bool) -> None:
+    def _write(self, a: int, d: int, in_reset: bool, cycle: int) -> None:
         if a in self.field_mask:
+            window = self.regs.drop_window
+            since = cycle - self.commit_cycle if self.commit_cycle is not None else None
+            if window is not None and since is not None and window[0] <= since <= window[1]:
+                # A bank is still copying the COMMIT: the write is dropped (with --reuse the copy may
+                # have ended earlier, on a crossing boundary: the field is then unknown here).
+                if not self.regs.drop_exact:
+                    self.cfg_model.pop(a, None)
+                return
             self.cfg_model[a] = d & self.field_mask[a]
+        elif self.ctrl and a == self.ctrl.get("COMMIT"):
+            if d & 1:
+                self.commit_cycle = cycle
         elif self.ctrl and a == self.ctrl.get("RD_ACTIVE"):
             self.rd_active = d & 1
         elif self.fr is not None and not in_reset:

@@ -101,3 +101,72 @@ async def reset_with_writes(tb: "EncoderTestbench") -> None:
         tb.config_error("write during reset", f"address {addr} after restoring the shadow",
                         words[addr], str(got[addr]))
     tb.events_done.append({"event": "writes_in_reset", "addresses": [c["RD_ACTIVE"], addr], "cycle": tb.cycle()})
+
+
+async def writes_while_copying(tb: "EncoderTestbench") -> None:
+    """Weight writes while a COMMIT is still copying (shadow banks, commit strobes over two or more stages):
+    dropped, counted in DROPPED, STATUS bit 1 high meanwhile; the first write after the copy is taken.
+
+    Runs with the datapath idle, so no --reuse copy waits for a crossing: the window is cycles
+    1 .. commit_stages - 1 after the COMMIT write's cycle. Two COMMITs of the weight set in force (the
+    reference model's set does not change): during the first STATUS is read every cycle (bit 1 must be
+    high exactly in the window); during the second the last field of the last group (the stage that copies
+    last) is written with every bit flipped in each cycle of the window, and once more in the cycle after
+    it. The active bank must keep the committed value, the shadow must hold the flip (the write after the
+    window), DROPPED must count the window's writes. Then the shadow is put back."""
+    b, c, regs = tb.bus, tb.ctrl, tb.regs
+    last = regs.commit_stages - 1
+    words = regmap.image(regs, tb.models[tb.ref.shadow])
+    mask = regmap.field_mask(regs)
+    addr = max(words)
+    flipped = words[addr] ^ mask[addr]
+    status = []
+
+    async def commit_then(present) -> None:
+        await tb.rise
+        b.cfg_we.value, b.cfg_addr.value, b.cfg_wdata.value = 1, c["COMMIT"], 1
+        for k in range(1, last + 3):
+            await tb.rise                      # the edge ending cycle k - 1 after the COMMIT write's cycle
+            present(k)
+            await tb.fall
+            status.append(b.cfg_rdata.value)
+
+    def read_status(k: int) -> None:
+        b.cfg_we.value, b.cfg_addr.value = 0, c["STATUS"]
+
+    def write_flip(k: int) -> None:
+        if k <= last + 1:
+            b.cfg_we.value, b.cfg_addr.value, b.cfg_wdata.value = 1, addr, flipped
+        else:
+            b.cfg_we.value = 0
+
+    await tb.cfg.lock.acquire()
+    try:
+        await commit_then(read_status)
+        tb.commits_written += 1
+        # status[k] shows STATUS as sampled at the end of cycle k - 1 after the write; pending in 1 .. last
+        for k in range(2, last + 3):
+            val = status[k - 1]
+            want = 3 if 1 <= k - 1 <= last else 1
+            if not val.is_resolvable or val.to_unsigned() & 3 != want:
+                tb.config_error("commit copying", f"STATUS {k - 1} cycles after COMMIT", want, str(val))
+        status.clear()
+        await commit_then(write_flip)
+        b.cfg_we.value = 0
+        tb.commits_written += 1
+        tb.dropped_written += last
+    finally:
+        tb.cfg.lock.release()
+    got = await tb.cfg.read([addr])                      # RD_ACTIVE is 1 after the load: the active bank
+    if not got[addr].is_resolvable or got[addr].to_unsigned() & mask[addr] != words[addr]:
+        tb.config_error("commit copying", f"active field at {addr} after writes in the copy",
+                        words[addr], str(got[addr]))
+    await tb.cfg.write({c["RD_ACTIVE"]: 0})
+    got = await tb.cfg.read([addr])
+    if not got[addr].is_resolvable or got[addr].to_unsigned() & mask[addr] != flipped:
+        tb.config_error("commit copying", f"shadow field at {addr}: the write after the copy not taken",
+                        flipped, str(got[addr]))
+    await tb.cfg.write({addr: words[addr], c["RD_ACTIVE"]: 1})
+    await tb.check_status("writes while a commit copies")
+    tb.events_done.append({"event": "writes_while_copying", "address": addr, "dropped": last,
+                           "cycle": tb.cycle()})

@@ -115,6 +115,8 @@ class CoverageMonitor:
             self.mapped = set(cfg["mapped"])
         self.known_bins = set(spec["bins"])
         self.commit_addr = spec["commit_addr"]
+        self.pending = _handle(dut, spec["pending"]) if spec.get("pending") else None
+        self.fields = set(tb.regs.addresses) if tb.regs is not None else set()
         fs = getattr(tb, "framing", None)
         self.framing_addrs = set() if fs is None else \
             {fs.count_addr, *range(fs.mask_addr, fs.mask_addr + fs.mask_words)}
@@ -204,6 +206,8 @@ class CoverageMonitor:
                 self._hit("reload_during_traffic")
             if busy and a in self.framing_addrs:
                 self._hit("framing_write_during_traffic")
+            if self.pending is not None and a in self.fields and bits(self.pending) == "1":
+                self._hit("weight_write_while_copying")
         elif we == "0" and a != self.prev_addr:
             # No read strobe on this port: a read is a cycle with cfg_we low presenting a new address.
             for name in self.reads.get(a, ()):

@@ -180,7 +180,7 @@ async def configure(dut, manifest: dict, image_codes: list[int], framing: dict[i
     for b in i2c["blocks"]:
         await bus.write(dev, b["addr"], data[b["addr"]:b["addr"] + b["bytes"]])
     # Unmapped: dropped, counted, read as 0.
-    unmapped = [0xFFFF, ctrl["UNMAPPED"] + 1]
+    unmapped = [0xFFFF, max(ctrl.values()) + 1]
     for a in unmapped:
         await bus.write(dev, a, [0xA5])
     for addr, word in (framing or {}).items():

@@ -61,7 +61,9 @@ def _register_map(d: dict) -> RegisterMap:
     return RegisterMap(data_width=d["data_width"], read_latency=d["read_latency"],
                        fields=[RegField(**f) for f in d["fields"]],
                        keep_through_reset=d["keep_through_reset"], control=d.get("control"),
-                       bank=d.get("bank", "direct"), commit_delay=int(d.get("commit_delay", 2)))
+                       bank=d.get("bank", "direct"), commit_delay=int(d.get("commit_delay", 2)),
+                       drop_window=tuple(d["drop_window"]) if d.get("drop_window") else None,
+                       drop_exact=bool(d.get("drop_exact", True)), commit_stages=int(d.get("commit_stages", 1)))
 
 
 class EncoderTestbench:
@@ -137,6 +139,7 @@ class EncoderTestbench:
             self.sampler.monitors.append(self.commit_mon)
         self.commits_written = 0
         self.unmapped_written = 0
+        self.dropped_written = 0         # weight writes made while a COMMIT was copying
         self.live_reloads = 0
         self.loaded = None
         self.events_done: list[dict] = []
@@ -215,9 +218,11 @@ class EncoderTestbench:
             self.config_errors.append({"when": when, "what": what, "expected": expected, "got": got})
 
     async def check_status(self, when: str, loaded: int = 1) -> None:
-        """STATUS, COMMITS and UNMAPPED against what the testbench did since the configuration reset."""
+        """STATUS, COMMITS, UNMAPPED and DROPPED against what the testbench did since the configuration reset."""
         top = (1 << self.regs.data_width) - 1
         want = {"STATUS": loaded, "COMMITS": self.commits_written & top, "UNMAPPED": min(self.unmapped_written, top)}
+        if "DROPPED" in self.ctrl:
+            want["DROPPED"] = min(self.dropped_written, top)
         got = await self.read_ctrl(*want)
         for name, value in want.items():
             if got[name] != value:
@@ -258,7 +263,7 @@ class EncoderTestbench:
             dropped = config_checks.cfg_reset_writes(self, words)
             await self.cfg.write(dropped)
             b.cfg_rst.value = 0
-            self.commits_written = 0
+            self.commits_written = self.dropped_written = 0
             got = await self.cfg.read(list(half)[:16])
             for addr, val in got.items():
                 if not val.is_resolvable or val.to_unsigned() != 0:
@@ -286,7 +291,7 @@ class EncoderTestbench:
         self.events_done.append({"event": "use_before_load", "vectors": self.in_mon.blocked_count,
                                  "cycle": self.cycle()})
         # Unmapped addresses: writes are dropped and counted, reads return 0.
-        first = c["UNMAPPED"] + 1
+        first = max(c.values()) + 1      # past the last control register
         limit = 1 << int(self.design["ports"]["cfg_addr"]["width"])
         unmapped = sorted({first, limit - 1, (first + limit) // 2}) if first < limit else []
         await self.cfg.write({a: (1 << self.regs.data_width) - 1 for a in unmapped})
@@ -407,6 +412,8 @@ class EncoderTestbench:
             await self.power_up()
         if self.regs is not None:
             await self.load(0)
+            if self.regs.drop_window is not None and self.regs.commit_stages > 1 and self.cfg.read_latency == 1:
+                await config_checks.writes_while_copying(self)
         if self.framing is not None:
             fr = self.framing
             await self.read_back_framing(fr.count_reset, fr.mask, "reset values")

@@ -106,10 +106,10 @@ def test_an_accumulator_the_word_reading_cannot_express_is_decided_at_the_bit_le
     assert r["words"] == {"algebraic rewriting": 1, "interval reasoning on the words": 1}, r
 
 
-def _both_modes(tmp: Path, arithmetic: str, seed: int) -> dict[str, Path]:
-    """tiny_conv of this arithmetic and seed, generated with constant and with programmable weights."""
+def _both_modes(tmp: Path, arithmetic: str, seed: int, arch: str = "tiny_conv") -> dict[str, Path]:
+    """``arch`` (tiny_conv) of this arithmetic and seed, generated with constant and with programmable weights."""
     need_tool("yosys")
-    save_ir(synthetic_ir("tiny_conv", arithmetic, seed=seed), tmp / "ir.json")
+    save_ir(synthetic_ir(arch, arithmetic, seed=seed), tmp / "ir.json")
     return {m: write_design(generate_from_file(tmp / "ir.json", m), tmp / m) for m in ("constant", "programmable")}
 
 
@@ -192,3 +192,15 @@ def test_a_code_range_the_requantizers_exceed_is_refused(qkeras_s1, tmp_path):
     assert cut["result"] == "equivalent", cut
     assert codes_within(side, cut, (0, 1302), tmp_path, 120)["result"] == "equivalent"
     assert codes_within(side, cut, (0, 1000), tmp_path, 120)["result"] == "not equivalent"
+
+
+def test_exact_bits_added_apart_from_their_floors_are_bounded_as_one_part_each(tmp_path):
+    """tiny_masked, econt arithmetic, seed 1: a dense neuron adds the exact bits of its negative products
+    (``x mod 16 == 0``, a product of four complemented bits of the input code) in one tree node, beside
+    three positive floors, on 8 bits: at most 6 + 3 * 81 = 249 with the codes in [0, 1301]. Bounded
+    monomial by monomial each exact bit gave [-7, 8], the node 288, and the adder was left unread;
+    bounded as one part, value by value over its code's range, it is [0, 1] and the layer is proven."""
+    d = _both_modes(tmp_path, "econt", 1, arch="tiny_masked")
+    (dense,) = [v for k, v in _results(d["constant"], d["programmable"]).items() if k.endswith("_dense")]
+    assert dense["result"] == "equivalent" and dense["method"] == "cut at the requantizers", dense
+    assert dense["words"] == {"interval reasoning on the words": 3}, dense

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from encoder.verify import algebra
-from encoder.verify.linear import ONE, Unknown, Words, bounds, floor_div, value_at
+from encoder.verify.linear import ONE, Unknown, Words, _outer_bounds, bounds, floor_div, value_at
 from encoder.verify.prove import Side, _read, run_script
 from rtl_helpers import need_tool
 
@@ -118,3 +118,24 @@ def test_bounds_of_a_field_in_its_range_by_hand():
     # floor(5x / 2) = 2 x0 + 5 x1 + 10 x2: 2.5 x and a residual of -0.5 x0, so at most 12.5.
     assert bounds({x[0]: 2, x[1]: 5, x[2]: 10}) == (0, 17)
     assert bounds({x[0]: 2, x[1]: 5, x[2]: 10}, field) == (0, 13)
+
+
+def test_bounds_of_an_exact_floor_bit_take_its_monomials_together():
+    """``x mod 4 == 0`` is (1 - x0)(1 - x1) = 1 - x0 - x1 + x0 x1: monomial by monomial [-1, 2], really
+    [0, 1]. Beside it floor(x / 4) of the same field x in [0, 9] (at most 2) and an unrelated bit y:
+    the parts are independent, so their ranges add up exactly."""
+    x = [frozenset({("x", i)}) for i in range(4)]
+    y = frozenset({("y", 0)})
+    exact = {frozenset(): 1, x[0]: -1, x[1]: -1, x[0] | x[1]: 1}
+    assert bounds(exact) == (0, 1)
+    assert _outer_bounds(exact) == (-1, 2)
+    field = (("x", 0, 4, 0, 9),)
+    q = {**exact, x[2]: 1, x[3]: 2, y: 3}
+    # at x = 8: exact bit 1 and floor 2 -> 3; with y -> 6. The lowest: x = 1 (0 + 0), y = 0.
+    assert bounds(q, field) == (0, 6)
+    assert bounds(q, field) == (min(_value(q, v, b) for v in range(10) for b in (0, 1)),
+                                max(_value(q, v, b) for v in range(10) for b in (0, 1)))
+
+
+def _value(q, xv: int, yv: int) -> int:
+    return value_at(q, {"x": xv, "y": yv})

@@ -21,9 +21,11 @@ reasoning on the words themselves does not see the wrap at all:
 - a word read at the end (a requantizer's accumulator) is the same window of ``F``, its width as
   read (signed or not).
 
-Ranges come from two sound bounds, the tighter kept: ``bounds`` on the polynomial's coefficients,
-and interval arithmetic on the words beside it (a bit of logic is [0, 1], which its polynomial's
-coefficients do not show). Input words known to stay in a range (``fields``: a layer fed codes that
+Ranges come from two sound bounds, the tighter kept: ``bounds`` on the polynomial, and interval
+arithmetic on the words beside it (a bit of logic is [0, 1]). ``bounds`` splits the polynomial into
+independent parts and evaluates each small nonlinear part at every assignment, so a bit of logic
+that reaches a word as a polynomial (the exact bit of a floor, ``x mod 16 == 0``) is [0, 1] there
+too. Input words known to stay in a range (``fields``: a layer fed codes that
 never reach the top of their format) bound a term ``c x`` by ``c`` times that range; the result then
 holds for those inputs only, and the caller proves that they are the only ones.
 
@@ -36,6 +38,8 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+
+import numpy as np
 
 Form = dict  # frozenset((port, bit), ...) -> int
 
@@ -99,10 +103,101 @@ def _low(f: Form, lo: int) -> Form:
 Field = tuple  # (port, lsb, width, lowest value, highest value): an input word known to stay in a range
 
 
+# Assignments a part of a polynomial may have for its range to be found by trying them all.
+ENUMERATE = 1 << 14
+
+
 def bounds(q: Form, fields: tuple[Field, ...] = ()) -> tuple[int, int]:
-    """Lowest and highest value an integer polynomial can take over 0/1 inputs, or a sound outer bound
-    (exact when no two monomials share an input bit, as in a linear polynomial). For each ``field``, an
-    input word ``x`` known to stay in [lo, hi], its single-bit terms ``sum a_i x_i`` are also written
+    """Lowest and highest value an integer polynomial can take over 0/1 inputs (each ``field``, an input
+    word known to stay in [lo, hi], within its range), or a sound outer bound.
+
+    The monomials fall into independent parts: two share a part when they share an input bit, or bits
+    of one field. The parts' ranges add up to the whole's. A part that is not linear and has at most
+    ``ENUMERATE`` assignments (a field: the values of its range) is evaluated at every one of them:
+    exact. That is what bounds the bit ``x mod 16 == 0`` of an exact floor,
+    ``(1 - x0)(1 - x1)(1 - x2)(1 - x3)``, by [0, 1], where adding its monomials one by one gives [-7, 8].
+    Other parts get :func:`_outer_bounds`."""
+    if all(len(m) < 2 for m in q):
+        return _outer_bounds(q, fields)                 # linear: no part to try value by value
+    field_of = {(port, lsb + i): k for k, (port, lsb, width, _, _) in enumerate(fields) for i in range(width)}
+    parent: dict = {}
+
+    def key(b):
+        return ("f", field_of[b]) if b in field_of else ("b", b)
+
+    def find(v):
+        while parent.setdefault(v, v) != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+    # The parts of the monomials of degree 2 or more; a linear monomial joins the part of its bit or field.
+    for m in q:
+        if len(m) > 1:
+            keys = [key(b) for b in m]
+            for k in keys[1:]:
+                ra, rb = find(keys[0]), find(k)
+                if ra != rb:
+                    parent[ra] = rb
+    parts: dict = {}
+    linear: dict = {}
+    for m, c in q.items():
+        if not m:
+            continue
+        k = key(next(iter(m)))
+        if k in parent:
+            parts.setdefault(find(k), {})[m] = c
+        else:
+            linear[m] = c
+    lo = hi = 0
+    rest = {**linear, ONE: q[ONE]} if ONE in q else linear    # left to _outer_bounds, additive over them
+    for part in parts.values():
+        found = _enumerated(part, fields, field_of)
+        if found is None:
+            rest.update(part)
+        else:
+            lo, hi = lo + found[0], hi + found[1]
+    rlo, rhi = _outer_bounds(rest, fields)
+    return lo + rlo, hi + rhi
+
+
+def _enumerated(part: Form, fields: tuple[Field, ...], field_of: dict) -> tuple[int, int] | None:
+    """The exact range of a part of a polynomial (see :func:`bounds`), None when it is linear or has more
+    than ``ENUMERATE`` assignments."""
+    bits = sorted({b for m in part for b in m})
+    used = sorted({field_of[b] for b in bits if b in field_of})
+    free = [b for b in bits if b not in field_of]
+    if all(len(m) == 1 for m in part):
+        return None             # linear: _outer_bounds is exact on free bits, within a unit on a field
+    count = 1 << len(free)
+    for k in used:
+        count *= fields[k][4] - fields[k][3] + 1
+        if count > ENUMERATE:
+            return None
+    idx = np.arange(count, dtype=np.int64)
+    value: dict = {}
+    for b in free:
+        value[b] = idx & 1
+        idx = idx >> 1
+    for k in used:
+        port, lsb, width, flo, fhi = fields[k]
+        span = fhi - flo + 1
+        x = flo + idx % span
+        idx = idx // span
+        for i in range(width):
+            value[(port, lsb + i)] = (x >> i) & 1
+    total = np.zeros(count, dtype=object if max(abs(c) for c in part.values()) * len(part) >> 62 else np.int64)
+    for m, c in part.items():
+        term = np.ones(count, dtype=np.int64)
+        for b in m:
+            term = term & value[b]
+        total = total + c * term
+    return int(total.min()), int(total.max())
+
+
+def _outer_bounds(q: Form, fields: tuple[Field, ...] = ()) -> tuple[int, int]:
+    """A sound outer bound on the values of an integer polynomial over 0/1 inputs (exact when no two
+    monomials share an input bit, as in a linear polynomial). For each ``field``, an input word ``x``
+    known to stay in [lo, hi], its single-bit terms ``sum a_i x_i`` are also written
     ``c x + sum (a_i - c 2^i) x_i`` with ``c = a_top / 2^top`` (an identity for any c) and bounded with
     ``x`` in its range: the tighter of the two bounds of that part is kept. ``floor(5x / 2)`` (its
     low bit's coefficient differs) is bounded by ``2.5 x`` and a half."""

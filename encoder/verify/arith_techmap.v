@@ -3,6 +3,8 @@
 // Brent-Kung carry trees, whose carries expand into exponentially many monomials when rewritten from
 // the outputs back; a ripple adder's carry cancels against the sum bit above it. A cell's function is
 // unchanged; only the AIG that spells it is.
+// An adder or subtractor is the ripple $alu below with the carry in and the inversion of B set
+// (A - B = A + ~B + 1); techmap maps the $alu in turn.
 (* techmap_celltype = "$add $sub" *)
 module _ripple_addsub (A, B, Y);
     parameter A_SIGNED = 0;
@@ -16,18 +18,9 @@ module _ripple_addsub (A, B, Y);
     input [A_WIDTH-1:0] A;
     input [B_WIDTH-1:0] B;
     output [Y_WIDTH-1:0] Y;
-    wire [Y_WIDTH-1:0] a, b0, b;
-    wire [Y_WIDTH:0] c;
-    \$pos #(.A_SIGNED(A_SIGNED), .A_WIDTH(A_WIDTH), .Y_WIDTH(Y_WIDTH)) ext_a (.A(A), .Y(a));
-    \$pos #(.A_SIGNED(B_SIGNED), .A_WIDTH(B_WIDTH), .Y_WIDTH(Y_WIDTH)) ext_b (.A(B), .Y(b0));
-    assign b = SUB ? ~b0 : b0;
-    assign c[0] = SUB;
-    genvar i;
-    generate for (i = 0; i < Y_WIDTH; i = i + 1) begin : bit
-        wire p = a[i] ^ b[i];
-        assign Y[i] = p ^ c[i];
-        assign c[i + 1] = (a[i] & b[i]) | (p & c[i]);
-    end endgenerate
+    wire [Y_WIDTH-1:0] x, co;
+    \$alu #(.A_SIGNED(A_SIGNED), .B_SIGNED(B_SIGNED), .A_WIDTH(A_WIDTH), .B_WIDTH(B_WIDTH), .Y_WIDTH(Y_WIDTH))
+        alu (.A(A), .B(B), .CI(SUB ? 1'b1 : 1'b0), .BI(SUB ? 1'b1 : 1'b0), .X(x), .Y(Y), .CO(co));
 endmodule
 
 (* techmap_celltype = "$alu" *)

@@ -161,13 +161,11 @@ def bounds(q: Form, fields: tuple[Field, ...] = ()) -> tuple[int, int]:
 
 
 def _enumerated(part: Form, fields: tuple[Field, ...], field_of: dict) -> tuple[int, int] | None:
-    """The exact range of a part of a polynomial (see :func:`bounds`), None when it is linear or has more
-    than ``ENUMERATE`` assignments."""
+    """The exact range of a part of a polynomial (see :func:`bounds`: one holding a nonlinear monomial),
+    None when it has more than ``ENUMERATE`` assignments."""
     bits = sorted({b for m in part for b in m})
     used = sorted({field_of[b] for b in bits if b in field_of})
     free = [b for b in bits if b not in field_of]
-    if all(len(m) == 1 for m in part):
-        return None             # linear: _outer_bounds is exact on free bits, within a unit on a field
     count = 1 << len(free)
     for k in used:
         count *= fields[k][4] - fields[k][3] + 1

@@ -47,6 +47,10 @@ def test_manifest_gives_ports_latency_and_register_map():
     (lambda m: m["ports"].pop(3), "no port with role in_counts"),
     (lambda m: m.update(sources=["nope.v"]), "nope.v does not exist"),
     (lambda m: m["registers"]["map"][0].update(kind="scale"), "registers.map[0].kind"),
+    (lambda m: m["registers"].setdefault("control", {"registers": []}).update(dropped_after_commit=3),
+     "control.dropped_after_commit: expected [first, last]"),
+    (lambda m: m["registers"].setdefault("control", {"registers": []}).update(dropped_after_commit=[2, 1]),
+     "control.dropped_after_commit[1]: expected an integer >= 2"),
 ])
 def test_bad_manifest_is_one_line_naming_the_field(tmp_path, edit, message):
     d = _copy_design(tmp_path, edit)

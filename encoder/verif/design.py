@@ -228,9 +228,12 @@ def _registers(m: dict, where: str) -> RegisterMap:
                    for reg in _req(c, "registers", f"{where_r}.control")}
         delay = _int(c.get("first_crossing_after_commit", 2), f"{where_r}.control.first_crossing_after_commit")
         if c.get("dropped_after_commit") is not None:
-            lo, hi = c["dropped_after_commit"]
-            window = (_int(lo, f"{where_r}.control.dropped_after_commit[0]", 1),
-                      _int(hi, f"{where_r}.control.dropped_after_commit[1]", 1))
+            span = c["dropped_after_commit"]
+            w_d = f"{where_r}.control.dropped_after_commit"
+            if not isinstance(span, list) or len(span) != 2:
+                raise UserError(f"{w_d}: expected [first, last] cycles after the COMMIT write, got {span!r}")
+            first = _int(span[0], f"{w_d}[0]", 1)
+            window = (first, _int(span[1], f"{w_d}[1]", first))
         exact = bool(c.get("dropped_window_exact", True))
         stages = _int(c.get("commit_stages", 1), f"{where_r}.control.commit_stages", 1)
     return RegisterMap(data_width=_int(_req(r, "data_width", where_r), f"{where_r}.data_width", 1),

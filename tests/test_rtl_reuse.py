@@ -263,9 +263,30 @@ def test_reuse_commit_strobes_wait_for_a_crossing_boundary(tmp_path):
 def test_reuse_live_reloads_match_the_golden_model(tmp_path, reuse):
     need_tool("iverilog")
     d = _tiny(tmp_path, "programmable", reuse)
-    code, s, text, _ = sim(d, tmp_path / "run", vectors=1000, seed=3)
+    code, s, text, run_dir = sim(d, tmp_path / "run", vectors=1000, seed=3)
     assert code == 0 and s["status"] == "pass", text
     assert s["live_reloads"] >= 3 and s["config_errors"] == 0 and s["mismatches"] == 0
+    # Each live COMMIT came with a weight write in every cycle of the drop window: dropped up to the last
+    # layer's copy, which waited for a crossing (held) in at least one of them.
+    m = json.loads((d / "manifest.json").read_text())["registers"]["control"]
+    result = json.loads(next((run_dir / "shards").iterdir()).joinpath("result.json").read_text())
+    done = [e for e in result["events"] if e["event"] == "commit_with_writes"]
+    assert len(done) == s["live_reloads"], done
+    assert all(m["commit_stages"] - 1 <= e["dropped"] <= m["dropped_after_commit"][1] for e in done), done
+    assert any(e["held"] for e in done), done
+
+
+def test_a_write_while_the_last_layers_copy_is_held_must_be_dropped(tmp_path):
+    """With --reuse the last layer's bank may copy after its strobe, once the crossing between its phases
+    is through. A design whose drop window ignores that wait takes the write into the shadow bank, and
+    the held copy then carries it into the last layer alone: the active field read back is wrong and
+    crossings after the COMMIT mismatch."""
+    need_tool("iverilog")
+    d = _tiny(tmp_path, "programmable", 4)
+    bad = plant(d, tmp_path / "bad", "enc_cfg_ctrl.v",
+                "wire last_waits = (commit_pipe[STAGES-1] || last_held) && last_mid;", "wire last_waits = 1'b0;")
+    code, s, text, _ = sim(bad, tmp_path / "run", vectors=1000, seed=3)
+    assert code != 0 and s["config_errors"] >= 1 and s["mismatches"] > 0, text
 
 
 def test_reuse_commit_without_the_hold_mixes_weight_sets_and_is_caught(tmp_path):

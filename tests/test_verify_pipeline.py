@@ -5,7 +5,9 @@ with the outputs two cycles apart; three planted plumbing faults in the deeper t
 loaded one stage early, the module-sum code taken from the wrong stage, a register stage bypassed)
 are each found not equivalent; the programmable tops are equal while configuration writes stay
 out of a COMMIT's copy window, and not equal without that rule: a field written right after a
-COMMIT is dropped by the deeper design, whose copy still runs, and taken by the other.
+COMMIT is dropped by the deeper design, whose copy still runs, and taken by the other. The weight
+buses are found by what drives them and proven by their own lemma: two planted faults in the
+deeper top's configuration bank (a bank copying a stage early, fields at the wrong addresses) fail it.
 """
 
 import shutil
@@ -62,16 +64,46 @@ def test_the_programmable_tops_are_equal_only_with_writes_kept_out_of_a_commits_
     a, b = load_design(designs["programmable", 0]), load_design(designs["programmable", 2])
     r = pipeline.prove_tops(a, b, tmp_path, 300)
     assert r["result"] == "equivalent", r
-    # The same miter with the rule dropped: a field written in the cycles after a COMMIT is dropped by
-    # the design whose copy is still running and taken by the one whose copy is over.
-    gate = (tmp_path / "pipe_gate.v").read_text()
-    gold = (tmp_path / "pipe_gold.v").read_text()
+    assert "weight buses (u_conv.bias, u_conv.weight, u_dense.bias, u_dense.weight) equivalent" in r["detail"], r
+    # The weight-bus lemma with the rule dropped: a field written in the cycles after a COMMIT is dropped
+    # by the design whose copy is still running and taken by the one whose copy is over.
+    gate = (tmp_path / "cfg_gate.v").read_text()
+    gold = (tmp_path / "cfg_gold.v").read_text()
     assert gate.count("~|after_commit") == 1 and gold.count("~|after_commit") == 1
     (tmp_path / "free_gate.v").write_text(gate.replace("~|after_commit", "1'b1"))
     (tmp_path / "free_gold.v").write_text(gold.replace("~|after_commit", "1'b1"))
-    r = prove(Side([tmp_path / "pipe_a.v", tmp_path / "free_gold.v"], "pipe_gold"),
-              Side([tmp_path / "pipe_a.v", tmp_path / "pipe_b.v", tmp_path / "free_gate.v"], "pipe_gate"), timeout=300)
+    r = prove(Side([tmp_path / "pipe_a.v", tmp_path / "free_gold.v"], "cfg_gold"),
+              Side([tmp_path / "pipe_a.v", tmp_path / "pipe_b.v", tmp_path / "free_gate.v"], "cfg_gate"), timeout=300)
     assert r["result"] == "not equivalent", r
+
+
+def test_only_the_weight_buses_are_taken_as_driven_by_the_configuration_port(designs, tmp_path):
+    for weights, expected in (("programmable", {"u_conv.bias", "u_conv.weight", "u_dense.bias", "u_dense.weight"}),
+                              ("constant", set())):
+        for p in (0, 2):
+            work = tmp_path / f"{weights}{p}"
+            work.mkdir()
+            cut = pipeline._cut_top(load_design(designs[weights, p]), "pipe_a", work, 120)
+            assert cut["config"] == expected, (weights, p, cut["config"])
+            assert {"u_conv.x", "u_dense.x", "u_input_path.charges"} <= set(cut["ports"]), cut["ports"]
+
+
+@pytest.mark.parametrize("fault,before,after", [
+    ("a bank copying on an earlier stage's strobe",
+     ".commit(cfg_commit[3]),\n        .rd_active(cfg_rd_active),\n        .fields(cfg_fields_dense_bias_b0)",
+     ".commit(cfg_commit[2]),\n        .rd_active(cfg_rd_active),\n        .fields(cfg_fields_dense_bias_b0)"),
+    ("a bank's fields at the wrong addresses", "cfg_addr - 6'd44;", "cfg_addr - 6'd43;"),
+])
+def test_a_configuration_fault_in_the_deeper_top_fails_the_weight_bus_lemma(designs, tmp_path, fault, before, after):
+    broken = Path(shutil.copytree(designs["programmable", 2], tmp_path / "broken"))
+    top = broken / f"{load_design(broken).top}.v"
+    text = top.read_text()
+    assert text.count(before) == 1, fault
+    top.write_text(text.replace(before, after))
+    work = tmp_path / "work"
+    work.mkdir()
+    r = _prove(designs["programmable", 0], broken, work)
+    assert r["result"] == "not equivalent" and "weight buses" in r["detail"], (fault, r)
 
 
 def test_the_signoff_table_names_the_row_of_the_tops():

@@ -170,3 +170,64 @@ async def writes_while_copying(tb: "EncoderTestbench") -> None:
     await tb.check_status("writes while a commit copies")
     tb.events_done.append({"event": "writes_while_copying", "address": addr, "dropped": last,
                            "cycle": tb.cycle()})
+
+
+async def commit_with_writes_in_window(tb: "EncoderTestbench", m: int) -> int:
+    """A live reload's COMMIT (weight set ``m`` in the shadow) while vectors flow, with the last field of the
+    last group written, every bit flipped, in each cycle of the manifest's drop window and once after it.
+
+    For designs whose window is not exact (--reuse: the last layer's copy also waits while a crossing is
+    between its phases, so how long depends on where the crossings are). The design drops the writes in
+    cycles 1 .. n after the COMMIT write's cycle and takes the later ones; n is read from DROPPED and must
+    lie in the window, above ``commit_stages - 1`` when the copy was held. A write that joined the held
+    copy would reach the last layer's active bank: the read-back below shows it, and so does every later
+    crossing's output (the reference model keeps set ``m``). The shadow must hold the flip (the last
+    write, after the window), and is then put back. Returns n (-1 if DROPPED had saturated)."""
+    b, c, regs = tb.bus, tb.ctrl, tb.regs
+    lo, hi = regs.drop_window
+    top = (1 << regs.data_width) - 1
+    words = regmap.image(regs, tb.models[m])
+    mask = regmap.field_mask(regs)
+    addr = max(words)
+    flipped = words[addr] ^ mask[addr]
+    before = (await tb.read_ctrl("DROPPED"))["DROPPED"]
+    await tb.cfg.lock.acquire()
+    try:
+        for _ in range(tb.rng.randrange(max(1, tb.ii))):    # the COMMIT at any phase of the crossings
+            await tb.rise
+        await tb.rise
+        b.cfg_we.value, b.cfg_addr.value, b.cfg_wdata.value = 1, c["COMMIT"], 1
+        for _ in range(hi + 1):
+            await tb.rise                          # cycles 1 .. hi + 1 after the COMMIT write's cycle
+            b.cfg_we.value, b.cfg_addr.value, b.cfg_wdata.value = 1, addr, flipped
+        await tb.rise
+        b.cfg_we.value = 0
+    finally:
+        tb.cfg.lock.release()
+    tb.commits_written += 1
+    for _ in range(tb.latency + 1):                # every stage has copied (as EncoderTestbench.commit)
+        await tb.rise
+    after = (await tb.read_ctrl("DROPPED"))["DROPPED"]
+    n = -1
+    if before is None or after is None:
+        tb.config_error("commit with writes", "DROPPED readable", "a number", f"{before} then {after}")
+    elif after < top:
+        n = after - before
+        least = max(lo, regs.commit_stages - 1)     # every stage's strobe but the last's is still to come
+        if not least <= n <= hi:
+            tb.config_error("commit with writes", f"writes dropped after the COMMIT (window {lo}..{hi})",
+                            f"{least}..{hi}", n)
+    tb.dropped_written += n if n >= 0 else hi
+    got = await tb.cfg.read([addr])                 # RD_ACTIVE is 1: the active bank
+    if not got[addr].is_resolvable or got[addr].to_unsigned() & mask[addr] != words[addr]:
+        tb.config_error("commit with writes", f"active field at {addr} after writes in the copy",
+                        words[addr], str(got[addr]))
+    await tb.cfg.write({c["RD_ACTIVE"]: 0})
+    got = await tb.cfg.read([addr])
+    if not got[addr].is_resolvable or got[addr].to_unsigned() & mask[addr] != flipped:
+        tb.config_error("commit with writes", f"shadow field at {addr}: the write after the window not taken",
+                        flipped, str(got[addr]))
+    await tb.cfg.write({addr: words[addr], c["RD_ACTIVE"]: 1})
+    tb.events_done.append({"event": "commit_with_writes", "address": addr, "dropped": n,
+                           "held": n > regs.commit_stages - 1, "cycle": tb.cycle()})
+    return n

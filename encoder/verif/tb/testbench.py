@@ -315,8 +315,13 @@ class EncoderTestbench:
         self.ref.shadow = m
 
     async def _commit_live(self, m: int, read_back: bool) -> None:
-        """COMMIT while vectors flow; then, for the last reload, read the active banks back."""
-        await self.commit()
+        """COMMIT while vectors flow; then, for the last reload, read the active banks back. Where the
+        drop window's length depends on the traffic (--reuse), the COMMIT comes with writes in it."""
+        r = self.regs
+        if r.drop_window is not None and not r.drop_exact and "DROPPED" in self.ctrl and self.cfg.read_latency == 1:
+            await config_checks.commit_with_writes_in_window(self, m)
+        else:
+            await self.commit()
         self.loaded = m
         if read_back:
             await self.read_back(m, f"live reload {self.model_names[m]}")

@@ -40,6 +40,12 @@ def history(lines: list[str], clock: str, name: str, cycles: int, bit: str):
     lines.append(f"    always @(posedge {clock}) {name} <= {shifted};")
 
 
+def commit_window(design) -> bool:
+    """Shadow banks with a COMMIT: weight writes may come while data flows, except in a commit's copy."""
+    regs = design.registers
+    return bool(regs is not None and regs.live_reload and regs.control and "COMMIT" in regs.control)
+
+
 class Miter:
     """What the wrappers share: their ports, the write rules, design A's instance (module doc)."""
 
@@ -92,7 +98,7 @@ class Miter:
         if "cfg_we" in a.ports:
             we, addr, data = (a.port(r).name for r in ("cfg_we", "cfg_addr", "cfg_wdata"))
             regs = a.registers
-            if regs is not None and regs.live_reload and regs.control and "COMMIT" in regs.control:
+            if commit_window(a):
                 # Shadow banks: writes may come while data flows, but not while a COMMIT is still copying
                 # the shadow banks stage by stage (each design drops them then, for its own copy's length).
                 window = max(int(d.manifest.get("registers", {}).get("commit_stages", self.flight)) for d in (a, b))

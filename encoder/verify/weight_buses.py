@@ -8,8 +8,9 @@ being the delay of the box that reads it. It holds under the same write rules as
 nothing about what the boxes compute.
 
 A miter of the whole configuration subsystem holds both designs' banks (econt_8x8: 77k registers);
-ABC does not prove it in 15 minutes. When the buses are wires from enc_cfg_block instances, as in
-the generated tops, three small facts give it instead:
+ABC got no answer in 8.5 minutes. When the buses are wires from configuration blocks
+(enc_cfg_block, or enc_cfg_block_tmr with --tmr config), as in the generated tops, three small facts
+give it instead:
 
 - **wiring** (read from the netlists): each bus bit is the same field bit of the same block in
   both tops, and a block feeds the boxes of one delay ``e`` only;
@@ -46,7 +47,7 @@ def _no_write_rule(lines: list[str], clock: str, we: str, commit: str, e: int, t
 
 def block_delays(cut_a: dict | None, cut_b: dict | None, delays: dict[str, int], assumed: frozenset[str]) -> dict[str, int] | None:
     """{block instance: delay} when every bus bit in ``assumed`` is a wire from the same field bit of the
-    same enc_cfg_block instance in both block-cut tops and each block feeds boxes of one delay; else None."""
+    same configuration block instance in both block-cut tops and each block feeds boxes of one delay; else None."""
     if cut_a is None or cut_b is None or cut_a["blocks"] != cut_b["blocks"] or not cut_a["blocks"]:
         return None
     maps = []
@@ -102,12 +103,11 @@ def glue_wrappers(a, b, cut_a: dict, cut_b: dict, blocks: dict[str, int]) -> tup
     return sides[0], sides[1]
 
 
-def block_wrappers(module: str, params: dict, ports: dict[str, int], e: int) -> tuple[str, str]:
+def block_wrappers(module: str, params: dict, ins: dict[str, int], n: int, e: int) -> tuple[str, str]:
     """Verilog of ``blk_gold`` and ``blk_gate`` (module doc: block): two instances of ``module`` with
-    ``params``; ``ports`` {input: width} and "fields": width. Gold: the first's fields ``e`` cycles late;
-    gate: the second's, its strobe ``e`` cycles late; both zero until settled."""
-    ins = {q: w for q, w in ports.items() if q not in ("fields", "rdata")}
-    n = ports["fields"]
+    ``params``, inputs ``ins`` {port: width}, ``n`` field bits. Gold: the first's fields ``e`` cycles
+    late; gate: the second's, its strobe ``e`` cycles late; both zero until settled. Other outputs
+    (read-back, the corrected-upset count) are left open."""
     pstr = ", ".join(f".{k}({v})" for k, v in sorted(params.items()))
     head = ",\n".join([f"    input  wire [{w - 1}:0] {q}" for q, w in sorted(ins.items())]
                       + [f"    output wire [{n - 1}:0] fields_out"])
@@ -123,7 +123,7 @@ def block_wrappers(module: str, params: dict, ports: dict[str, int], e: int) -> 
             strobe = "strobe_late"
         conns = [f".{q}({'we_ok' if q == 'we' else strobe if q == 'commit' else q})" for q in sorted(ins)]
         lines.append(f"    wire [{n - 1}:0] fields_now;")
-        lines.append(f"    {module} #({pstr}) u_block ({', '.join(conns)}, .fields(fields_now), .rdata());")
+        lines.append(f"    {module} #({pstr}) u_block ({', '.join(conns)}, .fields(fields_now));")
         value = "fields_now"
         if side == "gold":
             delay(lines, "clk", "fields_now", n, e, "fields_then", clear=reset)
@@ -141,9 +141,9 @@ def block_wrappers(module: str, params: dict, ports: dict[str, int], e: int) -> 
     return sides[0], sides[1]
 
 
-def _source(design, module: str) -> Path:
-    """The design's file that defines ``module`` (rtl/<module>.v copied into it)."""
-    return next(Path(f) for f in design.sources if Path(f).name == f"{module}.v")
+def _sources(design) -> list[Path]:
+    """The design's files (the block's and what it instantiates among them; yosys keeps what the wrapper uses)."""
+    return [Path(f) for f in design.sources]
 
 
 def whole_wrappers(a, b, cut_a: dict, cut_b: dict, delays: dict[str, int],
@@ -206,12 +206,14 @@ def prove_weight_buses(a, b, cut_a: dict, cut_b: dict, delays: dict[str, int], a
         kinds.setdefault((module, tuple(sorted(params.items())), e), []).append(blk)
     for k, ((module, params, e), members) in enumerate(sorted(kinds.items())):
         blk = members[0]
-        ports = {p.split(".", 1)[1]: w for p, (_, w) in cut_a["blk"]["ports"].items() if p.startswith(blk + ".")}
-        gold, gate = block_wrappers(module, dict(params), ports, e)
+        # A block's inputs are outputs of the cut top.
+        ports = {p.split(".", 1)[1]: (d, w) for p, (d, w) in cut_a["blk"]["ports"].items() if p.startswith(blk + ".")}
+        gold, gate = block_wrappers(module, dict(params), {q: w for q, (d, w) in ports.items() if d == "output"},
+                                    ports["fields"][1], e)
         (tmp / f"blk{k}_gold.v").write_text(gold)
         (tmp / f"blk{k}_gate.v").write_text(gate)
-        r = prove(Side([_source(a, module), tmp / f"blk{k}_gold.v"], "blk_gold"),
-                  Side([_source(b, module), tmp / f"blk{k}_gate.v"], "blk_gate"), timeout=left())
+        r = prove(Side(_sources(a) + [tmp / f"blk{k}_gold.v"], "blk_gold"),
+                  Side(_sources(b) + [tmp / f"blk{k}_gate.v"], "blk_gate"), timeout=left())
         if r["result"] != "equivalent":
             return {**r, "seconds": round(time.monotonic() - t0, 1),
                     "detail": f"block {blk} ({', '.join(f'{p} {v}' for p, v in params)}; {e} cycles): {r['detail']}"}

@@ -115,6 +115,17 @@ class Miter:
         lines += self.instance(self.modules[0], "a", {p: f"oa_{wire(p)}" for ins, outs in self.box_ports.values()
                                                       for p, _ in outs})
 
+    def begin(self, module: str, outputs: list[str], with_b: bool) -> list[str]:
+        """A wrapper's first lines: its header (the shared inputs, then ``outputs``), the write rules and
+        design A, and with ``with_b`` design B with its cut instances' outputs free."""
+        head = ",\n".join(self.inputs + outputs)
+        lines = [f"module {module} (\n{head}\n);"]
+        self.common(lines)
+        if with_b:
+            self.declare_b(lines)
+            self.instance_b(lines)
+        return lines
+
     def declare_b(self, lines: list[str]):
         """A wire ``b_*`` per output and cut-instance input of design B."""
         for p, w in [(p, w) for ins, _ in self.box_ports.values() for p, w in ins] + \

@@ -88,14 +88,9 @@ def glue_wrappers(a, b, cut_a: dict, cut_b: dict, blocks: dict[str, int]) -> tup
             outs.append((f"r_{tag}", 1, reset, a_sig["cfg_rst"]))
         rule = _no_write_rule(pre["gate"], m.clock, a_sig["we"], a_sig["commit"], e, tag)
         outs.append((f"v_{tag}", 1, "1'b0", rule))
-    head = ",\n".join(m.inputs + [f"    output wire [{w - 1}:0] {n}" for n, w, _, _ in outs])
     sides = []
     for side in ("gold", "gate"):
-        lines = [f"module glue_{side} (\n{head}\n);"]
-        m.common(lines)
-        if side == "gate":
-            m.declare_b(lines)
-            m.instance_b(lines)
+        lines = m.begin(f"glue_{side}", [f"    output wire [{w - 1}:0] {n}" for n, w, _, _ in outs], side == "gate")
         lines += pre[side]
         lines += [f"    assign {n} = {gold if side == 'gold' else gate};" for n, _, gold, gate in outs]
         lines.append("endmodule\n")
@@ -153,14 +148,9 @@ def whole_wrappers(a, b, cut_a: dict, cut_b: dict, delays: dict[str, int],
     designs, so the lemma holds whatever the boxes compute (and fails if the datapath reaches the port)."""
     m = Miter(a, b, cut_a, cut_b)
     outs = [(p, w, inst) for inst, (ins, _) in m.box_ports.items() for p, w in ins if p in assumed]
-    head = ",\n".join(m.inputs + [f"    output wire [{w - 1}:0] lem_{wire(p)}" for p, w, _ in outs])
     sides = []
     for module in ("cfg_gold", "cfg_gate"):
-        lines = [f"module {module} (\n{head}\n);"]
-        m.common(lines)
-        if module == "cfg_gate":
-            m.declare_b(lines)
-            m.instance_b(lines)
+        lines = m.begin(module, [f"    output wire [{w - 1}:0] lem_{wire(p)}" for p, w, _ in outs], module == "cfg_gate")
         for inst in sorted({inst for _, _, inst in outs}):
             m.settled(lines, wire(inst), delays[inst], reset_too=True)
         for p, w, inst in outs:

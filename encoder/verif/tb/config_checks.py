@@ -103,6 +103,21 @@ async def reset_with_writes(tb: "EncoderTestbench") -> None:
     tb.events_done.append({"event": "writes_in_reset", "addresses": [c["RD_ACTIVE"], addr], "cycle": tb.cycle()})
 
 
+async def _active_kept_shadow_took(tb: "EncoderTestbench", when: str, addr: int, kept: int, taken: int,
+                                   mask: int) -> None:
+    """After writes of ``taken`` around a COMMIT of ``kept``: the active bank (RD_ACTIVE is 1) must still
+    hold ``kept`` and the shadow the write after the window, ``taken``. Then the shadow is put back."""
+    c = tb.ctrl
+    for bank, want in (("active", kept), ("shadow", taken)):
+        if bank == "shadow":
+            await tb.cfg.write({c["RD_ACTIVE"]: 0})
+        got = (await tb.cfg.read([addr]))[addr]
+        if not got.is_resolvable or got.to_unsigned() & mask != want:
+            tb.config_error(when, f"{bank} field at {addr} after writes in the copy"
+                            + (": the write after the window not taken" if bank == "shadow" else ""), want, str(got))
+    await tb.cfg.write({addr: kept, c["RD_ACTIVE"]: 1})
+
+
 async def writes_while_copying(tb: "EncoderTestbench") -> None:
     """Weight writes while a COMMIT is still copying (shadow banks, commit strobes over two or more stages):
     dropped, counted in DROPPED, STATUS bit 1 high meanwhile; the first write after the copy is taken.
@@ -157,16 +172,7 @@ async def writes_while_copying(tb: "EncoderTestbench") -> None:
         tb.dropped_written += last
     finally:
         tb.cfg.lock.release()
-    got = await tb.cfg.read([addr])                      # RD_ACTIVE is 1 after the load: the active bank
-    if not got[addr].is_resolvable or got[addr].to_unsigned() & mask[addr] != words[addr]:
-        tb.config_error("commit copying", f"active field at {addr} after writes in the copy",
-                        words[addr], str(got[addr]))
-    await tb.cfg.write({c["RD_ACTIVE"]: 0})
-    got = await tb.cfg.read([addr])
-    if not got[addr].is_resolvable or got[addr].to_unsigned() & mask[addr] != flipped:
-        tb.config_error("commit copying", f"shadow field at {addr}: the write after the copy not taken",
-                        flipped, str(got[addr]))
-    await tb.cfg.write({addr: words[addr], c["RD_ACTIVE"]: 1})
+    await _active_kept_shadow_took(tb, "commit copying", addr, words[addr], flipped, mask[addr])
     await tb.check_status("writes while a commit copies")
     tb.events_done.append({"event": "writes_while_copying", "address": addr, "dropped": last,
                            "cycle": tb.cycle()})
@@ -218,16 +224,7 @@ async def commit_with_writes_in_window(tb: "EncoderTestbench", m: int) -> int:
             tb.config_error("commit with writes", f"writes dropped after the COMMIT (window {lo}..{hi})",
                             f"{least}..{hi}", n)
     tb.dropped_written += n if n >= 0 else hi
-    got = await tb.cfg.read([addr])                 # RD_ACTIVE is 1: the active bank
-    if not got[addr].is_resolvable or got[addr].to_unsigned() & mask[addr] != words[addr]:
-        tb.config_error("commit with writes", f"active field at {addr} after writes in the copy",
-                        words[addr], str(got[addr]))
-    await tb.cfg.write({c["RD_ACTIVE"]: 0})
-    got = await tb.cfg.read([addr])
-    if not got[addr].is_resolvable or got[addr].to_unsigned() & mask[addr] != flipped:
-        tb.config_error("commit with writes", f"shadow field at {addr}: the write after the window not taken",
-                        flipped, str(got[addr]))
-    await tb.cfg.write({addr: words[addr], c["RD_ACTIVE"]: 1})
+    await _active_kept_shadow_took(tb, "commit with writes", addr, words[addr], flipped, mask[addr])
     tb.events_done.append({"event": "commit_with_writes", "address": addr, "dropped": n,
                            "held": n > regs.commit_stages - 1, "cycle": tb.cycle()})
     return n

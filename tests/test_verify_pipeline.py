@@ -114,6 +114,22 @@ def test_other_configuration_banks_are_proven_too(tmp_path, kind, options, lemma
     assert (lemma in r["detail"]) if lemma else "weight buses" not in r["detail"], (kind, r)
 
 
+def test_a_register_stage_inside_a_layer_is_reported_not_proven(tmp_path, capsys):
+    """--cuts conv.products puts a register inside the conv layer: its module gains a clock, so neither the
+    per-module comparison nor the tops' (which needs combinational boxes) covers it, and both say so."""
+    need_tool("yosys")
+    from encoder.cli import main
+    save_ir(synthetic_ir("tiny_conv", "econt", seed=3), tmp_path / "ir.json")
+    a = write_design(generate_from_file(tmp_path / "ir.json", "constant"), tmp_path / "p0")
+    b = write_design(generate_from_file(tmp_path / "ir.json", "constant", cuts=["input_path", "conv.products", "conv"]),
+                     tmp_path / "c3")
+    assert main(["verify", "equiv", str(a), str(b), "--timeout", "120"]) == 1
+    out = capsys.readouterr().out
+    assert "tiny_conv_econt_s3_conv                  not proven" in out and "clk only in c3" in out, out
+    assert "box u_conv has different ports in the two designs (u_conv.clk)" in out, out
+    assert "(pipeline): not proven, as not every row is equivalent" in out, out
+
+
 def test_only_the_weight_buses_are_taken_as_driven_by_the_configuration_port(designs, tmp_path):
     for weights, expected in (("programmable", {"u_conv.bias", "u_conv.weight", "u_dense.bias", "u_dense.weight"}),
                               ("constant", set())):

@@ -77,10 +77,11 @@ def _equiv(args) -> int:
         raise UserError(f"{args.out}: exists; pass --force to replace it")   # before hours of proofs
     print(f"encoder verify equiv: {args.a} against {args.b}")
     result = compare(args.a, args.b, timeout=args.timeout, engine=args.engine)
-    print(f"encoder verify equiv ({result['mode']}): {result['statement']}")
     counts = {}
     for row in result["modules"]:
         counts[row["result"]] = counts.get(row["result"], 0) + 1
+    claim = "proven" if set(counts) == {"equivalent"} else "not proven, as not every row is equivalent"
+    print(f"encoder verify equiv ({result['mode']}): {claim}: {result['statement']}")
     print("encoder verify equiv: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     if args.out:
         write_text(args.out, json.dumps(result, indent=1) + "\n", overwrite=args.force)

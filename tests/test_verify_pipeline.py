@@ -168,6 +168,10 @@ def test_the_signoff_table_names_the_row_of_the_tops():
     from encoder.verify.signoff import table
     rows = [{"module": "t_conv", "result": "equivalent", "seconds": 0.0},
             {"module": "t", "result": "equivalent", "seconds": 19.1, "compared": "tops, latency accounted for"}]
-    text = table("tiny_conv", {"constant": {"equiv_pipeline": {"modules": rows}}}, "abc1234")
-    line = next(ln for ln in text.splitlines() if "top, latency accounted for" in ln)
-    assert "equivalent (19.1 s)" in line
+    prog = [dict(rows[0]), {**rows[1], "seconds": 75.7}]
+    text = table("tiny_conv", {"constant": {"equiv_pipeline": {"modules": rows}},
+                               "programmable": {"equiv_pipeline": {"modules": prog}}}, "abc1234")
+    # One row per module, a cell per weight mode.
+    lines = [ln for ln in text.splitlines() if "top, latency accounted for" in ln]
+    assert len(lines) == 1 and "equivalent (19.1 s)" in lines[0] and "equivalent (75.7 s)" in lines[0], lines
+    assert len([ln for ln in text.splitlines() if ln.startswith("equiv pipeline 0 = 2: conv")]) == 1

@@ -96,14 +96,15 @@ def table(preset: str, results: dict, commit: str) -> str:
     for t in tied:
         name = t["module"].rsplit("_", 1)[-1] if not t["module"].endswith("input_path") else "input_path"
         row(f"equiv const = prog tied: {name}", f"{t['result']} ({t['seconds']} s)", "(same proof)")
+    piped: dict[str, list[str]] = {}              # one row per module, a cell per weight mode
     for m in modes:
         for t in results[m].get("equiv_pipeline", {}).get("modules", []):
             name = t["module"].rsplit("_", 1)[-1] if not t["module"].endswith("input_path") else "input_path"
             if t.get("compared", "").startswith("tops"):
                 name = "top, latency accounted for"
-            cells = ["", ""]
-            cells[modes.index(m)] = f"{t['result']} ({t['seconds']} s)"
-            row(f"equiv pipeline 0 = {PIPELINE_N}: {name}", *cells)
+            piped.setdefault(name, ["", ""])[modes.index(m)] = f"{t['result']} ({t['seconds']} s)"
+    for name, cells in piped.items():
+        row(f"equiv pipeline 0 = {PIPELINE_N}: {name}", *cells)
     netlist = results.get("equiv_netlist", {}).get("modules", [])
     if netlist:
         # One netlist module per generated module and primitive parameter set: counts, then the top.

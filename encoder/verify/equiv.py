@@ -238,8 +238,9 @@ def compare(a_dir: str | Path, b_dir: str | Path, timeout: float = 600.0, log=pr
                      f"{abs(b.latency - a.latency)} cycles apart (latency {a.latency} against {b.latency}), from "
                      "the all-zero state with the data reset low, configuration writes kept out of a COMMIT's "
                      "copy window (shadow banks) or out of flight (direct banks); the weight buses (box inputs "
-                     "only the configuration port reaches) proven equal the same cycles apart by their own "
-                     "lemma; not compared: the configuration read-back")
+                     "only the configuration port reaches) compared in the join, or with shadow banks proven "
+                     "equal the same cycles apart by their own lemma (the row's detail says which); not "
+                     "compared: the configuration read-back")
     return {"mode": mode, "a": str(a.dir), "b": str(b.dir), "modules": rows, "statement": statement}
 
 

@@ -47,7 +47,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .prove import Side, prove, run_script
-from .seqmiter import Miter, commit_window, delay, wire
+from .seqmiter import Miter, commit_window, delay, port_difference, wire
 from .weight_buses import prove_weight_buses
 
 
@@ -114,13 +114,14 @@ def _cut_top(design, name: str, tmp: Path, timeout: float) -> dict:
                                              for k, v in params.items()})
     config_inputs = {p.name for role, p in design.ports.items() if role in CONFIG_INPUTS}
 
-    def read(out: str, cut_blocks: dict) -> dict:
+    def read(out: str, cut_blocks: dict) -> tuple[dict, dict]:
         mod = json.loads((tmp / f"{out}.json").read_text())["modules"][out]
-        return {"ports": {p: (d["direction"], len(d["bits"])) for p, d in mod["ports"].items()},
-                "bits": {p: d["bits"] for p, d in mod["ports"].items()}, "boxes": instances,
-                "blocks": cut_blocks, "config": _config_only(mod, config_inputs, instances)}
-    whole = read(name, {})
-    return {**whole, "blk": read(f"{name}_blk", found) if banked else None}
+        return mod, {"ports": {p: (d["direction"], len(d["bits"])) for p, d in mod["ports"].items()},
+                     "bits": {p: d["bits"] for p, d in mod["ports"].items()}, "boxes": instances, "blocks": cut_blocks}
+    mod, whole = read(name, {})
+    # Swept on the box-only cut: in the block-cut one the blocks' outputs are inputs too.
+    return {**whole, "config": _config_only(mod, config_inputs, instances),
+            "blk": read(f"{name}_blk", found)[1] if banked else None}
 
 
 def _config_only(mod: dict, config_inputs: set[str], boxes) -> set[str]:
@@ -156,19 +157,17 @@ def wrappers(a, b, cut_a: dict, cut_b: dict, delays: dict[str, int],
     inputs in ``assumed`` are left out of the join's comparison: encoder.verify.weight_buses proves them equal."""
     m = Miter(a, b, cut_a, cut_b)
     clock = m.clock
-    head = ",\n".join(m.inputs + [f"    output wire [{w - 1}:0] {n}" for n, w, _ in m.top_out])
+    outputs = [f"    output wire [{w - 1}:0] {n}" for n, w, _ in m.top_out]
     d_out = b.latency - a.latency
 
-    gold = [f"module pipe_gold (\n{head}\n);"]
-    m.common(gold)
+    gold = m.begin("pipe_gold", outputs, with_b=False)
     for n, w, _ in m.top_out:
         delay(gold, clock, f"a_{wire(n)}", w, d_out, f"late_{wire(n)}")
         gold.append(f"    assign {n} = late_{wire(n)};")
     gold.append("endmodule\n")
 
-    gate = [f"module pipe_gate (\n{head}\n);"]
-    m.common(gate)
-    m.declare_b(gate)
+    gate = m.begin("pipe_gate", outputs, with_b=False)
+    m.declare_b(gate)                               # B comes last, its boxes joined to A's
     joined = {}
     for inst, (ins, outs) in m.box_ports.items():
         if inst not in delays:                      # a cut configuration block: its outputs free
@@ -218,10 +217,9 @@ def prove_tops(a, b, tmp: Path, timeout: float) -> dict:
     if set(cut_a["boxes"]) != set(cut_b["boxes"]):
         return {"result": "not proven", "seconds": 0.0, "detail": "the tops instantiate different boxes"}
     for inst in sorted(cut_a["boxes"]):
-        ports_a, ports_b = ({p for p in cut["ports"] if p.startswith(inst + ".")} for cut in (cut_a, cut_b))
-        if ports_a != ports_b:
+        if port_difference(cut_a, cut_b, inst):
             # e.g. a clock into one design's layer: a register stage inside it (--cuts <layer>.products)
-            diff = ", ".join(sorted(ports_a ^ ports_b))
+            diff = ", ".join(port_difference(cut_a, cut_b, inst))
             return {"result": "not proven", "seconds": round(time.monotonic() - t0, 1),
                     "detail": f"box {inst} has different ports in the two designs ({diff}): not a combinational "
                               "box in both, which this comparison needs"}

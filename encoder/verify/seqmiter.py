@@ -46,6 +46,12 @@ def commit_window(design) -> bool:
     return bool(regs is not None and regs.live_reload and regs.control and "COMMIT" in regs.control)
 
 
+def port_difference(cut_a: dict, cut_b: dict, inst: str) -> list[str]:
+    """The ports of cut instance ``inst`` that one cut top has and the other has not, or has at another width."""
+    ports = [{(p, w) for p, (_, w) in cut["ports"].items() if p.startswith(inst + ".")} for cut in (cut_a, cut_b)]
+    return sorted({p for p, _ in ports[0] ^ ports[1]})
+
+
 class Miter:
     """What the wrappers share: their ports, the write rules, design A's instance (module doc)."""
 
@@ -65,8 +71,7 @@ class Miter:
         for inst in list(cut_a["boxes"]) + list(cut_a.get("blocks", {})):
             ins = sorted((p, w) for p, (d, w) in cut_a["ports"].items() if p.startswith(inst + ".") and d == "output")
             outs = sorted((p, w) for p, (d, w) in cut_a["ports"].items() if p.startswith(inst + ".") and d == "input")
-            other = sorted((p, w) for p, (d, w) in cut_b["ports"].items() if p.startswith(inst + "."))
-            if sorted(ins + outs) != other:
+            if port_difference(cut_a, cut_b, inst):
                 raise UserError(f"box {inst}: its ports differ between the two designs")
             self.box_ports[inst] = (ins, outs)
         free = [(f"oa_{wire(p)}", w) for ins, outs in self.box_ports.values() for p, w in outs]

@@ -190,12 +190,11 @@ def prove_weight_buses(a, b, cut_a: dict, cut_b: dict, delays: dict[str, int], a
               Side([tmp / "pipe_a_blk.v", tmp / "pipe_b_blk.v", tmp / "glue_gate.v"], "glue_gate"), timeout=left())
     if r["result"] != "equivalent":
         return {**r, "seconds": round(time.monotonic() - t0, 1), "detail": f"glue: {r['detail']}"}
-    kinds: dict[tuple, list[str]] = {}
+    kinds: dict[tuple, str] = {}                    # (module, parameters, delay) -> its first block
     for blk, e in sorted(blocks.items()):
         module, params = cut_a["blk"]["blocks"][blk]
-        kinds.setdefault((module, tuple(sorted(params.items())), e), []).append(blk)
-    for k, ((module, params, e), members) in enumerate(sorted(kinds.items())):
-        blk = members[0]
+        kinds.setdefault((module, tuple(sorted(params.items())), e), blk)
+    for k, ((module, params, e), blk) in enumerate(sorted(kinds.items())):
         # A block's inputs are outputs of the cut top.
         ports = {p.split(".", 1)[1]: (d, w) for p, (d, w) in cut_a["blk"]["ports"].items() if p.startswith(blk + ".")}
         gold, gate = block_wrappers(module, dict(params), {q: w for q, (d, w) in ports.items() if d == "output"},

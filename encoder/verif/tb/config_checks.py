@@ -103,6 +103,15 @@ async def reset_with_writes(tb: "EncoderTestbench") -> None:
     tb.events_done.append({"event": "writes_in_reset", "addresses": [c["RD_ACTIVE"], addr], "cycle": tb.cycle()})
 
 
+def _last_field(tb: "EncoderTestbench", model: int) -> tuple[int, int, int, int]:
+    """(address, value in ``model``, that value with every field bit flipped, field mask) of the last field of
+    the last group: a field of the stage that copies last."""
+    words = regmap.image(tb.regs, tb.models[model])
+    mask = regmap.field_mask(tb.regs)
+    addr = max(words)
+    return addr, words[addr], words[addr] ^ mask[addr], mask[addr]
+
+
 async def _active_kept_shadow_took(tb: "EncoderTestbench", when: str, addr: int, kept: int, taken: int,
                                    mask: int) -> None:
     """After writes of ``taken`` around a COMMIT of ``kept``: the active bank (RD_ACTIVE is 1) must still
@@ -131,10 +140,7 @@ async def writes_while_copying(tb: "EncoderTestbench") -> None:
     window), DROPPED must count the window's writes. Then the shadow is put back."""
     b, c, regs = tb.bus, tb.ctrl, tb.regs
     last = regs.commit_stages - 1
-    words = regmap.image(regs, tb.models[tb.ref.shadow])
-    mask = regmap.field_mask(regs)
-    addr = max(words)
-    flipped = words[addr] ^ mask[addr]
+    addr, kept, flipped, mask = _last_field(tb, tb.ref.shadow)
     status = []
 
     async def commit_then(present) -> None:
@@ -172,7 +178,7 @@ async def writes_while_copying(tb: "EncoderTestbench") -> None:
         tb.dropped_written += last
     finally:
         tb.cfg.lock.release()
-    await _active_kept_shadow_took(tb, "commit copying", addr, words[addr], flipped, mask[addr])
+    await _active_kept_shadow_took(tb, "commit copying", addr, kept, flipped, mask)
     await tb.check_status("writes while a commit copies")
     tb.events_done.append({"event": "writes_while_copying", "address": addr, "dropped": last,
                            "cycle": tb.cycle()})
@@ -192,10 +198,7 @@ async def commit_with_writes_in_window(tb: "EncoderTestbench", m: int) -> int:
     b, c, regs = tb.bus, tb.ctrl, tb.regs
     lo, hi = regs.drop_window
     top = (1 << regs.data_width) - 1
-    words = regmap.image(regs, tb.models[m])
-    mask = regmap.field_mask(regs)
-    addr = max(words)
-    flipped = words[addr] ^ mask[addr]
+    addr, kept, flipped, mask = _last_field(tb, m)
     before = (await tb.read_ctrl("DROPPED"))["DROPPED"]
     await tb.cfg.lock.acquire()
     try:
@@ -224,7 +227,7 @@ async def commit_with_writes_in_window(tb: "EncoderTestbench", m: int) -> int:
             tb.config_error("commit with writes", f"writes dropped after the COMMIT (window {lo}..{hi})",
                             f"{least}..{hi}", n)
     tb.dropped_written += n if n >= 0 else hi
-    await _active_kept_shadow_took(tb, "commit with writes", addr, words[addr], flipped, mask[addr])
+    await _active_kept_shadow_took(tb, "commit with writes", addr, kept, flipped, mask)
     tb.events_done.append({"event": "commit_with_writes", "address": addr, "dropped": n,
                            "held": n > regs.commit_stages - 1, "cycle": tb.cycle()})
     return n

@@ -16,7 +16,9 @@ econt_8x8 (2,000+ products a side) is beyond a SAT miter's reach:
   by a sequential proof with their boxes cut (encoder.verify.pipeline).
 - RTL A against the netlist of `encoder synth --liberty` in B ("netlist"): module by module,
   each with its submodules cut (encoder.verify.netlist), the cells' functions read from the
-  Liberty file; the top is sequential, proven by induction from the all-zero register state.
+  Liberty file, through yosys' coarse synthesis of the RTL module (encoder.verify.coarse: RTL
+  against it algebraically, cut at its adders' words; it against the netlist by SAT sweeping),
+  else directly; the top is sequential, proven by induction from the all-zero register state.
 
 Mutants (encoder.verify.mutate) are compared on the mutated module alone; a mutated primitive,
 which is parameterised, on every parameter set the design instantiates it with.
@@ -328,16 +330,20 @@ def _tied_layer(gold: Side, gate: Side, tmp: Path, timeout: float, prove=prove, 
 def _against_netlist(a: Design, sdir: Path, timeout: float, log, prove=prove) -> dict:
     from ..verif import gates
     from . import netlist
+    from .coarse import netlist_prover
     s = gates.load_synth(sdir, a)
     lib = gates.library(s["liberty"]["name"])
     with tempfile.TemporaryDirectory(prefix="encoder-netlist-") as tmp:
         liberty = Path(tmp) / "cells.lib"
         liberty.write_text(lib.text())
         rows = netlist.compare(Path(s["netlist"]).read_text(), a.top, a.dir, rel_sources(a), liberty, Path(tmp),
-                               timeout, log, prover=prove)
+                               timeout, log, prover=netlist_prover(Path(tmp), direct=prove))
     for r in rows:
         r["compared"] = f"RTL vs {lib.name} netlist, submodules cut"
     return {"mode": "netlist", "a": str(a.dir), "b": str(sdir), "modules": rows,
             "statement": "every module of the netlist against the RTL module it came from, its submodule "
-                         "instances cut (their inputs compared, their outputs shared); the top, with its "
-                         "registers and the flattened input path, by induction from the all-zero state"}
+                         "instances cut (their inputs compared, their outputs shared), through yosys' coarse "
+                         "synthesis of the RTL module where that proves it (the RTL against it algebraically, "
+                         "cut at its adders' words and, in the top, at its registers; it against the netlist by "
+                         "SAT sweeping), else directly; the top, with its registers and the flattened input "
+                         "path, from the all-zero state"}

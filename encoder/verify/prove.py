@@ -46,6 +46,9 @@ class Side:
     liberty: list[Path] = field(default_factory=list)   # cell functions (mapped netlists)
     cut: list[str] = field(default_factory=list)        # instances cut out (encoder.verify.netlist)
     cut_modules: list[str] = field(default_factory=list)  # every instance of these cut (encoder.verify.cutpoint)
+    rejoin: list[str] = field(default_factory=list)     # words cut in the file, joined back (the same)
+    cut_registers: bool = False                         # every flip-flop cut: <q>.d out, <q>.q in
+    outputs: list[str] = field(default_factory=list)    # only these outputs compared (all if empty)
 
 
 def yosys_exe() -> str:
@@ -58,10 +61,17 @@ def yosys_exe() -> str:
 def _read(side: Side, name: str, formal: bool = False) -> list[str]:
     """One side elaborated, flattened and stashed as ``name`` (``formal``: its assume statements kept)."""
     lines = [f"read_liberty -ignore_miss_func {Path(lib).resolve()}" for lib in side.liberty]
-    lines.append(f"read_verilog -sv{' -formal' if formal else ''} "
-                 + " ".join(f'"{Path(f).resolve()}"' for f in side.files))
+    verilog = [f for f in side.files if Path(f).suffix != ".il"]
+    lines += [f'read_rtlil "{Path(f).resolve()}"' for f in side.files if Path(f).suffix == ".il"]
+    if verilog:
+        lines.append(f"read_verilog -sv{' -formal' if formal else ''} "
+                     + " ".join(f'"{Path(f).resolve()}"' for f in verilog))
     chparam = "".join(f" -chparam {k} {v}" for k, v in side.params.items())
     lines += [f"hierarchy -check -top {side.top}{chparam}", "proc"]
+    for w in side.rejoin:
+        # A file cut at <w> (driver out at <w>.o, readers in at <w>.i): the two become one wire again.
+        lines += [f"delete -port {side.top}/w:{w}.o {side.top}/w:{w}.i", f"cd {side.top}",
+                  f"connect -nounset -set \\{w}.i \\{w}.o", "cd .."]
     if side.cut:
         # The cut instances stay (keep_hierarchy); expose -evert then turns their inputs into outputs of
         # the top and their outputs into its inputs, named <instance>.<port> on both sides.
@@ -72,11 +82,18 @@ def _read(side: Side, name: str, formal: bool = False) -> list[str]:
         kinds = " ".join(f"*/t:{m} */t:$paramod*\\{m}" for m in side.cut_modules)
         lines += [f"write_json {name}.hier.json", f"setattr -set keep_hierarchy 1 {kinds}"]
     lines += ["flatten"]
+    if side.cut_registers:
+        # Enables and synchronous resets become logic first, so that both sides' flip-flops are plain.
+        lines += ["dffunmap", "opt_clean", f"expose -dff -evert-dff {side.top}"]
     if side.cut:
         lines += ["expose -evert " + " ".join(f"{side.top}/c:{i}" for i in side.cut)]
     if side.cut_modules:
         lines += ["expose -evert " + " ".join(f"{side.top}/t:{m} {side.top}/t:$paramod*\\{m}"
                                               for m in side.cut_modules)]
+    if side.outputs:
+        # The other outputs are proven elsewhere: their ports go, and opt_clean takes the logic only they used.
+        keep = " ".join(f"{side.top}/w:{o}" for o in side.outputs) + " %u" * (len(side.outputs) - 1)
+        lines.append(f"delete -port {side.top}/o:* {keep} %d")
     lines += ["opt_clean", f"rename {side.top} {name}", "select -clear", f"design -stash {name}"]
     return lines
 
@@ -154,7 +171,7 @@ def prove(gold: Side, gate: Side, timeout: float = 120.0, maxsteps: int = 8, eng
         return timeout - (time.monotonic() - t0)
 
     def timed_out():
-        return {"result": "timeout", "seconds": round(time.monotonic() - t0, 1), "detail": f"no answer in {timeout:g} s"}
+        return {"result": "timeout", "seconds": round(time.monotonic() - t0, 1), "detail": f"no answer in {timeout:.0f} s"}
     with tempfile.TemporaryDirectory(prefix="encoder-equiv-") as tmp:
         aig = Path(tmp) / "miter.aig"
         (Path(tmp) / "aig.ys").write_text(aiger_script(gold, gate, aig))

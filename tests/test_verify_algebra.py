@@ -74,6 +74,19 @@ def test_a_word_past_the_monomial_limit_is_left_undecided(tmp):
     assert r["result"] == "not proven" and "past 50 monomials" in r["detail"]
 
 
+def test_a_word_out_of_its_seconds_is_left_undecided_and_the_words_after_it_still_get_theirs(tmp):
+    # Words are taken in name order: c and d (a comparison, an equality) blow up; s, after them, is a sum.
+    text = ("module m(input [15:0] a, b, output c, output [16:0] s, output d);\n"
+            "  assign c = a < b; assign d = a == b; assign s = a + b;\nendmodule\n")
+    a, b = _aig(tmp, text, "a"), _aig(tmp, text, "b")
+    r = algebra.compare_words(a, b, time.monotonic() + 120)
+    assert r["result"] == "not proven" and r["undecided"] == ["c", "d"], r     # s proven after them
+    none = algebra.compare_words(a, b, time.monotonic() + 120, word_seconds=0.0)
+    assert none["result"] == "not proven" and none["undecided"] == ["c", "d", "s"], none
+    late = algebra.compare_words(a, b, time.monotonic() - 1)
+    assert late["result"] == "timeout" and late["undecided"] == ["c", "d", "s"], late
+
+
 def test_output_bits_sharing_a_net_or_tied_to_constants_are_all_read(tmp):
     # yosys 0.23's write_aiger -map leaves such bits out; the AIG is read from write_json instead.
     aig = _aig(tmp, "module m(input [1:0] a, output [4:0] y); assign y = {a[0], a[0], 1'b0, 1'b1, a[1]}; endmodule\n")

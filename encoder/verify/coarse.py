@@ -11,16 +11,19 @@ So the proof goes through an intermediate design I: yosys' coarse synthesis of t
 same passes `encoder synth` runs before mapping (``synth -run begin:fine``), with its arithmetic
 then made into gates so that each half of the proof suits one engine:
 
-1. **RTL against I, algebraically.** I's word-level adders (``$alu``, ``$macc``) drive wires the
-   RTL names too (``sum_l4_0``, ``acc``). Both sides are cut at these words: a word's driver
-   becomes an output ``<word>``, its readers read an input ``<word>.i`` the two sides share. Each
-   output word is rewritten into its polynomial modulo its own width (encoder.verify.algebra), so
-   a wrap where a narrower sum is widened (a neuron's 15-bit tree under its 16-bit accumulator,
-   with its ports free) is a cut, not a dropped carry to expand. I maps ``$macc`` into full adders
-   (maccmap) and ``$alu`` into ripple adders, which rewrite to small polynomials.
-2. **I against the netlist, by SAT sweeping** (ABC ``iprove``), with I's cuts joined back
-   (``Side.rejoin``). The netlist was mapped from the same compressor trees: the two share their
-   full adders and carries as internal points.
+1. **RTL against I, algebraically.** I's word-level adders (``$alu``, ``$macc``) drive words the
+   RTL names too (``sum_l4_0``, ``acc``). Both sides are cut at each word's driving cell: its
+   output goes to a new output ``<word>.o``, and every reader, by whatever name it reads the word,
+   reads a new input ``<word>.i`` the two sides share. A top's flip-flops are cut too, by name
+   (``Side.cut_registers``), so that the step is combinational. Each output word is rewritten into
+   its polynomial modulo its own width (encoder.verify.algebra), so a wrap where a narrower sum is
+   widened (a neuron's 15-bit tree under its 16-bit accumulator, with its ports free) is a cut, not
+   a dropped carry to expand. I maps ``$macc`` into full adders (maccmap) and ``$alu`` into ripple
+   adders, which rewrite to small polynomials. Words algebra leaves open (a mux of shifts, a
+   comparison) go to SAT sweeping alone, with the adders around them cut.
+2. **I against the netlist, by SAT sweeping** (ABC ``iprove``; ``dprove`` from the all-zero state
+   where there are flip-flops), with I's cuts joined back (``Side.rejoin``). The netlist was mapped
+   from the same compressor trees: the two share their full adders as internal points.
 
 Why the two steps prove RTL = netlist: in step 1 every cut word's driver and every output are
 equal on the two sides whenever the cut inputs are; the words read one another without a loop, so
@@ -106,6 +109,8 @@ def _cut(lines: list[str], words: list[Word], side: str) -> None:
     lines.append(f"cd {MODULE}")
     for w in words:
         cell, port = getattr(w, side)
+        # -nounset: plain -set would also undrive whatever the word's bits feed by another name (bits 0-2
+        # of x11 driven straight from x3), which then reads x.
         lines += [f"add -output \\{w.name}.o {w.width}", f"connect -port {cell} {port} \\{w.name}.o",
                   f"add -input \\{w.name}.i {w.width}", f"connect -nounset -set \\{w.name} \\{w.name}.i"]
     lines.append("cd ..")
@@ -120,7 +125,7 @@ class Intermediate:
 
 
 def intermediate(gold: Side, tmp: Path, timeout: float) -> Intermediate | None:
-    """Both sides of step 1 as ``coarse_top`` in Verilog files of ``tmp``; None past ``timeout``."""
+    """Both sides of step 1 as ``coarse_top`` in RTLIL files of ``tmp``; None past ``timeout``."""
     t0 = time.monotonic()
     reads = [f"read_verilog -sv " + " ".join(f'"{Path(f).resolve()}"' for f in gold.files)]
     chparam = "".join(f" -chparam {k} {v}" for k, v in gold.params.items())

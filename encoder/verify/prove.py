@@ -70,6 +70,7 @@ def _read(side: Side, name: str, formal: bool = False) -> list[str]:
     lines += [f"hierarchy -check -top {side.top}{chparam}", "proc"]
     for w in side.rejoin:
         # A file cut at <w> (driver out at <w>.o, readers in at <w>.i): the two become one wire again.
+        # -nounset: plain -set would also undrive what <w>.i feeds by another name, leaving it x.
         lines += [f"delete -port {side.top}/w:{w}.o {side.top}/w:{w}.i", f"cd {side.top}",
                   f"connect -nounset -set \\{w}.i \\{w}.o", "cd .."]
     if side.cut:

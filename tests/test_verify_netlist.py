@@ -161,9 +161,8 @@ def test_every_module_below_the_top_is_proven_through_coarse_synthesis_cut_at_it
     assert all(r["result"] == "equivalent" and r["detail"].startswith("through yosys coarse synthesis")
                for r in rows), [r for r in rows if r["result"] != "equivalent"]
     # Neurons whose adder tree yosys merged into one $macc are cut at the tree's words, acc among them.
-    cut = {r["module"]: re.search(r"cut at (\d+) word", r["detail"]).group(1) for r in rows}
-    assert int(cut[f"{d.top}_conv_r0_c0_f1"]) >= 2 and "acc" in rows[[r["module"] for r in rows].index(
-        f"{d.top}_conv_r0_c0_f1")]["detail"]
+    neuron = next(r["detail"] for r in rows if r["module"] == f"{d.top}_conv_r0_c0_f1")
+    assert int(re.search(r"cut at (\d+) word", neuron).group(1)) >= 2 and "acc" in neuron
 
 
 def test_a_changed_gate_in_a_neuron_is_found_through_coarse_synthesis(mapped, tmp_path):

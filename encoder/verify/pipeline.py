@@ -217,9 +217,10 @@ def prove_tops(a, b, tmp: Path, timeout: float) -> dict:
     if set(cut_a["boxes"]) != set(cut_b["boxes"]):
         return {"result": "not proven", "seconds": 0.0, "detail": "the tops instantiate different boxes"}
     for inst in sorted(cut_a["boxes"]):
-        if port_difference(cut_a, cut_b, inst):
+        differ = port_difference(cut_a, cut_b, inst)
+        if differ:
             # e.g. a clock into one design's layer: a register stage inside it (--cuts <layer>.products)
-            diff = ", ".join(port_difference(cut_a, cut_b, inst))
+            diff = ", ".join(differ)
             return {"result": "not proven", "seconds": round(time.monotonic() - t0, 1),
                     "detail": f"box {inst} has different ports in the two designs ({diff}): not a combinational "
                               "box in both, which this comparison needs"}

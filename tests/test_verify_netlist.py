@@ -1,9 +1,10 @@
 """RTL against the SKY130 netlist, module by module with submodules cut (encoder.verify.netlist), on
 tiny_conv with constant weights (mapped once, about 20 s).
 
-Every module below the top is proven equal to the RTL module it came from (the top, sequential, is
-left to `make signoff`); a ``$paramod`` module is traced to its primitive and parameters; a gate
-changed inside a neuron, and two wires crossed where a layer feeds a (cut) neuron, are each found.
+Every module below the top is proven equal to the RTL module it came from, directly and through a
+module's own coarse synthesis; every module and the top, through encoder synth's session replayed;
+a ``$paramod`` module is traced to its primitive and parameters; a gate changed inside a neuron, and
+two wires crossed where a layer feeds a (cut) neuron, are each found; a wrong intermediate is refused.
 """
 
 import re
@@ -170,26 +171,32 @@ def test_a_changed_gate_in_a_neuron_is_found_through_coarse_synthesis(mapped, tm
     name = f"{d.top}_conv_r0_c0_f1"
     rows = _through_coarse(mapped, _one_gate_swapped(text, name), lambda n: n == name, tmp_path)
     assert [r["result"] for r in rows] == ["not equivalent"], rows
-    assert "RTL = coarse synthesis proven" in rows[0]["detail"]       # the difference is the netlist's
+    assert "RTL = yosys coarse synthesis proven" in rows[0]["detail"]       # the difference is the netlist's
 
 
-def test_the_intermediate_is_checked_against_the_rtl_not_trusted(mapped, tmp_path, monkeypatch):
-    # An intermediate with one XOR gate made an OR, as a wrong coarse synthesis would give: step 1 must refuse
-    # it, and the netlist is not called different on the strength of it.
+@pytest.mark.parametrize("source", ["coarse synthesis", "replay"])
+def test_the_intermediate_is_checked_against_the_rtl_not_trusted(mapped, replayed, source, tmp_path, monkeypatch):
+    # An intermediate with one XOR gate made an OR, as a wrong coarse synthesis or a wrong replay would give:
+    # step 1 must refuse it, and the netlist is not called different on the strength of it.
     from encoder.verify import coarse
     d, text, _ = mapped
     real = coarse.intermediate
 
-    def wrong(gold, tmp, timeout):
-        built = real(gold, tmp, timeout)
+    def wrong(gold, tmp, timeout, mapped=None):
+        built = real(gold, tmp, timeout, mapped)
         body = built.coarse.read_text()
         built.coarse.write_text(body.replace("cell $_XOR_ ", "cell $_OR_ ", 1))
         return built
     monkeypatch.setattr(coarse, "intermediate", wrong)
     name = f"{d.top}_conv_r0_c0_f1"
-    rows = _through_coarse(mapped, text, lambda n: n == name, tmp_path)
+    if source == "replay":
+        rows = _through_replay(mapped, replayed, text, lambda n: n == name, tmp_path)
+        said = "RTL = encoder synth's session replayed"
+    else:
+        rows = _through_coarse(mapped, text, lambda n: n == name, tmp_path)
+        said = "RTL = yosys coarse synthesis"
     assert [r["result"] for r in rows] == ["not proven"], rows
-    assert "RTL = yosys coarse synthesis" in rows[0]["detail"] and "not equivalent" in rows[0]["detail"]
+    assert said in rows[0]["detail"] and "not equivalent" in rows[0]["detail"]
 
 
 def test_cut_words_are_adder_outputs_of_the_same_name_and_width_on_both_sides():
@@ -213,11 +220,60 @@ def test_cut_words_are_adder_outputs_of_the_same_name_and_width_on_both_sides():
         ("sum", 3, ("c0", "Y"), ("c0", "Y")), ("w3", 2, ("c4", "Y"), ("c4", "Y"))]
 
 
-def test_the_top_is_proven_through_coarse_synthesis_with_its_registers_cut_by_name(mapped, tmp_path):
+# Through encoder synth's own session, replayed (encoder.verify.replay): the intermediate has the netlist's
+# full-adder trees, which a module's own coarse synthesis does not build for a wide neuron.
+
+@pytest.fixture(scope="module")
+def replayed(mapped, tmp_path_factory):
+    from encoder.verify.replay import replay
+    return replay(mapped[0].dir, tmp_path_factory.mktemp("replay"), 300)
+
+
+def _through_replay(mapped, replayed, text, only, tmp_path):
+    from encoder.verify.coarse import netlist_prover
+    d, _, lib = mapped
+    return netlist.compare(text, d.top, d.dir, equiv.rel_sources(d), lib, tmp_path, 300, log=lambda *_: None,
+                           only=only, prover=netlist_prover(tmp_path, direct=_no_direct, replayed=replayed))
+
+
+def _module_text(rtlil: str, name: str) -> str:
+    start = rtlil.index(f"module \\{name}\n")
+    return rtlil[start:rtlil.index("\nend\n", start)]
+
+
+def test_the_replay_holds_every_netlist_module_its_multi_operand_adders_made_full_adders(mapped, replayed):
+    d, text, _ = mapped
+    assert set(netlist.split(text)) <= replayed.modules
+    neuron = _module_text(replayed.design.read_text(), f"{d.top}_conv_r0_c0_f1")
+    assert "cell $fa " in neuron and "cell $macc " not in neuron and "cell $alu " in neuron
+
+
+def test_every_module_and_the_top_is_proven_through_the_replayed_session(mapped, replayed, tmp_path):
+    d, text, _ = mapped
+    rows = _through_replay(mapped, replayed, text, lambda n: True, tmp_path)
+    assert len(rows) == len(netlist.split(text))
+    assert all(r["result"] == "equivalent" and r["detail"].startswith("through encoder synth's session replayed")
+               for r in rows), [r for r in rows if r["result"] != "equivalent"]
+    neuron = next(r["detail"] for r in rows if r["module"] == f"{d.top}_conv_r0_c0_f1")
+    assert "acc" in neuron
     # The top: registers, the flattened input path (a 16-code module sum, leading one, normaliser). Step 1
     # cuts both sides' flip-flops by name, so it is combinational: algebra for the adder words, SAT
     # sweeping for the shifts and muxes left; step 2 is sequential, I against the netlist from all-zero.
+    top = next(r["detail"] for r in rows if r["module"] == d.top)
+    assert "module_sum" in top and "sequential" in top
+
+
+def test_a_changed_gate_in_a_neuron_is_found_through_the_replayed_session(mapped, replayed, tmp_path):
     d, text, _ = mapped
-    rows = _through_coarse(mapped, text, lambda n: n == d.top, tmp_path)
-    assert [r["result"] for r in rows] == ["equivalent"], rows
-    assert "module_sum" in rows[0]["detail"] and "sequential" in rows[0]["detail"]
+    name = f"{d.top}_conv_r0_c0_f1"
+    rows = _through_replay(mapped, replayed, _one_gate_swapped(text, name), lambda n: n == name, tmp_path)
+    assert [r["result"] for r in rows] == ["not equivalent"], rows
+    assert "RTL = encoder synth's session replayed proven" in rows[0]["detail"]
+
+
+def test_a_module_the_replay_lacks_goes_through_its_own_coarse_synthesis(mapped, replayed, tmp_path):
+    from encoder.verify.replay import Replay
+    d, text, _ = mapped
+    name = f"{d.top}_conv_r0_c0_f1"
+    rows = _through_replay(mapped, Replay(replayed.design, frozenset()), text, lambda n: n == name, tmp_path)
+    assert [r["result"] for r in rows] == ["equivalent"] and rows[0]["detail"].startswith("through yosys coarse")

@@ -56,11 +56,12 @@ class Mapped:
     log: list[str] = field(default_factory=list)
 
 
-def script(sources: list[Path], top: str, maplib: Path, lib: Library, clock_ns: float, abc: str,
-           netlist: Path, stat_json: Path) -> str:
-    read = "\n".join(f"read_verilog -defer {s}" for s in sources)
-    lines = [
-        read,
+def front(sources: list[Path], top: str) -> list[str]:
+    """The script up to yosys' coarse synthesis. encoder.verify.replay runs it again to the letter: yosys
+    orders a multi-operand adder's bits by the order its wires' names were made, so only the same
+    commands on the same files build the same compressor trees."""
+    return [
+        "\n".join(f"read_verilog -defer {s}" for s in sources),
         f"hierarchy -check -top {top}",
         # ABC buffers high fanouts only within the module it maps: the input path's shift amount
         # drives every cell's normaliser across module boundaries. Flattening the input path into
@@ -70,6 +71,12 @@ def script(sources: list[Path], top: str, maplib: Path, lib: Library, clock_ns: 
         f"setattr -mod -unset keep_hierarchy {top}_input_path " + " ".join(f"*{m}*" for m in FLATTENED),
         "flatten",
         f"synth -top {top} -run begin:fine",
+    ]
+
+
+def script(sources: list[Path], top: str, maplib: Path, lib: Library, clock_ns: float, abc: str,
+           netlist: Path, stat_json: Path) -> str:
+    lines = front(sources, top) + [
         "synth -run fine:check",
         f"dfflibmap -liberty {maplib}",
         abc_command(maplib, clock_ns, abc),

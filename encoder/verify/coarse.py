@@ -1,4 +1,4 @@
-"""RTL against its mapped netlist, through yosys' coarse synthesis of the same RTL.
+"""RTL against its mapped netlist, through the module as yosys builds it before mapping.
 
 A neuron's RTL adds its products in a balanced tree of two-input adders, each as wide as its value
 range. `encoder synth` lets yosys merge that tree into one multi-operand adder (``$macc``, from
@@ -7,9 +7,14 @@ cells. A miter of the RTL against the netlist then shares no internal points (SA
 nothing to merge), and rewriting the netlist algebraically blows up in its Brent-Kung carry trees:
 conv neuron r0_c0_f1 of econt_8x8 timed out at 200 s either way.
 
-So the proof goes through an intermediate design I: yosys' coarse synthesis of the RTL module, the
-same passes `encoder synth` runs before mapping (``synth -run begin:fine``), with its arithmetic
-then made into gates so that each half of the proof suits one engine:
+So the proof goes through an intermediate design I: the module in `encoder synth`'s own yosys
+session, replayed up to its multi-operand adders made into full adders (encoder.verify.replay), or,
+for a module the replay lacks, yosys' coarse synthesis of the RTL module alone (the same passes,
+``synth -run begin:fine``, then maccmap). Its arithmetic is then made into gates so that each half
+of the proof suits one engine. Only the replay has the netlist's compressor trees: yosys orders
+their bits by when the session made their wires' names, so a wide neuron's own synthesis gets other
+trees, and SAT sweeping then finds no shared points (econt_8x8's dense neurons: no answer in 300 s;
+through the replay, 10-13 s each):
 
 1. **RTL against I, algebraically.** I's word-level adders (``$alu``, ``$macc``) drive words the
    RTL names too (``sum_l4_0``, ``acc``). Both sides are cut at each word's driving cell: its
@@ -28,7 +33,7 @@ then made into gates so that each half of the proof suits one engine:
 Why the two steps prove RTL = netlist: in step 1 every cut word's driver and every output are
 equal on the two sides whenever the cut inputs are; the words read one another without a loop, so
 by induction over them the joined circuits are equal. Step 2 reads the very file step 1 proved,
-joined by yosys ``connect``: yosys' coarse synthesis itself is checked, not trusted.
+joined by yosys ``connect``: yosys' synthesis, and the replay, are checked, not trusted.
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ from pathlib import Path
 
 from .algebra import RIPPLE_TECHMAP
 from .prove import Side, prove, run_script
+from .replay import Replay
 
-# Cells whose output word is a cut point: what alumacc leaves of the RTL's + and -.
+# Cells whose output word is a cut point: what alumacc leaves of the RTL's + and -, and maccmap's final adder.
 ARITHMETIC = ("$alu", "$macc", "$add", "$sub", "$neg")
 MODULE = "coarse_top"
 # Of a module's time, what the proof through I may take before the direct miter gets the rest: econt_8x8's
@@ -124,16 +130,29 @@ class Intermediate:
     registers: bool                  # whether I has flip-flops
 
 
-def intermediate(gold: Side, tmp: Path, timeout: float) -> Intermediate | None:
-    """Both sides of step 1 as ``coarse_top`` in RTLIL files of ``tmp``; None past ``timeout``."""
+def intermediate(gold: Side, tmp: Path, timeout: float, mapped: tuple[Path, str] | None = None
+                 ) -> Intermediate | None:
+    """Both sides of step 1 as ``coarse_top`` in RTLIL files of ``tmp``; None past ``timeout``. I is module
+    ``mapped[1]`` of the replayed session ``mapped[0]`` (encoder.verify.replay) if given, else the coarse
+    synthesis of ``gold`` alone."""
     t0 = time.monotonic()
     reads = [f"read_verilog -sv " + " ".join(f'"{Path(f).resolve()}"' for f in gold.files)]
     chparam = "".join(f" -chparam {k} {v}" for k, v in gold.params.items())
     lines = reads + [f"hierarchy -check -top {gold.top}{chparam}", "proc"]
     lines += [f"setattr -set keep_hierarchy 1 {gold.top}/c:{i}" for i in gold.cut]
-    lines += ["flatten", "opt_clean", f"rename -top {MODULE}", "write_rtlil rtl.il", "write_json rtl.json",
-              f"synth -top {MODULE} -run begin:fine", "opt_clean", "write_rtlil coarse.il", "write_json coarse.json"]
-    if not run_script(lines, "coarse", tmp, timeout, f"synthesise {gold.top} coarsely"):
+    lines += ["flatten", "opt_clean", f"rename -top {MODULE}", "write_rtlil rtl.il", "write_json rtl.json"]
+    coarse = ["write_rtlil coarse.il", "write_json coarse.json"]
+    if mapped is None:
+        lines += [f"synth -top {MODULE} -run begin:fine", "opt_clean"] + coarse
+    else:
+        if not run_script(lines, "rtl", tmp, timeout, f"read {gold.top}"):
+            return None
+        # The session marks every module keep_hierarchy (encoder.silicon.mapping): only the cut instances stay.
+        lines = [f'read_rtlil "{mapped[0].resolve()}"', f"hierarchy -top {mapped[1]}", f"rename -top {MODULE}",
+                 "setattr -mod -unset keep_hierarchy"]
+        lines += [f"setattr -set keep_hierarchy 1 {MODULE}/c:{i}" for i in gold.cut] + ["flatten", "opt_clean"]
+        lines += coarse
+    if not run_script(lines, "coarse", tmp, timeout - (time.monotonic() - t0), f"synthesise {gold.top} coarsely"):
         return None
     rtl = json.loads((tmp / "rtl.json").read_text())["modules"][MODULE]
     coarse = json.loads((tmp / "coarse.json").read_text())["modules"][MODULE]
@@ -152,10 +171,12 @@ def intermediate(gold: Side, tmp: Path, timeout: float) -> Intermediate | None:
     return out
 
 
-def prove_through_coarse(gold: Side, gate: Side, tmp: Path, timeout: float, prover=prove) -> dict:
-    """RTL ``gold`` against netlist ``gate`` through I; a result like encoder.verify.prove.prove's, whose
-    detail gives both steps. Building I may take a quarter of ``timeout``; of what is left, algebra in step 1
-    half, SAT sweeping in step 1 half of the rest, and step 2 the remainder."""
+def prove_through_coarse(gold: Side, gate: Side, tmp: Path, timeout: float, prover=prove,
+                         mapped: tuple[Path, str] | None = None) -> dict:
+    """RTL ``gold`` against netlist ``gate`` through I (from ``mapped``, see ``intermediate``); a result like
+    encoder.verify.prove.prove's, whose detail gives both steps. Building I may take a quarter of
+    ``timeout``; of what is left, algebra in step 1 half, SAT sweeping in step 1 half of the rest, and step 2
+    the remainder."""
     t0 = time.monotonic()
 
     def left() -> float:
@@ -163,10 +184,11 @@ def prove_through_coarse(gold: Side, gate: Side, tmp: Path, timeout: float, prov
 
     def done(result: str, detail: str, **more) -> dict:
         return {"result": result, "seconds": round(time.monotonic() - t0, 1), "detail": detail, **more}
-    built = intermediate(gold, tmp, timeout / 4)
+    built = intermediate(gold, tmp, timeout / 4, mapped)
     if built is None:
         return done("timeout", f"no coarse synthesis in {timeout / 4:.0f} s")
     words = [w.name for w in built.words]
+    via = "encoder synth's session replayed" if mapped else "yosys coarse synthesis"
     # Step 1 cuts the flip-flops too, on both sides by name, so that it is combinational: yosys' coarse
     # synthesis keeps every register of the RTL by its name.
     rtl = Side([built.rtl], MODULE, cut=gold.cut, cut_registers=built.registers)
@@ -184,27 +206,31 @@ def prove_through_coarse(gold: Side, gate: Side, tmp: Path, timeout: float, prov
     cuts = f"cut at {len(words)} word(s){': ' + ', '.join(words[:4]) if words else ''}"
     if step1["result"] != "equivalent":
         # I is yosys' own synthesis of the RTL: a difference here is not the netlist's.
-        return done("not proven", f"RTL = yosys coarse synthesis ({cuts}): {step1['result']}, {step1['detail']}")
+        return done("not proven", f"RTL = {via} ({cuts}): {step1['result']}, {step1['detail']}")
     step2 = prover(replace(mid, rejoin=words, cut_registers=False), gate, timeout=max(left(), 1.0), engine="sat")
     if step2["result"] != "equivalent":
-        return done(step2["result"], f"coarse synthesis = netlist: {step2['detail']} (RTL = coarse synthesis "
+        return done(step2["result"], f"{via} = netlist: {step2['detail']} (RTL = {via} "
                                      f"proven, {cuts}, {step1['seconds']} s)")
-    return done("equivalent", f"through yosys coarse synthesis: RTL = it ({cuts}; {step1['detail']}, "
+    return done("equivalent", f"through {via}: RTL = it ({cuts}; {step1['detail']}, "
                               f"{step1['seconds']} s), it = netlist ({step2['detail']}, {step2['seconds']} s)")
 
 
-def netlist_prover(tmp: Path, direct=prove):
+def netlist_prover(tmp: Path, direct=prove, replayed: Replay | None = None):
     """The prover of one netlist module (encoder.verify.netlist.compare): through I for ``COARSE_SHARE`` of
     the time, and where that leaves it open, the ``direct`` miter of RTL and netlist with the time left (a
-    layer module, whose words are many small products, may suit it better)."""
+    layer module, whose words are many small products, may suit it better). I is the module in ``replayed``
+    (encoder.verify.replay) where that has it, else the module's own coarse synthesis."""
     def run(gold: Side, gate: Side, timeout: float) -> dict:
         t0 = time.monotonic()
+        mapped = None
+        if replayed is not None and gate.netlist_name in replayed.modules:
+            mapped = (replayed.design, gate.netlist_name)
         with tempfile.TemporaryDirectory(dir=tmp) as work:
-            r = prove_through_coarse(gold, gate, Path(work), timeout * COARSE_SHARE)
+            r = prove_through_coarse(gold, gate, Path(work), timeout * COARSE_SHARE, mapped=mapped)
         left = timeout - (time.monotonic() - t0)
         if r["result"] in ("equivalent", "not equivalent") or left < 1:
             return r
         d = direct(gold, gate, timeout=left)
         return {**d, "seconds": round(time.monotonic() - t0, 1),
-                "detail": f"{d['detail']} (directly; through coarse synthesis: {r['result']}, {r['detail']})"}
+                "detail": f"{d['detail']} (directly; through the intermediate: {r['result']}, {r['detail']})"}
     return run

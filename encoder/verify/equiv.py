@@ -16,9 +16,11 @@ econt_8x8 (2,000+ products a side) is beyond a SAT miter's reach:
   by a sequential proof with their boxes cut (encoder.verify.pipeline).
 - RTL A against the netlist of `encoder synth --liberty` in B ("netlist"): module by module,
   each with its submodules cut (encoder.verify.netlist), the cells' functions read from the
-  Liberty file, through yosys' coarse synthesis of the RTL module (encoder.verify.coarse: RTL
-  against it algebraically, cut at its adders' words; it against the netlist by SAT sweeping),
-  else directly; the top is sequential, proven by induction from the all-zero register state.
+  Liberty file, through the module as encoder synth's yosys session builds it before mapping
+  (replayed once for the design, encoder.verify.replay; a module the replay lacks: its own coarse
+  synthesis), encoder.verify.coarse: RTL against it algebraically, cut at its adders' words; it
+  against the netlist by SAT sweeping; else directly. The top is sequential, proven by induction
+  from the all-zero register state.
 
 Mutants (encoder.verify.mutate) are compared on the mutated module alone; a mutated primitive,
 which is parameterised, on every parameter set the design instantiates it with.
@@ -42,6 +44,9 @@ from .prove import Side, prove
 from .sites import Site, _code
 
 MAX_PARAM_SETS = 16
+# The replay of encoder synth's session (encoder.verify.replay) gets a module's time, at least this: it took
+# 14 s on econt_8x8.
+REPLAY_MIN_SECONDS = 300.0
 
 
 def literal_params(params: dict[str, str]) -> dict[str, int] | None:
@@ -331,19 +336,26 @@ def _against_netlist(a: Design, sdir: Path, timeout: float, log, prove=prove) ->
     from ..verif import gates
     from . import netlist
     from .coarse import netlist_prover
+    from .replay import replay
     s = gates.load_synth(sdir, a)
     lib = gates.library(s["liberty"]["name"])
     with tempfile.TemporaryDirectory(prefix="encoder-netlist-") as tmp:
         liberty = Path(tmp) / "cells.lib"
         liberty.write_text(lib.text())
+        t0 = time.monotonic()
+        # One replay serves every module: the design's coarse synthesis costs about one module's proof.
+        replayed = replay(a.dir, Path(tmp), max(timeout, REPLAY_MIN_SECONDS))
+        log(f"  encoder synth's session replayed for the intermediate designs: "
+            f"{f'{len(replayed.modules)} modules' if replayed else 'no answer'} in {time.monotonic() - t0:.1f} s")
         rows = netlist.compare(Path(s["netlist"]).read_text(), a.top, a.dir, rel_sources(a), liberty, Path(tmp),
-                               timeout, log, prover=netlist_prover(Path(tmp), direct=prove))
+                               timeout, log, prover=netlist_prover(Path(tmp), direct=prove, replayed=replayed))
     for r in rows:
         r["compared"] = f"RTL vs {lib.name} netlist, submodules cut"
     return {"mode": "netlist", "a": str(a.dir), "b": str(sdir), "modules": rows,
             "statement": "every module of the netlist against the RTL module it came from, its submodule "
-                         "instances cut (their inputs compared, their outputs shared), through yosys' coarse "
-                         "synthesis of the RTL module where that proves it (the RTL against it algebraically, "
-                         "cut at its adders' words and, in the top, at its registers; it against the netlist by "
-                         "SAT sweeping), else directly; the top, with its registers and the flattened input "
-                         "path, from the all-zero state"}
+                         "instances cut (their inputs compared, their outputs shared), through the module as "
+                         "encoder synth's own yosys session builds it before mapping (replayed; its multi-operand "
+                         "adders as the same full-adder trees) where that proves it (the RTL against it "
+                         "algebraically, cut at its adders' words and, in the top, at its registers; it against "
+                         "the netlist by SAT sweeping), else directly; the top, with its registers and the "
+                         "flattened input path, from the all-zero state"}

@@ -190,7 +190,7 @@ def compare(netlist_text: str, top: str, design_dir: Path, sources: list[str], l
                              + "".join(mods[m] + "\n" for m in item["inline"]))
         r = prover(Side([design_dir / f for f in closure(item["rtl"], where, texts)], item["rtl"], item["params"],
                         cut=cut),
-                   Side([gate_file, stubs], f"gate_{k}", liberty=[liberty], cut=cut), timeout=timeout)
+                   Side([gate_file, stubs], f"gate_{k}", liberty=[liberty], cut=cut, netlist_name=n), timeout=timeout)
         if item["inline"]:
             r["detail"] += f"; with {len(item['inline'])} netlist submodule(s) inside"
         label = item["rtl"] + ("" if not item["params"] else f" {item['params']}")

@@ -49,6 +49,7 @@ class Side:
     rejoin: list[str] = field(default_factory=list)     # words cut in the file, joined back (the same)
     cut_registers: bool = False                         # every flip-flop cut: <q>.d out, <q>.q in
     outputs: list[str] = field(default_factory=list)    # only these outputs compared (all if empty)
+    netlist_name: str = ""                              # a netlist side: the module's name in netlist.v
 
 
 def yosys_exe() -> str:

@@ -128,9 +128,10 @@ def test_the_signoff_table_counts_netlist_modules_by_result_and_names_the_top():
     from encoder.verify.signoff import table
     rows = [{"module": "top", "result": "timeout", "seconds": 30.0},
             {"module": "top_conv", "result": "equivalent", "seconds": 1.5},
-            {"module": "top_conv_r0_c0_f0", "result": "equivalent", "seconds": 0.4}]
+            {"module": "top_conv_r0_c0_f0", "result": "equivalent", "seconds": 0.4,
+             "inside": ["$paramod$1\\enc_round_shift"]}]
     text = table("tiny_conv", {"equiv_netlist": {"modules": rows}}, "abc1234")
-    line = next(ln for ln in text.splitlines() if "SKY130 netlist (3 modules)" in ln)
+    line = next(ln for ln in text.splitlines() if "SKY130 netlist (4 modules in 3 proofs)" in ln)
     assert "2 equivalent, 1 timeout" in line
     assert "timeout (30.0 s)" in next(ln for ln in text.splitlines() if "netlist: top" in ln)
 

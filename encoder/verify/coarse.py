@@ -14,7 +14,7 @@ for a module the replay lacks, yosys' coarse synthesis of the RTL module alone (
 of the proof suits one engine. Only the replay has the netlist's compressor trees: yosys orders
 their bits by when the session made their wires' names, so a wide neuron's own synthesis gets other
 trees, and SAT sweeping then finds no shared points (econt_8x8's dense neurons: no answer in 300 s;
-through the replay, 10-13 s each):
+through the replay, 9.6-12.5 s each):
 
 1. **RTL against I, algebraically.** I's word-level adders (``$alu``, ``$macc``) drive words the
    RTL names too (``sum_l4_0``, ``acc``). Both sides are cut at each word's driving cell: its

@@ -165,7 +165,8 @@ def _inlined(mods: dict[str, str], names: list[str]) -> list[str]:
 
 def compare(netlist_text: str, top: str, design_dir: Path, sources: list[str], liberty: Path, tmp: Path,
             timeout: float, log=print, only=None, prover=prove) -> list[dict]:
-    """One row per netlist module: {"module", "rtl", "result", "seconds", "detail", "cut"}; ``only``: a
+    """One row per netlist module: {"module", "rtl", "result", "seconds", "detail", "cut", "inside": the netlist
+    modules proven within it (no row of their own)}; ``only``: a
     predicate on the netlist module name (the others are skipped); ``prover(gold, gate, timeout=)``:
     encoder.verify.prove.prove unless given."""
     mods = split(netlist_text)
@@ -194,6 +195,6 @@ def compare(netlist_text: str, top: str, design_dir: Path, sources: list[str], l
         if item["inline"]:
             r["detail"] += f"; with {len(item['inline'])} netlist submodule(s) inside"
         label = item["rtl"] + ("" if not item["params"] else f" {item['params']}")
-        rows.append({"module": n, "rtl": label, "cut": cut, **r})
+        rows.append({"module": n, "rtl": label, "cut": cut, "inside": item["inline"], **r})
         log(f"  {n[-40:]:<40} {r['result']:<15} {r['seconds']:>7} s  {r['detail']}")
     return rows

@@ -20,23 +20,25 @@ def mapped(tmp_path_factory):
     return map_tiny_conv(tmp_path_factory.mktemp("netlist"), "econt")
 
 
-# Through a module's own coarse synthesis (encoder.verify.coarse).
-
-def _through_coarse(mapped, text, only, tmp_path):
+def _through(mapped, text, only, tmp_path, replayed=None):
+    """netlist.compare through the intermediate alone: the replay's module where ``replayed`` has it, else the
+    module's own coarse synthesis."""
     from encoder.verify.coarse import netlist_prover
     d, _, lib = mapped
     return netlist.compare(text, d.top, d.dir, equiv.rel_sources(d), lib, tmp_path, 300, log=lambda *_: None,
-                           only=only, prover=netlist_prover(tmp_path, direct=_no_direct))
+                           only=only, prover=netlist_prover(tmp_path, direct=_no_direct, replayed=replayed))
 
 
 def _no_direct(gold, gate, timeout):
     return {"result": "not proven", "seconds": 0.0, "detail": "the direct proof is not run here"}
 
 
+# Through a module's own coarse synthesis (encoder.verify.coarse).
+
 def test_a_changed_gate_in_a_neuron_is_found_through_coarse_synthesis(mapped, tmp_path):
     d, text, _ = mapped
     name = f"{d.top}_conv_r0_c0_f1"
-    rows = _through_coarse(mapped, one_gate_swapped(text, name), lambda n: n == name, tmp_path)
+    rows = _through(mapped, one_gate_swapped(text, name), lambda n: n == name, tmp_path)
     assert [r["result"] for r in rows] == ["not equivalent"], rows
     assert "RTL = yosys coarse synthesis proven" in rows[0]["detail"]       # the difference is the netlist's
 
@@ -57,10 +59,10 @@ def test_the_intermediate_is_checked_against_the_rtl_not_trusted(mapped, replaye
     monkeypatch.setattr(coarse, "intermediate", wrong)
     name = f"{d.top}_conv_r0_c0_f1"
     if source == "replay":
-        rows = _through_replay(mapped, replayed, text, lambda n: n == name, tmp_path)
+        rows = _through(mapped, text, lambda n: n == name, tmp_path, replayed)
         said = "RTL = encoder synth's session replayed"
     else:
-        rows = _through_coarse(mapped, text, lambda n: n == name, tmp_path)
+        rows = _through(mapped, text, lambda n: n == name, tmp_path)
         said = "RTL = yosys coarse synthesis"
     assert [r["result"] for r in rows] == ["not proven"], rows
     assert said in rows[0]["detail"] and "not equivalent" in rows[0]["detail"]
@@ -96,13 +98,6 @@ def replayed(mapped, tmp_path_factory):
     return replay(mapped[0].dir, tmp_path_factory.mktemp("replay"), 300)
 
 
-def _through_replay(mapped, replayed, text, only, tmp_path):
-    from encoder.verify.coarse import netlist_prover
-    d, _, lib = mapped
-    return netlist.compare(text, d.top, d.dir, equiv.rel_sources(d), lib, tmp_path, 300, log=lambda *_: None,
-                           only=only, prover=netlist_prover(tmp_path, direct=_no_direct, replayed=replayed))
-
-
 def _module_text(rtlil: str, name: str) -> str:
     start = rtlil.index(f"module \\{name}\n")
     return rtlil[start:rtlil.index("\nend\n", start)]
@@ -117,7 +112,7 @@ def test_the_replay_holds_every_netlist_module_its_multi_operand_adders_made_ful
 
 def test_every_module_and_the_top_is_proven_through_the_replayed_session(mapped, replayed, tmp_path):
     d, text, _ = mapped
-    rows = _through_replay(mapped, replayed, text, lambda n: True, tmp_path)
+    rows = _through(mapped, text, lambda n: True, tmp_path, replayed)
     assert len(rows) == len(netlist.split(text))
     assert all(r["result"] == "equivalent" and r["detail"].startswith("through encoder synth's session replayed")
                for r in rows), [r for r in rows if r["result"] != "equivalent"]
@@ -133,7 +128,7 @@ def test_every_module_and_the_top_is_proven_through_the_replayed_session(mapped,
 def test_a_changed_gate_in_a_neuron_is_found_through_the_replayed_session(mapped, replayed, tmp_path):
     d, text, _ = mapped
     name = f"{d.top}_conv_r0_c0_f1"
-    rows = _through_replay(mapped, replayed, one_gate_swapped(text, name), lambda n: n == name, tmp_path)
+    rows = _through(mapped, one_gate_swapped(text, name), lambda n: n == name, tmp_path, replayed)
     assert [r["result"] for r in rows] == ["not equivalent"], rows
     assert "RTL = encoder synth's session replayed proven" in rows[0]["detail"]
 
@@ -142,7 +137,7 @@ def test_a_module_the_replay_lacks_goes_through_its_own_coarse_synthesis(mapped,
     from encoder.verify.replay import Replay
     d, text, _ = mapped
     name = f"{d.top}_conv_r0_c0_f1"
-    rows = _through_replay(mapped, Replay(replayed.design, frozenset()), text, lambda n: n == name, tmp_path)
+    rows = _through(mapped, text, lambda n: n == name, tmp_path, Replay(replayed.design, frozenset()))
     assert [r["result"] for r in rows] == ["equivalent"] and rows[0]["detail"].startswith("through yosys coarse")
     # yosys merged the neuron's adder tree into one $macc: it is cut at the tree's words, acc among them.
     assert int(re.search(r"cut at (\d+) word", rows[0]["detail"]).group(1)) >= 2 and "acc" in rows[0]["detail"]

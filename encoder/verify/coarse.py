@@ -184,11 +184,11 @@ def prove_through_coarse(gold: Side, gate: Side, tmp: Path, timeout: float, prov
 
     def done(result: str, detail: str, **more) -> dict:
         return {"result": result, "seconds": round(time.monotonic() - t0, 1), "detail": detail, **more}
+    via = "encoder synth's session replayed" if mapped else "yosys coarse synthesis"
     built = intermediate(gold, tmp, timeout / 4, mapped)
     if built is None:
-        return done("timeout", f"no coarse synthesis in {timeout / 4:.0f} s")
+        return done("timeout", f"no intermediate design ({via}) in {timeout / 4:.0f} s")
     words = [w.name for w in built.words]
-    via = "encoder synth's session replayed" if mapped else "yosys coarse synthesis"
     # Step 1 cuts the flip-flops too, on both sides by name, so that it is combinational: yosys' coarse
     # synthesis keeps every register of the RTL by its name.
     rtl = Side([built.rtl], MODULE, cut=gold.cut, cut_registers=built.registers)
